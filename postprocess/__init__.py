@@ -1,0 +1,1 @@
+"""Post-processing: plots of anodex runs."""

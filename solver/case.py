@@ -1,0 +1,400 @@
+"""Case files: TOML in SI units -> validated, fully resolved case.
+
+Every key has a type, a unit (dimension), a default and a validity check in
+``SCHEMA``.  ``load_case`` reports *all* problems at once, each naming the
+file, the ``[section] key``, what is wrong and what would be valid, before
+anything is computed or written.  ``docs/case-reference.md`` is generated
+from ``SCHEMA`` (``anodex check --reference``), so the reference and the code
+cannot drift apart.
+
+The defaults are the published Hong & Viswanathan (2018) input, written in SI
+units (see ``docs/hong2018-units.md`` for the mapping).
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+from .units import UnitError, to_si
+
+R_GAS = 8.314462618  # J/(mol K)
+FARADAY = 96485.33212  # C/mol
+
+# Hong & Viswanathan 2018 energy-density unit: RT per molar volume of Li at
+# 300 K, used only to write the published dimensionless numbers in SI.
+_E_HONG = R_GAS * 300.0 / 1.3e-5
+
+
+class CaseError(ValueError):
+    """Invalid case file: message lists every problem with file and key."""
+
+
+@dataclass
+class Param:
+    kind: str  # quantity | number | int | bool | choice | str | str_list | int_list | table
+    default: Any
+    doc: str
+    unit: str = "1"  # dimension name from units.DIMENSIONS, for quantities
+    check: Callable[[Any], str | None] | None = None  # returns an error text or None
+    choices: tuple = ()
+
+
+def positive(x):
+    return None if x > 0 else "must be > 0"
+
+
+def nonnegative(x):
+    return None if x >= 0 else "must be >= 0"
+
+
+def open_unit(x):
+    return None if 0 < x < 1 else "must lie strictly between 0 and 1"
+
+
+def q(default, unit, doc, check=None):
+    return Param("quantity", default, doc, unit, check)
+
+
+SCHEMA: dict[str, dict[str, Param]] = {
+    "case": {
+        "name": Param("str", "anodex-case", "short name, used in logs and metadata"),
+        "description": Param("str", "", "free text"),
+    },
+    "model": {
+        "blocks": Param("str_list", ["ion_transport", "phase_field", "butler_volmer", "potential"],
+                        "physics blocks to couple (solver/models/); the default is the full "
+                        "grand-potential electrodeposition model"),
+    },
+    "geometry": {
+        "kind": Param("choice", "rectangle", "domain shape; the electrode is at x = 0, "
+                      "the electrolyte reservoir at x = length", choices=("interval", "rectangle")),
+        "length": q("200 um", "m", "extent in x (electrode to reservoir)", positive),
+        "height": q("200 um", "m", "extent in y (rectangle only)", positive),
+        "cells": Param("int_list", [200, 200], "number of cells in x (and y); "
+                       "quadrilaterals in 2-D"),
+    },
+    "material": {
+        "charge_number": Param("int", 1, "z of the metal ion", check=positive),
+        "molar_volume": q("1.3e-5 m^3/mol", "m^3/mol", "molar volume of the metal "
+                          "(site density c_s = 1/V_m)", positive),
+        "temperature": q("300 K", "K", "temperature", positive),
+    },
+    "electrode": {
+        "conductivity": q("1e6 S/m", "S/m", "electronic conductivity of the metal (S1)", positive),
+    },
+    "electrolyte": {
+        "conductivity": q("1.19 S/m", "S/m", "ionic conductivity (S2)", positive),
+        "diffusivity": q("3.179e-10 m^2/s", "m^2/s", "ion diffusivity D (M0 = D t0/x0^2)",
+                         positive),
+        "site_density_ratio": Param("number", 5.5, "dv: site density of the electrode over "
+                                    "that of the electrolyte", check=positive),
+    },
+    "phase_field": {
+        "gradient_coefficient": q(f"{0.3 * _E_HONG * 1e-12:.6g} J/m", "J/m",
+                                  "kappa, gradient energy coefficient", positive),
+        "barrier_height": q(f"{2.4 * _E_HONG:.6g} J/m^3", "J/m^3",
+                            "W, double-well barrier height", positive),
+        "interface_mobility": q(f"{6.25 / _E_HONG:.6g} m^3/(J*s)", "m^3/(J*s)",
+                                "L, Allen-Cahn mobility", positive),
+        "reaction_rate_constant": q("1e-3 1/s", "1/s", "Ls, Butler-Volmer kinetic "
+                                    "coefficient of the phase-field equation", nonnegative),
+        "transfer_coefficient": Param("number", 0.5, "alpha, cathodic charge-transfer "
+                                      "coefficient", check=open_unit),
+    },
+    "grand_potential": {
+        "electrode_mu_offset": Param("number", -13.8, "es, in units of RT"),
+        "electrolyte_mu_offset": Param("number", 2.631, "el, in units of RT"),
+        "electrode_energy_offset": Param("number", 13.8, "us, in units of RT"),
+        "electrolyte_energy_offset": Param("number", 0.0695, "ul, in units of RT"),
+        "prefactor": Param("number", 1.0, "A, in units of RT", check=positive),
+    },
+    "initial": {
+        "interface_position": q("20 um", "m", "x of the eta = 0.5 level at t = 0", positive),
+        "interface_width": q("0.5 um", "m", "l in eta = (1 - tanh((x - x0)/l))/2", positive),
+        "perturbation_amplitude": q("0 m", "m", "amplitude of a cosine perturbation of the "
+                                    "front along y", nonnegative),
+        "perturbation_wavelength": q("200 um", "m", "wavelength of that perturbation", positive),
+        "chemical_potential": Param("number", 0.0, "w at t = 0, in units of RT"),
+    },
+    "boundary": {
+        "applied_potential": q("-0.45 V", "V", "electrode potential at x = 0"),
+        "reservoir_potential": q("0 V", "V", "potential at x = length"),
+        "reservoir_chemical_potential": Param("number", 0.0, "w at x = length, in units of "
+                                              "RT (0: the reference concentration c0)"),
+    },
+    "noise": {
+        "amplitude": q("0 1/s", "1/s", "Langevin-type noise on eta as in the published "
+                       "input: a rate uniform in [-a, a], redrawn every step", nonnegative),
+        "seed": Param("int", 20180, "seed; the noise depends only on it, the step and the "
+                      "node coordinates (not on the MPI partition)", check=nonnegative),
+    },
+    "time": {
+        "end": q("400 s", "s", "end time", positive),
+        "dt_initial": q("0.02 s", "s", "first time step", positive),
+        "dt_min": q("1e-6 s", "s", "smallest step before the run gives up", positive),
+        "dt_max": q("1 s", "s", "largest step", positive),
+        "scheme": Param("choice", "bdf2", "time discretisation", choices=("bdf1", "bdf2")),
+        "error_tolerance": Param("number", 0.02, "local error target per step (max-norm of "
+                                 "the predictor-corrector difference, eta and w/RT); "
+                                 "0 disables error control", check=nonnegative),
+        "max_steps": Param("int", 1000000, "stop after this many accepted steps",
+                           check=positive),
+        "stop_tip_fraction": Param("number", 0.9, "stop when the tip passes this fraction "
+                                   "of the length", check=open_unit),
+    },
+    "solver": {
+        "preset": Param("choice", "auto", "linear solver: direct LU (MUMPS), fieldsplit "
+                        "(FGMRES, ILU on (w, eta), BoomerAMG on the potential), or auto "
+                        "(direct below 30000 unknowns)", choices=("auto", "direct", "fieldsplit")),
+        "newton_tolerance": Param("number", 1e-6, "convergence: max |J_ii^-1 F_i| over all "
+                                  "unknowns (w in RT, potential in RT/zF)", check=positive),
+        "max_newton_iterations": Param("int", 20, "per step before the step is cut",
+                                       check=positive),
+        "line_search": Param("choice", "basic", "SNES line search",
+                             choices=("basic", "bt", "l2", "cp")),
+        "max_eta_update": Param("number", 0.5, "Newton step limiter: largest change of eta "
+                                "per iteration (the step is scaled down)", check=positive),
+        "max_w_update": Param("number", 5.0, "limiter on w per iteration, in RT",
+                              check=positive),
+        "petsc_options": Param("table", {}, "extra PETSc options (prefix-free), applied last"),
+    },
+    "output": {
+        "field_interval": q("10 s", "s", "write fields every this much simulated time "
+                            "(and at the end)", positive),
+    },
+    "scales": {
+        "length": q("1 um", "m", "length scale x0 of the internal non-dimensional system",
+                    positive),
+        "time": q("1 s", "s", "time scale t0", positive),
+    },
+}
+
+
+@dataclass
+class Case:
+    """A validated case: ``raw`` as written (strings with units, defaults filled)
+    and ``si`` as floats in SI units."""
+    raw: dict
+    si: dict
+    source: str = "<default>"
+    warnings: list = field(default_factory=list)
+
+    def __getitem__(self, section):
+        return self.si[section]
+
+    def to_toml(self) -> str:
+        return dump_toml(self.raw)
+
+    @property
+    def interface_length(self) -> float:
+        """Equilibrium interface length l = sqrt(2 kappa / W) (m)."""
+        pf = self.si["phase_field"]
+        return math.sqrt(2 * pf["gradient_coefficient"] / pf["barrier_height"])
+
+    @property
+    def cell_size(self) -> float:
+        g = self.si["geometry"]
+        h = g["length"] / g["cells"][0]
+        if g["kind"] == "rectangle":
+            h = max(h, g["height"] / g["cells"][1])
+        return h
+
+
+def _convert(p: Param, value):
+    """Return (si_value, error_text)."""
+    if p.kind == "quantity":
+        try:
+            return to_si(value, p.unit), None
+        except UnitError as e:
+            return None, str(e)
+    if p.kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None, f"must be a number, got {type(value).__name__} {value!r}"
+        return float(value), None
+    if p.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None, f"must be an integer, got {type(value).__name__} {value!r}"
+        return value, None
+    if p.kind == "bool":
+        if not isinstance(value, bool):
+            return None, f"must be true or false, got {value!r}"
+        return value, None
+    if p.kind == "str":
+        if not isinstance(value, str):
+            return None, f"must be a string, got {type(value).__name__}"
+        return value, None
+    if p.kind == "choice":
+        if value not in p.choices:
+            return None, f"must be one of {', '.join(map(repr, p.choices))}, got {value!r}"
+        return value, None
+    if p.kind == "int_list":
+        if (not isinstance(value, list) or not value
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
+            return None, f"must be a list of positive integers, got {value!r}"
+        return list(value), None
+    if p.kind == "str_list":
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            return None, f"must be a non-empty list of strings, got {value!r}"
+        return list(value), None
+    if p.kind == "table":
+        if not isinstance(value, dict):
+            return None, f"must be a table, got {type(value).__name__}"
+        return {str(k): str(v) for k, v in value.items()}, None
+    raise AssertionError(p.kind)
+
+
+def _suggest(word, options):
+    close = difflib.get_close_matches(word, options, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def validate(data: dict, source: str = "<case>") -> Case:
+    """Validate a parsed case dict; raise CaseError listing every problem."""
+    errors, raw, si = [], {}, {}
+    for section in data:
+        if section not in SCHEMA:
+            errors.append(f"unknown section [{section}]{_suggest(section, SCHEMA)}; "
+                          f"valid sections: {', '.join(SCHEMA)}")
+        elif not isinstance(data[section], dict):
+            errors.append(f"[{section}] must be a table")
+    for section, params in SCHEMA.items():
+        given = data.get(section, {}) if isinstance(data.get(section, {}), dict) else {}
+        raw[section], si[section] = {}, {}
+        for key in given:
+            if key not in params:
+                errors.append(f"[{section}] {key}: unknown key{_suggest(key, params)}; "
+                              f"valid keys: {', '.join(params)}")
+        for key, p in params.items():
+            value = given.get(key, copy.deepcopy(p.default))
+            raw[section][key] = value
+            val, err = _convert(p, value)
+            if err is None and p.check is not None:
+                err = p.check(val)
+                if err:
+                    err = f"{err}, got {value!r}"
+            if err:
+                errors.append(f"[{section}] {key}: {err}")
+            si[section][key] = val
+    if not errors:
+        errors += _cross_checks(si)
+    if errors:
+        raise CaseError(f"{source}: invalid case file:\n  - " + "\n  - ".join(errors))
+    case = Case(raw=raw, si=si, source=source)
+    case.warnings += _resolution_warnings(case)
+    return case
+
+
+def _cross_checks(si) -> list[str]:
+    """Checks that involve several keys (the keys are named in the message)."""
+    errors = []
+    g, t = si["geometry"], si["time"]
+    ndim = 1 if g["kind"] == "interval" else 2
+    if len(g["cells"]) != ndim:
+        errors.append(f"[geometry] cells: a {g['kind']} needs {ndim} cell count(s), "
+                      f"got {g['cells']}")
+    if not t["dt_min"] <= t["dt_initial"] <= t["dt_max"]:
+        errors.append("[time] dt_initial: must satisfy dt_min <= dt_initial <= dt_max, got "
+                      f"{t['dt_min']:g} s, {t['dt_initial']:g} s, {t['dt_max']:g} s")
+    if t["dt_initial"] > t["end"]:
+        errors.append(f"[time] dt_initial: larger than [time] end ({t['end']:g} s)")
+    if not 0 < si["initial"]["interface_position"] < g["length"]:
+        errors.append("[initial] interface_position: must lie inside the domain "
+                      f"(0, {g['length']:g} m)")
+    from .models import make_blocks
+    try:
+        make_blocks(si["model"]["blocks"])
+    except ValueError as e:
+        errors.append(f"[model] blocks: {e}")
+    if errors:
+        return errors
+    pf = si["phase_field"]
+    ell = math.sqrt(2 * pf["gradient_coefficient"] / pf["barrier_height"])
+    h = g["length"] / g["cells"][0]
+    if ndim == 2:
+        h = max(h, g["height"] / g["cells"][1])
+    # eta goes from 0.1 to 0.9 over 2 artanh(0.8) l = 2.197 l; with a coarser
+    # mesh the interface lies inside one cell and cannot be represented.
+    width = 2 * math.atanh(0.8) * ell
+    if h > width:
+        errors.append(f"[geometry] cells: cell size {h * 1e6:.3g} um is larger than the "
+                      f"10-90 % interface width {width * 1e6:.3g} um (from [phase_field] "
+                      "gradient_coefficient and barrier_height): use at least "
+                      f"{math.ceil(g['length'] / width)} cells in x")
+    return errors
+
+
+def _resolution_warnings(case: Case) -> list[str]:
+    h, ell = case.cell_size, case.interface_length
+    if h > ell / 2:
+        return [f"cell size {h * 1e6:.3g} um exceeds half the interface length "
+                f"{ell * 1e6:.3g} um: the front will pin to the grid and move in jumps "
+                "(published-resolution behaviour; refine for grid-converged results)"]
+    return []
+
+
+def load_case(path: str | Path | None = None, overrides: dict | None = None) -> Case:
+    """Read and validate a case file (None: the embedded default case)."""
+    if path is None:
+        text = resources.files("solver").joinpath("data/default_case.toml").read_text()
+        source = "<default case>"
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise CaseError(f"{p}: no such case file")
+        text, source = p.read_text(), str(p)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise CaseError(f"{source}: not valid TOML: {e}") from None
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        data.setdefault(section, {})[key] = value
+    return validate(data, source)
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(type(v))
+
+
+def dump_toml(raw: dict) -> str:
+    """Write a two-level case dict as TOML (the resolved case)."""
+    out = []
+    for section, values in raw.items():
+        out.append(f"[{section}]")
+        out += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+        out.append("")
+    return "\n".join(out)
+
+
+def reference_markdown() -> str:
+    """The case-file reference, generated from SCHEMA."""
+    lines = ["# Case-file reference", "",
+             "Generated from `solver/case.py` by `anodex check --reference`; do not edit.",
+             "Quantities are strings `\"<number> <unit>\"` in any unit of the stated "
+             "dimension (SI prefixes allowed: `\"0.5 um\"`, `\"1.19 S/m\"`, `\"-450 mV\"`). "
+             "Defaults are the published Hong & Viswanathan (2018) input in SI units.", ""]
+    for section, params in SCHEMA.items():
+        lines += [f"## [{section}]", "", "| key | type | unit | default | meaning |",
+                  "|---|---|---|---|---|"]
+        for key, p in params.items():
+            kind = p.kind if p.kind != "choice" else " / ".join(p.choices)
+            unit = p.unit if p.kind == "quantity" else ""
+            lines.append(f"| `{key}` | {kind} | {unit} | `{_toml_value(p.default)}` | {p.doc} |")
+        lines.append("")
+    return "\n".join(lines)

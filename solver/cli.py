@@ -1,0 +1,94 @@
+"""Command line: anodex run | check | info."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tomllib
+
+
+def _overrides(pairs):
+    """--set section.key=VALUE (VALUE parsed as TOML, else taken as a string)."""
+    out = {}
+    for item in pairs or []:
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise SystemExit(f"anodex: --set expects section.key=VALUE, got '{item}'")
+        try:
+            out[key] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key] = value
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="anodex", description="Phase-field simulation of metal "
+                                 "anode / solid electrolyte interfaces (FEniCSx).")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run a case (no CASE: the embedded default case)")
+    r.add_argument("case", nargs="?", help="case file (TOML, SI units)")
+    r.add_argument("-o", "--output", help="output directory (default runs/<case name>)")
+    r.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory")
+    r.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                   help="override a case value, e.g. --set 'time.end=\"2 s\"'")
+    c = sub.add_parser("check", help="validate a case file without running it")
+    c.add_argument("case", nargs="?")
+    c.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE")
+    c.add_argument("--reference", action="store_true", help="print the case-file reference (Markdown)")
+    sub.add_parser("info", help="versions of anodex and the FEniCSx/PETSc/MPI stack")
+    args = ap.parse_args(argv)
+
+    from .case import CaseError, load_case, reference_markdown
+    if args.cmd == "check":
+        if args.reference:
+            print(reference_markdown())
+            return 0
+        try:
+            case = load_case(args.case, _overrides(args.set))
+        except CaseError as e:
+            print(f"anodex: {e}", file=sys.stderr)
+            return 2
+        for w in case.warnings:
+            print(f"warning: {w}")
+        print(f"{case.source}: OK ({case.si['case']['name']})")
+        return 0
+    if args.cmd == "info":
+        from . import __version__, compat
+        import dolfinx
+        print(f"anodex {__version__}")
+        for k, v in compat.versions().items():
+            print(f"{k:12s} {v}")
+        print(f"{'jit cache':12s} {compat.jit_cache_dir()}")
+        return 0
+
+    from mpi4py import MPI
+    comm = MPI.COMM_WORLD
+    try:
+        case = load_case(args.case, _overrides(args.set))
+    except CaseError as e:  # identical on every rank: all exit cleanly
+        if comm.rank == 0:
+            print(f"anodex: {e}", file=sys.stderr)
+        return 2
+    logging.getLogger().setLevel(logging.WARNING)  # silence JIT build chatter
+    from .output import OutputError
+    from .run import run_case
+    outdir = args.output or f"runs/{case.si['case']['name']}"
+    try:
+        result = run_case(case, outdir, overwrite=args.overwrite, comm=comm,
+                          command_line=["anodex"] + (argv if argv is not None else sys.argv[1:]))
+    except OutputError as e:
+        if comm.rank == 0:
+            print(f"anodex: {e}", file=sys.stderr)
+        return 2
+    except Exception:
+        if comm.size > 1:  # never leave the other ranks hanging
+            import traceback
+            traceback.print_exc()
+            sys.stderr.flush()
+            comm.Abort(1)
+        raise
+    return 0 if result["status"] in ("completed", "stopped") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The one place that knows about dolfinx versions.
+
+Feature detection first; version checks only where behaviour differs
+silently.  Everything else in anodex calls these helpers.
+"""
+from __future__ import annotations
+
+import inspect
+
+import dolfinx
+import dolfinx.fem as fem
+import dolfinx.fem.petsc  # noqa: F401  (explicit import needed from 0.6 on)
+import numpy as np
+import ufl
+from petsc4py import PETSc
+
+try:  # dolfinx >= 0.7
+    scalar_type = dolfinx.default_scalar_type
+except AttributeError:
+    scalar_type = PETSc.ScalarType
+
+
+def blocked_p1_space(mesh, components: int):
+    """Continuous P1 space with `components` interleaved unknowns per node."""
+    if hasattr(fem, "functionspace"):  # >= 0.8
+        import basix.ufl
+        el = basix.ufl.element("Lagrange", mesh.basix_cell(), 1, shape=(components,))
+        return fem.functionspace(mesh, el)
+    el = ufl.VectorElement("Lagrange", mesh.ufl_cell(), 1, dim=components)
+    return fem.FunctionSpace(mesh, el)
+
+
+def scalar_p1_space(mesh):
+    if hasattr(fem, "functionspace"):
+        return fem.functionspace(mesh, ("Lagrange", 1))
+    return fem.FunctionSpace(mesh, ("Lagrange", 1))
+
+
+def petsc_vec(u):
+    """The PETSc vector behind a Function."""
+    return u.x.petsc_vec if hasattr(u.x, "petsc_vec") else u.vector
+
+
+def collapse(subspace):
+    """(collapsed space, indices into the parent's dof array)."""
+    out = subspace.collapse()
+    space, dofs = out if isinstance(out, tuple) else (out, None)
+    return space, np.asarray(dofs, dtype=np.int64)
+
+
+_LIFT_KW = "alpha" if "alpha" in inspect.signature(fem.petsc.apply_lifting).parameters else "scale"
+_SETBC_KW = "alpha" if "alpha" in inspect.signature(fem.petsc.set_bc).parameters else "scale"
+
+
+def apply_lifting(b, a, bcs, x0, factor):
+    fem.petsc.apply_lifting(b, a, bcs=bcs, x0=x0, **{_LIFT_KW: factor})
+
+
+def set_bc(b, bcs, x0, factor):
+    fem.petsc.set_bc(b, bcs, x0, **{_SETBC_KW: factor})
+
+
+def lumped_measure(mesh, metadata_extra=None):
+    """Vertex quadrature (mass lumping) on intervals and quadrilaterals.
+
+    Gauss-Lobatto-Legendre of degree 1 puts one point on each vertex.
+    """
+    cell = mesh.topology.cell_type.name
+    if cell not in ("interval", "quadrilateral", "hexahedron"):
+        raise NotImplementedError(f"mass lumping needs interval/quadrilateral cells, not {cell}")
+    return ufl.Measure("dx", domain=mesh,
+                       metadata={"quadrature_rule": "GLL", "quadrature_degree": 1})
+
+
+def create_interval(comm, n, extent):
+    return dolfinx.mesh.create_interval(comm, n, extent)
+
+
+def create_rectangle(comm, corners, n):
+    return dolfinx.mesh.create_rectangle(comm, corners, n,
+                                         cell_type=dolfinx.mesh.CellType.quadrilateral)
+
+
+def xdmf_file(comm, path, mode="w"):
+    return dolfinx.io.XDMFFile(comm, str(path), mode)
+
+
+def versions() -> dict:
+    """Versions of the FEniCSx / PETSc / MPI stack."""
+    import basix
+    import ffcx
+    import mpi4py
+    import petsc4py
+    from mpi4py import MPI
+    out = {
+        "dolfinx": dolfinx.__version__,
+        "basix": basix.__version__,
+        "ufl": getattr(ufl, "__version__", "unknown"),
+        "ffcx": ffcx.__version__,
+        "petsc": ".".join(map(str, PETSc.Sys.getVersion())),
+        "petsc4py": petsc4py.__version__,
+        "mpi4py": mpi4py.__version__,
+        "mpi_library": MPI.Get_library_version().splitlines()[0].strip(),
+        "adios2": dolfinx.common.has_adios2 if hasattr(dolfinx.common, "has_adios2") else False,
+    }
+    return out
+
+
+def jit_cache_dir():
+    """Where FFCx/dolfinx JIT-compiled forms are cached."""
+    try:
+        from dolfinx import jit
+        opts = getattr(jit, "DOLFINX_DEFAULT_JIT_OPTIONS", None) or getattr(jit, "DOLFINX_DEFAULT_JIT_PARAMETERS", {})
+        entry = opts.get("cache_dir")
+        return entry[0] if isinstance(entry, tuple) else entry
+    except Exception:  # pragma: no cover - informational only
+        return "unknown"

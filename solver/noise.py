@@ -1,0 +1,27 @@
+"""Partition-independent random numbers for the Langevin-type noise.
+
+Each node's value is a hash (SplitMix64) of the seed, the step number and
+the bit patterns of its coordinates, so the same seed gives the same field
+on any number of MPI ranks and after a restart.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_M1, _M2, _GOLD = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def uniform_field(coords: np.ndarray, seed: int, step: int) -> np.ndarray:
+    """Values uniform in [-1, 1), one per row of coords (N x 3 floats)."""
+    with np.errstate(over="ignore"):
+        z = _mix(np.uint64(seed) * _GOLD + np.uint64(step))
+        for k in range(coords.shape[1]):
+            bits = np.ascontiguousarray(coords[:, k], dtype=np.float64).view(np.uint64)
+            z = _mix(z ^ (bits + _GOLD))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -52 - 1.0

@@ -1,0 +1,180 @@
+"""Newton solves with PETSc SNES on our own assembly callbacks.
+
+* line search from the case ("basic" = full step by default) with a
+  pre-check that limits the Newton step per field (at most max_eta_update
+  in eta and max_w_update in w per iteration, by scaling the whole step);
+* convergence is judged per unknown: max |F_i / J_ii| (the Jacobi estimate of
+  the remaining correction, in internal units) below newton_tolerance.  A
+  relative residual norm is useless here: the potential rows carry S1 ~ 1e6;
+* a NaN/inf residual ends the solve as diverged (the stepper cuts dt);
+* linear solver presets: "direct" (MUMPS LU) and "fieldsplit" (FGMRES,
+  multiplicative fieldsplit by component: ILU on the non-potential unknowns,
+  BoomerAMG on the potential, with diagonal scaling).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from dolfinx import fem
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from . import compat
+
+Reason = PETSc.SNES.ConvergedReason
+_REASONS = {getattr(Reason, k): k for k in dir(Reason) if k.isupper()}
+
+AUTO_DIRECT_LIMIT = 30000  # unknowns; above this "auto" uses fieldsplit
+
+
+def reason_name(code: int) -> str:
+    return _REASONS.get(code, str(code))
+
+
+class NewtonSolver:
+    def __init__(self, problem, solver_cfg: dict, prefix="anodex_"):
+        self.pb = problem
+        self.cfg = solver_cfg
+        self.timing = {"assembly": 0.0, "solve": 0.0}
+        V = problem.V
+        self.A = fem.petsc.create_matrix(problem.J)
+        self.b = fem.petsc.create_vector(problem.F)
+        self.x = compat.petsc_vec(problem.u).copy()
+        self.diag = None
+        self.snes = PETSc.SNES().create(problem.comm)
+        self.snes.setOptionsPrefix(prefix)
+        self.snes.setFunction(self._residual, self.b)
+        self.snes.setJacobian(self._jacobian, self.A)
+        self.snes.setConvergenceTest(self._converged)
+        self.snes.setLineSearchPreCheck(self._limit_step)
+        self.preset = self._choose_preset(V)
+        self._set_options(prefix)
+        self.snes.setFromOptions()
+        self.snes.getKSP().setFromOptions()
+        # field layout of the blocked vector: component k of node i is at bs*i + k
+        self.bs = len(problem.names)
+        self.limits = {}
+        for name, key in (("eta", "max_eta_update"), ("w", "max_w_update")):
+            if name in problem.index:
+                self.limits[problem.index[name]] = solver_cfg[key]
+        self.n_owned = V.dofmap.index_map.size_local
+
+    def _choose_preset(self, V):
+        preset = self.cfg["preset"]
+        n = V.dofmap.index_map.size_global * V.dofmap.index_map_bs
+        if preset == "auto":
+            preset = "direct" if n < AUTO_DIRECT_LIMIT else "fieldsplit"
+        if preset == "fieldsplit" and "pot" not in self.pb.index:
+            preset = "direct"
+        return preset
+
+    def _set_options(self, prefix):
+        opts = PETSc.Options()
+        o = {"snes_type": "newtonls", "snes_linesearch_type": self.cfg["line_search"],
+             "snes_max_it": self.cfg["max_newton_iterations"], "snes_max_funcs": 10000,
+             "ksp_error_if_not_converged": False}
+        if self.preset == "direct":
+            o.update({"ksp_type": "preonly", "pc_type": "lu",
+                      "pc_factor_mat_solver_type": "mumps"})
+        else:
+            pot = self.pb.index["pot"]
+            others = ",".join(str(i) for n, i in self.pb.index.items() if n != "pot")
+            o.update({"ksp_type": "fgmres", "ksp_rtol": 1e-8, "ksp_atol": 1e-14,
+                      "ksp_max_it": 300, "ksp_gmres_restart": 100,
+                      "ksp_diagonal_scale": None, "ksp_diagonal_scale_fix": None,
+                      "pc_type": "fieldsplit", "pc_fieldsplit_type": "multiplicative",
+                      "pc_fieldsplit_block_size": len(self.pb.names),
+                      "pc_fieldsplit_0_fields": others, "pc_fieldsplit_1_fields": str(pot),
+                      "fieldsplit_0_ksp_type": "preonly", "fieldsplit_0_pc_type": "bjacobi",
+                      "fieldsplit_0_sub_pc_type": "ilu",
+                      "fieldsplit_0_sub_pc_factor_shift_type": "nonzero",
+                      "fieldsplit_1_ksp_type": "preonly", "fieldsplit_1_pc_type": "hypre",
+                      "fieldsplit_1_pc_hypre_type": "boomeramg"})
+        o.update(self.cfg.get("petsc_options", {}))
+        for k, v in o.items():
+            opts[prefix + k] = "" if v is None else v
+
+    # ---- SNES callbacks ------------------------------------------------------
+    def _sync(self, x):
+        x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+        x.copy(compat.petsc_vec(self.pb.u))
+        self.pb.u.x.scatter_forward()
+
+    def _residual(self, snes, x, b):
+        t0 = time.perf_counter()
+        self._sync(x)
+        with b.localForm() as bl:
+            bl.set(0.0)
+        fem.petsc.assemble_vector(b, self.pb.F)
+        compat.apply_lifting(b, [self.pb.J], [self.pb.bcs], [x], -1.0)
+        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        compat.set_bc(b, self.pb.bcs, x, -1.0)
+        self.timing["assembly"] += time.perf_counter() - t0
+
+    def _jacobian(self, snes, x, A, P):
+        t0 = time.perf_counter()
+        self._sync(x)
+        A.zeroEntries()
+        fem.petsc.assemble_matrix(A, self.pb.J, self.pb.bcs)
+        A.assemble()
+        d = A.getDiagonal()
+        d.abs()
+        arr = d.getArray()
+        arr[arr == 0] = 1.0
+        d.reciprocal()
+        self.diag = d
+        self.timing["assembly"] += time.perf_counter() - t0
+
+    def _limit_step(self, x, y):
+        """Scale the Newton step so no field moves more than its limit."""
+        arr = y.getArray(readonly=True)
+        scale = 1.0
+        for comp, lim in self.limits.items():
+            local = np.abs(arr[comp::self.bs]).max(initial=0.0)
+            big = self.pb.comm.allreduce(local, op=MPI.MAX)
+            if big > lim:
+                scale = min(scale, lim / big)
+        if scale < 1.0:
+            y.scale(scale)
+            return True
+        return False
+
+    def _converged(self, snes, it, norms):
+        xnorm, gnorm, fnorm = norms
+        if not np.isfinite(fnorm):
+            return Reason.DIVERGED_FNORM_NAN
+        if it == 0 or self.diag is None:
+            return Reason.ITERATING if fnorm > 0 else Reason.CONVERGED_FNORM_ABS
+        r = snes.getFunction()[0].copy()
+        r.pointwiseMult(r, self.diag)
+        self.last_scaled_residual = r.norm(PETSc.NormType.INFINITY)
+        if self.last_scaled_residual < self.cfg["newton_tolerance"]:
+            return Reason.CONVERGED_FNORM_ABS
+        if it >= self.cfg["max_newton_iterations"]:
+            return Reason.DIVERGED_MAX_IT
+        return Reason.ITERATING
+
+    # ---- solve ---------------------------------------------------------------
+    def solve(self):
+        """Newton from the current u; returns (converged, iterations, krylov its, reason)."""
+        t0 = time.perf_counter()
+        a0 = self.timing["assembly"]
+        self.diag = None
+        u = compat.petsc_vec(self.pb.u)
+        u.copy(self.x)
+        try:
+            self.snes.solve(None, self.x)
+            reason = self.snes.getConvergedReason()
+        except PETSc.Error:
+            reason = Reason.DIVERGED_FUNCTION_DOMAIN
+        its, lits = self.snes.getIterationNumber(), self.snes.getLinearSolveIterations()
+        ok = reason > 0
+        if ok:
+            self._sync(self.x)
+            ok = bool(self.pb.comm.allreduce(np.isfinite(self.pb.u.x.array).all(), op=MPI.MIN))
+            if not ok:
+                reason = Reason.DIVERGED_FNORM_NAN
+        self.timing["solve"] += (time.perf_counter() - t0) - (self.timing["assembly"] - a0)
+        return ok, its, lits, reason_name(reason)
+

@@ -1,0 +1,93 @@
+"""Integral quantities of a run, in SI units, for timeseries.csv.
+
+* deposit_thickness_m: integral of h(eta) over the domain per electrode
+  area (the planar-equivalent metal thickness);
+* metal_mol_m2: that times the site density c_s = 1/V_m;
+* tip_position_m: largest x of the eta = 1/2 contour (linear interpolation
+  along mesh edges);
+* electrode_current_A_m2, reservoir_current_A_m2: charge entering the
+  domain through each face per electrode area (consistent residual fluxes
+  of the charge equation; cathodic deposition gives a positive sum);
+* charge_C_m2: their time integral over the accepted steps;
+* ion_inflow_mol_m2: ions entering through the reservoir, time-integrated;
+  metal_content_mol_m2: ions + deposited metal in the domain.
+Faraday's law: metal_mol_m2 - metal_mol_m2(0) = charge_C_m2 / (zF);
+mass balance: metal_content_mol_m2 - its initial value = ion_inflow_mol_m2.
+"""
+from __future__ import annotations
+
+import numpy as np
+from mpi4py import MPI
+
+from .case import FARADAY
+
+COLUMNS = ["step", "t_s", "dt_s", "newton_its", "krylov_its", "deposit_thickness_m",
+           "metal_mol_m2", "tip_position_m", "tip_velocity_m_s", "electrode_current_A_m2",
+           "reservoir_current_A_m2", "charge_C_m2", "metal_content_mol_m2",
+           "ion_inflow_mol_m2"]
+
+
+class Observables:
+    def __init__(self, problem):
+        self.pb = problem
+        s = problem.scales
+        self.x0 = s.length
+        mesh = problem.mesh
+        # Edge endpoints as scalar-P1 dof indices, for the contour search.
+        tdim = mesh.topology.dim
+        mesh.topology.create_connectivity(1, 0)
+        mesh.topology.create_connectivity(tdim, 0)
+        c2v = mesh.topology.connectivity(tdim, 0).array.reshape(-1, 2 ** tdim)
+        cell_dofs = problem.Q.dofmap.list.array.reshape(-1, 2 ** tdim)
+        v2d = np.empty(mesh.topology.index_map(0).size_local
+                       + mesh.topology.index_map(0).num_ghosts, dtype=np.int64)
+        v2d[c2v.ravel()] = cell_dofs.ravel()
+        self.edges = v2d[mesh.topology.connectivity(1, 0).array.reshape(-1, 2)]
+        self.xdof = problem.Q.tabulate_dof_coordinates()[:, 0]
+        self.charge = 0.0
+        self.inflow = 0.0
+        self.last_tip = None
+
+    def tip_position(self):
+        """Largest x (internal units) where eta crosses 1/2 along an edge."""
+        eta = self.pb.field_values("eta")
+        ea, eb = eta[self.edges[:, 0]], eta[self.edges[:, 1]]
+        cross = (ea - 0.5) * (eb - 0.5) <= 0
+        cross &= ea != eb
+        xa, xb = self.xdof[self.edges[cross, 0]], self.xdof[self.edges[cross, 1]]
+        t = (0.5 - ea[cross]) / (eb[cross] - ea[cross])
+        local = (xa + t * (xb - xa)).max(initial=-np.inf)
+        return self.pb.comm.allreduce(local, op=MPI.MAX)
+
+    def record(self, step, t, dt, newton, krylov):
+        """One time-series row in SI units (t, dt in internal units)."""
+        pb, s = self.pb, self.pb.scales
+        I = pb.integrals()
+        row = {"step": step, "t_s": t * s.time, "dt_s": dt * s.time,
+               "newton_its": newton, "krylov_its": krylov}
+        if "metal_volume" in I:
+            thick = I["metal_volume"] / pb.area * s.length
+            row["deposit_thickness_m"] = thick
+            row["metal_mol_m2"] = thick * s.site_density
+            tip = self.tip_position() * s.length
+            row["tip_position_m"] = tip
+            vel = (tip - self.last_tip) / (dt * s.time) if self.last_tip is not None and dt > 0 else 0.0
+            row["tip_velocity_m_s"] = vel
+            self.last_tip = tip
+        if "current_electrode" in I:
+            ie = I["current_electrode"] / pb.area * s.current_density
+            ir = I["current_reservoir"] / pb.area * s.current_density
+            self.charge += (ie + ir) * dt * s.time
+            row.update(electrode_current_A_m2=ie, reservoir_current_A_m2=ir,
+                       charge_C_m2=self.charge)
+        if "metal_content" in I:
+            # electrolyte-site units -> mol/m^2: (c_s/dv) x0 per unit of area
+            unit = s.site_density / pb.p["dv"] * s.length
+            row["metal_content_mol_m2"] = I["metal_content"] / pb.area * unit
+            self.inflow += I["ion_flux_reservoir"] / pb.area * unit * dt
+            row["ion_inflow_mol_m2"] = self.inflow
+        return row
+
+
+def faraday_mol_m2(charge_C_m2, z):
+    return charge_C_m2 / (z * FARADAY)

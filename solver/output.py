@@ -1,0 +1,166 @@
+"""Run directory: resolved case, metadata, status, time series, fields.
+
+    case.toml        the case with every default filled in (re-runnable)
+    metadata.json    versions, ranks, host, git SHA, command line, seed,
+                     scales and published-form numbers, wall times
+    status.json      running | completed | stopped | failed, with the reason
+    timeseries.csv   one row per accepted step (SI units)
+    fields.xdmf/.h5  eta, c (mol/m^3), phi (V) at output times (ParaView)
+    run.log          the log
+
+A non-empty directory is refused unless ``overwrite`` is given (then it is
+removed first).  All file-system decisions are made on rank 0 and broadcast.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dolfinx import fem
+from mpi4py import MPI
+
+from . import __version__, compat
+from .models.grand_potential import ion_concentration_np
+from .observables import COLUMNS
+
+
+class OutputError(RuntimeError):
+    pass
+
+
+def prepare_directory(path, comm, overwrite=False):
+    """Create an empty run directory (rank 0 decides; every rank raises alike)."""
+    path = Path(path)
+    error = None
+    if comm.rank == 0:
+        try:
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                if not overwrite:
+                    raise OutputError(f"{path}: output directory exists and is not empty; "
+                                      "choose another with -o or pass --overwrite to replace it")
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            error = f"{path}: cannot create output directory: {e}"
+        except OutputError as e:
+            error = str(e)
+    error = comm.bcast(error, root=0)
+    if error:
+        raise OutputError(error)
+    return path
+
+
+def git_sha():
+    src = Path(__file__).resolve().parent
+    try:
+        return subprocess.run(["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class RunOutput:
+    def __init__(self, path, problem, case, comm, command_line):
+        self.path, self.pb, self.comm = Path(path), problem, comm
+        self.root = comm.rank == 0
+        self.wall_start = time.time()
+        self.meta = {
+            "anodex": __version__, "versions": compat.versions(), "mpi_ranks": comm.size,
+            "host": socket.gethostname(), "platform": platform.platform(),
+            "python": sys.version.split()[0], "git_sha": git_sha(),
+            "command_line": command_line or sys.argv, "case_source": case.source,
+            "seed": case.si["noise"]["seed"], "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "scales": problem.scales.as_dict(),
+            "internal_parameters": problem.p,
+            "unknowns": problem.names,
+            "dofs": problem.V.dofmap.index_map.size_global * problem.V.dofmap.index_map_bs,
+        }
+        from .scales import published_numbers
+        self.meta["published_form"] = published_numbers(case)
+        if self.root:
+            (self.path / "case.toml").write_text(case.to_toml())
+            self._csv = open(self.path / "timeseries.csv", "w", newline="")
+            self._writer = csv.DictWriter(self._csv, fieldnames=COLUMNS, extrasaction="ignore")
+            self._writer.writeheader()
+        self.write_meta()
+        self.status("running", "started")
+        self._setup_fields()
+
+    def _setup_fields(self):
+        pb = self.pb
+        self.fields = {}
+        for name in ("eta", "c", "phi"):
+            f = fem.Function(pb.Q)
+            f.name = name
+            self.fields[name] = f
+        self.xdmf = compat.xdmf_file(self.comm, self.path / "fields.xdmf")
+        self.xdmf.write_mesh(pb.mesh)
+        self.output_time = 0.0
+
+    def write_fields(self, t_seconds):
+        t0 = time.perf_counter()
+        pb, s = self.pb, self.pb.scales
+        have = pb.index
+        if "eta" in have:
+            eta = pb.field_values("eta")
+            self.fields["eta"].x.array[:] = eta
+            self.xdmf.write_function(self.fields["eta"], t_seconds)
+            if "w" in have:
+                c = ion_concentration_np(pb.field_values("w"), eta, pb.p)
+                self.fields["c"].x.array[:] = c * s.site_density / pb.p["dv"]
+                self.xdmf.write_function(self.fields["c"], t_seconds)
+        if "pot" in have:
+            self.fields["phi"].x.array[:] = pb.field_values("pot") * s.potential
+            self.xdmf.write_function(self.fields["phi"], t_seconds)
+        self.output_time += time.perf_counter() - t0
+
+    def append(self, row):
+        if self.root:
+            self._writer.writerow({k: (f"{v:.10g}" if isinstance(v, float) else v)
+                                   for k, v in row.items()})
+            self._csv.flush()
+
+    def status(self, state, reason, **extra):
+        if self.root:
+            data = {"status": state, "reason": reason, **extra,
+                    "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            tmp = self.path / "status.json.tmp"
+            tmp.write_text(json.dumps(data, indent=2) + "\n")
+            os.replace(tmp, self.path / "status.json")
+
+    def write_meta(self, **extra):
+        self.meta.update(extra)
+        if self.root:
+            (self.path / "metadata.json").write_text(json.dumps(self.meta, indent=2, default=str) + "\n")
+
+    def close(self):
+        self.xdmf.close()
+        if self.root:
+            self._csv.close()
+
+
+def run_logger(path, comm):
+    """Logger that prints and writes run.log on rank 0 only."""
+    log = logging.getLogger("anodex")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    for h in list(log.handlers):
+        log.removeHandler(h)
+        h.close()
+    if comm.rank == 0:
+        fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
+        for h in (logging.StreamHandler(sys.stderr), logging.FileHandler(Path(path) / "run.log")):
+            h.setFormatter(fmt)
+            log.addHandler(h)
+    else:
+        log.addHandler(logging.NullHandler())
+    return log

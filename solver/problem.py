@@ -1,0 +1,157 @@
+"""One monolithic system assembled from the selected physics blocks.
+
+All unknowns are continuous P1 fields interleaved in one blocked space (so
+PETSc sees a block size and fieldsplit can separate them by component).
+The time-difference weights (a0, a1, a2, 1/dt) are constants updated by the
+stepper; BDF1 is (1, -1, 0), variable-step BDF2 with w = dt_n/dt_(n-1) is
+((1+2w)/(1+w), -(1+w), w^2/(1+w)).
+"""
+from __future__ import annotations
+
+import ufl
+from dolfinx import fem
+from mpi4py import MPI
+
+from . import compat
+from .geometry import boundary_facets, build_mesh
+from .models import State, make_blocks
+from .models.grand_potential import h, lithium_content
+from .scales import nondimensionalise
+
+QUADRATURE_DEGREE = 2  # explicit: UFL's estimate for the exponential terms explodes
+
+
+class Problem:
+    def __init__(self, case, comm, mesh=None, exact=None):
+        """exact: optional manufactured solution, a callable (x, level) ->
+        {unknown: UFL expression}; its residual is subtracted (source terms)
+        and it gives the Dirichlet data on the whole boundary."""
+        self.case, self.comm = case, comm
+        self.scales, self.p = nondimensionalise(case)
+        p = self.p
+        self.blocks = make_blocks(case.si["model"]["blocks"])
+        self.names = [u for b in self.blocks for u in b.unknowns]
+        self.index = {n: i for i, n in enumerate(self.names)}
+        g = case.si["geometry"]
+        self.mesh = mesh if mesh is not None else build_mesh(
+            comm, g["kind"], p["length"], p["height"], g["cells"])
+        self.ndim = self.mesh.topology.dim
+        # Electrode area in internal units (1 in 1-D).
+        self.area = 1.0 if self.ndim == 1 else p["height"]
+
+        self.V = compat.blocked_p1_space(self.mesh, len(self.names))
+        self.u, self.u_n, self.u_nm1 = (fem.Function(self.V) for _ in range(3))
+        self.Q = compat.scalar_p1_space(self.mesh)
+        self.sub_dofs = {n: compat.collapse(self.V.sub(i))[1] for n, i in self.index.items()}
+        self.noise = fem.Function(self.Q)
+
+        self.ddt_weights = tuple(fem.Constant(self.mesh, compat.scalar_type(v))
+                                 for v in (1.0, -1.0, 0.0, 1.0))
+        self.dx = ufl.Measure("dx", domain=self.mesh, metadata={"quadrature_degree": QUADRATURE_DEGREE})
+        self.dxl = compat.lumped_measure(self.mesh)
+        v = ufl.TestFunction(self.V)
+        self.state = self._state([self.u, self.u_n, self.u_nm1], v)
+        F = sum(b.residual(self.state) for b in self.blocks)
+        if exact is not None:
+            x = ufl.SpatialCoordinate(self.mesh)
+            exact_state = State(levels=[exact(x, k) for k in range(3)], tests=self.state.tests,
+                                p=p, dx=self.dx, dxl=self.dxl, ddt_weights=self.ddt_weights,
+                                extra={"noise": self.noise})
+            F -= sum(b.residual(exact_state) for b in self.blocks)
+        self.F_ufl = F
+        self.F = fem.form(F)
+        self.J = fem.form(ufl.derivative(F, self.u, ufl.TrialFunction(self.V)))
+        self.facets = boundary_facets(self.mesh, p["length"])
+        self.bcs = self._dirichlet(exact)
+        self._observable_forms(v)
+
+    # ---- construction helpers ------------------------------------------------
+    def _state(self, functions, v):
+        comps = [{n: f[i] for n, i in self.index.items()} for f in functions]
+        tests = {n: v[i] for n, i in self.index.items()}
+        return State(levels=comps, tests=tests, p=self.p, dx=self.dx, dxl=self.dxl,
+                     ddt_weights=self.ddt_weights, extra={"noise": self.noise})
+
+    def _dirichlet(self, exact):
+        fdim = self.ndim - 1
+        bcs = []
+        if exact is not None:  # manufactured solution: Dirichlet on the whole boundary
+            import dolfinx.mesh as dmesh
+            self.mesh.topology.create_connectivity(fdim, self.ndim)
+            facets = dmesh.exterior_facet_indices(self.mesh.topology)
+            self.exact_bc = {}
+            for n, i in self.index.items():
+                Vi, _ = compat.collapse(self.V.sub(i))
+                g = fem.Function(Vi)
+                self.exact_bc[n] = g
+                dofs = fem.locate_dofs_topological((self.V.sub(i), Vi), fdim, facets)
+                bcs.append(fem.dirichletbc(g, dofs, self.V.sub(i)))
+            return bcs
+        for b in self.blocks:
+            for name, where, value in b.dirichlet(self.p):
+                dofs = fem.locate_dofs_topological(self.V.sub(self.index[name]), fdim,
+                                                   self.facets[where])
+                bcs.append(fem.dirichletbc(compat.scalar_type(value), dofs,
+                                           self.V.sub(self.index[name])))
+        return bcs
+
+    def _indicator(self, name, where):
+        """Vector function: 1 on `name`'s dofs at boundary `where`, else 0."""
+        ind = fem.Function(self.V)
+        dofs = fem.locate_dofs_topological(self.V.sub(self.index[name]), self.ndim - 1,
+                                           self.facets[where])
+        ind.x.array[dofs] = 1.0
+        ind.x.scatter_forward()
+        return ind
+
+    def _observable_forms(self, v):
+        """Integrals for the time series.  Boundary currents are consistent
+        (residual) fluxes: the residual of an equation tested with the
+        indicator of a boundary's nodes, which equals the boundary flux."""
+        p, lev = self.p, self.state.levels[0]
+        forms = {}
+        if "eta" in self.index:
+            forms["metal_volume"] = h(lev["eta"]) * self.dxl
+        if "w" in self.index:
+            forms["metal_content"] = lithium_content(lev["w"], lev["eta"], p) * self.dxl
+        for name, eq in (("pot", "current"), ("w", "ion_flux")):
+            if name in self.index:
+                for where in ("electrode", "reservoir"):
+                    ind = self._indicator(name, where)
+                    forms[f"{eq}_{where}"] = ufl.replace(self.F_ufl, {v: ind})
+        self.observable_forms = {k: fem.form(f) for k, f in forms.items()}
+
+    # ---- initial state and history -----------------------------------------
+    def set_initial(self):
+        for b in self.blocks:
+            for name, fn in b.initial(self.p).items():
+                xq = self.Q.tabulate_dof_coordinates().T
+                self.u.x.array[self.sub_dofs[name]] = fn(xq)
+        self.u.x.scatter_forward()
+        self.apply_bcs(self.u)
+        for f in (self.u_n, self.u_nm1):
+            f.x.array[:] = self.u.x.array
+
+    def apply_bcs(self, f):
+        compat.set_bc(compat.petsc_vec(f), self.bcs, None, 1.0)
+        f.x.scatter_forward()
+
+    def set_time_weights(self, dt, dt_prev=None):
+        """BDF1 (dt_prev None) or variable-step BDF2 weights."""
+        if dt_prev is None:
+            a = (1.0, -1.0, 0.0)
+        else:
+            w = dt / dt_prev
+            a = ((1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w))
+        for c, val in zip(self.ddt_weights, (*a, 1.0 / dt)):
+            c.value = val
+
+    def field_values(self, name, f=None):
+        """Owned+ghost nodal values of one unknown (internal units)."""
+        return (f or self.u).x.array[self.sub_dofs[name]]
+
+    def integrals(self):
+        """Global values of the observable integrals (internal units)."""
+        return {k: self.comm.allreduce(fem.assemble_scalar(f), op=MPI.SUM)
+                for k, f in self.observable_forms.items()}
+

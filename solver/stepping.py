@@ -1,0 +1,108 @@
+"""Adaptive implicit time stepping with cut-and-retry.
+
+Scheme: BDF1 for the first step (and after a restart of the history), then
+variable-step BDF2.  Error control: after a converged step the solution is
+compared with the linear extrapolation of the last two steps,
+err = max |u - u_pred| over eta and over w in the electrolyte (eta < 1/2;
+w in the metal is a degenerate, physically irrelevant variable).  This is
+the local error of the explicit second-order predictor, O(dt^2), so the
+step follows dt_new = dt * clip(0.9 sqrt(tol / err), 0.2, 2) and a step with
+err > tol is rejected.  tol = 0 turns error control off (steps only grow
+after easy solves and are cut on failure).
+
+Failure (Newton not converged, NaN/inf) cuts dt by 4 and retries the same
+step; below dt_min the run stops with the reason.  Step ends are clipped to
+land on output times and the end time.
+"""
+from __future__ import annotations
+
+import numpy as np
+from mpi4py import MPI
+
+
+class GiveUp(RuntimeError):
+    """The step could not be completed even at dt_min."""
+
+
+class Stepper:
+    def __init__(self, problem, solver, time_cfg, log):
+        self.pb, self.ns, self.cfg, self.log = problem, solver, time_cfg, log
+        self.t0 = problem.scales.time
+        self.t = 0.0  # internal time
+        self.dt = time_cfg["dt_initial"] / self.t0
+        self.dt_prev = None  # None -> next step is BDF1
+        self.step = 0
+        self.rejected = 0
+        self.failed_solves = 0
+        self.bdf2 = time_cfg["scheme"] == "bdf2"
+        self._eta = problem.index.get("eta")
+        self._w = problem.index.get("w")
+
+    def _error(self):
+        """max |u - u_pred| over eta and electrolyte-side w (internal units)."""
+        if self.dt_prev is None:
+            return 0.0
+        pb, r = self.pb, self.dt / self.dt_prev
+        err = 0.0
+        for name in ("eta", "w"):
+            if name not in pb.index:
+                continue
+            u, un, unm1 = (pb.field_values(name, f) for f in (pb.u, pb.u_n, pb.u_nm1))
+            diff = np.abs(u - (un + r * (un - unm1)))
+            if name == "w" and "eta" in pb.index:
+                diff = diff[pb.field_values("eta") < 0.5]
+            err = max(err, diff.max(initial=0.0))
+        return pb.comm.allreduce(err, op=MPI.MAX)
+
+    def advance(self, t_stop, draw_noise=None):
+        """Take one accepted step, ending no later than t_stop (internal).
+        Returns a dict of step statistics."""
+        pb, cfg = self.pb, self.cfg
+        dt_min, dt_max = cfg["dt_min"] / self.t0, cfg["dt_max"] / self.t0
+        tol = cfg["error_tolerance"]
+        newton = krylov = 0
+        while True:
+            intended = min(self.dt, dt_max)
+            dt = min(intended, t_stop - self.t)
+            # avoid a sliver step just before t_stop
+            if t_stop - self.t - dt < 0.25 * dt:
+                dt = t_stop - self.t
+            prev = self.dt_prev if self.bdf2 else None
+            pb.set_time_weights(dt, prev)
+            if draw_noise is not None:
+                draw_noise(self.step + 1)
+            pb.u.x.array[:] = pb.u_n.x.array
+            ok, its, lits, reason = self.ns.solve()
+            newton += its
+            krylov += lits
+            if not ok:
+                self.failed_solves += 1
+                self.log(f"step {self.step + 1}: Newton failed at t = {self.t * self.t0:.6g} s, "
+                         f"dt = {dt * self.t0:.3g} s ({reason} after {its} iterations); cutting dt")
+                self.dt = dt / 4
+                if self.dt < dt_min:
+                    raise GiveUp(f"Newton failed ({reason}) at t = {self.t * self.t0:.6g} s "
+                                 f"with dt below dt_min = {dt_min * self.t0:g} s")
+                continue
+            err = self._error() if tol > 0 and prev is not None else 0.0
+            if tol > 0:
+                factor = 2.0 if err == 0 else float(np.clip(0.9 * np.sqrt(tol / err), 0.2, 2.0))
+            else:
+                factor = 1.5 if its <= 4 else (1.0 if its <= 8 else 0.5)
+            if tol > 0 and err > tol and dt > dt_min:
+                self.rejected += 1
+                self.log(f"step {self.step + 1}: rejected, error {err:.3g} > {tol:g} "
+                         f"at dt = {dt * self.t0:.3g} s")
+                self.dt = max(dt * factor, dt_min)
+                continue
+            pb.u_nm1.x.array[:] = pb.u_n.x.array
+            pb.u_n.x.array[:] = pb.u.x.array
+            self.t += dt
+            self.step += 1
+            # A step shortened to land on t_stop does not shrink the next one;
+            # the step ratio stays <= 2 (BDF2 zero-stability needs < 2.414).
+            clipped = dt < intended
+            nxt = intended if clipped and factor >= 1 else dt * factor
+            self.dt = max(dt_min, min(nxt, 2 * dt))
+            self.dt_prev = dt
+            return {"dt": dt, "newton": newton, "krylov": krylov, "error": err}

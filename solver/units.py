@@ -1,0 +1,174 @@
+"""Physical quantities in case files: ``"3.179e-10 m^2/s"`` -> SI float.
+
+A quantity is written as a string: a number, a space, and a unit expression
+made of unit symbols with optional SI prefixes, ``^`` or ``**`` exponents,
+``*`` or spaces for products and ``/`` for division (``"1e-3 1/s"``,
+``"1.19 S/m"``, ``"13.0 cm^3/mol"``, ``"-0.45 V"``).  The parser converts to SI
+and checks the dimension against what the key needs, so a wrong or missing
+unit is an error, never a silent factor of 1e6.
+"""
+from __future__ import annotations
+
+import re
+
+# Dimension exponents over the SI base units (m, kg, s, A, K, mol).
+BASE = ("m", "kg", "s", "A", "K", "mol")
+
+
+def _dim(m=0, kg=0, s=0, A=0, K=0, mol=0):
+    return (m, kg, s, A, K, mol)
+
+
+DIMENSIONLESS = _dim()
+
+# symbol -> (factor to SI, dimension)
+_UNITS = {
+    "m": (1.0, _dim(m=1)),
+    "g": (1e-3, _dim(kg=1)),
+    "s": (1.0, _dim(s=1)),
+    "min": (60.0, _dim(s=1)),
+    "h": (3600.0, _dim(s=1)),
+    "A": (1.0, _dim(A=1)),
+    "K": (1.0, _dim(K=1)),
+    "mol": (1.0, _dim(mol=1)),
+    "L": (1e-3, _dim(m=3)),
+    "M": (1e3, _dim(m=-3, mol=1)),  # molar, mol/L
+    "N": (1.0, _dim(m=1, kg=1, s=-2)),
+    "Pa": (1.0, _dim(m=-1, kg=1, s=-2)),
+    "J": (1.0, _dim(m=2, kg=1, s=-2)),
+    "W": (1.0, _dim(m=2, kg=1, s=-3)),
+    "C": (1.0, _dim(s=1, A=1)),
+    "V": (1.0, _dim(m=2, kg=1, s=-3, A=-1)),
+    "S": (1.0, _dim(m=-2, kg=-1, s=3, A=2)),
+    "ohm": (1.0, _dim(m=2, kg=1, s=-3, A=-2)),
+    "F": (1.0, _dim(m=-2, kg=-1, s=4, A=2)),
+    "eV": (1.602176634e-19, _dim(m=2, kg=1, s=-2)),
+    "1": (1.0, DIMENSIONLESS),
+}
+_PREFIXES = {"G": 1e9, "M": 1e6, "k": 1e3, "c": 1e-2, "m": 1e-3, "u": 1e-6,
+             "µ": 1e-6, "n": 1e-9, "p": 1e-12}
+# Units that take no prefix (so "min" is minutes, not milli-inches).
+_NO_PREFIX = {"min", "h", "1", "M"}
+
+# Named dimensions used by the case schema.
+DIMENSIONS = {
+    "1": DIMENSIONLESS,
+    "m": _dim(m=1),
+    "s": _dim(s=1),
+    "K": _dim(K=1),
+    "V": _UNITS["V"][1],
+    "S/m": _dim(m=-3, kg=-1, s=3, A=2),
+    "m^2/s": _dim(m=2, s=-1),
+    "m^3/mol": _dim(m=3, mol=-1),
+    "1/s": _dim(s=-1),
+    "J/m": _dim(m=1, kg=1, s=-2),
+    "J/m^3": _dim(m=-1, kg=1, s=-2),
+    "m^3/(J*s)": _dim(m=1, kg=-1, s=1),
+    "mol/m^3": _dim(m=-3, mol=1),
+}
+
+
+class UnitError(ValueError):
+    """A quantity string that cannot be parsed or has the wrong dimension."""
+
+
+def _lookup(symbol: str):
+    if symbol in _UNITS:
+        return _UNITS[symbol]
+    for prefix, factor in _PREFIXES.items():
+        base = symbol[len(prefix):]
+        if symbol.startswith(prefix) and base in _UNITS and base not in _NO_PREFIX:
+            f, d = _UNITS[base]
+            return factor * f, d
+    raise UnitError(f"unknown unit '{symbol}'")
+
+
+_TOKEN = re.compile(r"\s*(\*\*|[\^*/()]|[A-Za-zµ]+|[-+]?\d+(?:\.\d*)?)")
+
+
+def parse_unit(expr: str):
+    """Return (factor to SI, dimension tuple) of a unit expression."""
+    tokens = [t for t in _TOKEN.findall(expr) if t.strip()]
+    if "".join(tokens).replace("**", "^") != re.sub(r"\s+", "", expr).replace("**", "^"):
+        raise UnitError(f"cannot parse unit '{expr}'")
+    pos = 0
+
+    def peek():
+        return tokens[pos] if pos < len(tokens) else None
+
+    def take():
+        nonlocal pos
+        pos += 1
+        return tokens[pos - 1]
+
+    def atom():
+        tok = take()
+        if tok == "(":
+            val = product()
+            if take() != ")":
+                raise UnitError(f"unbalanced parenthesis in '{expr}'")
+        elif re.fullmatch(r"[A-Za-zµ]+", tok) or tok == "1":
+            val = _lookup(tok)
+        else:
+            raise UnitError(f"unexpected '{tok}' in unit '{expr}'")
+        if peek() in ("^", "**"):
+            take()
+            exp = take()
+            if exp is None or not re.fullmatch(r"[-+]?\d+", exp):
+                raise UnitError(f"exponent must be an integer in '{expr}'")
+            e = int(exp)
+            val = (val[0] ** e, tuple(e * d for d in val[1]))
+        return val
+
+    def product():
+        f, d = atom()
+        while peek() not in (None, ")"):
+            op = take() if peek() in ("*", "/") else "*"
+            g, e = atom()
+            if op == "*":
+                f, d = f * g, tuple(a + b for a, b in zip(d, e))
+            else:
+                f, d = f / g, tuple(a - b for a, b in zip(d, e))
+        return f, d
+
+    if not tokens:
+        raise UnitError("empty unit")
+    result = product()
+    if pos != len(tokens):
+        raise UnitError(f"cannot parse unit '{expr}'")
+    return result
+
+
+def format_dimension(dim) -> str:
+    parts = [f"{b}^{e}" if e != 1 else b for b, e in zip(BASE, dim) if e]
+    return " ".join(parts) or "dimensionless"
+
+
+def to_si(value, dimension: str) -> float:
+    """Convert a case-file value to SI, checking it has the named dimension.
+
+    Dimensionless quantities may be bare numbers; every other quantity must be
+    a string ``"<number> <unit>"``.
+    """
+    want = DIMENSIONS[dimension]
+    if isinstance(value, bool):
+        raise UnitError(f"expected a quantity in {dimension}, got a boolean")
+    if isinstance(value, (int, float)):
+        if want == DIMENSIONLESS:
+            return float(value)
+        raise UnitError(f"missing unit: write it as a string such as \"{value} {dimension}\"")
+    if not isinstance(value, str):
+        raise UnitError(f"expected a quantity such as \"1.0 {dimension}\", got {type(value).__name__}")
+    m = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*", value)
+    if not m:
+        raise UnitError(f"cannot read '{value}' as '<number> <unit>'")
+    number, unit = float(m.group(1)), m.group(2)
+    if not unit:
+        if want == DIMENSIONLESS:
+            return number
+        raise UnitError(f"missing unit in '{value}': expected a unit of {dimension}")
+    factor, dim = parse_unit(unit)
+    if dim != want:
+        raise UnitError(f"unit '{unit}' is {format_dimension(dim)}, "
+                        f"but this key needs {dimension} ({format_dimension(want)})")
+    return number * factor
