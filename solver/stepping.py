@@ -35,23 +35,22 @@ class Stepper:
         self.rejected = 0
         self.failed_solves = 0
         self.bdf2 = time_cfg["scheme"] == "bdf2"
-        self._eta = problem.index.get("eta")
-        self._w = problem.index.get("w")
+
+    def _indicators(self, f):
+        nodal = {n: self.pb.field_values(n, f) for n in self.pb.names}
+        out = {}
+        for b in self.pb.blocks:
+            out.update(b.error_indicators(self.pb.p, nodal))
+        return out
 
     def _error(self):
-        """max |u - u_pred| over eta and electrolyte-side w (internal units)."""
-        if self.dt_prev is None:
-            return 0.0
-        pb, r = self.pb, self.dt / self.dt_prev
+        """max |q - q_pred| over the blocks' error indicators."""
+        pb, r = self.pb, self.dt_used / self.dt_prev
+        levels = [self._indicators(f) for f in (pb.u, pb.u_n, pb.u_nm1)]
         err = 0.0
-        for name in ("eta", "w"):
-            if name not in pb.index:
-                continue
-            u, un, unm1 = (pb.field_values(name, f) for f in (pb.u, pb.u_n, pb.u_nm1))
-            diff = np.abs(u - (un + r * (un - unm1)))
-            if name == "w" and "eta" in pb.index:
-                diff = diff[pb.field_values("eta") < 0.5]
-            err = max(err, diff.max(initial=0.0))
+        for name, q in levels[0].items():
+            qn, qnm1 = levels[1][name], levels[2][name]
+            err = max(err, np.abs(q - (qn + r * (qn - qnm1))).max(initial=0.0))
         return pb.comm.allreduce(err, op=MPI.MAX)
 
     def advance(self, t_stop, draw_noise=None):
@@ -84,6 +83,7 @@ class Stepper:
                     raise GiveUp(f"Newton failed ({reason}) at t = {self.t * self.t0:.6g} s "
                                  f"with dt below dt_min = {dt_min * self.t0:g} s")
                 continue
+            self.dt_used = dt
             err = self._error() if tol > 0 and prev is not None else 0.0
             if tol > 0:
                 factor = 2.0 if err == 0 else float(np.clip(0.9 * np.sqrt(tol / err), 0.2, 2.0))

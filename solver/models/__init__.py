@@ -61,6 +61,11 @@ class Block:
         """{unknown: f(x) -> values at points x (shape (3, N))}."""
         return {}
 
+    def error_indicators(self, p: dict, nodal: dict) -> dict:
+        """{name: nodal array} whose time-step error the stepper controls,
+        computed from nodal values {unknown: array} (internal units)."""
+        return {}
+
 
 def _registry():
     from .butler_volmer import ButlerVolmer

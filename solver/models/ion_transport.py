@@ -12,7 +12,7 @@ Boundary: w = w_reservoir at the reservoir, zero flux elsewhere.
 import ufl
 
 from . import Block
-from .grand_potential import electrolyte_fraction, h, lithium_content
+from .grand_potential import electrolyte_fraction, h, ion_concentration_np, lithium_content
 
 
 class IonTransport(Block):
@@ -32,3 +32,7 @@ class IonTransport(Block):
 
     def initial(self, p):
         return {"w": lambda x: p["w_initial"] + 0 * x[0]}
+
+    def error_indicators(self, p, nodal):
+        # the concentration, not w: w drops ~13 RT where a node turns metal
+        return {"c/c0": ion_concentration_np(nodal["w"], nodal["eta"], p) / p["c0"]}

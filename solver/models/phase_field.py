@@ -39,3 +39,6 @@ class PhaseField(Block):
                 front = front + p["perturbation_amplitude"] * np.cos(k * (x[1] - p["height"] / 2))
             return 0.5 * (1 - np.tanh((x[0] - front) / p["interface_width"]))
         return {"eta": eta0}
+
+    def error_indicators(self, p, nodal):
+        return {"eta": nodal["eta"]}
