@@ -49,13 +49,17 @@ class Observables:
         self.last_tip = None
 
     def tip_position(self):
-        """Largest x (internal units) where eta crosses 1/2 along an edge."""
-        eta = self.pb.field_values("eta")
-        ea, eb = eta[self.edges[:, 0]], eta[self.edges[:, 1]]
-        cross = (ea - 0.5) * (eb - 0.5) <= 0
+        """Largest x (internal units) of the eta = 1/2 contour."""
+        return self.contour_max_x(self.pb.field_values("eta"), 0.5)
+
+    def contour_max_x(self, values, level):
+        """Largest x where nodal `values` cross `level` along a mesh edge
+        (linear interpolation), reduced over all ranks."""
+        ea, eb = values[self.edges[:, 0]], values[self.edges[:, 1]]
+        cross = (ea - level) * (eb - level) <= 0
         cross &= ea != eb
         xa, xb = self.xdof[self.edges[cross, 0]], self.xdof[self.edges[cross, 1]]
-        t = (0.5 - ea[cross]) / (eb[cross] - ea[cross])
+        t = (level - ea[cross]) / (eb[cross] - ea[cross])
         local = (xa + t * (xb - xa)).max(initial=-np.inf)
         return self.pb.comm.allreduce(local, op=MPI.MAX)
 

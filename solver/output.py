@@ -125,7 +125,7 @@ class RunOutput:
 
     def append(self, row):
         if self.root:
-            self._writer.writerow({k: (f"{v:.10g}" if isinstance(v, float) else v)
+            self._writer.writerow({k: (f"{v:.17g}" if isinstance(v, float) else v)
                                    for k, v in row.items()})
             self._csv.flush()
 

@@ -1,0 +1,57 @@
+"""Shared fixtures.  Every test here runs serially and under `mpirun -n 2`
+(tests marked `serial` start their own MPI jobs and run only serially)."""
+import csv
+import logging
+import tempfile
+from pathlib import Path
+
+import pytest
+from mpi4py import MPI
+
+logging.getLogger().setLevel(logging.WARNING)  # JIT build chatter
+
+
+def pytest_collection_modifyitems(config, items):
+    if MPI.COMM_WORLD.size > 1:
+        skip = pytest.mark.skip(reason="serial-only test (runs in the serial leg)")
+        for item in items:
+            if "serial" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def comm():
+    return MPI.COMM_WORLD
+
+
+@pytest.fixture
+def mpi_tmp_path(comm):
+    """A temporary directory chosen on rank 0 and shared by all ranks."""
+    holder = tempfile.TemporaryDirectory(prefix="anodex-test-") if comm.rank == 0 else None
+    path = comm.bcast(holder.name if holder else None, root=0)
+    yield Path(path)
+    comm.barrier()
+    if holder:
+        holder.cleanup()
+
+
+def read_timeseries(path):
+    with open(Path(path) / "timeseries.csv") as f:
+        rows = list(csv.DictReader(f))
+    return [{k: float(v) for k, v in r.items() if v != ""} for r in rows]
+
+
+def one_d_case(**overrides):
+    """A small 1-D case dict (SI strings), Hong parameters unless overridden."""
+    from solver.case import validate
+    data = {
+        "case": {"name": "test-1d"},
+        "geometry": {"kind": "interval", "length": "20 um", "cells": [200]},
+        "initial": {"interface_position": "8 um"},
+        "time": {"end": "1 s", "dt_initial": "0.01 s", "dt_max": "0.2 s"},
+        "output": {"field_interval": "1 s"},
+    }
+    for dotted, value in overrides.items():
+        section, key = dotted.split(".")
+        data.setdefault(section, {})[key] = value
+    return validate(data, "<test case>")

@@ -1,0 +1,44 @@
+"""Drive a Problem without an output directory (for verification tests)."""
+from mpi4py import MPI
+
+from solver.nonlinear import NewtonSolver
+from solver.observables import Observables
+from solver.problem import Problem
+from solver.stepping import Stepper
+
+
+class Simulation:
+    def __init__(self, case, comm=MPI.COMM_WORLD):
+        self.pb = Problem(case, comm)
+        self.pb.set_initial()
+        self.ns = NewtonSolver(self.pb, case.si["solver"])
+        self.stepper = Stepper(self.pb, self.ns, case.si["time"], lambda msg: None)
+        self.obs = Observables(self.pb)
+        self.x0 = self.pb.scales.length
+
+    @property
+    def t_seconds(self):
+        return self.stepper.t * self.pb.scales.time
+
+    def run_to(self, t_seconds):
+        t = t_seconds / self.pb.scales.time
+        while self.stepper.t < t * (1 - 1e-12):
+            self.stepper.advance(t)
+
+    def front(self, level=0.5):
+        """x (m) of the eta = level contour (largest x)."""
+        return self.obs.contour_max_x(self.pb.field_values("eta"), level) * self.x0
+
+    def value_at_front(self, name):
+        """Nodal value of unknown `name` linearly interpolated at the eta = 1/2
+        point of a 1-D run (internal units)."""
+        import numpy as np
+        eta = self.pb.field_values("eta")
+        x = self.obs.xdof
+        order = np.argsort(x)
+        xf = self.front() / self.x0
+        local = np.nan
+        if x.min() <= xf <= x.max():
+            local = float(np.interp(xf, x[order], self.pb.field_values(name)[order]))
+        vals = self.pb.comm.allgather(local)
+        return float(np.nanmean(vals))

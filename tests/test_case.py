@@ -1,0 +1,95 @@
+"""Case validation: every bad input is reported with file, key and remedy."""
+import math
+from pathlib import Path
+
+import pytest
+
+from solver.case import CaseError, load_case, reference_markdown
+from solver.scales import published_numbers
+
+ROOT = Path(__file__).resolve().parents[1]
+HONG = ROOT / "cases" / "hong2018_li_dendrite.toml"
+
+
+def write(tmp_path, text, name="bad.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_default_and_hong_cases_validate():
+    assert load_case(None).si["geometry"]["kind"] == "rectangle"
+    case = load_case(HONG)
+    assert case.si["geometry"]["cells"] == [200, 200]
+    # the published resolution is accepted, with a warning about pinning
+    assert any("pin" in w for w in case.warnings)
+
+
+def test_hong_case_maps_onto_published_numbers():
+    """The SI case reproduces the published non-dimensional input."""
+    n = published_numbers(load_case(HONG))
+    published = {"AA (zF/RT, 1/V)": 38.69, "M0 (D in um^2/s)": 317.9, "S1 (S/m)": 1e6,
+                 "S2 (S/m)": 1.19, "ft2 (zF c_s um^2/s)": 0.0074, "L": 6.25, "W": 2.4,
+                 "kappa": 0.3, "Ls": 1e-3, "1/c0": 14.89, "dv": 5.5}
+    for key, value in published.items():
+        # AA: 300 K gives 38.68 (published 38.69); ft2 is published to 2 digits
+        assert math.isclose(n[key], value, rel_tol=3e-3), (key, n[key], value)
+
+
+@pytest.mark.parametrize("text,fragments", [
+    ("[electrolyte]\nconductivty = \"1 S/m\"\n",
+     ["[electrolyte] conductivty", "unknown key", "did you mean 'conductivity'"]),
+    ("[bogus]\nx = 1\n", ["unknown section [bogus]", "valid sections"]),
+    ("[electrolyte]\nconductivity = \"-1.19 S/m\"\n", ["[electrolyte] conductivity", "must be > 0"]),
+    ("[electrolyte]\nconductivity = 1.19\n", ["[electrolyte] conductivity", "missing unit"]),
+    ("[electrolyte]\ndiffusivity = \"3e-10 m/s\"\n", ["[electrolyte] diffusivity", "needs m^2/s"]),
+    ("[time]\ndt_initial = \"0 s\"\n", ["[time] dt_initial", "must be > 0"]),
+    ("[time]\ndt_initial = \"-0.1 s\"\n", ["[time] dt_initial", "must be > 0"]),
+    ("[geometry]\ncells = \"many\"\n", ["[geometry] cells", "list of positive integers"]),
+    ("[material]\ncharge_number = 1.5\n", ["[material] charge_number", "must be an integer"]),
+    ("[time]\nscheme = \"rk4\"\n", ["[time] scheme", "'bdf1', 'bdf2'"]),
+    ("[geometry]\ncells = [40, 40]\n", ["[geometry] cells", "larger than the 10-90 % interface width",
+                                        "at least 183 cells"]),
+    ("[model]\nblocks = [\"phase_field\", \"sei\"]\n", ["[model] blocks", "unknown model block"]),
+    ("[model]\nblocks = [\"butler_volmer\", \"phase_field\"]\n", ["[model] blocks", "needs unknown"]),
+    ("[electrolyte\n", ["not valid TOML"]),
+])
+def test_bad_input_is_reported_with_file_and_key(tmp_path, text, fragments):
+    path = write(tmp_path, text)
+    with pytest.raises(CaseError) as err:
+        load_case(path)
+    msg = str(err.value)
+    assert str(path) in msg
+    for f in fragments:
+        assert f in msg, (f, msg)
+
+
+def test_all_problems_reported_at_once(tmp_path):
+    path = write(tmp_path, "[electrolyte]\nconductivity = \"-1 S/m\"\ndiffusivity = 3\n")
+    with pytest.raises(CaseError) as err:
+        load_case(path)
+    assert "conductivity" in str(err.value) and "diffusivity" in str(err.value)
+
+
+def test_missing_file():
+    with pytest.raises(CaseError, match="no such case file"):
+        load_case("/nonexistent/case.toml")
+
+
+def test_resolved_case_round_trips(tmp_path):
+    case = load_case(HONG)
+    again = load_case(write(tmp_path, case.to_toml(), "resolved.toml"))
+    assert again.si == case.si
+
+
+def test_reference_lists_every_key():
+    from solver.case import SCHEMA
+    ref = reference_markdown()
+    for section, params in SCHEMA.items():
+        assert f"## [{section}]" in ref
+        for key in params:
+            assert f"`{key}`" in ref
+
+
+def test_committed_reference_is_current():
+    assert (ROOT / "docs" / "case-reference.md").read_text() == reference_markdown() + "\n"
