@@ -154,7 +154,7 @@ SCHEMA: dict[str, dict[str, Param]] = {
                         "(direct below 30000 unknowns)", choices=("auto", "direct", "fieldsplit")),
         "newton_tolerance": Param("number", 1e-6, "convergence: max |J_ii^-1 F_i| over all "
                                   "unknowns (w in RT, potential in RT/zF)", check=positive),
-        "max_newton_iterations": Param("int", 20, "per step before the step is cut",
+        "max_newton_iterations": Param("int", 25, "per step before the step is cut",
                                        check=positive),
         "line_search": Param("choice", "basic", "SNES line search",
                              choices=("basic", "bt", "l2", "cp")),

@@ -115,3 +115,10 @@ def jit_cache_dir():
         return entry[0] if isinstance(entry, tuple) else entry
     except Exception:  # pragma: no cover - informational only
         return "unknown"
+
+
+def interpolate_expression(f, expr):
+    """Interpolate a UFL expression into Function f."""
+    pts = f.function_space.element.interpolation_points
+    pts = pts() if callable(pts) else pts
+    f.interpolate(fem.Expression(expr, pts))

@@ -5,7 +5,11 @@
                      scales and published-form numbers, wall times
     status.json      running | completed | stopped | failed, with the reason
     timeseries.csv   one row per accepted step (SI units)
-    fields.xdmf/.h5  eta, c (mol/m^3), phi (V) at output times (ParaView)
+    eta.xdmf, c.xdmf, phi.xdmf (+ .h5)
+                     eta, c (mol/m^3), phi (V) at output times, coordinates
+                     in metres; one file per field, because dolfinx writes a
+                     temporal collection per function and readers (meshio,
+                     some ParaView modes) show only one collection per file
     run.log          the log
 
 A non-empty directory is refused unless ``overwrite`` is given (then it is
@@ -97,30 +101,36 @@ class RunOutput:
 
     def _setup_fields(self):
         pb = self.pb
-        self.fields = {}
-        for name in ("eta", "c", "phi"):
-            f = fem.Function(pb.Q)
-            f.name = name
-            self.fields[name] = f
-        self.xdmf = compat.xdmf_file(self.comm, self.path / "fields.xdmf")
-        self.xdmf.write_mesh(pb.mesh)
+        self.fields, self.files = {}, {}
+        needs = {"eta": ("eta",), "c": ("w", "eta"), "phi": ("pot",)}
+        names = [n for n, req in needs.items() if all(r in pb.index for r in req)]
+        x = pb.mesh.geometry.x
+        x *= pb.scales.length  # write coordinates in metres
+        try:
+            for name in names:
+                f = fem.Function(pb.Q)
+                f.name = name
+                self.fields[name] = f
+                self.files[name] = compat.xdmf_file(self.comm, self.path / f"{name}.xdmf")
+                self.files[name].write_mesh(pb.mesh)
+        finally:
+            x /= pb.scales.length
         self.output_time = 0.0
 
     def write_fields(self, t_seconds):
         t0 = time.perf_counter()
         pb, s = self.pb, self.pb.scales
-        have = pb.index
-        if "eta" in have:
-            eta = pb.field_values("eta")
-            self.fields["eta"].x.array[:] = eta
-            self.xdmf.write_function(self.fields["eta"], t_seconds)
-            if "w" in have:
-                c = ion_concentration_np(pb.field_values("w"), eta, pb.p)
-                self.fields["c"].x.array[:] = c * s.site_density / pb.p["dv"]
-                self.xdmf.write_function(self.fields["c"], t_seconds)
-        if "pot" in have:
-            self.fields["phi"].x.array[:] = pb.field_values("pot") * s.potential
-            self.xdmf.write_function(self.fields["phi"], t_seconds)
+        values = {}
+        if "eta" in self.fields:
+            values["eta"] = pb.field_values("eta")
+        if "c" in self.fields:
+            c = ion_concentration_np(pb.field_values("w"), pb.field_values("eta"), pb.p)
+            values["c"] = c * s.site_density / pb.p["dv"]
+        if "phi" in self.fields:
+            values["phi"] = pb.field_values("pot") * s.potential
+        for name, v in values.items():
+            self.fields[name].x.array[:] = v
+            self.files[name].write_function(self.fields[name], t_seconds)
         self.output_time += time.perf_counter() - t0
 
     def append(self, row):
@@ -143,7 +153,8 @@ class RunOutput:
             (self.path / "metadata.json").write_text(json.dumps(self.meta, indent=2, default=str) + "\n")
 
     def close(self):
-        self.xdmf.close()
+        for f in self.files.values():
+            f.close()
         if self.root:
             self._csv.close()
 

@@ -123,14 +123,41 @@ class Problem:
 
     # ---- initial state and history -----------------------------------------
     def set_initial(self):
+        xq = self.Q.tabulate_dof_coordinates().T
         for b in self.blocks:
             for name, fn in b.initial(self.p).items():
-                xq = self.Q.tabulate_dof_coordinates().T
                 self.u.x.array[self.sub_dofs[name]] = fn(xq)
         self.u.x.scatter_forward()
         self.apply_bcs(self.u)
+        for b in self.blocks:
+            if b.quasi_static:
+                self._solve_quasi_static(b)
         for f in (self.u_n, self.u_nm1):
             f.x.array[:] = self.u.x.array
+
+    def _solve_quasi_static(self, block):
+        """Initial value of a quasi-static block's (single) unknown: its
+        residual without time-difference terms, linear in that unknown, with
+        every other unknown frozen at its initial value."""
+        (name,) = block.unknowns
+        trial, test = ufl.TrialFunction(self.Q), ufl.TestFunction(self.Q)
+        frozen = {n: self.u[i] for n, i in self.index.items()}
+        levels = [{**frozen, name: trial} for _ in range(3)]
+        zero = tuple(fem.Constant(self.mesh, compat.scalar_type(0.0)) for _ in range(4))
+        s = State(levels=levels, tests={name: test}, p=self.p, dx=self.dx, dxl=self.dxl,
+                  ddt_weights=zero, extra={"noise": self.noise})
+        F = block.residual(s)
+        a, L = ufl.lhs(F), ufl.rhs(F)
+        if L.empty():
+            L = fem.Constant(self.mesh, compat.scalar_type(0.0)) * test * self.dx
+        bcs = [fem.dirichletbc(compat.scalar_type(value),
+                               fem.locate_dofs_topological(self.Q, self.ndim - 1, self.facets[where]),
+                               self.Q)
+               for unknown, where, value in block.dirichlet(self.p) if unknown == name]
+        problem = fem.petsc.LinearProblem(a, L, bcs=bcs, petsc_options={
+            "ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"})
+        self.u.x.array[self.sub_dofs[name]] = problem.solve().x.array
+        self.u.x.scatter_forward()
 
     def apply_bcs(self, f):
         compat.set_bc(compat.petsc_vec(f), self.bcs, None, 1.0)

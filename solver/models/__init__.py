@@ -49,6 +49,9 @@ class Block:
     name: str = ""
     unknowns: tuple = ()
     requires: tuple = ()  # unknowns owned by other blocks that this one uses
+    # True: the equation has no storage term of its own unknown, so its
+    # initial value is solved for (others frozen) instead of taken as given
+    quasi_static: bool = False
 
     def residual(self, s: State):
         raise NotImplementedError

@@ -19,6 +19,7 @@ class Potential(Block):
     name = "potential"
     unknowns = ("pot",)
     requires = ("eta",)
+    quasi_static = True
 
     def residual(self, s):
         p, phi, v = s.p, s.u("pot"), s.test("pot")
@@ -33,6 +34,8 @@ class Potential(Block):
 
     def initial(self, p):
         # As published: phi0 = phi_applied * eta0 (-0.225 (1 - tanh(...))).
+        # Being quasi-static, it is then replaced by the solution of
+        # div(sigma grad phi) = 0 for the initial eta (Problem.set_initial).
         def phi0(x):
             eta0 = 0.5 * (1 - np.tanh((x[0] - p["x_interface"]) / p["interface_width"]))
             return p["phi_reservoir"] + (p["phi_applied"] - p["phi_reservoir"]) * eta0

@@ -1,0 +1,76 @@
+"""Benchmark: the published Hong & Viswanathan (2018) case to a chosen time.
+
+    mpirun -n 2 python -m mpi4py benchmarks/hong2018.py --end-time 20 [--set KEY=VALUE ...]
+
+Runs cases/hong2018_li_dendrite.toml through the normal `anodex run` path
+into benchmarks/runs/<label>, then prints a Markdown record (machine,
+versions, command, wall time, steps, rejected steps, Newton and Krylov
+iterations, DOFs, peak memory per rank, time split and the physical
+outputs) to append to benchmarks/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import sys
+from pathlib import Path
+
+from mpi4py import MPI
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from solver.case import load_case  # noqa: E402
+from solver.cli import _overrides  # noqa: E402
+from solver.run import run_case  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--end-time", type=float, default=20.0, help="simulated seconds")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    ap.add_argument("--label", default=None)
+    args = ap.parse_args()
+    comm = MPI.COMM_WORLD
+    overrides = _overrides(args.set)
+    overrides["time.end"] = f"{args.end_time} s"
+    case = load_case(ROOT / "cases" / "hong2018_li_dendrite.toml", overrides)
+    label = args.label or f"t{args.end_time:g}-n{comm.size}"
+    out = ROOT / "benchmarks" / "runs" / label
+    result = run_case(case, out, overwrite=True, comm=comm, command_line=sys.argv)
+    peak_mb = comm.gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, root=0)
+    if comm.rank:
+        return
+    meta = json.loads((out / "metadata.json").read_text())
+    with open(out / "timeseries.csv") as f:
+        rows = list(csv.DictReader(f))
+    steps = len(rows) - 1
+    newton = sum(int(r["newton_its"]) for r in rows)
+    krylov = sum(int(r["krylov_its"]) for r in rows)
+    last = rows[-1]
+    v = meta["versions"]
+    split = meta["time_split_s"]
+    wall = meta["wall_time_s"]
+    t_end = float(last["t_s"])
+    print(f"""
+### Hong 2018, t = {t_end:g} s, {comm.size} rank(s) — {label}
+
+- machine: {platform.node()}, {os.cpu_count()} cores, {platform.processor() or platform.machine()}
+- versions: anodex {meta['anodex']}, dolfinx {v['dolfinx']}, PETSc {v['petsc']}, {v['mpi_library']}
+- command: `mpirun -n {comm.size} python -m mpi4py benchmarks/hong2018.py --end-time {args.end_time:g} {' '.join('--set ' + s for s in args.set)}`
+- status: {result['status']} ({result['reason']})
+- DOFs: {meta['dofs']}; steps: {steps} accepted, {result['rejected_steps']} rejected, {result['failed_solves']} failed Newton solves
+- Newton iterations: {newton} ({newton / max(steps, 1):.2f} per step); Krylov: {krylov}
+- wall time: {wall:.1f} s ({wall / max(t_end, 1e-30):.1f} s per simulated second; projected to t = 400 s: {wall / max(t_end, 1e-30) * 400 / 3600:.1f} h at the same rate)
+- time split: assembly {split['assembly']:.1f} s, linear solves {split['solve']:.1f} s, output {split['output']:.1f} s
+- peak memory per rank: {', '.join(f'{m:.0f} MB' for m in peak_mb)}
+- physics at t = {t_end:g} s: deposit thickness {float(last['deposit_thickness_m']) * 1e6:.3f} um, tip at {float(last['tip_position_m']) * 1e6:.3f} um, electrode current {float(last['electrode_current_A_m2']) / 10:.1f} mA/cm^2
+""")
+
+
+if __name__ == "__main__":
+    main()

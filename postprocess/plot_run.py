@@ -1,0 +1,91 @@
+"""Plot a run: time series (deposit, tip, currents) and the final fields.
+
+    python -m postprocess.plot_run RUN_DIR [-o summary.png]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def read_series(run: Path):
+    with open(run / "timeseries.csv") as f:
+        rows = list(csv.DictReader(f))
+    return {k: np.array([float(r[k]) if r[k] else np.nan for r in rows]) for k in rows[0]}
+
+
+def read_last_fields(run: Path):
+    """Points (m) and {name: (t, values)} of the last output of each field."""
+    import meshio
+    fields, points = {}, None
+    for name in ("eta", "c", "phi"):
+        if not (run / f"{name}.xdmf").exists():
+            continue
+        with meshio.xdmf.TimeSeriesReader(run / f"{name}.xdmf") as reader:
+            points, _ = reader.read_points_cells()
+            t, data, _ = reader.read_data(reader.num_steps - 1)
+            fields[name] = (t, data[name].ravel())
+    return points, fields
+
+
+def plot_run(run: Path, out: Path | None = None) -> Path:
+    run = Path(run)
+    ts = read_series(run)
+    status = json.loads((run / "status.json").read_text())
+    points, fields = read_last_fields(run)
+    two_d = np.ptp(points[:, 1]) > 0
+    fig, ax = plt.subplots(2, 3, figsize=(15, 8.5))
+    t = ts["t_s"]
+    ax[0, 0].plot(t, ts["deposit_thickness_m"] * 1e6)
+    ax[0, 0].set(xlabel="t (s)", ylabel="deposit thickness (um)", title="metal deposited")
+    ax[0, 1].plot(t, ts["tip_position_m"] * 1e6)
+    ax[0, 1].set(xlabel="t (s)", ylabel="tip x (um)", title="eta = 1/2 tip position")
+    ax[0, 2].plot(t[1:], ts["electrode_current_A_m2"][1:] / 10, label="electrode face")
+    ax[0, 2].plot(t[1:], ts["reservoir_current_A_m2"][1:] / 10, label="reservoir face")
+    ax[0, 2].set(xlabel="t (s)", ylabel="current into domain (mA/cm^2)", title="currents")
+    ax[0, 2].legend()
+    names = [("eta", "eta (metal = 1)", "viridis"), ("c", "c (mol/m^3)", "magma"),
+             ("phi", "phi (V)", "coolwarm")]
+    for a, (name, label, cmap) in zip(ax[1], names):
+        if name not in fields:
+            a.set_axis_off()
+            continue
+        tf, v = fields[name]
+        if two_d:
+            im = a.tripcolor(points[:, 0] * 1e6, points[:, 1] * 1e6, v, cmap=cmap, shading="gouraud")
+            if name == "eta":
+                a.tricontour(points[:, 0] * 1e6, points[:, 1] * 1e6, v, levels=[0.5], colors="w")
+            a.set_aspect("equal")
+            a.set(xlabel="x (um)", ylabel="y (um)")
+            fig.colorbar(im, ax=a, shrink=0.8)
+        else:
+            order = np.argsort(points[:, 0])
+            a.plot(points[order, 0] * 1e6, v[order])
+            a.set(xlabel="x (um)")
+        a.set_title(f"{label} at t = {tf:.3g} s")
+    fig.suptitle(f"{run.name}: {status['status']} ({status['reason']})")
+    fig.tight_layout()
+    out = Path(out) if out else run / "summary.png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path)
+    ap.add_argument("-o", "--output", type=Path)
+    args = ap.parse_args(argv)
+    print(plot_run(args.run, args.output))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The command line end to end, and agreement between 1, 2 and 3 MPI ranks."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import read_timeseries
+
+pytestmark = pytest.mark.serial
+HERE = Path(__file__).resolve().parent
+TINY = HERE / "data" / "tiny_2d.toml"
+ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+       "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMP_NUM_THREADS": "1",
+       "PYTHONPATH": str(HERE.parent)}
+
+
+def anodex(*args, ranks=1, check=True):
+    cmd = [sys.executable, "-m", "solver.cli", *map(str, args)]
+    if ranks > 1:
+        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli",
+               *map(str, args)]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=900)
+    if check and res.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+def digest(directory):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    anodex("run", TINY, "-o", out)
+    return out
+
+
+def test_run_writes_a_complete_result(tiny_run):
+    names = {p.name for p in tiny_run.iterdir()}
+    assert {"case.toml", "metadata.json", "status.json", "timeseries.csv", "eta.xdmf", "eta.h5",
+            "c.xdmf", "phi.xdmf", "run.log"} <= names
+    status = json.loads((tiny_run / "status.json").read_text())
+    assert status["status"] == "completed" and "end time" in status["reason"]
+    meta = json.loads((tiny_run / "metadata.json").read_text())
+    for key in ("anodex", "versions", "mpi_ranks", "host", "git_sha", "command_line", "seed",
+                "wall_time_s", "time_split_s", "scales", "published_form"):
+        assert key in meta, key
+    assert meta["seed"] == 7 and meta["mpi_ranks"] == 1
+    assert {"dolfinx", "petsc", "mpi4py", "mpi_library"} <= set(meta["versions"])
+    rows = read_timeseries(tiny_run)
+    assert rows[-1]["t_s"] == pytest.approx(0.3)
+    assert rows[-1]["deposit_thickness_m"] > rows[0]["deposit_thickness_m"]
+
+
+def test_fields_open_with_named_arrays_in_si_units(tiny_run):
+    import meshio
+    last = {}
+    for name in ("eta", "c", "phi"):
+        with meshio.xdmf.TimeSeriesReader(tiny_run / f"{name}.xdmf") as reader:
+            points, _ = reader.read_points_cells()
+            times = [reader.read_data(k)[0] for k in range(reader.num_steps)]
+            last[name] = reader.read_data(reader.num_steps - 1)[1][name].ravel()
+        assert times == pytest.approx([0.0, 0.1, 0.2, 0.3]), name
+        # coordinates in metres: the domain is 20 um x 10 um
+        assert points[:, 0].max() == pytest.approx(20e-6) and points[:, 1].max() == pytest.approx(10e-6)
+    assert -0.02 < last["eta"].min() and last["eta"].max() < 1.02
+    assert last["phi"].min() == pytest.approx(-0.45, abs=1e-9)  # applied potential, V
+    # reservoir concentration c0 = 0.06716 sites x (c_s/dv = 13986 mol/m^3) = 939 mol/m^3
+    assert last["c"].max() == pytest.approx(939.3, rel=0.01)
+
+
+def test_resolved_case_reruns_identically(tiny_run, tmp_path):
+    res = anodex("check", tiny_run / "case.toml")
+    assert "OK" in res.stdout
+
+
+def test_existing_output_is_never_overwritten(tiny_run):
+    before = digest(tiny_run)
+    res = anodex("run", TINY, "-o", tiny_run, check=False)
+    assert res.returncode == 2
+    assert "not empty" in res.stderr and "--overwrite" in res.stderr
+    assert digest(tiny_run) == before
+
+
+def test_bad_case_fails_before_any_output(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[electrolyte]\nconductivity = "-1 S/m"\n')
+    res = anodex("run", bad, "-o", tmp_path / "out", check=False)
+    assert res.returncode == 2
+    assert str(bad) in res.stderr and "[electrolyte] conductivity" in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_info_lists_the_stack():
+    out = anodex("info").stdout
+    for word in ("anodex", "dolfinx", "basix", "ufl", "ffcx", "petsc", "petsc4py", "mpi4py",
+                 "mpi_library", "adios2", "jit cache"):
+        assert word in out
+
+
+COMPARED = ["t_s", "dt_s", "deposit_thickness_m", "tip_position_m", "electrode_current_A_m2",
+            "reservoir_current_A_m2", "charge_C_m2", "metal_content_mol_m2"]
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_time_series_independent_of_rank_count(tiny_run, tmp_path, ranks):
+    """Same case (with noise) on 1 and N ranks: same steps, same integrals."""
+    out = tmp_path / f"n{ranks}"
+    anodex("run", TINY, "-o", out, ranks=ranks)
+    serial, parallel = read_timeseries(tiny_run), read_timeseries(out)
+    assert len(serial) == len(parallel)
+    for col in COMPARED:
+        a = np.array([r[col] for r in serial])
+        b = np.array([r[col] for r in parallel])
+        scale = np.abs(a).max()
+        assert np.abs(a - b).max() <= 1e-6 * scale, (col, np.abs(a - b).max(), scale)
