@@ -30,12 +30,6 @@ def blocked_p1_space(mesh, components: int):
     return fem.FunctionSpace(mesh, el)
 
 
-def scalar_p1_space(mesh):
-    if hasattr(fem, "functionspace"):
-        return fem.functionspace(mesh, ("Lagrange", 1))
-    return fem.FunctionSpace(mesh, ("Lagrange", 1))
-
-
 def petsc_vec(u):
     """The PETSc vector behind a Function."""
     return u.x.petsc_vec if hasattr(u.x, "petsc_vec") else u.vector

@@ -1,8 +1,10 @@
 """Partition-independent random numbers for the Langevin-type noise.
 
 Each node's value is a hash (SplitMix64) of the seed, the step number and
-the bit patterns of its coordinates, so the same seed gives the same field
-on any number of MPI ranks and after a restart.
+its coordinates quantised to 1e-9 of the domain size, so the same seed
+gives the same field on any number of MPI ranks and after a restart.  (Raw
+coordinate bits are not enough: dolfinx's tabulated dof coordinates differ
+in the last bit between partitions, measured on 1 vs 3 ranks.)
 """
 from __future__ import annotations
 
@@ -17,11 +19,12 @@ def _mix(z):
     return z ^ (z >> np.uint64(31))
 
 
-def uniform_field(coords: np.ndarray, seed: int, step: int) -> np.ndarray:
-    """Values uniform in [-1, 1), one per row of coords (N x 3 floats)."""
+def uniform_field(coords: np.ndarray, seed: int, step: int, size: float) -> np.ndarray:
+    """Values uniform in [-1, 1), one per row of coords (N x 3 floats);
+    `size`: the domain's extent (sets the quantisation)."""
+    lattice = np.round(coords / (1e-9 * size)).astype(np.int64).view(np.uint64)
     with np.errstate(over="ignore"):
         z = _mix(np.uint64(seed) * _GOLD + np.uint64(step))
         for k in range(coords.shape[1]):
-            bits = np.ascontiguousarray(coords[:, k], dtype=np.float64).view(np.uint64)
-            z = _mix(z ^ (bits + _GOLD))
+            z = _mix(z ^ (lattice[:, k] + _GOLD))
     return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -52 - 1.0

@@ -116,8 +116,13 @@ class RunOutput:
         finally:
             x /= pb.scales.length
         self.output_time = 0.0
+        self.last_field_time = None
 
     def write_fields(self, t_seconds):
+        """Write the fields at time t (s); a repeated time is skipped."""
+        if self.last_field_time is not None and t_seconds <= self.last_field_time:
+            return
+        self.last_field_time = t_seconds
         t0 = time.perf_counter()
         pb, s = self.pb, self.pb.scales
         values = {}

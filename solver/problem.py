@@ -41,8 +41,12 @@ class Problem:
 
         self.V = compat.blocked_p1_space(self.mesh, len(self.names))
         self.u, self.u_n, self.u_nm1 = (fem.Function(self.V) for _ in range(3))
-        self.Q = compat.scalar_p1_space(self.mesh)
-        self.sub_dofs = {n: compat.collapse(self.V.sub(i))[1] for n, i in self.index.items()}
+        # Q: the scalar P1 space of one component, with its own dof layout;
+        # in the blocked array, component i of Q's node j sits at bs*node + i.
+        # (A separately built scalar space may be numbered differently in
+        # parallel, so every nodal array goes through this one map.)
+        self.Q, first = compat.collapse(self.V.sub(0))
+        self.sub_dofs = {n: first + i for n, i in self.index.items()}
         self.noise = fem.Function(self.Q)
 
         self.ddt_weights = tuple(fem.Constant(self.mesh, compat.scalar_type(v))

@@ -38,7 +38,7 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
         seed = case.si["noise"]["seed"]
 
         def draw_noise(step):
-            pb.noise.x.array[:] = uniform_field(coords, seed, step)
+            pb.noise.x.array[:] = uniform_field(coords, seed, step, pb.p["length"])
 
     t_end = tcfg["end"] / s.time
     interval = case.si["output"]["field_interval"] / s.time
@@ -71,21 +71,22 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
     except GiveUp as e:
         state, reason = "failed", str(e)
         log.error(f"run gave up: {reason}")
-    except KeyboardInterrupt:
-        state, reason = "failed", "interrupted"
+    except BaseException as e:
+        state, reason = "failed", f"{type(e).__name__}: {e}"
         raise
     finally:
-        if state != "completed":  # keep the last state for inspection
-            out.write_fields(stepper.t * s.time)
         wall = time.perf_counter() - wall0
-        summary = {"t_s": stepper.t * s.time, "steps": stepper.step, "rejected_steps": stepper.rejected,
-                   "failed_solves": stepper.failed_solves}
+        summary = {"t_s": stepper.t * s.time, "steps": stepper.step,
+                   "rejected_steps": stepper.rejected, "failed_solves": stepper.failed_solves}
         out.status(state, reason, **summary)
-        out.write_meta(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), wall_time_s=wall,
-                       time_split_s={"assembly": ns.timing["assembly"], "solve": ns.timing["solve"],
-                                     "output": out.output_time},
-                       result=summary, status=state)
-        out.close()
+        try:
+            out.write_fields(stepper.t * s.time)  # the last state, also after a failure
+        finally:
+            out.write_meta(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), wall_time_s=wall,
+                           time_split_s={"assembly": ns.timing["assembly"],
+                                         "solve": ns.timing["solve"], "output": out.output_time},
+                           result=summary, status=state)
+            out.close()
         log.info(f"{state}: {reason} (t = {stepper.t * s.time:.4g} s, {stepper.step} steps, "
                  f"{stepper.rejected} rejected, wall {wall:.1f} s)")
     return {"status": state, "reason": reason, **summary}

@@ -70,9 +70,15 @@ def test_fields_open_with_named_arrays_in_si_units(tiny_run):
         # coordinates in metres: the domain is 20 um x 10 um
         assert points[:, 0].max() == pytest.approx(20e-6) and points[:, 1].max() == pytest.approx(10e-6)
     assert -0.02 < last["eta"].min() and last["eta"].max() < 1.02
-    assert last["phi"].min() == pytest.approx(-0.45, abs=1e-9)  # applied potential, V
-    # reservoir concentration c0 = 0.06716 sites x (c_s/dv = 13986 mol/m^3) = 939 mol/m^3
-    assert last["c"].max() == pytest.approx(939.3, rel=0.01)
+    # applied potential on the electrode face, in V
+    on_electrode = points[:, 0] == 0.0
+    assert np.allclose(last["phi"][on_electrode], -0.45, atol=1e-12)
+    assert last["phi"].min() == pytest.approx(-0.45, abs=1e-6)
+    # at the reservoir w = 0: c0 = 0.067159 sites x (c_s/dv = 13986 mol/m^3) = 939.3 mol/m^3
+    on_reservoir = points[:, 0] == pytest.approx(20e-6)
+    assert np.allclose(last["c"][on_reservoir], 939.3, rtol=1e-3)
+    # (migration piles ions up ahead of the -0.45 V electrode: c peaks above c0)
+    assert last["c"].min() >= -1e-9 * last["c"].max()
 
 
 def test_resolved_case_reruns_identically(tiny_run, tmp_path):
@@ -108,15 +114,50 @@ COMPARED = ["t_s", "dt_s", "deposit_thickness_m", "tip_position_m", "electrode_c
             "reservoir_current_A_m2", "charge_C_m2", "metal_content_mol_m2"]
 
 
+@pytest.fixture(scope="module")
+def fixed_step_serial(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fixed") / "n1"
+    anodex("run", TINY, "-o", out, *FIXED_STEP)
+    return read_timeseries(out)
+
+
+# A fixed step: with adaptive steps two runs that differ by roundoff can take
+# different accept/reject decisions near the threshold, and rows stop lining up.
+# The horizon is short (10 steps): this front is unstable (coarse grid,
+# noise), and any perturbation of an instability grows, roundoff included.
+FIXED_STEP = ["--set", "time.error_tolerance=0", "--set", 'time.dt_max="0.01 s"',
+              "--set", 'time.dt_min="0.01 s"', "--set", 'time.end="0.1 s"']
+# The electrode-face current is carried by a metal 8e5 times more conductive
+# than the electrolyte: a potential difference at Newton tolerance (~3e-9 V)
+# shows up in it amplified, so it is compared more loosely.
+TOLERANCE = {"electrode_current_A_m2": 1e-4}
+
+
 @pytest.mark.parametrize("ranks", [2, 3])
-def test_time_series_independent_of_rank_count(tiny_run, tmp_path, ranks):
-    """Same case (with noise) on 1 and N ranks: same steps, same integrals."""
+def test_time_series_independent_of_rank_count(fixed_step_serial, tmp_path, ranks):
+    """Same case (with noise) on 1 and N ranks: same steps, same integrals to
+    solver tolerance."""
     out = tmp_path / f"n{ranks}"
-    anodex("run", TINY, "-o", out, ranks=ranks)
-    serial, parallel = read_timeseries(tiny_run), read_timeseries(out)
-    assert len(serial) == len(parallel)
+    anodex("run", TINY, "-o", out, *FIXED_STEP, ranks=ranks)
+    serial, parallel = fixed_step_serial, read_timeseries(out)
+    assert len(serial) == len(parallel) == 11
     for col in COMPARED:
         a = np.array([r[col] for r in serial])
         b = np.array([r[col] for r in parallel])
         scale = np.abs(a).max()
-        assert np.abs(a - b).max() <= 1e-6 * scale, (col, np.abs(a - b).max(), scale)
+        assert np.abs(a - b).max() <= TOLERANCE.get(col, 1e-6) * scale, (col, np.abs(a - b).max(), scale)
+
+
+def test_a_run_that_gives_up_says_why(tmp_path):
+    """An unattainable Newton tolerance: the step is cut down to dt_min, then
+    the run stops as failed, with the reason, its last state and exit code 1."""
+    out = tmp_path / "hopeless"
+    res = anodex("run", TINY, "-o", out, "--set", "solver.newton_tolerance=1e-15",
+                 "--set", "solver.max_newton_iterations=3", "--set", 'time.dt_min="0.001 s"',
+                 check=False)
+    assert res.returncode == 1
+    status = json.loads((out / "status.json").read_text())
+    assert status["status"] == "failed"
+    assert "Newton failed" in status["reason"] and "dt_min" in status["reason"]
+    log = (out / "run.log").read_text()
+    assert "cutting dt" in log and "DIVERGED_MAX_IT" in log
