@@ -14,9 +14,9 @@ setup:
 	@bash tools/setup.sh $(VENV)
 
 demo: setup
-	$(VENV)/bin/anodex run -o runs/default --overwrite
+	mpirun -n 2 $(PY) -m mpi4py -m solver.cli run -o runs/default --overwrite
 	$(PY) -m postprocess.plot_run runs/default
-	@echo "Open runs/default/fields.xdmf in ParaView; the plot is runs/default/summary.png"
+	@echo "Open runs/default/eta.xdmf, c.xdmf, phi.xdmf in ParaView; the plot is runs/default/summary.png"
 
 test: setup
 	$(MAKE) --no-print-directory test-serial test-mpi
@@ -28,7 +28,7 @@ test-mpi:
 	mpirun -n 2 $(PY) -m mpi4py -m pytest -q -p no:cacheprovider -m "not serial" tests
 
 bench: setup
-	mpirun -n 2 $(PY) -m mpi4py benchmarks/hong2018.py --end-time 20
+	mpirun -n 2 $(PY) -m mpi4py benchmarks/hong2018.py --end-time 20 --set time.error_tolerance=0.1
 
 clean:
 	rm -rf runs

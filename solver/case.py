@@ -140,9 +140,10 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "dt_min": q("1e-6 s", "s", "smallest step before the run gives up", positive),
         "dt_max": q("1 s", "s", "largest step", positive),
         "scheme": Param("choice", "bdf2", "time discretisation", choices=("bdf1", "bdf2")),
-        "error_tolerance": Param("number", 0.02, "local error target per step (max-norm of "
-                                 "the predictor-corrector difference, eta and w/RT); "
-                                 "0 disables error control", check=nonnegative),
+        "error_tolerance": Param("number", 0.02, "local error target per step: max over nodes "
+                                 "of |q - q_pred|/(1 + |q|) for q = eta and c/c0, q_pred the "
+                                 "linear extrapolation of the last two steps; 0 disables "
+                                 "error control", check=nonnegative),
         "max_steps": Param("int", 1000000, "stop after this many accepted steps",
                            check=positive),
         "stop_tip_fraction": Param("number", 0.9, "stop when the tip passes this fraction "

@@ -44,13 +44,13 @@ class Stepper:
         return out
 
     def _error(self):
-        """max |q - q_pred| over the blocks' error indicators."""
+        """max |q - q_pred| / (1 + |q|) over the blocks' error indicators."""
         pb, r = self.pb, self.dt_used / self.dt_prev
         levels = [self._indicators(f) for f in (pb.u, pb.u_n, pb.u_nm1)]
         err = 0.0
         for name, q in levels[0].items():
             qn, qnm1 = levels[1][name], levels[2][name]
-            err = max(err, np.abs(q - (qn + r * (qn - qnm1))).max(initial=0.0))
+            err = max(err, (np.abs(q - (qn + r * (qn - qnm1))) / (1 + np.abs(q))).max(initial=0.0))
         return pb.comm.allreduce(err, op=MPI.MAX)
 
     def advance(self, t_stop, draw_noise=None):
@@ -62,10 +62,14 @@ class Stepper:
         newton = krylov = 0
         while True:
             intended = min(self.dt, dt_max)
-            dt = min(intended, t_stop - self.t)
-            # avoid a sliver step just before t_stop
-            if t_stop - self.t - dt < 0.25 * dt:
-                dt = t_stop - self.t
+            remaining = t_stop - self.t
+            # land on t_stop without a sliver step, never above the intended dt
+            if remaining <= intended:
+                dt = remaining
+            elif remaining < 1.25 * intended:
+                dt = remaining / 2
+            else:
+                dt = intended
             prev = self.dt_prev if self.bdf2 else None
             pb.set_time_weights(dt, prev)
             if draw_noise is not None:

@@ -29,3 +29,4 @@ def test_equilibrium_profile_and_width():
     assert err < 0.01, err
     # and the centre did not move (symmetric double well, no driving force)
     assert abs(x50 - 8e-6) < 0.01e-6
+
