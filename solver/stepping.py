@@ -64,7 +64,7 @@ class Stepper:
             intended = min(self.dt, dt_max)
             remaining = t_stop - self.t
             # land on t_stop without a sliver step, never above the intended dt
-            if remaining <= intended:
+            if remaining <= intended * (1 + 1e-9):
                 dt = remaining
             elif remaining < 1.25 * intended:
                 dt = remaining / 2
