@@ -54,7 +54,6 @@ def main(argv=None):
         return 0
     if args.cmd == "info":
         from . import __version__, compat
-        import dolfinx
         print(f"anodex {__version__}")
         for k, v in compat.versions().items():
             print(f"{k:12s} {v}")

@@ -19,8 +19,6 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
-from .case import FARADAY
-
 COLUMNS = ["step", "t_s", "dt_s", "newton_its", "krylov_its", "deposit_thickness_m",
            "metal_mol_m2", "tip_position_m", "tip_velocity_m_s", "electrode_current_A_m2",
            "reservoir_current_A_m2", "charge_C_m2", "metal_content_mol_m2",
@@ -92,6 +90,3 @@ class Observables:
             row["ion_inflow_mol_m2"] = self.inflow
         return row
 
-
-def faraday_mol_m2(charge_C_m2, z):
-    return charge_C_m2 / (z * FARADAY)

@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 from dolfinx import fem
-from mpi4py import MPI
 
 from . import __version__, compat
 from .models.grand_potential import ion_concentration_np

@@ -32,13 +32,10 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
     obs = Observables(pb)
     s, tcfg = pb.scales, case.si["time"]
 
-    draw_noise = None
-    if pb.p["noise_amplitude"] > 0:
-        coords = pb.Q.tabulate_dof_coordinates()
-        seed = case.si["noise"]["seed"]
+    coords, seed = pb.Q.tabulate_dof_coordinates(), case.si["noise"]["seed"]
 
-        def draw_noise(step):
-            pb.noise.x.array[:] = uniform_field(coords, seed, step, pb.p["length"])
+    def draw_noise(step):
+        pb.noise.x.array[:] = uniform_field(coords, seed, step, pb.p["length"])
 
     t_end = tcfg["end"] / s.time
     interval = case.si["output"]["field_interval"] / s.time
@@ -50,7 +47,7 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
     last_report = time.perf_counter()
     try:
         while stepper.t < t_end * (1 - 1e-12):
-            st = stepper.advance(next_out, draw_noise)
+            st = stepper.advance(next_out, draw_noise if pb.p["noise_amplitude"] > 0 else None)
             row = obs.record(stepper.step, stepper.t, st["dt"], st["newton"], st["krylov"])
             out.append(row)
             if stepper.t >= next_out * (1 - 1e-12):

@@ -33,7 +33,6 @@ class Simulation:
         """Nodal value of unknown `name` linearly interpolated at the eta = 1/2
         point of a 1-D run (internal units)."""
         import numpy as np
-        eta = self.pb.field_values("eta")
         x = self.obs.xdof
         order = np.argsort(x)
         xf = self.front() / self.x0
