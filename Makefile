@@ -5,6 +5,8 @@ PY    = $(VENV)/bin/python
 export OMPI_ALLOW_RUN_AS_ROOT = 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = 1
 export OMPI_MCA_rmaps_base_oversubscribe = 1
+# Open MPI 5 (PRRTE, Debian 13+): the same permission to run more ranks than cores
+export PRTE_MCA_rmaps_default_mapping_policy = :oversubscribe
 export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 

@@ -20,14 +20,26 @@ except AttributeError:
     scalar_type = PETSc.ScalarType
 
 
-def blocked_p1_space(mesh, components: int):
-    """Continuous P1 space with `components` interleaved unknowns per node."""
+def p1_space(mesh, components=None):
+    """Continuous P1 space: scalar (components None) or with `components`
+    interleaved unknowns per node."""
+    shape = None if components is None else (components,)
     if hasattr(fem, "functionspace"):  # >= 0.8
         import basix.ufl
-        el = basix.ufl.element("Lagrange", mesh.basix_cell(), 1, shape=(components,))
-        return fem.functionspace(mesh, el)
+        return fem.functionspace(mesh, basix.ufl.element("Lagrange", mesh.basix_cell(), 1,
+                                                         shape=shape))
+    if shape is None:
+        return fem.FunctionSpace(mesh, ("Lagrange", 1))
     el = ufl.VectorElement("Lagrange", mesh.ufl_cell(), 1, dim=components)
     return fem.FunctionSpace(mesh, el)
+
+
+def cell_dofs(V):
+    """Dofs of every local cell as a (cells, dofs per cell) array."""
+    lst = V.dofmap.list
+    if hasattr(lst, "array"):  # AdjacencyList up to 0.6
+        return lst.array.reshape(-1, V.dofmap.dof_layout.num_dofs)
+    return np.asarray(lst)
 
 
 def petsc_vec(u):

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
+from . import compat
+
 COLUMNS = ["step", "t_s", "dt_s", "newton_its", "krylov_its", "deposit_thickness_m",
            "metal_mol_m2", "tip_position_m", "tip_velocity_m_s", "electrode_current_A_m2",
            "reservoir_current_A_m2", "charge_C_m2", "metal_content_mol_m2",
@@ -36,7 +38,7 @@ class Observables:
         mesh.topology.create_connectivity(1, 0)
         mesh.topology.create_connectivity(tdim, 0)
         c2v = mesh.topology.connectivity(tdim, 0).array.reshape(-1, 2 ** tdim)
-        cell_dofs = problem.Q.dofmap.list.array.reshape(-1, 2 ** tdim)
+        cell_dofs = compat.cell_dofs(problem.Q)
         v2d = np.empty(mesh.topology.index_map(0).size_local
                        + mesh.topology.index_map(0).num_ghosts, dtype=np.int64)
         v2d[c2v.ravel()] = cell_dofs.ravel()

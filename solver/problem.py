@@ -8,6 +8,7 @@ stepper; BDF1 is (1, -1, 0), variable-step BDF2 with w = dt_n/dt_(n-1) is
 """
 from __future__ import annotations
 
+import numpy as np
 import ufl
 from dolfinx import fem
 from mpi4py import MPI
@@ -39,13 +40,16 @@ class Problem:
         # Electrode area in internal units (1 in 1-D).
         self.area = 1.0 if self.ndim == 1 else p["height"]
 
-        self.V = compat.blocked_p1_space(self.mesh, len(self.names))
+        # One unknown: a plain scalar space (a blocked space of one component
+        # has no subspaces from dolfinx 0.8 on); several: interleaved.
+        self.single = len(self.names) == 1
+        self.V = compat.p1_space(self.mesh, None if self.single else len(self.names))
         self.u, self.u_n, self.u_nm1 = (fem.Function(self.V) for _ in range(3))
         # Q: the scalar P1 space of one component, with its own dof layout;
         # in the blocked array, component i of Q's node j sits at bs*node + i.
         # (A separately built scalar space may be numbered differently in
         # parallel, so every nodal array goes through this one map.)
-        self.Q, first = compat.collapse(self.V.sub(0))
+        self.Q, first = self.component_space(0)
         self.sub_dofs = {n: first + i for n, i in self.index.items()}
         self.noise = fem.Function(self.Q)
 
@@ -70,9 +74,24 @@ class Problem:
         self._observable_forms(v)
 
     # ---- construction helpers ------------------------------------------------
+    def sub(self, i):
+        """The subspace of unknown number i."""
+        return self.V if self.single else self.V.sub(i)
+
+    def component(self, f, i):
+        """UFL component i of a Function/Argument of V."""
+        return f if self.single else f[i]
+
+    def component_space(self, i):
+        """(collapsed scalar space of unknown i, its dof indices in V's array)."""
+        if self.single:
+            im = self.V.dofmap.index_map
+            return self.V, np.arange(im.size_local + im.num_ghosts, dtype=np.int64)
+        return compat.collapse(self.V.sub(i))
+
     def _state(self, functions, v):
-        comps = [{n: f[i] for n, i in self.index.items()} for f in functions]
-        tests = {n: v[i] for n, i in self.index.items()}
+        comps = [{n: self.component(f, i) for n, i in self.index.items()} for f in functions]
+        tests = {n: self.component(v, i) for n, i in self.index.items()}
         return State(levels=comps, tests=tests, p=self.p, dx=self.dx, dxl=self.dxl,
                      ddt_weights=self.ddt_weights, extra={"noise": self.noise})
 
@@ -85,24 +104,26 @@ class Problem:
             facets = dmesh.exterior_facet_indices(self.mesh.topology)
             self.exact_bc = {}
             for n, i in self.index.items():
-                Vi, _ = compat.collapse(self.V.sub(i))
+                Vi, _ = self.component_space(i)
                 g = fem.Function(Vi)
                 self.exact_bc[n] = g
-                dofs = fem.locate_dofs_topological((self.V.sub(i), Vi), fdim, facets)
-                bcs.append(fem.dirichletbc(g, dofs, self.V.sub(i)))
+                if self.single:
+                    bcs.append(fem.dirichletbc(g, fem.locate_dofs_topological(Vi, fdim, facets)))
+                else:
+                    dofs = fem.locate_dofs_topological((self.V.sub(i), Vi), fdim, facets)
+                    bcs.append(fem.dirichletbc(g, dofs, self.V.sub(i)))
             return bcs
         for b in self.blocks:
             for name, where, value in b.dirichlet(self.p):
-                dofs = fem.locate_dofs_topological(self.V.sub(self.index[name]), fdim,
-                                                   self.facets[where])
-                bcs.append(fem.dirichletbc(compat.scalar_type(value), dofs,
-                                           self.V.sub(self.index[name])))
+                sub = self.sub(self.index[name])
+                dofs = fem.locate_dofs_topological(sub, fdim, self.facets[where])
+                bcs.append(fem.dirichletbc(compat.scalar_type(value), dofs, sub))
         return bcs
 
     def _indicator(self, name, where):
         """Vector function: 1 on `name`'s dofs at boundary `where`, else 0."""
         ind = fem.Function(self.V)
-        dofs = fem.locate_dofs_topological(self.V.sub(self.index[name]), self.ndim - 1,
+        dofs = fem.locate_dofs_topological(self.sub(self.index[name]), self.ndim - 1,
                                            self.facets[where])
         ind.x.array[dofs] = 1.0
         ind.x.scatter_forward()
@@ -145,7 +166,7 @@ class Problem:
         every other unknown frozen at its initial value."""
         (name,) = block.unknowns
         trial, test = ufl.TrialFunction(self.Q), ufl.TestFunction(self.Q)
-        frozen = {n: self.u[i] for n, i in self.index.items()}
+        frozen = {n: self.component(self.u, i) for n, i in self.index.items()}
         levels = [{**frozen, name: trial} for _ in range(3)]
         zero = tuple(fem.Constant(self.mesh, compat.scalar_type(0.0)) for _ in range(4))
         s = State(levels=levels, tests={name: test}, p=self.p, dx=self.dx, dxl=self.dxl,

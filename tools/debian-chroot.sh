@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Run a command on this project tree inside a Debian chroot of another suite
+# (other dolfinx generation), built from Debian's own archive.
+#
+#   tools/debian-chroot.sh SUITE [COMMAND...]     (default COMMAND: make test)
+#
+# SUITE: trixie (Debian 13, dolfinx 0.9), sid (unstable, newest packaged
+# dolfinx), or any suite debootstrap knows.  Needs root.  The chroot lives in
+# $ANODEX_CHROOT_DIR/SUITE (default /var/cache/anodex/chroots/SUITE) and is
+# reused once it has built; a fresh copy of the tracked project files goes to
+# /anodex inside it each time, and COMMAND runs there -- `make test` is the
+# README's test command, so the chroot installs its own packages and venv
+# exactly as a fresh machine of that suite would.
+#
+# Exit codes: COMMAND's own; 3 when the chroot cannot be built (archive
+# unreachable, suite not installable today) -- callers print that leg as
+# SKIPPED with the reason from the log.
+set -euo pipefail
+suite="${1:?usage: tools/debian-chroot.sh SUITE [COMMAND...]}"
+shift
+[ $# -gt 0 ] || set -- make test
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="${ANODEX_CHROOT_DIR:-/var/cache/anodex/chroots}/$suite"
+sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+
+# The mirror this machine's apt already uses (deb822 or one-line sources).
+mirror="$(grep -hoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' \
+            /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+          | head -n1 | grep -oE 'https?://[^ ]+' || true)"
+mirror="${mirror:-http://deb.debian.org/debian}"
+
+# What the chroot needs before the project's own set-up runs in it.
+base_pkgs=make,ca-certificates,python3,python3-venv
+
+build() {
+  command -v debootstrap >/dev/null || {
+    $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+      $sudo_ apt-get install -y -q --no-install-recommends debootstrap; } || return 3
+  $sudo_ rm -rf "$root"
+  $sudo_ mkdir -p "$root"
+  echo "[chroot] debootstrap $suite from $mirror into $root"
+  $sudo_ debootstrap --variant=minbase --include="$base_pkgs" "$suite" "$root" "$mirror" \
+    >"$root.debootstrap.log" 2>&1 || { tail -n 20 "$root.debootstrap.log" >&2; return 3; }
+  $sudo_ touch "$root/.anodex-built"
+}
+
+mounted=()
+cleanup() {
+  local m
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+    m="${mounted[$i]}"
+    $sudo_ umount -R "$m" 2>/dev/null || $sudo_ umount -lR "$m" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+
+bind() {  # bind a host directory into the chroot, private to it
+  $sudo_ mkdir -p "$root$1"
+  $sudo_ mount --rbind "$1" "$root$1"
+  $sudo_ mount --make-rslave "$root$1"
+  mounted+=("$root$1")
+}
+
+[ -f "$root/.anodex-built" ] || build || exit 3
+bind /proc; bind /sys; bind /dev
+$sudo_ cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+
+# A fresh copy of the tracked tree (plus uncommitted edits), never the host's
+# .venv or runs/.
+$sudo_ rm -rf "$root/anodex"
+$sudo_ mkdir -p "$root/anodex"
+(cd "$here" && git ls-files -z --cached --others --exclude-standard \
+   | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \
+   | tar --null -T - -cf -) | $sudo_ tar -xf - -C "$root/anodex"
+
+echo "[chroot] $suite: running '$*' in /anodex"
+set +e
+$sudo_ env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+  LANG=C.UTF-8 CI="${CI:-}" chroot "$root" /bin/bash -c 'cd /anodex && "$@"' bash "$@"
+rc=$?
+set -e
+exit $rc
