@@ -51,7 +51,21 @@ def collapse(subspace):
     """(collapsed space, indices into the parent's dof array)."""
     out = subspace.collapse()
     space, dofs = out if isinstance(out, tuple) else (out, None)
-    return space, np.asarray(dofs, dtype=np.int64)
+    return space, np.asarray(dofs, dtype=np.int64).reshape(-1)  # 0.11: shape (1, n)
+
+
+def create_vector(V, form):
+    """A ghosted PETSc vector for residuals of `form` (a linear form on V)."""
+    first = next(iter(inspect.signature(fem.petsc.create_vector).parameters))
+    return fem.petsc.create_vector(V if first == "V" else form)  # 0.11: takes the space
+
+
+def solve_linear(a, L, bcs, petsc_options):
+    """Solve the linear variational problem a = L; returns the Function."""
+    kw = {}
+    if "petsc_options_prefix" in inspect.signature(fem.petsc.LinearProblem).parameters:
+        kw["petsc_options_prefix"] = "anodex_linear_"  # required from 0.10 on
+    return fem.petsc.LinearProblem(a, L, bcs=bcs, petsc_options=petsc_options, **kw).solve()
 
 
 _LIFT_KW = "alpha" if "alpha" in inspect.signature(fem.petsc.apply_lifting).parameters else "scale"

@@ -39,7 +39,7 @@ class NewtonSolver:
         self.timing = {"assembly": 0.0, "solve": 0.0}
         V = problem.V
         self.A = fem.petsc.create_matrix(problem.J)
-        self.b = fem.petsc.create_vector(problem.F)
+        self.b = compat.create_vector(problem.V, problem.F)
         self.x = compat.petsc_vec(problem.u).copy()
         self.diag = None
         self.snes = PETSc.SNES().create(problem.comm)

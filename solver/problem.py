@@ -179,9 +179,9 @@ class Problem:
                                fem.locate_dofs_topological(self.Q, self.ndim - 1, self.facets[where]),
                                self.Q)
                for unknown, where, value in block.dirichlet(self.p) if unknown == name]
-        problem = fem.petsc.LinearProblem(a, L, bcs=bcs, petsc_options={
+        solution = compat.solve_linear(a, L, bcs, {
             "ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"})
-        self.u.x.array[self.sub_dofs[name]] = problem.solve().x.array
+        self.u.x.array[self.sub_dofs[name]] = solution.x.array
         self.u.x.scatter_forward()
 
     def apply_bcs(self, f):

@@ -25,11 +25,11 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
     pb = Problem(case, comm)
     pb.set_initial()
     ns = NewtonSolver(pb, case.si["solver"])
-    out = RunOutput(path, pb, case, comm, command_line)
-    log.info(f"{out.meta['dofs']} unknowns, linear solver preset '{ns.preset}', "
-             f"setup {time.perf_counter() - wall0:.1f} s")
     stepper = Stepper(pb, ns, case.si["time"], log.info)
     obs = Observables(pb)
+    out = RunOutput(path, pb, case, comm, command_line)  # status "running" from here on
+    log.info(f"{out.meta['dofs']} unknowns, linear solver preset '{ns.preset}', "
+             f"setup {time.perf_counter() - wall0:.1f} s")
     s, tcfg = pb.scales, case.si["time"]
 
     coords, seed = pb.Q.tabulate_dof_coordinates(), case.si["noise"]["seed"]

@@ -41,6 +41,10 @@ build() {
   echo "[chroot] debootstrap $suite from $mirror into $root"
   $sudo_ debootstrap --variant=minbase --include="$base_pkgs" "$suite" "$root" "$mirror" \
     >"$root.debootstrap.log" 2>&1 || { tail -n 20 "$root.debootstrap.log" >&2; return 3; }
+  # unstable's Release files carry a Valid-Until of a week; a mirror that
+  # serves a dated snapshot (as this machine's does) would be refused by apt
+  echo 'Acquire::Check-Valid-Until "false";' \
+    | $sudo_ tee "$root/etc/apt/apt.conf.d/99anodex-valid-until" >/dev/null
   $sudo_ touch "$root/.anodex-built"
 }
 

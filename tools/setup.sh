@@ -38,18 +38,9 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
   exit 0
 fi
 echo "[setup] installing anodex (editable) into $venv"
-# --no-build-isolation: build with Debian's setuptools; the constraints keep
-# pip from replacing Debian's numpy/petsc4py/mpi4py (ABI-bound to dolfinx).
-cons="$(mktemp)"
-"$venv/bin/python" - >"$cons" <<'PY'
-import importlib.metadata as md
-for name in ("numpy", "mpi4py", "petsc4py", "meshio", "matplotlib", "h5py"):
-    try:
-        print(f"{name}=={md.version(name)}")
-    except md.PackageNotFoundError:
-        pass
-PY
-"$venv/bin/python" -m pip install -q --no-build-isolation -c "$cons" -e "$here[test]"
-rm -f "$cons"
+# Every dependency is one of the Debian packages above, so pip installs
+# anodex alone (--no-deps): it never replaces Debian's numpy/petsc4py/mpi4py,
+# which are ABI-bound to dolfinx, and needs no package index.
+"$venv/bin/python" -m pip install -q --no-build-isolation --no-deps -e "$here"
 "$venv/bin/python" -c "import solver, dolfinx; print('[setup] anodex', solver.__version__, 'on dolfinx', dolfinx.__version__)"
 echo "$want" >"$stamp"
