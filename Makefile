@@ -10,7 +10,7 @@ export PRTE_MCA_rmaps_default_mapping_policy = :oversubscribe
 export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 
-.PHONY: setup demo test test-serial test-mpi bench clean
+.PHONY: setup demo test test-serial test-mpi test-versions bench clean
 
 setup:
 	@bash tools/setup.sh $(VENV)
@@ -21,7 +21,12 @@ demo: setup
 	@echo "Open runs/default/eta.xdmf, c.xdmf, phi.xdmf in ParaView; the plot is runs/default/summary.png"
 
 test: setup
+	@$(PY) -c "import dolfinx; print('[test] dolfinx', dolfinx.__version__)"
 	$(MAKE) --no-print-directory test-serial test-mpi
+
+# `make test` natively and in Debian 13 / unstable chroots (needs root)
+test-versions:
+	bash tools/test-versions.sh
 
 test-serial:
 	$(PY) -m pytest -q -p no:cacheprovider tests

@@ -12,9 +12,11 @@
 # README's test command, so the chroot installs its own packages and venv
 # exactly as a fresh machine of that suite would.
 #
-# Exit codes: COMMAND's own; 3 when the chroot cannot be built (archive
-# unreachable, suite not installable today) -- callers print that leg as
-# SKIPPED with the reason from the log.
+# Before COMMAND, the Debian packages of tools/setup.sh are installed in the
+# chroot (once; later runs only check them).
+# Exit codes: COMMAND's own; 3 when the chroot cannot be built or its
+# packages cannot be installed (archive unreachable, suite not installable
+# today) -- tools/test-versions.sh prints that leg as SKIPPED with the reason.
 set -euo pipefail
 suite="${1:?usage: tools/debian-chroot.sh SUITE [COMMAND...]}"
 shift
@@ -76,6 +78,15 @@ $sudo_ mkdir -p "$root/anodex"
 (cd "$here" && git ls-files -z --cached --others --exclude-standard \
    | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \
    | tar --null -T - -cf -) | $sudo_ tar -xf - -C "$root/anodex"
+
+# The suite's FEniCSx packages (idempotent): failing here means the archive
+# or the suite, not the project, so it counts as "cannot be built".
+if ! $sudo_ env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+     chroot "$root" bash /anodex/tools/setup.sh --debs-only >"$root.packages.log" 2>&1; then
+  tail -n 20 "$root.packages.log" >&2
+  echo "[chroot] $suite: the suite's packages could not be installed" >&2
+  exit 3
+fi
 
 echo "[chroot] $suite: running '$*' in /anodex"
 set +e

@@ -3,8 +3,11 @@
 # sees it (--system-site-packages) + anodex installed editable with its test
 # extras.  Idempotent: a second run only checks and returns.
 # Usage: tools/setup.sh [VENV_DIR]   (default: .venv in the project root)
+#        tools/setup.sh --debs-only  (only the Debian packages)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+debs_only=false
+if [ "${1:-}" = "--debs-only" ]; then debs_only=true; shift; fi
 venv="${1:-$here/.venv}"
 
 # Debian packages: dolfinx and the ABI-bound numpy/petsc4py/mpi4py come from
@@ -25,6 +28,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+$debs_only && exit 0
+
 # The venv is built from Debian's python (not a pyenv/conda python on PATH).
 if [ ! -x "$venv/bin/python" ]; then
   echo "[setup] creating venv $venv"
@@ -32,15 +37,13 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 
 stamp="$venv/.anodex-setup"
-want="$(cat "$here/pyproject.toml" "$here/tools/setup.sh" | sha256sum | cut -d' ' -f1)"
+want="$(cat "$here/pyproject.toml" "$here/tools/setup.sh" "$here/tools/install-anodex.sh" | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
    && "$venv/bin/python" -c "import solver, dolfinx" 2>/dev/null; then
   exit 0
 fi
 echo "[setup] installing anodex (editable) into $venv"
-# Every dependency is one of the Debian packages above, so pip installs
-# anodex alone (--no-deps): it never replaces Debian's numpy/petsc4py/mpi4py,
-# which are ABI-bound to dolfinx, and needs no package index.
-"$venv/bin/python" -m pip install -q --no-build-isolation --no-deps -e "$here"
-"$venv/bin/python" -c "import solver, dolfinx; print('[setup] anodex', solver.__version__, 'on dolfinx', dolfinx.__version__)"
+# Every dependency is one of the Debian packages above, so nothing comes
+# from the package index and Debian's numpy/petsc4py/mpi4py stay.
+bash "$here/tools/install-anodex.sh" "$venv/bin/python" -e
 echo "$want" >"$stamp"

@@ -1,0 +1,39 @@
+"""solver/compat.py is the only module that knows dolfinx versions."""
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# version checks and the feature probes compat.py uses
+VERSION_KNOWLEDGE = re.compile(
+    r"dolfinx\.__version__|basix\.__version__|ffcx\.__version__|ufl\.__version__"
+    r"|hasattr\((dolfinx|fem|mesh|u\.x|basix)\b|inspect\.signature\(")
+
+
+def test_no_version_knowledge_outside_compat():
+    offenders = []
+    for path in sorted((ROOT / "solver").rglob("*.py")) + sorted((ROOT / "postprocess").rglob("*.py")):
+        if path.name == "compat.py":
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if VERSION_KNOWLEDGE.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not offenders, "move into solver/compat.py:\n" + "\n".join(offenders)
+
+
+def test_compat_helpers_work_on_this_dolfinx():
+    """The helpers the rest of the code relies on, on whatever dolfinx runs."""
+    from mpi4py import MPI
+    from solver import compat
+    mesh = compat.create_rectangle(MPI.COMM_WORLD, [[0.0, 0.0], [1.0, 1.0]], [4, 4])
+    V = compat.p1_space(mesh, 3)
+    Q, dofs = compat.collapse(V.sub(1))
+    im = Q.dofmap.index_map
+    assert dofs.ndim == 1 and dofs.size == im.size_local + im.num_ghosts
+    assert (dofs % 3 == 1).all()
+    assert compat.cell_dofs(Q).shape == (mesh.topology.index_map(2).size_local
+                                         + mesh.topology.index_map(2).num_ghosts, 4)
+    S = compat.p1_space(mesh)
+    assert S.dofmap.index_map_bs == 1
+    versions = compat.versions()
+    for key in ("dolfinx", "basix", "ufl", "ffcx", "petsc", "petsc4py", "mpi4py", "mpi_library"):
+        assert versions[key] and versions[key] != "unknown", key
