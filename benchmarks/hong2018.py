@@ -66,7 +66,7 @@ def main():
 - DOFs: {meta['dofs']}; steps: {steps} accepted, {result['rejected_steps']} rejected, {result['failed_solves']} failed Newton solves
 - Newton iterations: {newton} ({newton / max(steps, 1):.2f} per step); Krylov: {krylov}
 - wall time: {wall:.1f} s ({wall / max(t_end, 1e-30):.1f} s per simulated second; projected to t = 400 s: {wall / max(t_end, 1e-30) * 400 / 3600:.1f} h at the same rate)
-- time split: assembly {split['assembly']:.1f} s, linear solves {split['solve']:.1f} s, output {split['output']:.1f} s
+- time split (rank 0): assembly {split['assembly']:.1f} s, preconditioner set-up {split['preconditioner_setup']:.1f} s ({split['factorizations']} factorizations), rest of the linear solves {split['linear_solve']:.1f} s, output {split['output']:.1f} s
 - peak memory per rank: {', '.join(f'{m:.0f} MB' for m in peak_mb)}
 - physics at t = {t_end:g} s: deposit thickness {float(last['deposit_thickness_m']) * 1e6:.3f} um, tip at {float(last['tip_position_m']) * 1e6:.3f} um, electrode current {float(last['electrode_current_A_m2']) / 10:.1f} mA/cm^2
 """)

@@ -153,6 +153,13 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "preset": Param("choice", "auto", "linear solver: direct LU (MUMPS), fieldsplit "
                         "(FGMRES, ILU on (w, eta), BoomerAMG on the potential), or auto "
                         "(direct below 30000 unknowns)", choices=("auto", "direct", "fieldsplit")),
+        "reuse_factorization": Param("bool", True, "direct preset: keep the LU factors "
+                                     "across Newton iterations and time steps as the "
+                                     "preconditioner of GMRES on the current Jacobian; "
+                                     "refactorize when GMRES needs more than "
+                                     "refactor_krylov_iterations or a Newton solve fails"),
+        "refactor_krylov_iterations": Param("int", 8, "see reuse_factorization",
+                                            check=positive),
         "newton_tolerance": Param("number", 1e-6, "convergence: max |J_ii^-1 F_i| over all "
                                   "unknowns (w in RT, potential in RT/zF)", check=positive),
         "max_newton_iterations": Param("int", 25, "per step before the step is cut",
@@ -168,6 +175,13 @@ SCHEMA: dict[str, dict[str, Param]] = {
     "output": {
         "field_interval": q("10 s", "s", "write fields every this much simulated time "
                             "(and at the end)", positive),
+    },
+    "checkpoint": {
+        "every_steps": Param("int", 100, "write checkpoint.npz every this many accepted steps "
+                             "(also at every field output and at the end); 0: only those",
+                             check=nonnegative),
+        "every_wall": q("10 min", "s", "and whenever this much wall time has passed since "
+                        "the last one", positive),
     },
     "scales": {
         "length": q("1 um", "m", "length scale x0 of the internal non-dimensional system",

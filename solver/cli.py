@@ -1,4 +1,4 @@
-"""Command line: anodex run | check | info."""
+"""Command line: anodex run [--restart] | check | info."""
 from __future__ import annotations
 
 import argparse
@@ -29,6 +29,8 @@ def main(argv=None):
     r.add_argument("case", nargs="?", help="case file (TOML, SI units)")
     r.add_argument("-o", "--output", help="output directory (default runs/<case name>)")
     r.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory")
+    r.add_argument("--restart", metavar="RUN_DIR", help="continue the run in RUN_DIR from its "
+                   "last checkpoint (on any number of ranks; --set may extend time.end)")
     r.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                    help="override a case value, e.g. --set 'time.end=\"2 s\"'")
     c = sub.add_parser("check", help="validate a case file without running it")
@@ -62,6 +64,21 @@ def main(argv=None):
 
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
+    from pathlib import Path
+    from .checkpoint import FILE as CHECKPOINT
+    if args.restart:
+        run_dir = Path(args.restart)
+        problem = None
+        if args.case or args.output or args.overwrite:
+            problem = "--restart takes no CASE, -o or --overwrite (the run directory holds the case)"
+        elif not (run_dir / "case.toml").is_file() or not (run_dir / CHECKPOINT).is_file():
+            problem = (f"{run_dir}: not a run directory with a checkpoint "
+                       f"(needs case.toml and {CHECKPOINT})")
+        if problem:
+            if comm.rank == 0:
+                print(f"anodex: {problem}", file=sys.stderr)
+            return 2
+        args.case, args.output = run_dir / "case.toml", run_dir
     try:
         case = load_case(args.case, _overrides(args.set))
     except CaseError as e:  # identical on every rank: all exit cleanly
@@ -69,13 +86,15 @@ def main(argv=None):
             print(f"anodex: {e}", file=sys.stderr)
         return 2
     logging.getLogger().setLevel(logging.WARNING)  # silence JIT build chatter
+    from .checkpoint import CheckpointError
     from .output import OutputError
     from .run import run_case
     outdir = args.output or f"runs/{case.si['case']['name']}"
     try:
         result = run_case(case, outdir, overwrite=args.overwrite, comm=comm,
-                          command_line=["anodex"] + (argv if argv is not None else sys.argv[1:]))
-    except OutputError as e:
+                          command_line=["anodex"] + (argv if argv is not None else sys.argv[1:]),
+                          restart=bool(args.restart))
+    except (OutputError, CheckpointError) as e:
         if comm.rank == 0:
             print(f"anodex: {e}", file=sys.stderr)
         return 2

@@ -19,12 +19,18 @@ def _mix(z):
     return z ^ (z >> np.uint64(31))
 
 
+def lattice(coords: np.ndarray, size: float) -> np.ndarray:
+    """Node coordinates (N x 3) quantised to 1e-9 of the domain's extent:
+    integers that are the same for a node on any partition."""
+    return np.round(coords / (1e-9 * size)).astype(np.int64)
+
+
 def uniform_field(coords: np.ndarray, seed: int, step: int, size: float) -> np.ndarray:
     """Values uniform in [-1, 1), one per row of coords (N x 3 floats);
     `size`: the domain's extent (sets the quantisation)."""
-    lattice = np.round(coords / (1e-9 * size)).astype(np.int64).view(np.uint64)
+    lattice_ = lattice(coords, size).view(np.uint64)
     with np.errstate(over="ignore"):
         z = _mix(np.uint64(seed) * _GOLD + np.uint64(step))
         for k in range(coords.shape[1]):
-            z = _mix(z ^ (lattice[:, k] + _GOLD))
+            z = _mix(z ^ (lattice_[:, k] + _GOLD))
     return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -52 - 1.0

@@ -9,7 +9,14 @@
 * a NaN/inf residual ends the solve as diverged (the stepper cuts dt);
 * linear solver presets: "direct" (MUMPS LU) and "fieldsplit" (FGMRES,
   multiplicative fieldsplit by component: ILU on the non-potential unknowns,
-  BoomerAMG on the potential, with diagonal scaling).
+  BoomerAMG on the potential, with diagonal scaling);
+* factorization reuse (direct preset, ``reuse_factorization``): the LU
+  factors of an earlier Jacobian precondition GMRES on the current one, kept
+  across Newton iterations and time steps until GMRES needs more than
+  ``refactor_krylov_iterations`` or a Newton solve fails.  The Newton
+  iteration itself is unchanged (exact Jacobian, same convergence test);
+  only the cost of each linear solve drops from a factorization to a few
+  triangular solves.
 """
 from __future__ import annotations
 
@@ -37,18 +44,30 @@ class NewtonSolver:
         self.pb = problem
         self.cfg = solver_cfg
         self.timing = {"assembly": 0.0, "solve": 0.0}
+        PETSc.Log.begin()  # for the preconditioner set-up time (PCSetUp event)
+        self.factorizations = 0
+        self.refactor = True  # factorize at the next Jacobian
+        self.factors_fresh = True
         V = problem.V
         self.A = fem.petsc.create_matrix(problem.J)
         self.b = compat.create_vector(problem.V, problem.F)
         self.x = compat.petsc_vec(problem.u).copy()
         self.diag = None
+        self.preset = self._choose_preset(V)
+        self.reuse = self.preset == "direct" and solver_cfg["reuse_factorization"]
         self.snes = PETSc.SNES().create(problem.comm)
         self.snes.setOptionsPrefix(prefix)
         self.snes.setFunction(self._residual, self.b)
-        self.snes.setJacobian(self._jacobian, self.A)
+        # with factorization reuse the preconditioner is built from its own
+        # matrix P, a copy of the Jacobian A taken only when refactorizing
+        self.P = self.A
+        if self.reuse:  # same sparsity as A, assembled once so that copies can target it
+            self.P = fem.petsc.create_matrix(problem.J)
+            fem.petsc.assemble_matrix(self.P, problem.J, problem.bcs)
+            self.P.assemble()
+        self.snes.setJacobian(self._jacobian, self.A, self.P)
         self.snes.setConvergenceTest(self._converged)
         self.snes.setLineSearchPreCheck(self._limit_step)
-        self.preset = self._choose_preset(V)
         self._set_options(prefix)
         self.snes.setFromOptions()
         self.snes.getKSP().setFromOptions()
@@ -77,6 +96,9 @@ class NewtonSolver:
         if self.preset == "direct":
             o.update({"ksp_type": "preonly", "pc_type": "lu",
                       "pc_factor_mat_solver_type": "mumps"})
+            if self.reuse:
+                o.update({"ksp_type": "gmres", "ksp_rtol": 1e-8, "ksp_atol": 1e-14,
+                          "ksp_max_it": 4 * self.cfg["refactor_krylov_iterations"]})
         else:
             pot = self.pb.index["pot"]
             others = ",".join(str(i) for n, i in self.pb.index.items() if n != "pot")
@@ -124,6 +146,19 @@ class NewtonSolver:
         arr[arr == 0] = 1.0
         d.reciprocal()
         self.diag = d
+        if self.reuse:
+            ksp = snes.getKSP()
+            if (ksp.getIterationNumber() > self.cfg["refactor_krylov_iterations"]
+                    or ksp.getConvergedReason() < 0):
+                self.refactor = True
+            if self.refactor:
+                # PCSetUp refactorizes only when the preconditioning matrix changed
+                A.copy(P, PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
+                P.assemble()
+        self.factors_fresh = self.refactor or not self.reuse
+        if self.factors_fresh:
+            self.factorizations += 1
+            self.refactor = False
         self.timing["assembly"] += time.perf_counter() - t0
 
     def _limit_step(self, x, y):
@@ -155,20 +190,39 @@ class NewtonSolver:
             return Reason.DIVERGED_MAX_IT
         return Reason.ITERATING
 
+    def time_split(self) -> dict:
+        """Wall seconds on this rank: residual/Jacobian assembly, preconditioner
+        set-up (LU factorizations, AMG set-up), the rest of the solves (Krylov
+        iterations, triangular solves, line search), and the factorization count."""
+        pc_setup = PETSc.Log.Event("PCSetUp").getPerfInfo()["time"]
+        return {"assembly": self.timing["assembly"], "preconditioner_setup": pc_setup,
+                "linear_solve": self.timing["solve"] - pc_setup,
+                "factorizations": self.factorizations}
+
     # ---- solve ---------------------------------------------------------------
     def solve(self):
-        """Newton from the current u; returns (converged, iterations, krylov its, reason)."""
+        """Newton from the current u; returns (converged, iterations, krylov its, reason).
+        A linear solve that fails on reused factors is retried once, from the
+        same start, with a fresh factorization."""
         t0 = time.perf_counter()
         a0 = self.timing["assembly"]
-        self.diag = None
-        u = compat.petsc_vec(self.pb.u)
-        u.copy(self.x)
-        try:
-            self.snes.solve(None, self.x)
-            reason = self.snes.getConvergedReason()
-        except PETSc.Error:
-            reason = Reason.DIVERGED_FUNCTION_DOMAIN
-        its, lits = self.snes.getIterationNumber(), self.snes.getLinearSolveIterations()
+        start = compat.petsc_vec(self.pb.u).copy()
+        its = lits = 0
+        for attempt in range(2):
+            self.diag = None
+            start.copy(self.x)
+            try:
+                self.snes.solve(None, self.x)
+                reason = self.snes.getConvergedReason()
+            except PETSc.Error:
+                reason = Reason.DIVERGED_FUNCTION_DOMAIN
+            its += self.snes.getIterationNumber()
+            lits += self.snes.getLinearSolveIterations()
+            if reason > 0:
+                break
+            self.refactor = True
+            if self.factors_fresh or reason != Reason.DIVERGED_LINEAR_SOLVE:
+                break
         ok = reason > 0
         if ok:
             self._sync(self.x)
@@ -177,4 +231,3 @@ class NewtonSolver:
                 reason = Reason.DIVERGED_FNORM_NAN
         self.timing["solve"] += (time.perf_counter() - t0) - (self.timing["assembly"] - a0)
         return ok, its, lits, reason_name(reason)
-

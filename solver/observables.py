@@ -48,6 +48,16 @@ class Observables:
         self.inflow = 0.0
         self.last_tip = None
 
+    STATE = ("charge", "inflow", "last_tip")
+
+    def state(self) -> dict:
+        """The running integrals a checkpoint must carry."""
+        return {k: getattr(self, k) for k in self.STATE}
+
+    def restore(self, state: dict):
+        for k in self.STATE:
+            setattr(self, k, state[k])
+
     def tip_position(self):
         """Largest x (internal units) of the eta = 1/2 contour."""
         return self.contour_max_x(self.pb.field_values("eta"), 0.5)

@@ -72,10 +72,15 @@ def git_sha():
 
 
 class RunOutput:
-    def __init__(self, path, problem, case, comm, command_line):
+    def __init__(self, path, problem, case, comm, command_line, restart_step=None):
+        """restart_step: continue the run in `path` after that step (the time
+        series is cut there; fields go to <name>.r<N>.xdmf for the N-th restart)."""
         self.path, self.pb, self.comm = Path(path), problem, comm
         self.root = comm.rank == 0
         self.wall_start = time.time()
+        if restart_step is not None:
+            self._continue(case, command_line, restart_step)
+            return
         self.meta = {
             "anodex": __version__, "versions": compat.versions(), "mpi_ranks": comm.size,
             "host": socket.gethostname(), "platform": platform.platform(),
@@ -96,9 +101,39 @@ class RunOutput:
             self._writer.writeheader()
         self.write_meta()
         self.status("running", "started")
-        self._setup_fields()
+        self._setup_fields("")
 
-    def _setup_fields(self):
+    def _continue(self, case, command_line, step):
+        """Reopen a run directory for a restart: nothing on disk is lost."""
+        meta = self.comm.bcast(json.loads((self.path / "metadata.json").read_text())
+                               if self.root else None, root=0)
+        restarts = meta.setdefault("restarts", [])
+        restarts.append({"step": step, "mpi_ranks": self.comm.size,
+                         "command_line": command_line or sys.argv,
+                         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        self.meta = meta
+        suffix = f".r{len(restarts)}"
+        if self.root:
+            resolved = case.to_toml()
+            if resolved != (self.path / "case.toml").read_text():  # changed by --set
+                shutil.copy2(self.path / "case.toml", self.path / f"case{suffix}-before.toml")
+                (self.path / "case.toml").write_text(resolved)
+            series = self.path / "timeseries.csv"
+            with open(series, newline="") as f:
+                kept = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+            tmp = series.with_name("timeseries.csv.tmp")
+            with open(tmp, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=COLUMNS)
+                w.writeheader()
+                w.writerows(kept)
+            os.replace(tmp, series)
+            self._csv = open(series, "a", newline="")
+            self._writer = csv.DictWriter(self._csv, fieldnames=COLUMNS, extrasaction="ignore")
+        self.write_meta()
+        self.status("running", f"restarted from the checkpoint at step {step}")
+        self._setup_fields(suffix)
+
+    def _setup_fields(self, suffix):
         pb = self.pb
         self.fields, self.files = {}, {}
         needs = {"eta": ("eta",), "c": ("w", "eta"), "phi": ("pot",)}
@@ -110,7 +145,7 @@ class RunOutput:
                 f = fem.Function(pb.Q)
                 f.name = name
                 self.fields[name] = f
-                self.files[name] = compat.xdmf_file(self.comm, self.path / f"{name}.xdmf")
+                self.files[name] = compat.xdmf_file(self.comm, self.path / f"{name}{suffix}.xdmf")
                 self.files[name].write_mesh(pb.mesh)
         finally:
             x /= pb.scales.length

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 from mpi4py import MPI
 
+from . import checkpoint
 from .nonlinear import NewtonSolver
 from .noise import uniform_field
 from .observables import Observables
@@ -14,35 +16,63 @@ from .problem import Problem
 from .stepping import GiveUp, Stepper
 
 
-def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=None):
-    """Run `case` into `outdir`; returns the final status dict."""
+def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=None,
+             restart=False):
+    """Run `case` into `outdir`; returns the final status dict.  restart: continue
+    the run in `outdir` from its checkpoint (any number of ranks)."""
     wall0 = time.perf_counter()
-    path = prepare_directory(outdir, comm, overwrite)
+    path = Path(outdir) if restart else prepare_directory(outdir, comm, overwrite)
     log = run_logger(path, comm)
     log.info(f"anodex: case {case.si['case']['name']} ({case.source}) on {comm.size} rank(s) -> {path}")
     for w in case.warnings:
         log.warning(w)
     pb = Problem(case, comm)
-    pb.set_initial()
+    saved = checkpoint.load(path, pb) if restart else None
+    if not restart:
+        pb.set_initial()
     ns = NewtonSolver(pb, case.si["solver"])
     stepper = Stepper(pb, ns, case.si["time"], log.info)
     obs = Observables(pb)
-    out = RunOutput(path, pb, case, comm, command_line)  # status "running" from here on
+    s, tcfg = pb.scales, case.si["time"]
+    interval = case.si["output"]["field_interval"] / s.time
+    next_out = min(interval, tcfg["end"] / s.time)
+    if restart:
+        stepper.restore(saved)
+        obs.restore(saved)
+        next_out = min(saved["next_out"], tcfg["end"] / s.time)
+        if next_out <= stepper.t * (1 + 1e-12):  # the end time was extended
+            next_out = min(stepper.t + interval, tcfg["end"] / s.time)
+        log.info(f"restarted from the checkpoint at step {stepper.step}, t = {stepper.t * s.time:.6g} s")
+    out = RunOutput(path, pb, case, comm, command_line,  # status "running" from here on
+                    restart_step=stepper.step if restart else None)
     log.info(f"{out.meta['dofs']} unknowns, linear solver preset '{ns.preset}', "
              f"setup {time.perf_counter() - wall0:.1f} s")
-    s, tcfg = pb.scales, case.si["time"]
 
     coords, seed = pb.Q.tabulate_dof_coordinates(), case.si["noise"]["seed"]
 
     def draw_noise(step):
         pb.noise.x.array[:] = uniform_field(coords, seed, step, pb.p["length"])
 
+    ckpt_cfg = case.si["checkpoint"]
+    last_checkpoint = [time.perf_counter()]
+
+    def write_checkpoint():
+        t0 = time.perf_counter()
+        checkpoint.save(path, pb, {**stepper.state(), **obs.state(), "next_out": next_out})
+        out.output_time += time.perf_counter() - t0
+        last_checkpoint[0] = time.perf_counter()
+
+    def checkpoint_due(wrote_fields):
+        by_steps = ckpt_cfg["every_steps"] and stepper.step % ckpt_cfg["every_steps"] == 0
+        by_wall = comm.bcast(time.perf_counter() - last_checkpoint[0] > ckpt_cfg["every_wall"]
+                             if comm.rank == 0 else None, root=0)
+        return wrote_fields or by_steps or by_wall
+
     t_end = tcfg["end"] / s.time
-    interval = case.si["output"]["field_interval"] / s.time
-    next_out = min(interval, t_end)
     tip_stop = case.si["time"]["stop_tip_fraction"] * pb.p["length"] * s.length
-    out.append(obs.record(0, 0.0, 0.0, 0, 0))
-    out.write_fields(0.0)
+    if not restart:
+        out.append(obs.record(0, 0.0, 0.0, 0, 0))
+        out.write_fields(0.0)
     state, reason = "completed", f"reached end time {tcfg['end']:g} s"
     last_report = time.perf_counter()
     try:
@@ -50,9 +80,12 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
             st = stepper.advance(next_out, draw_noise if pb.p["noise_amplitude"] > 0 else None)
             row = obs.record(stepper.step, stepper.t, st["dt"], st["newton"], st["krylov"])
             out.append(row)
-            if stepper.t >= next_out * (1 - 1e-12):
+            wrote_fields = stepper.t >= next_out * (1 - 1e-12)
+            if wrote_fields:
                 out.write_fields(stepper.t * s.time)
                 next_out = min(next_out + interval, t_end)
+            if checkpoint_due(wrote_fields):
+                write_checkpoint()
             if time.perf_counter() - last_report > 10 or stepper.t >= t_end * (1 - 1e-12):
                 last_report = time.perf_counter()
                 log.info(f"t = {stepper.t * s.time:.4g} s, step {stepper.step}, dt = "
@@ -65,9 +98,12 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
             if stepper.step >= tcfg["max_steps"]:
                 state, reason = "stopped", f"reached max_steps = {tcfg['max_steps']}"
                 break
-    except GiveUp as e:
+        write_checkpoint()  # lets a finished run be extended with --restart
+    except GiveUp as e:  # every rank gives up together
         state, reason = "failed", str(e)
-        log.error(f"run gave up: {reason}")
+        write_checkpoint()
+        log.error(f"run gave up: {reason}; checkpoint written at step {stepper.step} "
+                  f"(t = {stepper.t * s.time:.6g} s)")
     except BaseException as e:
         state, reason = "failed", f"{type(e).__name__}: {e}"
         raise
@@ -80,8 +116,7 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
             out.write_fields(stepper.t * s.time)  # the last state, also after a failure
         finally:
             out.write_meta(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), wall_time_s=wall,
-                           time_split_s={"assembly": ns.timing["assembly"],
-                                         "solve": ns.timing["solve"], "output": out.output_time},
+                           time_split_s={**ns.time_split(), "output": out.output_time},
                            result=summary, status=state)
             out.close()
         log.info(f"{state}: {reason} (t = {stepper.t * s.time:.4g} s, {stepper.step} steps, "

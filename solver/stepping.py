@@ -36,6 +36,16 @@ class Stepper:
         self.failed_solves = 0
         self.bdf2 = time_cfg["scheme"] == "bdf2"
 
+    STATE = ("t", "dt", "dt_prev", "step", "rejected", "failed_solves")
+
+    def state(self) -> dict:
+        """What a checkpoint needs to continue stepping exactly."""
+        return {k: getattr(self, k) for k in self.STATE}
+
+    def restore(self, state: dict):
+        for k in self.STATE:
+            setattr(self, k, state[k])
+
     def _indicators(self, f):
         nodal = {n: self.pb.field_values(n, f) for n in self.pb.names}
         out = {}
@@ -52,6 +62,15 @@ class Stepper:
             qn, qnm1 = levels[1][name], levels[2][name]
             err = max(err, (np.abs(q - (qn + r * (qn - qnm1))) / (1 + np.abs(q))).max(initial=0.0))
         return pb.comm.allreduce(err, op=MPI.MAX)
+
+    def _predict(self, dt, dt_prev):
+        """Newton's initial guess: the linear extrapolation of the last two
+        steps (the previous solution for the first step)."""
+        u, un, unm1 = self.pb.u.x.array, self.pb.u_n.x.array, self.pb.u_nm1.x.array
+        if dt_prev is None:
+            u[:] = un
+        else:
+            u[:] = un + (dt / dt_prev) * (un - unm1)
 
     def advance(self, t_stop, draw_noise=None):
         """Take one accepted step, ending no later than t_stop (internal).
@@ -74,7 +93,7 @@ class Stepper:
             pb.set_time_weights(dt, prev)
             if draw_noise is not None:
                 draw_noise(self.step + 1)
-            pb.u.x.array[:] = pb.u_n.x.array
+            self._predict(dt, self.dt_prev)
             ok, its, lits, reason = self.ns.solve()
             newton += its
             krylov += lits

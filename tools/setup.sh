@@ -16,7 +16,7 @@ venv="${1:-$here/.venv}"
 debs=(python3-dolfinx-real python3-petsc4py-real python3-mpi4py mpi-default-bin
       python3-meshio python3-h5py python3-matplotlib python3-pytest python3-venv
       python3-setuptools python3-wheel python3-pip python3-dev gcc libc6-dev
-      libopenblas0-pthread)
+      libopenblas0-pthread procps)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,119 @@
+"""Checkpoints and restart: a run killed with SIGKILL and restarted (on the
+same or another number of ranks) reproduces the uninterrupted run; a kill
+while a checkpoint is being written leaves the previous one usable."""
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import read_timeseries
+from test_cli import ENV, TINY, anodex
+
+# Fixed steps so that rows line up (see test_cli.FIXED_STEP); 30 steps give
+# the kill time to land in the middle of the run.
+STEPS = ["--set", "time.error_tolerance=0", "--set", 'time.dt_max="0.01 s"',
+         "--set", 'time.dt_min="0.01 s"', "--set", 'time.end="0.3 s"',
+         "--set", 'output.field_interval="0.1 s"', "--set", "checkpoint.every_steps=4"]
+COMPARED = ["t_s", "dt_s", "newton_its", "deposit_thickness_m", "tip_position_m",
+            "reservoir_current_A_m2", "charge_C_m2", "metal_content_mol_m2",
+            "ion_inflow_mol_m2"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("restart") / "full"
+    anodex("run", TINY, "-o", out, *STEPS)
+    return read_timeseries(out)
+
+
+def checkpoint_step(run_dir):
+    try:
+        with np.load(run_dir / "checkpoint.npz") as z:
+            return int(z["step"])
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+def kill_mid_run(run_dir, ranks, after_step, rng):
+    """Start the run, SIGKILL its whole process group at a random moment after
+    the checkpoint of `after_step` exists; return the checkpoint's step."""
+    cmd = [sys.executable, "-m", "solver.cli", "run", str(TINY), "-o", str(run_dir), *STEPS]
+    if ranks > 1:
+        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", *cmd[1:]]
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 600
+    while checkpoint_step(run_dir) < after_step:
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.time() < deadline
+        time.sleep(0.02)
+    time.sleep(rng.uniform(0.0, 0.3))
+    # every process of the run's session: mpirun puts its ranks in process
+    # groups of their own
+    subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
+    proc.wait()
+    while subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True).stdout.strip():
+        time.sleep(0.05)
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "running", "the kill came after the run had finished"
+    return checkpoint_step(run_dir)
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("ranks_killed, ranks_restarted", [(1, 1), (1, 2), (2, 1)])
+def test_killed_run_restarts_and_reproduces(uninterrupted, tmp_path, ranks_killed,
+                                            ranks_restarted):
+    rng = np.random.default_rng(ranks_killed * 10 + ranks_restarted)
+    run_dir = tmp_path / "killed"
+    step = kill_mid_run(run_dir, ranks_killed, after_step=8, rng=rng)
+    assert 8 <= step < 30
+    anodex("run", "--restart", run_dir, ranks=ranks_restarted)
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "completed"
+    restarted = read_timeseries(run_dir)
+    assert [r["step"] for r in restarted] == list(range(31))  # no gap, no duplicate
+    for col in COMPARED:
+        a = np.array([r[col] for r in uninterrupted])
+        b = np.array([r[col] for r in restarted])
+        assert np.abs(a - b).max() <= 1e-6 * np.abs(a).max(), (col, np.abs(a - b).max())
+    meta = json.loads((run_dir / "metadata.json").read_text())
+    assert meta["restarts"][0]["step"] == step
+    assert meta["restarts"][0]["mpi_ranks"] == ranks_restarted
+    assert (run_dir / "eta.xdmf").exists() and (run_dir / "eta.r1.xdmf").exists()
+
+
+@pytest.mark.serial
+def test_restart_needs_a_checkpoint(tmp_path):
+    res = anodex("run", "--restart", tmp_path, check=False)
+    assert res.returncode == 2
+    assert "checkpoint.npz" in res.stderr
+
+
+def test_kill_while_writing_keeps_the_last_checkpoint(mpi_tmp_path, monkeypatch):
+    """A checkpoint write that dies half-way (simulated: the writer raises
+    after part of the file is out) leaves the previous checkpoint intact."""
+    from helpers import Simulation
+    from solver import checkpoint
+    from solver.case import load_case
+    sim = Simulation(load_case(TINY, {}))
+    sim.run_to(0.02)
+    checkpoint.save(mpi_tmp_path, sim.pb, sim.stepper.state())
+    good = sim.pb.u_n.x.array.copy()
+    sim.run_to(0.04)
+
+    def dies_half_way(f, **arrays):
+        f.write(b"PK\x03\x04 partial zip")
+        raise OSError("killed while writing")
+
+    monkeypatch.setattr(checkpoint.np, "savez", dies_half_way)
+    with pytest.raises(checkpoint.CheckpointError, match="killed while writing"):
+        checkpoint.save(mpi_tmp_path, sim.pb, sim.stepper.state())  # every rank raises
+    monkeypatch.undo()
+    assert (mpi_tmp_path / "checkpoint.npz.tmp").exists()
+    fresh = Simulation(load_case(TINY, {}))
+    scalars = checkpoint.load(mpi_tmp_path, fresh.pb)
+    assert np.array_equal(fresh.pb.u_n.x.array, good)
+    assert abs(scalars["t"] * fresh.pb.scales.time - 0.02) < 1e-12
