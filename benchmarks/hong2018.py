@@ -56,6 +56,9 @@ def main():
     split = meta["time_split_s"]
     wall = meta["wall_time_s"]
     t_end = float(last["t_s"])
+    reached = [f"t = {m:g} s: {float(next(r for r in rows if float(r['t_s']) >= m)['wall_s']):.0f} s"
+               for m in (1, 10, 100, 400) if m <= t_end * (1 + 1e-9)]
+    stepping = wall - meta.get("setup_time_s", 0.0)
     print(f"""
 ### Hong 2018, t = {t_end:g} s, {comm.size} rank(s) — {label}
 
@@ -63,9 +66,10 @@ def main():
 - versions: anodex {meta['anodex']}, dolfinx {v['dolfinx']}, PETSc {v['petsc']}, {v['mpi_library']}
 - command: `mpirun -n {comm.size} python -m mpi4py benchmarks/hong2018.py --end-time {args.end_time:g} {' '.join('--set ' + s for s in args.set)}`
 - status: {result['status']} ({result['reason']})
-- DOFs: {meta['dofs']}; steps: {steps} accepted, {result['rejected_steps']} rejected, {result['failed_solves']} failed Newton solves
-- Newton iterations: {newton} ({newton / max(steps, 1):.2f} per step); Krylov: {krylov}
-- wall time: {wall:.1f} s ({wall / max(t_end, 1e-30):.1f} s per simulated second; projected to t = 400 s: {wall / max(t_end, 1e-30) * 400 / 3600:.1f} h at the same rate)
+- DOFs: {meta['dofs']}; steps: {steps} accepted, {result['rejected_steps']} rejected, {result['failed_solves']} failed Newton solves; mean accepted dt {t_end / max(steps, 1):.3g} s
+- Newton iterations: {newton} ({newton / max(steps, 1):.2f} per accepted step, counting rejected and failed attempts); Krylov: {krylov} ({krylov / max(newton, 1):.1f} per Newton iteration)
+- wall time: {wall:.1f} s ({wall / max(t_end, 1e-30):.1f} s per simulated second; projected to t = 400 s: {wall / max(t_end, 1e-30) * 400 / 3600:.2f} h at the same rate); set-up {meta.get('setup_time_s', 0.0):.1f} s, then {stepping / max(steps, 1):.2f} s per accepted step, {stepping / max(newton, 1):.3f} s per Newton iteration
+- wall time to {'; '.join(reached) or '-'}
 - time split (rank 0): assembly {split['assembly']:.1f} s, preconditioner set-up {split['preconditioner_setup']:.1f} s ({split['factorizations']} factorizations), rest of the linear solves {split['linear_solve']:.1f} s, output {split['output']:.1f} s
 - peak memory per rank: {', '.join(f'{m:.0f} MB' for m in peak_mb)}
 - physics at t = {t_end:g} s: deposit thickness {float(last['deposit_thickness_m']) * 1e6:.3f} um, tip at {float(last['tip_position_m']) * 1e6:.3f} um, electrode current {float(last['electrode_current_A_m2']) / 10:.1f} mA/cm^2

@@ -130,9 +130,14 @@ SCHEMA: dict[str, dict[str, Param]] = {
     },
     "noise": {
         "amplitude": q("0 1/s", "1/s", "Langevin-type noise on eta as in the published "
-                       "input: a rate uniform in [-a, a], redrawn every step", nonnegative),
-        "seed": Param("int", 20180, "seed; the noise depends only on it, the step and the "
-                      "node coordinates (not on the MPI partition)", check=nonnegative),
+                       "input: a rate uniform in [-a, a] at each node", nonnegative),
+        "correlation_time": q("0.02 s", "s", "the rate is redrawn every this much simulated "
+                              "time, independent of the time step (a step sees the average "
+                              "over the windows it spans); 0.02 s is the published input's "
+                              "fixed step, at which it redrew every step", positive),
+        "seed": Param("int", 20180, "seed; the noise depends only on it, the time window and "
+                      "the node coordinates (not on the MPI partition or the steps taken)",
+                      check=nonnegative),
     },
     "time": {
         "end": q("400 s", "s", "end time", positive),
@@ -140,10 +145,19 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "dt_min": q("1e-6 s", "s", "smallest step before the run gives up", positive),
         "dt_max": q("1 s", "s", "largest step", positive),
         "scheme": Param("choice", "bdf2", "time discretisation", choices=("bdf1", "bdf2")),
-        "error_tolerance": Param("number", 0.02, "local error target per step: max over nodes "
-                                 "of |q - q_pred|/(1 + |q|) for q = eta and c/c0, q_pred the "
-                                 "linear extrapolation of the last two steps; 0 disables "
-                                 "error control", check=nonnegative),
+        "error_tolerance": Param("number", 0.02, "local error target per step: the "
+                                 "error_norm of |q - q_pred|/(1 + |q|) over the nodes, for "
+                                 "q = eta and c/c0, q_pred the linear extrapolation of the last "
+                                 "two steps; 0 disables error control", check=nonnegative),
+        "error_norm": Param("choice", "max", "max: the largest nodal error (every node "
+                            "resolved in time); rms: the root mean square over the nodes, per "
+                            "quantity (as CVODE's WRMS norm: lets single nodes of an "
+                            "under-resolved front flip within a step)", choices=("max", "rms")),
+        "double_well": Param("choice", "implicit", "time discretisation of the double-well "
+                             "force of the phase field: implicit, or stabilized (linearised "
+                             "about the extrapolated eta, second order; keeps each step's "
+                             "equation for eta monotone at large steps)",
+                             choices=("implicit", "stabilized")),
         "max_steps": Param("int", 1000000, "stop after this many accepted steps",
                            check=positive),
         "stop_tip_fraction": Param("number", 0.9, "stop when the tip passes this fraction "
@@ -170,6 +184,8 @@ SCHEMA: dict[str, dict[str, Param]] = {
                                 "per iteration (the step is scaled down)", check=positive),
         "max_w_update": Param("number", 5.0, "limiter on w per iteration, in RT",
                               check=positive),
+        "step_limiter": Param("choice", "scale", "how the limits act: scale the whole Newton "
+                              "step, or clip each node's update", choices=("scale", "clip")),
         "petsc_options": Param("table", {}, "extra PETSc options (prefix-free), applied last"),
     },
     "output": {
@@ -305,6 +321,9 @@ def validate(data: dict, source: str = "<case>") -> Case:
     return case
 
 
+MAX_NOISE_WINDOWS = 10000  # per step (each window costs one hash of the nodes)
+
+
 def _cross_checks(si) -> list[str]:
     """Checks that involve several keys (the keys are named in the message)."""
     errors = []
@@ -318,6 +337,12 @@ def _cross_checks(si) -> list[str]:
                       f"{t['dt_min']:g} s, {t['dt_initial']:g} s, {t['dt_max']:g} s")
     if t["dt_initial"] > t["end"]:
         errors.append(f"[time] dt_initial: larger than [time] end ({t['end']:g} s)")
+    tau = si["noise"]["correlation_time"]
+    if si["noise"]["amplitude"] > 0 and t["dt_max"] > MAX_NOISE_WINDOWS * tau:
+        errors.append(f"[noise] correlation_time: {tau:g} s would make one step of dt_max = "
+                      f"{t['dt_max']:g} s average over more than {MAX_NOISE_WINDOWS} noise "
+                      f"windows; use at least {t['dt_max'] / MAX_NOISE_WINDOWS:g} s or lower "
+                      "[time] dt_max")
     if not 0 < si["initial"]["interface_position"] < g["length"]:
         errors.append("[initial] interface_position: must lie inside the domain "
                       f"(0, {g['length']:g} m)")

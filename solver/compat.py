@@ -72,6 +72,12 @@ _LIFT_KW = "alpha" if "alpha" in inspect.signature(fem.petsc.apply_lifting).para
 _SETBC_KW = "alpha" if "alpha" in inspect.signature(fem.petsc.set_bc).parameters else "scale"
 
 
+# KSP reason when the preconditioner failed (e.g. a MUMPS factorization):
+# DIVERGED_PCSETUP_FAILED up to petsc4py 3.18, DIVERGED_PC_FAILED after
+_KSP = PETSc.KSP.ConvergedReason
+KSP_PC_FAILED = getattr(_KSP, "DIVERGED_PC_FAILED", None) or _KSP.DIVERGED_PCSETUP_FAILED
+
+
 def apply_lifting(b, a, bcs, x0, factor):
     fem.petsc.apply_lifting(b, a, bcs=bcs, x0=x0, **{_LIFT_KW: factor})
 
@@ -137,8 +143,13 @@ def jit_cache_dir():
         return "unknown"
 
 
+def compiled_expression(expr, V):
+    """A UFL expression compiled for interpolation into space V (reusable:
+    its constants and coefficients are read at each interpolation)."""
+    pts = V.element.interpolation_points
+    return fem.Expression(expr, pts() if callable(pts) else pts)
+
+
 def interpolate_expression(f, expr):
     """Interpolate a UFL expression into Function f."""
-    pts = f.function_space.element.interpolation_points
-    pts = pts() if callable(pts) else pts
-    f.interpolate(fem.Expression(expr, pts))
+    f.interpolate(compiled_expression(expr, f.function_space))

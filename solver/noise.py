@@ -1,6 +1,14 @@
 """Partition-independent random numbers for the Langevin-type noise.
 
-Each node's value is a hash (SplitMix64) of the seed, the step number and
+The noise rate is piecewise constant in time: uniform in [-1, 1) at each
+node, redrawn every correlation time tau (window k covers [k tau, (k+1) tau)).
+A time step [t0, t1] sees its exact time average (``step_average``), so the
+forcing a run receives does not depend on the steps it takes: with fixed
+steps dt = tau it is one draw per step (the published MOOSE input, which
+redraws every step of 0.02 s), and an adaptive step spanning N windows sees
+their mean (variance 1/(3N)), as the integral of the noise over the step.
+
+Each node's value is a hash (SplitMix64) of the seed, the window number and
 its coordinates quantised to 1e-9 of the domain size, so the same seed
 gives the same field on any number of MPI ranks and after a restart.  (Raw
 coordinate bits are not enough: dolfinx's tabulated dof coordinates differ
@@ -26,11 +34,29 @@ def lattice(coords: np.ndarray, size: float) -> np.ndarray:
 
 
 def uniform_field(coords: np.ndarray, seed: int, step: int, size: float) -> np.ndarray:
-    """Values uniform in [-1, 1), one per row of coords (N x 3 floats);
-    `size`: the domain's extent (sets the quantisation)."""
+    """Values uniform in [-1, 1), one per row of coords (N x 3 floats), for
+    draw number `step`; `size`: the domain's extent (sets the quantisation)."""
     lattice_ = lattice(coords, size).view(np.uint64)
     with np.errstate(over="ignore"):
         z = _mix(np.uint64(seed) * _GOLD + np.uint64(step))
         for k in range(coords.shape[1]):
             z = _mix(z ^ (lattice_[:, k] + _GOLD))
     return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -52 - 1.0
+
+
+def step_average(coords: np.ndarray, seed: int, t0: float, t1: float, tau: float,
+                 size: float) -> np.ndarray:
+    """Time average over [t0, t1] of the field that takes draw k on
+    [k tau, (k+1) tau).  Overlaps within 1e-9 tau of the step's ends (round-off
+    in t) are left out, so a step of exactly one window sees exactly one draw."""
+    eps = 1e-9 * tau
+    first = int(np.floor((t0 + eps) / tau))
+    last = max(int(np.ceil((t1 - eps) / tau)), first + 1)  # windows first .. last - 1
+    if last == first + 1:
+        return uniform_field(coords, seed, first, size)
+    total, weight = np.zeros(len(coords)), 0.0
+    for k in range(first, last):
+        overlap = min(t1, (k + 1) * tau) - max(t0, k * tau)
+        total += overlap * uniform_field(coords, seed, k, size)
+        weight += overlap
+    return total / weight

@@ -6,7 +6,8 @@
 * convergence is judged per unknown: max |F_i / J_ii| (the Jacobi estimate of
   the remaining correction, in internal units) below newton_tolerance.  A
   relative residual norm is useless here: the potential rows carry S1 ~ 1e6;
-* a NaN/inf residual ends the solve as diverged (the stepper cuts dt);
+* a NaN/inf residual, or a residual norm 1e4 times its start, ends the solve
+  as diverged (the stepper cuts dt);
 * linear solver presets: "direct" (MUMPS LU) and "fieldsplit" (FGMRES,
   multiplicative fieldsplit by component: ILU on the non-potential unknowns,
   BoomerAMG on the potential, with diagonal scaling);
@@ -31,8 +32,13 @@ from . import compat
 
 Reason = PETSc.SNES.ConvergedReason
 _REASONS = {getattr(Reason, k): k for k in dir(Reason) if k.isupper()}
+_KSP_REASONS = {getattr(PETSc.KSP.ConvergedReason, k): k
+                for k in dir(PETSc.KSP.ConvergedReason) if k.isupper()}
 
 AUTO_DIRECT_LIMIT = 30000  # unknowns; above this "auto" uses fieldsplit
+# a Newton solve whose residual norm grows this far above its start has
+# diverged (PETSc's default divergence tolerance): stop it and cut dt
+DIVERGENCE_GROWTH = 1e4
 
 
 def reason_name(code: int) -> str:
@@ -48,6 +54,7 @@ class NewtonSolver:
         self.factorizations = 0
         self.refactor = True  # factorize at the next Jacobian
         self.factors_fresh = True
+        self.refactor_always = False
         V = problem.V
         self.A = fem.petsc.create_matrix(problem.J)
         self.b = compat.create_vector(problem.V, problem.F)
@@ -94,8 +101,10 @@ class NewtonSolver:
              "snes_max_it": self.cfg["max_newton_iterations"], "snes_max_funcs": 10000,
              "ksp_error_if_not_converged": False}
         if self.preset == "direct":
+            # ICNTL(14): 100 % workspace over MUMPS's estimate (default 20 %),
+            # against INFOG(1) = -9 when pivoting adds fill on hard steps
             o.update({"ksp_type": "preonly", "pc_type": "lu",
-                      "pc_factor_mat_solver_type": "mumps"})
+                      "pc_factor_mat_solver_type": "mumps", "mat_mumps_icntl_14": 100})
             if self.reuse:
                 o.update({"ksp_type": "gmres", "ksp_rtol": 1e-8, "ksp_atol": 1e-14,
                           "ksp_max_it": 4 * self.cfg["refactor_krylov_iterations"]})
@@ -149,7 +158,7 @@ class NewtonSolver:
         if self.reuse:
             ksp = snes.getKSP()
             if (ksp.getIterationNumber() > self.cfg["refactor_krylov_iterations"]
-                    or ksp.getConvergedReason() < 0):
+                    or ksp.getConvergedReason() < 0 or self.refactor_always):
                 self.refactor = True
             if self.refactor:
                 # PCSetUp refactorizes only when the preconditioning matrix changed
@@ -162,23 +171,32 @@ class NewtonSolver:
         self.timing["assembly"] += time.perf_counter() - t0
 
     def _limit_step(self, x, y):
-        """Scale the Newton step so no field moves more than its limit."""
-        arr = y.getArray(readonly=True)
-        scale = 1.0
+        """Limit the Newton step per field: "scale" shrinks the whole step so no
+        node moves more than the field's limit; "clip" truncates each node's
+        update at the limit (a node that flips phase does not damp the rest)."""
+        arr = y.getArray()
+        scale, clipped = 1.0, False
         for comp, lim in self.limits.items():
-            local = np.abs(arr[comp::self.bs]).max(initial=0.0)
-            big = self.pb.comm.allreduce(local, op=MPI.MAX)
-            if big > lim:
-                scale = min(scale, lim / big)
+            v = arr[comp::self.bs]
+            if self.cfg["step_limiter"] == "clip":
+                clipped |= bool((np.abs(v) > lim).any())
+                np.clip(v, -lim, lim, out=v)
+            else:
+                big = self.pb.comm.allreduce(np.abs(v).max(initial=0.0), op=MPI.MAX)
+                if big > lim:
+                    scale = min(scale, lim / big)
         if scale < 1.0:
             y.scale(scale)
-            return True
-        return False
+        return scale < 1.0 or self.pb.comm.allreduce(clipped, op=MPI.LOR)
 
     def _converged(self, snes, it, norms):
         xnorm, gnorm, fnorm = norms
         if not np.isfinite(fnorm):
             return Reason.DIVERGED_FNORM_NAN
+        if it == 0:
+            self.fnorm0 = fnorm
+        elif fnorm > DIVERGENCE_GROWTH * self.fnorm0:
+            return Reason.DIVERGED_DTOL
         if it == 0 or self.diag is None:
             return Reason.ITERATING if fnorm > 0 else Reason.CONVERGED_FNORM_ABS
         r = snes.getFunction()[0].copy()
@@ -202,14 +220,15 @@ class NewtonSolver:
     # ---- solve ---------------------------------------------------------------
     def solve(self):
         """Newton from the current u; returns (converged, iterations, krylov its, reason).
-        A linear solve that fails on reused factors is retried once, from the
-        same start, with a fresh factorization."""
+        A Newton solve whose linear solve fails on reused factors is retried
+        once, from the same start, factorizing every Jacobian."""
         t0 = time.perf_counter()
         a0 = self.timing["assembly"]
         start = compat.petsc_vec(self.pb.u).copy()
         its = lits = 0
         for attempt in range(2):
             self.diag = None
+            self.refactor_always = attempt > 0  # the retry factorizes every Jacobian
             start.copy(self.x)
             try:
                 self.snes.solve(None, self.x)
@@ -221,13 +240,22 @@ class NewtonSolver:
             if reason > 0:
                 break
             self.refactor = True
+            ksp = self.snes.getKSP()
+            ksp_reason = ksp.getConvergedReason()
+            if ksp_reason == compat.KSP_PC_FAILED:
+                # a failed MUMPS factorization stays failed for every later
+                # numeric factorization of the same factor object: start afresh
+                ksp.getPC().reset()
             if self.factors_fresh or reason != Reason.DIVERGED_LINEAR_SOLVE:
                 break
         ok = reason > 0
+        detail = ""
+        if reason == Reason.DIVERGED_LINEAR_SOLVE:
+            detail = f" (linear solver: {_KSP_REASONS.get(ksp_reason, ksp_reason)})"
         if ok:
             self._sync(self.x)
             ok = bool(self.pb.comm.allreduce(np.isfinite(self.pb.u.x.array).all(), op=MPI.MIN))
             if not ok:
                 reason = Reason.DIVERGED_FNORM_NAN
         self.timing["solve"] += (time.perf_counter() - t0) - (self.timing["assembly"] - a0)
-        return ok, its, lits, reason_name(reason)
+        return ok, its, lits, reason_name(reason) + detail

@@ -24,7 +24,7 @@ from . import compat
 COLUMNS = ["step", "t_s", "dt_s", "newton_its", "krylov_its", "deposit_thickness_m",
            "metal_mol_m2", "tip_position_m", "tip_velocity_m_s", "electrode_current_A_m2",
            "reservoir_current_A_m2", "charge_C_m2", "metal_content_mol_m2",
-           "ion_inflow_mol_m2"]
+           "ion_inflow_mol_m2", "wall_s"]
 
 
 class Observables:

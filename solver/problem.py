@@ -23,10 +23,12 @@ QUADRATURE_DEGREE = 2  # explicit: UFL's estimate for the exponential terms expl
 
 
 class Problem:
-    def __init__(self, case, comm, mesh=None, exact=None):
+    def __init__(self, case, comm, mesh=None, exact=None, exact_state=State):
         """exact: optional manufactured solution, a callable (x, level) ->
-        {unknown: UFL expression}; its residual is subtracted (source terms)
-        and it gives the Dirichlet data on the whole boundary."""
+        {unknown: UFL expression}; its residual, written against an
+        `exact_state` (State, or a subclass with another time derivative), is
+        subtracted (source terms) and it gives the Dirichlet data on the whole
+        boundary."""
         self.case, self.comm = case, comm
         self.scales, self.p = nondimensionalise(case)
         p = self.p
@@ -55,6 +57,8 @@ class Problem:
 
         self.ddt_weights = tuple(fem.Constant(self.mesh, compat.scalar_type(v))
                                  for v in (1.0, -1.0, 0.0, 1.0))
+        self.extrapolation_weights = tuple(fem.Constant(self.mesh, compat.scalar_type(v))
+                                           for v in (1.0, 0.0))
         self.dx = ufl.Measure("dx", domain=self.mesh, metadata={"quadrature_degree": QUADRATURE_DEGREE})
         self.dxl = compat.lumped_measure(self.mesh)
         v = ufl.TestFunction(self.V)
@@ -62,10 +66,11 @@ class Problem:
         F = sum(b.residual(self.state) for b in self.blocks)
         if exact is not None:
             x = ufl.SpatialCoordinate(self.mesh)
-            exact_state = State(levels=[exact(x, k) for k in range(3)], tests=self.state.tests,
-                                p=p, dx=self.dx, dxl=self.dxl, ddt_weights=self.ddt_weights,
-                                extra={"noise": self.noise})
-            F -= sum(b.residual(exact_state) for b in self.blocks)
+            source = exact_state(levels=[exact(x, k) for k in range(3)], tests=self.state.tests,
+                                 p=p, dx=self.dx, dxl=self.dxl, ddt_weights=self.ddt_weights,
+                                 extra={"noise": self.noise},
+                                 extrapolation_weights=self.extrapolation_weights)
+            F -= sum(b.residual(source) for b in self.blocks)
         self.F_ufl = F
         self.F = fem.form(F)
         self.J = fem.form(ufl.derivative(F, self.u, ufl.TrialFunction(self.V)))
@@ -93,7 +98,8 @@ class Problem:
         comps = [{n: self.component(f, i) for n, i in self.index.items()} for f in functions]
         tests = {n: self.component(v, i) for n, i in self.index.items()}
         return State(levels=comps, tests=tests, p=self.p, dx=self.dx, dxl=self.dxl,
-                     ddt_weights=self.ddt_weights, extra={"noise": self.noise})
+                     ddt_weights=self.ddt_weights, extra={"noise": self.noise},
+                     extrapolation_weights=self.extrapolation_weights)
 
     def _dirichlet(self, exact):
         fdim = self.ndim - 1
@@ -189,13 +195,15 @@ class Problem:
         f.x.scatter_forward()
 
     def set_time_weights(self, dt, dt_prev=None):
-        """BDF1 (dt_prev None) or variable-step BDF2 weights."""
+        """BDF1 (dt_prev None) or variable-step BDF2 weights, and the matching
+        extrapolation weights (constant / linear)."""
         if dt_prev is None:
-            a = (1.0, -1.0, 0.0)
+            a, b = (1.0, -1.0, 0.0), (1.0, 0.0)
         else:
             w = dt / dt_prev
             a = ((1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w))
-        for c, val in zip(self.ddt_weights, (*a, 1.0 / dt)):
+            b = (1 + w, -w)
+        for c, val in zip(self.ddt_weights + self.extrapolation_weights, (*a, 1.0 / dt, *b)):
             c.value = val
 
     def field_values(self, name, f=None):

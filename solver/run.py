@@ -9,7 +9,7 @@ from mpi4py import MPI
 
 from . import checkpoint
 from .nonlinear import NewtonSolver
-from .noise import uniform_field
+from .noise import step_average
 from .observables import Observables
 from .output import RunOutput, prepare_directory, run_logger
 from .problem import Problem
@@ -45,20 +45,25 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
         log.info(f"restarted from the checkpoint at step {stepper.step}, t = {stepper.t * s.time:.6g} s")
     out = RunOutput(path, pb, case, comm, command_line,  # status "running" from here on
                     restart_step=stepper.step if restart else None)
+    setup_s = time.perf_counter() - wall0
     log.info(f"{out.meta['dofs']} unknowns, linear solver preset '{ns.preset}', "
-             f"setup {time.perf_counter() - wall0:.1f} s")
+             f"setup {setup_s:.1f} s")
 
+    # wall seconds of earlier invocations (restarts continue the clock)
+    wall_before = float(saved.get("wall_s", 0.0)) if restart else 0.0
     coords, seed = pb.Q.tabulate_dof_coordinates(), case.si["noise"]["seed"]
 
-    def draw_noise(step):
-        pb.noise.x.array[:] = uniform_field(coords, seed, step, pb.p["length"])
+    def draw_noise(t0, t1):
+        pb.noise.x.array[:] = step_average(coords, seed, t0, t1, pb.p["noise_correlation_time"],
+                                           pb.p["length"])
 
     ckpt_cfg = case.si["checkpoint"]
     last_checkpoint = [time.perf_counter()]
 
     def write_checkpoint():
         t0 = time.perf_counter()
-        checkpoint.save(path, pb, {**stepper.state(), **obs.state(), "next_out": next_out})
+        checkpoint.save(path, pb, {**stepper.state(), **obs.state(), "next_out": next_out,
+                                   "wall_s": wall_before + time.perf_counter() - wall0})
         out.output_time += time.perf_counter() - t0
         last_checkpoint[0] = time.perf_counter()
 
@@ -71,7 +76,7 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
     t_end = tcfg["end"] / s.time
     tip_stop = case.si["time"]["stop_tip_fraction"] * pb.p["length"] * s.length
     if not restart:
-        out.append(obs.record(0, 0.0, 0.0, 0, 0))
+        out.append({**obs.record(0, 0.0, 0.0, 0, 0), "wall_s": time.perf_counter() - wall0})
         out.write_fields(0.0)
     state, reason = "completed", f"reached end time {tcfg['end']:g} s"
     last_report = time.perf_counter()
@@ -79,6 +84,7 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
         while stepper.t < t_end * (1 - 1e-12):
             st = stepper.advance(next_out, draw_noise if pb.p["noise_amplitude"] > 0 else None)
             row = obs.record(stepper.step, stepper.t, st["dt"], st["newton"], st["krylov"])
+            row["wall_s"] = comm.bcast(wall_before + time.perf_counter() - wall0, root=0)
             out.append(row)
             wrote_fields = stepper.t >= next_out * (1 - 1e-12)
             if wrote_fields:
@@ -116,6 +122,7 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
             out.write_fields(stepper.t * s.time)  # the last state, also after a failure
         finally:
             out.write_meta(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), wall_time_s=wall,
+                           setup_time_s=setup_s,
                            time_split_s={**ns.time_split(), "output": out.output_time},
                            result=summary, status=state)
             out.close()

@@ -96,6 +96,8 @@ def nondimensionalise(case: Case):
         "phi_reservoir": bc["reservoir_potential"] / s.potential,
         "w_reservoir": bc["reservoir_chemical_potential"],
         "noise_amplitude": si["noise"]["amplitude"] * s.time,
+        "noise_correlation_time": si["noise"]["correlation_time"] / s.time,
+        "double_well": si["time"]["double_well"],
     }
     # c0: electrolyte site fraction at w = 0, the reference of c/c0 in the
     # Butler-Volmer term (1/c0 = 14.89 for the published el = 2.631).

@@ -3,15 +3,18 @@
 Scheme: BDF1 for the first step (and after a restart of the history), then
 variable-step BDF2.  Error control: after a converged step the solution is
 compared with the linear extrapolation of the last two steps,
-err = max |u - u_pred| over eta and over w in the electrolyte (eta < 1/2;
-w in the metal is a degenerate, physically irrelevant variable).  This is
+e = |q - q_pred| / (1 + |q|) at each node for q = eta and c/c0 (not w: in
+the metal it is a degenerate, physically irrelevant variable), and err is
+the max or the root mean square of e over the nodes ([time] error_norm).  This is
 the local error of the explicit second-order predictor, O(dt^2), so the
 step follows dt_new = dt * clip(0.9 sqrt(tol / err), 0.2, 2) and a step with
 err > tol is rejected.  tol = 0 turns error control off (steps only grow
 after easy solves and are cut on failure).
 
 Failure (Newton not converged, NaN/inf) cuts dt by 4 and retries the same
-step; below dt_min the run stops with the reason.  Step ends are clipped to
+step, and caps later steps at half the failed dt, a cap that relaxes by 10 %
+per accepted step (so a step size Newton cannot handle is not retried at
+once); below dt_min the run stops with the reason.  Step ends are clipped to
 land on output times and the end time.
 """
 from __future__ import annotations
@@ -34,9 +37,13 @@ class Stepper:
         self.step = 0
         self.rejected = 0
         self.failed_solves = 0
+        # after a failed Newton solve at dt, steps stay below dt/2; this cap
+        # relaxes by CAP_RELAX per accepted step (None: no cap)
+        self.dt_cap = None
         self.bdf2 = time_cfg["scheme"] == "bdf2"
 
-    STATE = ("t", "dt", "dt_prev", "step", "rejected", "failed_solves")
+    CAP_RELAX = 1.1
+    STATE = ("t", "dt", "dt_prev", "step", "rejected", "failed_solves", "dt_cap")
 
     def state(self) -> dict:
         """What a checkpoint needs to continue stepping exactly."""
@@ -44,7 +51,7 @@ class Stepper:
 
     def restore(self, state: dict):
         for k in self.STATE:
-            setattr(self, k, state[k])
+            setattr(self, k, state.get(k))  # dt_cap: absent from older checkpoints
 
     def _indicators(self, f):
         nodal = {n: self.pb.field_values(n, f) for n in self.pb.names}
@@ -54,14 +61,21 @@ class Stepper:
         return out
 
     def _error(self):
-        """max |q - q_pred| / (1 + |q|) over the blocks' error indicators."""
+        """Norm of e = |q - q_pred| / (1 + |q|) over the owned nodes, the larger
+        over the blocks' error indicators q: max_i e_i, or sqrt(mean_i e_i^2)."""
         pb, r = self.pb, self.dt_used / self.dt_prev
         levels = [self._indicators(f) for f in (pb.u, pb.u_n, pb.u_nm1)]
+        owned = pb.Q.dofmap.index_map.size_local  # owned nodes come first
         err = 0.0
         for name, q in levels[0].items():
             qn, qnm1 = levels[1][name], levels[2][name]
-            err = max(err, (np.abs(q - (qn + r * (qn - qnm1))) / (1 + np.abs(q))).max(initial=0.0))
-        return pb.comm.allreduce(err, op=MPI.MAX)
+            e = (np.abs(q - (qn + r * (qn - qnm1))) / (1 + np.abs(q)))[:owned]
+            if self.cfg["error_norm"] == "max":
+                err = max(err, pb.comm.allreduce(e.max(initial=0.0), op=MPI.MAX))
+            else:
+                total, count = pb.comm.allreduce(np.array([e @ e, e.size]), op=MPI.SUM)
+                err = max(err, float(np.sqrt(total / count)))
+        return err
 
     def _predict(self, dt, dt_prev):
         """Newton's initial guess: the linear extrapolation of the last two
@@ -72,9 +86,10 @@ class Stepper:
         else:
             u[:] = un + (dt / dt_prev) * (un - unm1)
 
-    def advance(self, t_stop, draw_noise=None):
+    def advance(self, t_stop, before_solve=None):
         """Take one accepted step, ending no later than t_stop (internal).
-        Returns a dict of step statistics."""
+        before_solve(t0, t1): called before every attempt with the step's
+        interval (noise draws, time-dependent data).  Returns step statistics."""
         pb, cfg = self.pb, self.cfg
         dt_min, dt_max = cfg["dt_min"] / self.t0, cfg["dt_max"] / self.t0
         tol = cfg["error_tolerance"]
@@ -91,8 +106,8 @@ class Stepper:
                 dt = intended
             prev = self.dt_prev if self.bdf2 else None
             pb.set_time_weights(dt, prev)
-            if draw_noise is not None:
-                draw_noise(self.step + 1)
+            if before_solve is not None:
+                before_solve(self.t, self.t + dt)
             self._predict(dt, self.dt_prev)
             ok, its, lits, reason = self.ns.solve()
             newton += its
@@ -102,6 +117,7 @@ class Stepper:
                 self.log(f"step {self.step + 1}: Newton failed at t = {self.t * self.t0:.6g} s, "
                          f"dt = {dt * self.t0:.3g} s ({reason} after {its} iterations); cutting dt")
                 self.dt = dt / 4
+                self.dt_cap = dt / 2 if self.dt_cap is None else min(self.dt_cap, dt / 2)
                 if self.dt < dt_min:
                     raise GiveUp(f"Newton failed ({reason}) at t = {self.t * self.t0:.6g} s "
                                  f"with dt below dt_min = {dt_min * self.t0:g} s")
@@ -127,5 +143,8 @@ class Stepper:
             clipped = dt < intended
             nxt = intended if clipped and factor >= 1 else dt * factor
             self.dt = max(dt_min, min(nxt, 2 * dt))
+            if self.dt_cap is not None:
+                self.dt = max(dt_min, min(self.dt, self.dt_cap))
+                self.dt_cap = self.dt_cap * self.CAP_RELAX if self.dt_cap < dt_max else None
             self.dt_prev = dt
             return {"dt": dt, "newton": newton, "krylov": krylov, "error": err}

@@ -1,6 +1,6 @@
 import numpy as np
 
-from solver.noise import uniform_field
+from solver.noise import step_average, uniform_field
 
 
 def grid(n=100):
@@ -25,3 +25,30 @@ def test_depends_only_on_seed_step_and_position():
     assert np.array_equal(uniform_field(np.nextafter(c, 1e9), 1, 3, 20.0), v)
     assert not np.array_equal(uniform_field(c, 2, 3, 20.0), v)
     assert not np.array_equal(uniform_field(c, 1, 4, 20.0), v)
+
+
+def test_step_average_of_one_window_is_that_windows_draw():
+    c, tau = grid(20), 0.02
+    for k in (0, 1, 7, 123):
+        t0 = sum([tau] * k)  # accumulated like a stepper's t, with round-off
+        assert np.array_equal(step_average(c, 5, t0, t0 + tau, tau, 20.0),
+                              uniform_field(c, 5, k, 20.0))
+
+
+def test_step_average_does_not_depend_on_how_time_is_split():
+    """The forcing integrated over [0, T] is the same for any step sequence."""
+    c, tau, T = grid(20), 0.02, 0.37
+    whole = T * step_average(c, 5, 0.0, T, tau, 20.0)
+    cuts = np.sort(np.random.default_rng(1).uniform(0, T, 9))
+    ends = np.concatenate([[0.0], cuts, [T]])
+    pieces = sum((b - a) * step_average(c, 5, a, b, tau, 20.0) for a, b in zip(ends[:-1], ends[1:]))
+    assert np.allclose(pieces, whole, rtol=0, atol=1e-14)
+    # within one window the average is that window's draw
+    assert np.array_equal(step_average(c, 5, 0.041, 0.047, tau, 20.0), uniform_field(c, 5, 2, 20.0))
+
+
+def test_step_average_over_n_windows_has_variance_one_third_over_n():
+    c = grid(100)
+    for n in (1, 4, 16):
+        v = step_average(c, 3, 0.0, n * 0.5, 0.5, 20.0)
+        assert abs(v.var() * 3 * n - 1) < 0.05

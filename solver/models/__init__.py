@@ -31,12 +31,20 @@ class State:
     dxl: ufl.Measure
     ddt_weights: tuple  # (a0, a1, a2, inv_dt) as UFL constants
     extra: dict = field(default_factory=dict)
+    extrapolation_weights: tuple = (1.0, 0.0)  # (b1, b2), see extrapolate
 
     def u(self, name, level=0):
         return self.levels[level][name]
 
     def test(self, name):
         return self.tests[name]
+
+    def extrapolate(self, f: Callable[[dict], ufl.core.expr.Expr]):
+        """f at the new time level predicted from the old ones:
+        b1 f(u_n) + b2 f(u_n-1), second order for BDF2 (b1 = 1 + r, b2 = -r,
+        r = dt/dt_prev), f(u_n) for BDF1."""
+        b1, b2 = self.extrapolation_weights
+        return b1 * f(self.levels[1]) + b2 * f(self.levels[2])
 
     def ddt(self, f: Callable[[dict], ufl.core.expr.Expr]):
         """BDF difference of f(level): (a0 f(u) + a1 f(u_n) + a2 f(u_n-1)) / dt."""
