@@ -35,7 +35,7 @@ test-mpi:
 	mpirun -n 2 $(PY) -m mpi4py -m pytest -q -p no:cacheprovider -m "not serial" tests
 
 bench: setup
-	mpirun -n 2 $(PY) -m mpi4py benchmarks/hong2018.py --end-time 20 --set time.error_tolerance=0.1
+	mpirun -n 2 $(PY) -m mpi4py benchmarks/hong2018.py --end-time 20
 
 clean:
 	rm -rf runs
