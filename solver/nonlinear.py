@@ -59,6 +59,11 @@ class NewtonSolver:
         self.A = fem.petsc.create_matrix(problem.J)
         self.b = compat.create_vector(problem.V, problem.F)
         self.x = compat.petsc_vec(problem.u).copy()
+        # work vectors made once: a Vec created per Newton iteration (by
+        # getDiagonal() or copy() without a target) was never freed with
+        # petsc4py 3.18 (measured: one vector's size per call)
+        self.start, self.scaled_residual = self.x.duplicate(), self.b.duplicate()
+        self.inv_diag = self.A.createVecRight()
         self.diag = None
         self.preset = self._choose_preset(V)
         self.reuse = self.preset == "direct" and solver_cfg["reuse_factorization"]
@@ -151,7 +156,8 @@ class NewtonSolver:
         A.zeroEntries()
         fem.petsc.assemble_matrix(A, self.pb.J, self.pb.bcs)
         A.assemble()
-        d = A.getDiagonal()
+        d = self.inv_diag
+        A.getDiagonal(d)
         d.abs()
         arr = d.getArray()
         arr[arr == 0] = 1.0
@@ -201,8 +207,8 @@ class NewtonSolver:
             return Reason.DIVERGED_DTOL
         if it == 0 or self.diag is None:
             return Reason.ITERATING if fnorm > 0 else Reason.CONVERGED_FNORM_ABS
-        r = snes.getFunction()[0].copy()
-        r.pointwiseMult(r, self.diag)
+        r = self.scaled_residual
+        r.pointwiseMult(self.b, self.diag)  # self.b: the residual SNES evaluates into
         self.last_scaled_residual = r.norm(PETSc.NormType.INFINITY)
         if self.last_scaled_residual < self.cfg["newton_tolerance"]:
             return Reason.CONVERGED_FNORM_ABS
@@ -226,7 +232,8 @@ class NewtonSolver:
         once, from the same start, factorizing every Jacobian."""
         t0 = time.perf_counter()
         a0 = self.timing["assembly"]
-        start = compat.petsc_vec(self.pb.u).copy()
+        start = self.start
+        compat.petsc_vec(self.pb.u).copy(start)
         its = lits = 0
         for attempt in range(2):
             self.diag = None

@@ -41,3 +41,25 @@ class Simulation:
             local = float(np.interp(xf, x[order], self.pb.field_values(name)[order]))
         vals = self.pb.comm.allgather(local)
         return float(np.nanmean(vals))
+
+
+def order_one_case(cells, time, solver):
+    """A 1 x 1 um square case whose every term is of order one in internal
+    units (for manufactured solutions); `time` and `solver`: those sections."""
+    from solver.case import validate
+    from solver.scales import Scales
+    s = Scales(1e-6, 1.0, 300.0, 1, 1.3e-5)
+    E0 = s.energy_density
+    return validate({
+        "geometry": {"kind": "rectangle", "length": "1 um", "height": "1 um", "cells": cells},
+        "phase_field": {"barrier_height": f"{E0!r} J/m^3",
+                        "gradient_coefficient": f"{0.1 * E0 * 1e-12!r} J/m",
+                        "interface_mobility": f"{1 / E0!r} m^3/(J*s)",
+                        "reaction_rate_constant": "1 1/s"},
+        "electrode": {"conductivity": f"{3 * s.conductivity!r} S/m"},
+        "electrolyte": {"conductivity": f"{s.conductivity!r} S/m", "diffusivity": "1e-12 m^2/s"},
+        "grand_potential": {"electrolyte_mu_offset": 0.5},
+        "initial": {"interface_position": "0.5 um"},
+        "time": time,
+        "solver": solver,
+    }, "<manufactured solution>")

@@ -16,10 +16,10 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from solver import compat
-from solver.case import validate
 from solver.nonlinear import NewtonSolver
 from solver.problem import Problem
-from solver.scales import Scales
+
+from helpers import order_one_case
 
 DT = 0.2
 
@@ -34,19 +34,8 @@ def exact_fields(x, t):
 
 
 def mms_case(n):
-    s = Scales(1e-6, 1.0, 300.0, 1, 1.3e-5)
-    E0 = s.energy_density
-    return validate({
-        "geometry": {"kind": "rectangle", "length": "1 um", "height": "1 um", "cells": [n, n]},
-        "phase_field": {"barrier_height": f"{E0!r} J/m^3", "gradient_coefficient": f"{0.1 * E0 * 1e-12!r} J/m",
-                        "interface_mobility": f"{1 / E0!r} m^3/(J*s)", "reaction_rate_constant": "1 1/s"},
-        "electrode": {"conductivity": f"{3 * s.conductivity!r} S/m"},
-        "electrolyte": {"conductivity": f"{s.conductivity!r} S/m", "diffusivity": "1e-12 m^2/s"},
-        "grand_potential": {"electrolyte_mu_offset": 0.5},
-        "initial": {"interface_position": "0.5 um"},
-        "time": {"scheme": "bdf1", "dt_initial": f"{DT} s", "end": "1 s"},
-        "solver": {"newton_tolerance": 1e-11},
-    }, "<mms>")
+    return order_one_case([n, n], {"scheme": "bdf1", "dt_initial": f"{DT} s", "end": "1 s"},
+                          {"newton_tolerance": 1e-11})
 
 
 def solve_mms(n):

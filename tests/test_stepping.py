@@ -27,3 +27,28 @@ def test_absurd_first_step_is_recovered_by_cutting():
     # the front moved ~11.6 um; the two runs agree to 5.5e-12 m (measured,
     # dolfinx 0.5.2): allow 1e-10 m
     assert abs(bold.front() - sane.front()) < 1e-10, (bold.front(), sane.front())
+
+
+def test_a_failed_factorization_does_not_poison_later_solves():
+    """A Jacobian that MUMPS cannot factorize (here: all zeros) fails the solve
+    with the linear solver's reason; the next solve, on a sound Jacobian, must
+    factorize afresh and converge (PETSc's MUMPS interface skips every later
+    numeric factorization of a factor object whose factorization failed)."""
+    sim = Simulation(one_d_case())
+    ns, pb = sim.ns, sim.pb
+    pb.set_time_weights(0.01 / pb.scales.time)
+    assemble = ns._jacobian
+
+    def singular(snes, x, A, P):
+        assemble(snes, x, A, P)
+        for M in {id(A): A, id(P): P}.values():
+            M.zeroEntries()
+            M.assemble()
+        ns.refactor, ns.factors_fresh = False, True
+
+    ns.snes.setJacobian(singular, ns.A, ns.P)
+    ok, _, _, reason = ns.solve()
+    assert not ok and "DIVERGED_LINEAR_SOLVE" in reason and "FAILED" in reason, reason
+    ns.snes.setJacobian(assemble, ns.A, ns.P)
+    ok, _, _, reason = ns.solve()
+    assert ok, reason

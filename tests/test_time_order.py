@@ -17,13 +17,13 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from solver import compat
-from solver.case import validate
 from solver.geometry import build_mesh
 from solver.models import State
 from solver.nonlinear import NewtonSolver
 from solver.problem import Problem
-from solver.scales import Scales
 from solver.stepping import Stepper
+
+from helpers import order_one_case
 
 T_END = 1.0
 
@@ -38,21 +38,10 @@ def exact_fields(x, t):
 
 
 def time_case(tol, norm, double_well):
-    s = Scales(1e-6, 1.0, 300.0, 1, 1.3e-5)
-    E0 = s.energy_density
-    return validate({
-        "geometry": {"kind": "rectangle", "length": "1 um", "height": "1 um", "cells": [4, 4]},
-        "phase_field": {"barrier_height": f"{E0!r} J/m^3", "gradient_coefficient": f"{0.1 * E0 * 1e-12!r} J/m",
-                        "interface_mobility": f"{1 / E0!r} m^3/(J*s)", "reaction_rate_constant": "1 1/s"},
-        "electrode": {"conductivity": f"{3 * s.conductivity!r} S/m"},
-        "electrolyte": {"conductivity": f"{s.conductivity!r} S/m", "diffusivity": "1e-12 m^2/s"},
-        "grand_potential": {"electrolyte_mu_offset": 0.5},
-        "initial": {"interface_position": "0.5 um"},
-        "time": {"scheme": "bdf2", "dt_initial": "2e-3 s", "dt_min": "1e-9 s", "dt_max": "1 s",
-                 "end": f"{T_END} s", "error_tolerance": tol, "error_norm": norm,
-                 "double_well": double_well},
-        "solver": {"newton_tolerance": 1e-12},
-    }, "<time order>")
+    return order_one_case([4, 4], {
+        "scheme": "bdf2", "dt_initial": "2e-3 s", "dt_min": "1e-9 s", "dt_max": "1 s",
+        "end": f"{T_END} s", "error_tolerance": tol, "error_norm": norm,
+        "double_well": double_well}, {"newton_tolerance": 1e-12})
 
 
 def run(tol, norm, double_well):
