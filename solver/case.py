@@ -184,8 +184,6 @@ SCHEMA: dict[str, dict[str, Param]] = {
                                 "per iteration (the step is scaled down)", check=positive),
         "max_w_update": Param("number", 5.0, "limiter on w per iteration, in RT",
                               check=positive),
-        "step_limiter": Param("choice", "scale", "how the limits act: scale the whole Newton "
-                              "step, or clip each node's update", choices=("scale", "clip")),
         "petsc_options": Param("table", {}, "extra PETSc options (prefix-free), applied last"),
     },
     "output": {
