@@ -51,7 +51,8 @@ class Stepper:
 
     def restore(self, state: dict):
         for k in self.STATE:
-            setattr(self, k, state.get(k))  # dt_cap: absent from older checkpoints
+            # dt_cap is absent from checkpoints written before it existed
+            setattr(self, k, state.get(k) if k == "dt_cap" else state[k])
 
     def _indicators(self, f):
         nodal = {n: self.pb.field_values(n, f) for n in self.pb.names}
