@@ -57,6 +57,10 @@ def open_unit(x):
     return None if 0 < x < 1 else "must lie strictly between 0 and 1"
 
 
+def open_unit_closed(x):
+    return None if 0 < x <= 1 else "must lie in (0, 1]"
+
+
 def q(default, unit, doc, check=None):
     return Param("quantity", default, doc, unit, check)
 
@@ -80,10 +84,32 @@ SCHEMA: dict[str, dict[str, Param]] = {
                        "quadrilaterals in 2-D"),
     },
     "material": {
+        "metal": Param("str", "", "anode metal from the materials library (`anodex materials`), "
+                       "e.g. \"Li\", \"Mg\"; fills charge_number, molar_volume, [metal] and the "
+                       "phase-field energies unless the case gives them; \"\": none"),
+        "electrolyte": Param("str", "", "solid electrolyte from the library, e.g. \"LLZO\", "
+                             "\"MgSc2Se4\"; fills [electrolyte] (conductivity at the "
+                             "temperature, diffusivity by Nernst-Einstein) unless the case gives "
+                             "them, and the metal if not named; \"\": none"),
         "charge_number": Param("int", 1, "z of the metal ion", check=positive),
         "molar_volume": q("1.3e-5 m^3/mol", "m^3/mol", "molar volume of the metal "
-                          "(site density c_s = 1/V_m)", positive),
-        "temperature": q("300 K", "K", "temperature", positive),
+                          "(site density c_s = 1/V_m); with a metal: M/rho", positive),
+        "temperature": q("300 K", "K", "temperature; feeds RT in the kinetics and potentials, "
+                         "the electrolyte conductivity law and Nernst-Einstein; with a named "
+                         "electrolyte the default is the temperature of its measured "
+                         "conductivity", positive),
+    },
+    "metal": {
+        "molar_mass": q(None, "kg/mol", "M (library value if a metal is named)", positive),
+        "density": q(None, "kg/m^3", "rho (library value if a metal is named)", positive),
+        "surface_energy": q(None, "J/m^2", "gamma; if set and the case gives neither "
+                            "[phase_field] gradient_coefficient nor barrier_height, they are "
+                            "3 gamma l and 6 gamma / l (l: [phase_field] interface_length)",
+                            positive),
+        "shear_modulus": q(None, "Pa", "G (recorded; not used by the present blocks)", positive),
+        "standard_potential": q(None, "V", "E0 vs SHE (recorded; not used by the present "
+                                "blocks)"),
+        "melting_point": q(None, "K", "the case temperature must lie below it", positive),
     },
     "electrode": {
         "conductivity": q("1e6 S/m", "S/m", "electronic conductivity of the metal (S1)", positive),
@@ -94,8 +120,23 @@ SCHEMA: dict[str, dict[str, Param]] = {
                          positive),
         "site_density_ratio": Param("number", 5.5, "dv: site density of the electrode over "
                                     "that of the electrolyte", check=positive),
+        "activation_energy": q(None, "J", "Arrhenius Ea of the named electrolyte's "
+                               "conductivity (overrides the library; e.g. \"0.3 eV\")", positive),
+        "vtf_pseudo_activation_energy": q(None, "J", "VTF B (polymer electrolytes)", positive),
+        "vtf_temperature": q(None, "K", "VTF T0 (polymer electrolytes)", positive),
+        "transference_number": Param("number", None, "t+ (recorded; the present ion "
+                                     "transport block is the Nernst-Planck form of "
+                                     "Chen et al. 2015)", check=open_unit_closed),
+        "electronic_conductivity": q(None, "S/m", "electronic leakage (recorded; not used "
+                                     "by the present blocks)", nonnegative),
+        "permittivity": Param("number", None, "relative permittivity (recorded; not used by "
+                              "the present blocks)", check=positive),
+        "youngs_modulus": q(None, "Pa", "Young's modulus (recorded; not used by the present "
+                            "blocks)", positive),
     },
     "phase_field": {
+        "interface_length": q(None, "m", "l = sqrt(2 kappa/W), used with [metal] surface_energy "
+                              "when kappa and W are not given (then 0.5 um if unset)", positive),
         "gradient_coefficient": q(f"{0.3 * _E_HONG * 1e-12:.6g} J/m", "J/m",
                                   "kappa, gradient energy coefficient", positive),
         "barrier_height": q(f"{2.4 * _E_HONG:.6g} J/m^3", "J/m^3",
@@ -213,12 +254,14 @@ class Case:
     si: dict
     source: str = "<default>"
     warnings: list = field(default_factory=list)
+    # "section.key" -> where the value came from (material sections)
+    provenance: dict = field(default_factory=dict)
 
     def __getitem__(self, section):
         return self.si[section]
 
     def to_toml(self) -> str:
-        return dump_toml(self.raw)
+        return dump_toml(self.raw, self.provenance)
 
     @property
     def interface_length(self) -> float:
@@ -236,7 +279,9 @@ class Case:
 
 
 def _convert(p: Param, value):
-    """Return (si_value, error_text)."""
+    """Return (si_value, error_text); None stays None (an unset optional key)."""
+    if value is None:
+        return None, None
     if p.kind == "quantity":
         try:
             return to_si(value, p.unit), None
@@ -285,7 +330,7 @@ def _suggest(word, options):
 
 def validate(data: dict, source: str = "<case>") -> Case:
     """Validate a parsed case dict; raise CaseError listing every problem."""
-    errors, raw, si = [], {}, {}
+    errors, raw, si, given = [], {}, {}, set()
     for section in data:
         if section not in SCHEMA:
             errors.append(f"unknown section [{section}]{_suggest(section, SCHEMA)}; "
@@ -293,28 +338,35 @@ def validate(data: dict, source: str = "<case>") -> Case:
         elif not isinstance(data[section], dict):
             errors.append(f"[{section}] must be a table")
     for section, params in SCHEMA.items():
-        given = data.get(section, {}) if isinstance(data.get(section, {}), dict) else {}
+        section_given = data.get(section, {}) if isinstance(data.get(section, {}), dict) else {}
         raw[section], si[section] = {}, {}
-        for key in given:
+        for key in section_given:
             if key not in params:
                 errors.append(f"[{section}] {key}: unknown key{_suggest(key, params)}; "
                               f"valid keys: {', '.join(params)}")
         for key, p in params.items():
-            value = given.get(key, copy.deepcopy(p.default))
-            raw[section][key] = value
+            value = section_given.get(key, copy.deepcopy(p.default))
+            if key in section_given:
+                given.add((section, key))
+            if value is not None:
+                raw[section][key] = value
             val, err = _convert(p, value)
-            if err is None and p.check is not None:
+            if err is None and val is not None and p.check is not None:
                 err = p.check(val)
                 if err:
                     err = f"{err}, got {value!r}"
             if err:
                 errors.append(f"[{section}] {key}: {err}")
             si[section][key] = val
+    provenance = {}
+    if not errors:
+        from .materials.resolve import resolve
+        errors += resolve(raw, si, given, provenance)
     if not errors:
         errors += _cross_checks(si)
     if errors:
         raise CaseError(f"{source}: invalid case file:\n  - " + "\n  - ".join(errors))
-    case = Case(raw=raw, si=si, source=source)
+    case = Case(raw=raw, si=si, source=source, provenance=provenance)
     case.warnings += _resolution_warnings(case)
     return case
 
@@ -410,12 +462,16 @@ def _toml_value(v) -> str:
     raise TypeError(type(v))
 
 
-def dump_toml(raw: dict) -> str:
-    """Write a two-level case dict as TOML (the resolved case)."""
-    out = []
+def dump_toml(raw: dict, provenance: dict | None = None) -> str:
+    """Write a two-level case dict as TOML (the resolved case); values that did
+    not come from the case file carry their source as a comment."""
+    out, provenance = [], provenance or {}
     for section, values in raw.items():
         out.append(f"[{section}]")
-        out += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+        for k, v in values.items():
+            line = f"{k} = {_toml_value(v)}"
+            src = provenance.get(f"{section}.{k}", "case file")
+            out.append(line if src == "case file" else f"{line}  # {src}")
         out.append("")
     return "\n".join(out)
 
@@ -433,6 +489,7 @@ def reference_markdown() -> str:
         for key, p in params.items():
             kind = p.kind if p.kind != "choice" else " / ".join(p.choices)
             unit = p.unit if p.kind == "quantity" else ""
-            lines.append(f"| `{key}` | {kind} | {unit} | `{_toml_value(p.default)}` | {p.doc} |")
+            default = "unset" if p.default is None else f"`{_toml_value(p.default)}`"
+            lines.append(f"| `{key}` | {kind} | {unit} | {default} | {p.doc} |")
         lines.append("")
     return "\n".join(lines)

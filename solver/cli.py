@@ -1,4 +1,4 @@
-"""Command line: anodex run [--restart] | check | info."""
+"""Command line: anodex run [--restart] | check | info | materials [NAME]."""
 from __future__ import annotations
 
 import argparse
@@ -38,7 +38,19 @@ def main(argv=None):
     c.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE")
     c.add_argument("--reference", action="store_true", help="print the case-file reference (Markdown)")
     sub.add_parser("info", help="versions of anodex and the FEniCSx/PETSc/MPI stack")
+    m = sub.add_parser("materials", help="list the materials library, or show one entry "
+                       "with its sources")
+    m.add_argument("name", nargs="?", help="a metal (Li, Mg, ...) or an electrolyte (LLZO, ...)")
     args = ap.parse_args(argv)
+
+    if args.cmd == "materials":
+        from . import materials
+        try:
+            print(materials.describe(args.name) if args.name else materials.listing())
+        except materials.MaterialError as e:
+            print(f"anodex: {e}", file=sys.stderr)
+            return 2
+        return 0
 
     from .case import CaseError, load_case, reference_markdown
     if args.cmd == "check":

@@ -2,7 +2,8 @@
 
     case.toml        the case with every default filled in (re-runnable)
     metadata.json    versions, ranks, host, git SHA, command line, seed,
-                     scales and published-form numbers, wall times
+                     scales and published-form numbers, where each material
+                     value came from (material_provenance), wall times
     status.json      running | completed | stopped | failed, with the reason
     timeseries.csv   one row per accepted step (SI units)
     eta.xdmf, c.xdmf, phi.xdmf (+ .h5)
@@ -88,6 +89,7 @@ class RunOutput:
             "command_line": command_line or sys.argv, "case_source": case.source,
             "seed": case.si["noise"]["seed"], "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "scales": problem.scales.as_dict(),
+            "material_provenance": case.provenance,
             "internal_parameters": problem.p,
             "unknowns": problem.names,
             "dofs": problem.V.dofmap.index_map.size_global * problem.V.dofmap.index_map_bs,

@@ -65,6 +65,11 @@ DIMENSIONS = {
     "J/m^3": _dim(m=-1, kg=1, s=-2),
     "m^3/(J*s)": _dim(m=1, kg=-1, s=1),
     "mol/m^3": _dim(m=-3, mol=1),
+    "kg/mol": _dim(kg=1, mol=-1),
+    "kg/m^3": _dim(m=-3, kg=1),
+    "Pa": _UNITS["Pa"][1],
+    "J": _UNITS["J"][1],
+    "J/m^2": _dim(kg=1, s=-2),
 }
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from conftest import one_d_case, read_timeseries
 from helpers import Simulation
+from solver import materials
 from solver.case import FARADAY
 from solver.run import run_case
 from solver.scales import logistic, nondimensionalise
@@ -28,8 +29,15 @@ from solver.scales import logistic, nondimensionalise
 W_RESERVOIR = 1.0  # c_l/c0 = 2.44 at the reservoir
 
 
-def kinetic_case(delta_mV):
-    base = one_d_case()
+def hong_energies():
+    """The published kappa and W as given keys (so a named metal keeps them)."""
+    pf = one_d_case().raw["phase_field"]
+    return {f"phase_field.{k}": pf[k] for k in ("gradient_coefficient", "barrier_height")}
+
+
+def kinetic_case(delta_mV, metal=""):
+    named = {"material.metal": metal, **hong_energies()} if metal else {}
+    base = one_d_case(**named)
     s, p = nondimensionalise(base)
     c_l = logistic((W_RESERVOIR - p["el"]) / p["A"])
     phi_eq = s.potential * math.log(c_l / (2 * p["c0"]))
@@ -41,7 +49,7 @@ def kinetic_case(delta_mV):
         "boundary.applied_potential": phi, "boundary.reservoir_potential": phi,
         "boundary.reservoir_chemical_potential": W_RESERVOIR,
         "initial.chemical_potential": W_RESERVOIR,
-        "time.end": "3 s", "time.dt_max": "0.1 s"})
+        "time.end": "3 s", "time.dt_max": "0.1 s", **named})
     return case, phi_eq
 
 
@@ -61,10 +69,13 @@ def measured_velocity(case):
     return (sim.front() - x1) / 2.0
 
 
-def test_nernst_equilibrium_and_steady_velocity():
+@pytest.mark.parametrize("metal", ["", "Mg"])
+def test_nernst_equilibrium_and_steady_velocity(metal):
+    """Li (the Hong input, z = 1) and Mg (z = 2, its molar volume): the same
+    kinetics in units of RT/(zF), so +-20 mV is twice the driving force for Mg."""
     v = {}
     for delta in (-20.0, 0.0, 20.0):
-        case, phi_eq = kinetic_case(delta)
+        case, phi_eq = kinetic_case(delta, metal)
         v[delta] = (measured_velocity(case), predicted_velocity(case))
     v_minus, v_pred_minus = v[-20.0]
     v_plus, v_pred_plus = v[20.0]
@@ -77,13 +88,22 @@ def test_nernst_equilibrium_and_steady_velocity():
     assert v_plus == pytest.approx(v_pred_plus, rel=0.02)
 
 
-@pytest.mark.parametrize("scheme", ["bdf1", "bdf2"])
-def test_faraday_and_mass_balance(scheme, mpi_tmp_path):
+@pytest.mark.parametrize("scheme, metal", [("bdf1", ""), ("bdf2", ""), ("bdf1", "Mg"),
+                                           ("bdf2", "Al")])
+def test_faraday_and_mass_balance(scheme, metal, mpi_tmp_path):
     """Metal deposited = charge passed / zF and metal + ions conserved, at every
-    step, for the published (Hong) parameters at -0.45 V."""
-    case = one_d_case(**{"time.scheme": scheme, "time.end": "0.5 s"})
-    run_case(case, mpi_tmp_path / scheme)
-    rows = read_timeseries(mpi_tmp_path / scheme)
+    step, for the published (Hong) parameters at -0.45 V; and for Mg (z = 2) and
+    Al (z = 3) from the library at -0.45/z V (the same overpotential in RT/zF)."""
+    extra = {}
+    if metal:
+        z = materials.metal(metal).props["charge_number"].si
+        extra = {"material.metal": metal, "boundary.applied_potential": f"{-450 / z} mV",
+                 **hong_energies()}
+    case = one_d_case(**{"time.scheme": scheme, "time.end": "0.5 s", **extra})
+    assert case.si["material"]["charge_number"] == (z if metal else 1)
+    out = mpi_tmp_path / f"{scheme}{metal}"
+    run_case(case, out)
+    rows = read_timeseries(out)
     assert len(rows) > 5
     z = case.si["material"]["charge_number"]
     m0, c0 = rows[0]["metal_mol_m2"], rows[0]["metal_content_mol_m2"]
