@@ -116,8 +116,9 @@ SCHEMA: dict[str, dict[str, Param]] = {
     },
     "electrolyte": {
         "conductivity": q("1.19 S/m", "S/m", "ionic conductivity (S2)", positive),
-        "diffusivity": q("3.179e-10 m^2/s", "m^2/s", "ion diffusivity D (M0 = D t0/x0^2)",
-                         positive),
+        "diffusivity": q("3.179e-10 m^2/s", "m^2/s", "ion diffusivity D (M0 = D t0/x0^2); "
+                         "if unset while a conductivity is given or an electrolyte named: "
+                         "Nernst-Einstein from the conductivity", positive),
         "site_density_ratio": Param("number", 5.5, "dv: site density of the electrode over "
                                     "that of the electrolyte", check=positive),
         "activation_energy": q(None, "J", "Arrhenius Ea of the named electrolyte's "
@@ -141,10 +142,18 @@ SCHEMA: dict[str, dict[str, Param]] = {
                                   "kappa, gradient energy coefficient", positive),
         "barrier_height": q(f"{2.4 * _E_HONG:.6g} J/m^3", "J/m^3",
                             "W, double-well barrier height", positive),
+        "interface_relaxation_rate": q(None, "1/s", "L W, instead of interface_mobility: "
+                                       "L = rate / W (the published input has 15/s); keeps "
+                                       "the interface kinetics fast when W comes from a "
+                                       "surface energy", positive),
         "interface_mobility": q(f"{6.25 / _E_HONG:.6g} m^3/(J*s)", "m^3/(J*s)",
                                 "L, Allen-Cahn mobility", positive),
         "reaction_rate_constant": q("1e-3 1/s", "1/s", "Ls, Butler-Volmer kinetic "
                                     "coefficient of the phase-field equation", nonnegative),
+        "exchange_current_density": q(None, "A/m^2", "i0, instead of reaction_rate_constant: "
+                                      "Ls = i0 / (3 z F c_s l), from the flat-front velocity "
+                                      "v = 3 l Ls (BV bracket) (tests/test_electrodeposition.py)",
+                                      positive),
         "transfer_coefficient": Param("number", 0.5, "alpha, cathodic charge-transfer "
                                       "coefficient", check=open_unit),
     },
@@ -266,8 +275,8 @@ class Case:
     @property
     def interface_length(self) -> float:
         """Equilibrium interface length l = sqrt(2 kappa / W) (m)."""
-        pf = self.si["phase_field"]
-        return math.sqrt(2 * pf["gradient_coefficient"] / pf["barrier_height"])
+        from .materials.resolve import interface_length
+        return interface_length(self.si["phase_field"])
 
     @property
     def cell_size(self) -> float:

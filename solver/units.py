@@ -70,6 +70,7 @@ DIMENSIONS = {
     "Pa": _UNITS["Pa"][1],
     "J": _UNITS["J"][1],
     "J/m^2": _dim(kg=1, s=-2),
+    "A/m^2": _dim(m=-2, A=1),
 }
 
 

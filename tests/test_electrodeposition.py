@@ -35,15 +35,18 @@ def hong_energies():
     return {f"phase_field.{k}": pf[k] for k in ("gradient_coefficient", "barrier_height")}
 
 
-def kinetic_case(delta_mV, metal=""):
+def kinetic_case(delta_mV, metal="", kinetics=None):
+    """1-D front under fast transport at the Nernst potential + delta_mV;
+    kinetics: the Butler-Volmer coefficient (default Ls = 0.05/s)."""
     named = {"material.metal": metal, **hong_energies()} if metal else {}
+    kinetics = kinetics or {"phase_field.reaction_rate_constant": "0.05 1/s"}
     base = one_d_case(**named)
     s, p = nondimensionalise(base)
     c_l = logistic((W_RESERVOIR - p["el"]) / p["A"])
     phi_eq = s.potential * math.log(c_l / (2 * p["c0"]))
     phi = f"{(phi_eq + delta_mV * 1e-3) * 1e3:.12g} mV"
     case = one_d_case(**{
-        "geometry.cells": [400], "phase_field.reaction_rate_constant": "0.05 1/s",
+        "geometry.cells": [400], **kinetics,
         # fast transport, so phi and w stay uniform: this isolates the kinetics
         "electrolyte.conductivity": "1000 S/m", "electrolyte.diffusivity": "1e-7 m^2/s",
         "boundary.applied_potential": phi, "boundary.reservoir_potential": phi,
@@ -86,6 +89,21 @@ def test_nernst_equilibrium_and_steady_velocity(metal):
     # steady velocity from Butler-Volmer kinetics, within 2 %
     assert v_minus == pytest.approx(v_pred_minus, rel=0.02)
     assert v_plus == pytest.approx(v_pred_plus, rel=0.02)
+
+
+def test_exchange_current_density_sets_the_flat_front_current():
+    """Mg with i0 = 100 A/m^2 (so Ls = i0 / (3 z F c_s l) = 0.048/s): 20 mV
+    below the Nernst potential the front carries i = i0 |Rbar|, i.e. moves at
+    v = i0 |Rbar| / (z F c_s), within 2 %."""
+    case, _ = kinetic_case(-20.0, "Mg", {"phase_field.exchange_current_density": "100 A/m^2"})
+    assert case.provenance["phase_field.reaction_rate_constant"].startswith("derived")
+    _, p = nondimensionalise(case)
+    c_l = logistic((W_RESERVOIR - p["el"]) / p["A"])
+    rbar = (math.exp((1 - p["alpha"]) * p["phi_applied"])
+            - c_l / (2 * p["c0"]) * math.exp(-p["alpha"] * p["phi_applied"]))
+    z, vm = 2, case.si["material"]["molar_volume"]
+    v_from_i0 = 100.0 * abs(rbar) * vm / (z * FARADAY)
+    assert measured_velocity(case) == pytest.approx(v_from_i0, rel=0.02)
 
 
 @pytest.mark.parametrize("scheme, metal", [("bdf1", ""), ("bdf2", ""), ("bdf1", "Mg"),

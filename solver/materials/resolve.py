@@ -12,12 +12,20 @@ Derived values (only for keys the case does not give):
   measured conductivity;
 * ionic conductivity at [material] temperature from the electrolyte's law
   (``Electrolyte.conductivity``);
-* ion diffusivity by Nernst-Einstein, D = sigma R T / (z^2 F^2 c), with c the
-  model's ion concentration at w = 0, c = c0 c_s / dv, c0 = 1/(1 + exp(el/A));
+* ion diffusivity, when an electrolyte is named or a conductivity given, by
+  Nernst-Einstein, D = sigma R T / (z^2 F^2 c), with c the model's ion
+  concentration at w = 0, c = c0 c_s / dv, c0 = 1/(1 + exp(el/A)).  The
+  migration flux then carries the whole current at uniform concentration
+  (a single-ion conductor, t+ = 1, as the ceramic electrolytes are);
 * phase-field gradient coefficient and barrier height from the metal's surface
   energy gamma and an interface length l: the equilibrium profile of
   kappa |grad eta|^2 / 2 + W eta^2 (1 - eta)^2 has l = sqrt(2 kappa / W) and
-  excess energy gamma = sqrt(2 kappa W)/6, so kappa = 3 gamma l, W = 6 gamma / l.
+  excess energy gamma = sqrt(2 kappa W)/6, so kappa = 3 gamma l, W = 6 gamma / l;
+* the Allen-Cahn mobility from a relaxation rate: L = rate / W;
+* the phase-field kinetic coefficient from an exchange current density:
+  a flat front moves at v = -3 l Ls Rbar (Rbar: the Butler-Volmer bracket
+  averaged with weight h', see tests/test_electrodeposition.py), so the
+  current zF c_s v has the prefactor i0 = 3 z F c_s l Ls.
 """
 from __future__ import annotations
 
@@ -117,12 +125,13 @@ def resolve(raw: dict, si: dict, given: set, provenance: dict) -> list[str]:
                 put("electrolyte", "conductivity", sigma, f"{sigma:.6g} S/m", f"{src}: {how}")
             except MaterialError as x:
                 errors.append(f"[electrolyte] conductivity: {x}")
-        if not errors:
-            z = si["material"]["charge_number"]
-            c = model_ion_concentration(si)
-            D = nernst_einstein_diffusivity(si["electrolyte"]["conductivity"], T, z, c)
-            put("electrolyte", "diffusivity", D, f"{D:.6g} m^2/s",
-                f"derived: Nernst-Einstein D = sigma R T / (z^2 F^2 c), c = {c:.5g} mol/m^3")
+
+    if not errors and (e or ("electrolyte", "conductivity") in given):
+        z = si["material"]["charge_number"]
+        c = model_ion_concentration(si)
+        D = nernst_einstein_diffusivity(si["electrolyte"]["conductivity"], T, z, c)
+        put("electrolyte", "diffusivity", D, f"{D:.6g} m^2/s",
+            f"derived: Nernst-Einstein D = sigma R T / (z^2 F^2 c), c = {c:.5g} mol/m^3")
 
     pf = si["phase_field"]
     kw = [("phase_field", k) in given for k in ("gradient_coefficient", "barrier_height")]
@@ -141,4 +150,32 @@ def resolve(raw: dict, si: dict, given: set, provenance: dict) -> list[str]:
                f"{ell:g} m")
         put("phase_field", "gradient_coefficient", kappa, f"{kappa:.6g} J/m", how)
         put("phase_field", "barrier_height", W, f"{W:.6g} J/m^3", how)
+    if not errors and pf["interface_relaxation_rate"] is not None:
+        if ("phase_field", "interface_mobility") in given:
+            errors.append("[phase_field] interface_relaxation_rate: conflicts with the given "
+                          "interface_mobility; give one or the other")
+        else:
+            L = pf["interface_relaxation_rate"] / pf["barrier_height"]
+            put("phase_field", "interface_mobility", L, f"{L:.6g} m^3/(J*s)",
+                "derived: interface_relaxation_rate / barrier_height")
+    if not errors and pf["exchange_current_density"] is not None:
+        if ("phase_field", "reaction_rate_constant") in given:
+            errors.append("[phase_field] exchange_current_density: conflicts with the given "
+                          "reaction_rate_constant; give one or the other")
+        else:
+            Ls = reaction_rate_from_exchange_current(
+                pf["exchange_current_density"], si["material"]["charge_number"],
+                si["material"]["molar_volume"], interface_length(pf))
+            put("phase_field", "reaction_rate_constant", Ls, f"{Ls:.6g} 1/s",
+                "derived: exchange_current_density / (3 z F c_s l)")
     return errors
+
+
+def interface_length(pf) -> float:
+    """l = sqrt(2 kappa / W) (m)."""
+    return math.sqrt(2 * pf["gradient_coefficient"] / pf["barrier_height"])
+
+
+def reaction_rate_from_exchange_current(i0, z, molar_volume, ell):
+    """Ls = i0 V_m / (3 z F l) (1/s)."""
+    return i0 * molar_volume / (3 * z * FARADAY * ell)
