@@ -116,6 +116,9 @@ def test_case_overrides_beat_the_library():
     assert prov["metal.density"] == "case file"
     assert si["electrolyte"]["conductivity"] == 0.05
     assert prov["electrolyte.conductivity"] == "case file"
+    # the diffusivity follows the given conductivity (Nernst-Einstein)
+    assert si["electrolyte"]["diffusivity"] == pytest.approx(nernst_einstein_diffusivity(
+        0.05, 298.15, 1, model_ion_concentration(si)), rel=1e-5)
     assert si["material"]["temperature"] == 298.15  # LLZO's measurement temperature
     assert case.interface_length == pytest.approx(1e-6, rel=1e-5)
 
@@ -146,6 +149,11 @@ def test_hong_parameters_obey_nernst_einstein():
      "give both or neither"),
     ({"phase_field": {"interface_length": "1 um"}, "metal": {"surface_energy": "-1 J/m^2"}},
      "[metal] surface_energy: must be > 0"),
+    ({"phase_field": {"exchange_current_density": "10 A/m^2", "reaction_rate_constant": "1 1/s"}},
+     "exchange_current_density: conflicts with the given reaction_rate_constant"),
+    ({"phase_field": {"interface_relaxation_rate": "15 1/s", "interface_mobility":
+                      "1e-8 m^3/(J*s)"}}, "interface_relaxation_rate: conflicts"),
+    ({"electrolyte": {"activation_energy": "0.3 J/mol"}}, "[electrolyte] activation_energy: unit"),
 ])
 def test_bad_material_input_is_rejected_with_the_key_and_the_choices(data, expected):
     with pytest.raises(CaseError) as err:
