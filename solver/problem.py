@@ -55,6 +55,11 @@ class Problem:
         self.sub_dofs = {n: first + i for n, i in self.index.items()}
         self.noise = fem.Function(self.Q)
 
+        # residuals see the numeric parameters as Constants: the compiled
+        # forms do not depend on their values, so every case of a sweep (and
+        # every array task of a cluster job) reuses one JIT compilation
+        self.coefficients = {k: fem.Constant(self.mesh, compat.scalar_type(v))
+                             if isinstance(v, float) else v for k, v in p.items()}
         self.ddt_weights = tuple(fem.Constant(self.mesh, compat.scalar_type(v))
                                  for v in (1.0, -1.0, 0.0, 1.0))
         self.extrapolation_weights = tuple(fem.Constant(self.mesh, compat.scalar_type(v))
@@ -67,7 +72,7 @@ class Problem:
         if exact is not None:
             x = ufl.SpatialCoordinate(self.mesh)
             source = exact_state(levels=[exact(x, k) for k in range(3)], tests=self.state.tests,
-                                 p=p, dx=self.dx, dxl=self.dxl, ddt_weights=self.ddt_weights,
+                                 p=self.coefficients, dx=self.dx, dxl=self.dxl, ddt_weights=self.ddt_weights,
                                  extra={"noise": self.noise},
                                  extrapolation_weights=self.extrapolation_weights)
             F -= sum(b.residual(source) for b in self.blocks)
@@ -97,7 +102,7 @@ class Problem:
     def _state(self, functions, v):
         comps = [{n: self.component(f, i) for n, i in self.index.items()} for f in functions]
         tests = {n: self.component(v, i) for n, i in self.index.items()}
-        return State(levels=comps, tests=tests, p=self.p, dx=self.dx, dxl=self.dxl,
+        return State(levels=comps, tests=tests, p=self.coefficients, dx=self.dx, dxl=self.dxl,
                      ddt_weights=self.ddt_weights, extra={"noise": self.noise},
                      extrapolation_weights=self.extrapolation_weights)
 
@@ -139,7 +144,7 @@ class Problem:
         """Integrals for the time series.  Boundary currents are consistent
         (residual) fluxes: the residual of an equation tested with the
         indicator of a boundary's nodes, which equals the boundary flux."""
-        p, lev = self.p, self.state.levels[0]
+        p, lev = self.coefficients, self.state.levels[0]
         forms = {}
         if "eta" in self.index:
             forms["metal_volume"] = h(lev["eta"]) * self.dxl
@@ -175,8 +180,8 @@ class Problem:
         frozen = {n: self.component(self.u, i) for n, i in self.index.items()}
         levels = [{**frozen, name: trial} for _ in range(3)]
         zero = tuple(fem.Constant(self.mesh, compat.scalar_type(0.0)) for _ in range(4))
-        s = State(levels=levels, tests={name: test}, p=self.p, dx=self.dx, dxl=self.dxl,
-                  ddt_weights=zero, extra={"noise": self.noise})
+        s = State(levels=levels, tests={name: test}, p=self.coefficients, dx=self.dx,
+                  dxl=self.dxl, ddt_weights=zero, extra={"noise": self.noise})
         F = block.residual(s)
         a, L = ufl.lhs(F), ufl.rhs(F)
         if L.empty():

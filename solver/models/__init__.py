@@ -21,7 +21,8 @@ class State:
     ``levels[k][name]``: the unknown at time level k (0: new, 1: previous,
     2: the one before); ``ddt(f)`` applies the time-difference operator to a
     function of a level dict; ``tests[name]``: test functions; ``p``: internal
-    parameters; ``dx``: exact-enough quadrature, ``dxl``: vertex (lumped)
+    parameters, the numeric ones as fem.Constant (so write ``p["L"] * ...``,
+    never ``if p["L"] > 0``: the value is not part of the compiled form); ``dx``: exact-enough quadrature, ``dxl``: vertex (lumped)
     quadrature; ``extra``: shared coefficients such as the noise field.
     """
     levels: list

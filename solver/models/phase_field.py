@@ -42,8 +42,8 @@ class PhaseField(Block):
         else:
             F += p["L"] * p["W"] * dg(eta) * v * s.dxl
         F += p["L"] * p["kappa"] * ufl.inner(ufl.grad(eta), ufl.grad(v)) * s.dx
-        if p["noise_amplitude"] > 0:
-            F -= p["noise_amplitude"] * s.extra["noise"] * v * s.dxl
+        # present also at zero amplitude, so noisy and quiet cases share one form
+        F -= p["noise_amplitude"] * s.extra["noise"] * v * s.dxl
         return F
 
     def dirichlet(self, p):
