@@ -22,9 +22,8 @@ from pathlib import Path
 import numpy as np
 from mpi4py import MPI
 
+from . import CHECKPOINT_FILE as FILE
 from .noise import lattice
-
-FILE = "checkpoint.npz"
 
 
 class CheckpointError(RuntimeError):

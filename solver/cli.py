@@ -1,4 +1,5 @@
-"""Command line: anodex run [--restart] | check | info | materials [NAME]."""
+"""Command line: anodex run [--restart] | check | info | materials [NAME] |
+sweep expand|run|status|slurm|prewarm SWEEP | summarize RUNS_DIR."""
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,42 @@ def main(argv=None):
     m = sub.add_parser("materials", help="list the materials library, or show one entry "
                        "with its sources")
     m.add_argument("name", nargs="?", help="a metal (Li, Mg, ...) or an electrolyte (LLZO, ...)")
+    sw = sub.add_parser("sweep", help="parameter sweeps: expand, run (J cases at a time), "
+                        "status, SLURM job-array scripts")
+    ssub = sw.add_subparsers(dest="action", required=True)
+    for action, text in (("expand", "write <runs_dir>/<name>/<id>/case.toml and manifest.csv"),
+                         ("run", "run the cases, each as its own MPI job"),
+                         ("status", "refresh and print the manifest"),
+                         ("slurm", "write SLURM job-array scripts"),
+                         ("prewarm", "compile the forms every case needs into the JIT cache")):
+        a = ssub.add_parser(action, help=text)
+        a.add_argument("sweep", help="sweep file (TOML)")
+        if action == "run":
+            a.add_argument("-j", "--jobs", type=int, default=1, help="cases at a time")
+            a.add_argument("-n", "--ranks", type=int, default=1, help="MPI ranks per case")
+            a.add_argument("--resume", action="store_true",
+                           help="run only what is not DONE (continue interrupted cases)")
+        if action == "slurm":
+            a.add_argument("-n", "--ranks", type=int, default=1, help="MPI ranks per case")
+            a.add_argument("--time", default="01:00:00", help="time limit per case")
+            a.add_argument("--partition")
+            a.add_argument("--max-parallel", type=int, help="at most this many tasks at once (%%M)")
+            a.add_argument("--image", help="Apptainer image: run `apptainer exec IMAGE anodex`")
+            a.add_argument("--local-scratch", default="${TMPDIR:-/tmp}",
+                           help="node-local directory for each task's JIT cache")
+            a.add_argument("--srun-args", default="", help="extra srun arguments, e.g. --mpi=pmix")
+    su = sub.add_parser("summarize", help="gather final metrics and time series of the runs "
+                        "in a directory into CSV files and plots")
+    su.add_argument("runs_dir")
     args = ap.parse_args(argv)
 
+    if args.cmd == "sweep":
+        return _sweep(args)
+    if args.cmd == "summarize":
+        from postprocess.summarize import summarize
+        for line in summarize(args.runs_dir):
+            print(line)
+        return 0
     if args.cmd == "materials":
         from . import materials
         try:
@@ -118,6 +153,41 @@ def main(argv=None):
             comm.Abort(1)
         raise
     return 0 if result["status"] in ("completed", "stopped") else 1
+
+
+def _sweep(args):
+    from .sweep import SweepError, expand, load_sweep
+    try:
+        sweep = load_sweep(args.sweep)
+        if args.action == "expand":
+            for line in expand(sweep):
+                print(line)
+        elif args.action == "run":
+            from .sweep_run import run_sweep
+            counts = run_sweep(sweep, args.jobs, args.ranks, args.resume)
+            return 0 if counts["FAILED"] == 0 else 1
+        elif args.action == "status":
+            from .sweep_run import refresh
+            for line in expand(sweep):
+                print(line)
+            for r in refresh(sweep.directory):
+                print(f"{r['status']:8s} {r['id']}  {r['reason']}")
+        elif args.action == "slurm":
+            from .slurm import write_scripts
+            for line in expand(sweep):
+                print(line)
+            paths = write_scripts(sweep, args.ranks, args.time, args.partition, args.max_parallel,
+                                  args.image, args.local_scratch, args.srun_args)
+            for p in paths.values():
+                print(f"wrote {p}")
+            print(f"submit with: bash {paths['submit.sh']}")
+        elif args.action == "prewarm":
+            from .slurm import prewarm
+            prewarm(sweep)
+    except SweepError as e:
+        print(f"anodex: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@
     run.log          the log
 
 A non-empty directory is refused unless ``overwrite`` is given (then it is
-removed first).  All file-system decisions are made on rank 0 and broadcast.
+removed first), except one that holds only the case file being run.  All file-system decisions are made on rank 0 and broadcast.
 """
 from __future__ import annotations
 
@@ -41,13 +41,19 @@ class OutputError(RuntimeError):
     pass
 
 
-def prepare_directory(path, comm, overwrite=False):
-    """Create an empty run directory (rank 0 decides; every rank raises alike)."""
+def prepare_directory(path, comm, overwrite=False, case_source=None):
+    """Create an empty run directory (rank 0 decides; every rank raises alike).
+    A directory holding nothing but the case file being run (a case prepared
+    by `anodex sweep expand`) counts as empty: the run replaces that file by
+    the resolved case."""
     path = Path(path)
     error = None
     if comm.rank == 0:
         try:
-            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            prepared = (case_source is not None and path.is_dir()
+                        and [e.name for e in path.iterdir()] == ["case.toml"]
+                        and (path / "case.toml").resolve() == Path(case_source).resolve())
+            if path.exists() and not prepared and (not path.is_dir() or any(path.iterdir())):
                 if not overwrite:
                     raise OutputError(f"{path}: output directory exists and is not empty; "
                                       "choose another with -o or pass --overwrite to replace it")

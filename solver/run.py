@@ -21,7 +21,7 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
     """Run `case` into `outdir`; returns the final status dict.  restart: continue
     the run in `outdir` from its checkpoint (any number of ranks)."""
     wall0 = time.perf_counter()
-    path = Path(outdir) if restart else prepare_directory(outdir, comm, overwrite)
+    path = Path(outdir) if restart else prepare_directory(outdir, comm, overwrite, case.source)
     log = run_logger(path, comm)
     log.info(f"anodex: case {case.si['case']['name']} ({case.source}) on {comm.size} rank(s) -> {path}")
     for w in case.warnings:

@@ -1,0 +1,149 @@
+"""Run the cases of an expanded sweep, J at a time, each its own MPI job.
+
+Each case runs as `mpirun -n N python -m mpi4py -m solver.cli run ...` in a
+child process (one case per process: a crash or a kill of one case never
+touches the others or the driver).  The truth about a case is its own
+status.json; the manifest is refreshed from it.  So a killed driver loses
+nothing: `--resume` marks finished cases DONE without rerunning them,
+continues interrupted ones from their checkpoint (`anodex run --restart`)
+and reruns failed or never-started ones.
+
+The children get SIGKILL when the driver dies (Linux PR_SET_PDEATHSIG), so
+a killed driver leaves no case running unattended.  The driver itself never
+starts MPI: an mpirun started from an MPI process fails.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import CHECKPOINT_FILE as CHECKPOINT
+from .sweep import SweepError, expand, read_manifest, write_manifest
+
+POLL_S = 0.2
+
+
+def case_state(case_dir: Path) -> tuple[str, str]:
+    """(manifest status, reason) from a case directory's status.json."""
+    f = case_dir / "status.json"
+    if not f.exists():
+        return "PENDING", ""
+    try:
+        st = json.loads(f.read_text())
+    except (OSError, json.JSONDecodeError):
+        return "FAILED", "unreadable status.json"
+    if st.get("status") in ("completed", "stopped"):
+        return "DONE", st.get("reason", "")
+    if st.get("status") == "failed":
+        return "FAILED", st.get("reason", "")
+    return "RUNNING", "interrupted (status 'running' but no driver runs it)"
+
+
+def refresh(directory: Path) -> list[dict]:
+    """The manifest with every status taken from the case directories."""
+    rows = read_manifest(directory)
+    for r in rows:
+        r["status"], r["reason"] = case_state(directory / r["id"])
+    write_manifest(directory, rows)
+    return rows
+
+
+def run_command(case_dir: Path, ranks: int, python=sys.executable) -> list[str]:
+    """The command that runs (or continues) one case."""
+    cli = [python, "-m", "mpi4py", "-m", "solver.cli", "run"]
+    if (case_dir / CHECKPOINT).exists():
+        cli += ["--restart", str(case_dir)]
+    else:
+        # a fresh start: only the prepared case.toml, or a failed attempt's files
+        cli += [str(case_dir / "case.toml"), "-o", str(case_dir)]
+        if (case_dir / "status.json").exists():
+            cli.append("--overwrite")
+    return ["mpirun", "-n", str(ranks), *cli]
+
+
+def _die_with_parent():
+    """In the child: receive SIGKILL when the driver dies (Linux)."""
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _fmt(seconds):
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else \
+        f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def run_sweep(sweep, jobs: int, ranks: int, resume: bool, log=print) -> dict:
+    """Run every case that is not DONE (with resume) or every PENDING case
+    (without: refuses a sweep that already started).  Returns status counts."""
+    d = sweep.directory
+    for line in expand(sweep):
+        log(f"[sweep] {line}")
+    rows = refresh(d)
+    started = [r for r in rows if r["status"] != "PENDING"]
+    if started and not resume:
+        counts = {s: sum(r["status"] == s for r in rows) for s in ("DONE", "FAILED", "RUNNING")}
+        raise SweepError(f"{d}: the sweep has already run ({', '.join(f'{n} {s}' for s, n in counts.items() if n)}); "
+                         "pass --resume to run only what is not DONE")
+    todo = [r["id"] for r in rows if r["status"] != "DONE"]
+    by_id = {r["id"]: r for r in rows}
+    # never hand an MPI job's identity to the children (a driver started under
+    # mpirun would make every mpirun it starts fail); allow oversubscription
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OMPI_COMM_WORLD", "PMIX_", "PMI_", "OMPI_MCA_ess", "OMPI_MCA_orte"))}
+    env.update({"OMPI_MCA_rmaps_base_oversubscribe": "1",
+                "PRTE_MCA_rmaps_default_mapping_policy": ":oversubscribe"})
+    running: dict[str, tuple[subprocess.Popen, float]] = {}
+    durations, t_start = [], time.time()
+
+    def progress():
+        n = {s: sum(r["status"] == s for r in rows) for s in ("DONE", "FAILED")}
+        left = len(todo) + len(running)
+        eta = ""
+        if durations and left:
+            mean = sum(durations) / len(durations)
+            eta = f", about {_fmt(mean * left / max(1, jobs))} left ({_fmt(mean)} per case)"
+        log(f"[sweep] {n['DONE']}/{len(rows)} done, {n['FAILED']} failed, {len(running)} running, "
+            f"{len(todo)} waiting; {_fmt(time.time() - t_start)} elapsed{eta}")
+
+    log(f"[sweep] {sweep.name}: {len(todo)} of {len(rows)} cases to run, {jobs} at a time "
+        f"on {ranks} rank(s) each")
+    while todo or running:
+        while todo and len(running) < jobs:
+            cid = todo.pop(0)
+            case_dir = d / cid
+            cmd = run_command(case_dir, ranks)
+            with open(d / f"{cid}.driver.log", "a") as out:
+                out.write("$ " + " ".join(cmd) + "\n")
+                out.flush()
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                        stderr=subprocess.STDOUT, env=env,
+                                        preexec_fn=_die_with_parent)
+            running[cid] = (proc, time.time())
+            by_id[cid]["status"], by_id[cid]["reason"] = "RUNNING", ""
+            write_manifest(d, rows)
+            progress()
+        time.sleep(POLL_S)
+        for cid, (proc, t0) in list(running.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            del running[cid]
+            durations.append(time.time() - t0)
+            status, reason = case_state(d / cid)
+            if status in ("PENDING", "RUNNING"):  # ended without a final status
+                status = "FAILED"
+                reason = (f"killed by signal {-code}" if code < 0 else
+                          f"exit code {code} before a final status; see {cid}.driver.log")
+            by_id[cid]["status"], by_id[cid]["reason"] = status, reason
+            write_manifest(d, rows)
+            progress()
+    return {s: sum(r["status"] == s for r in rows) for s in ("DONE", "FAILED")}

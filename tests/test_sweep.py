@@ -1,0 +1,264 @@
+"""Sweeps: expansion of every form, invalid sweeps, running with a failing
+case, resuming after kill -9, the SLURM array script under a fake srun, and
+summaries."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import read_timeseries
+from solver.sweep import SweepError, expand, load_sweep, read_manifest
+
+BASE = """
+[case]
+name = "sweep-test"
+[geometry]
+{geometry}
+[initial]
+interface_position = "8 um"
+[time]
+end = "{end}"
+dt_initial = "{dt}"
+dt_min = "0.001 s"
+dt_max = "{dt_max}"
+[checkpoint]
+every_steps = 1
+[output]
+field_interval = "0.1 s"
+"""
+
+
+ONE_D = 'kind = "interval"\nlength = "20 um"\ncells = [80]'
+# long enough (~100 steps of a few hundredths of a second) to be killed mid-run
+TWO_D = 'kind = "rectangle"\nlength = "20 um"\nheight = "10 um"\ncells = [40, 20]'
+
+
+def write_sweep(tmp_path, body, end="0.1 s", name="s", runs="runs", geometry=ONE_D,
+                dt="0.01 s", dt_max="0.05 s"):
+    (tmp_path / "base.toml").write_text(BASE.format(end=end, geometry=geometry, dt=dt,
+                                                    dt_max=dt_max))
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'[sweep]\nname = "{name}"\nbase = "base.toml"\nruns_dir = "{runs}"\n' + body)
+    return path
+
+
+def anodex(*args, check=True, **kw):
+    return subprocess.run([sys.executable, "-m", "solver.cli", *map(str, args)],
+                          capture_output=True, text=True, check=check, **kw)
+
+
+def test_every_form_expands_to_the_cartesian_product_with_zips(tmp_path):
+    path = write_sweep(tmp_path, """
+[vary]
+"boundary.applied_potential" = ["-0.4 V", "-0.5 V"]
+"material.temperature" = { range = [290, 310, 3], unit = "K" }
+"phase_field.reaction_rate_constant" = { logrange = [1e-4, 1e-2, 3], unit = "1/s" }
+[[zip]]
+"noise.seed" = [1, 2]
+"noise.amplitude" = ["0.01 1/s", "0.02 1/s"]
+""")
+    sweep = load_sweep(path)
+    assert len(sweep.cases) == 2 * 3 * 3 * 2
+    values = [v for _, v, _ in sweep.cases]
+    assert {v["material.temperature"] for v in values} == {"290 K", "300 K", "310 K"}
+    assert {v["phase_field.reaction_rate_constant"] for v in values} == {
+        "0.0001 1/s", "0.001 1/s", "0.01 1/s"}
+    # zipped: seed and amplitude vary together
+    assert {(v["noise.seed"], v["noise.amplitude"]) for v in values} == {
+        (1, "0.01 1/s"), (2, "0.02 1/s")}
+    ids = [cid for cid, _, _ in sweep.cases]
+    assert ids[0] == ("applied_potential=-0.4V__temperature=290K__"
+                      "reaction_rate_constant=0.0001_1_s__seed=1__amplitude=0.01_1_s")
+    assert len(set(ids)) == len(ids)
+    expand(sweep)
+    rows = read_manifest(sweep.directory)
+    assert [r["id"] for r in rows] == ids and {r["status"] for r in rows} == {"PENDING"}
+    case = (sweep.directory / ids[0] / "case.toml").read_text()
+    assert 'applied_potential = "-0.4 V"' in case and "seed = 1" in case
+    # expanding again is a no-op: same ids (stable), nothing rewritten
+    stamp = (sweep.directory / ids[0] / "case.toml").stat().st_mtime_ns
+    assert "already expanded" in expand(load_sweep(path))[0]
+    assert (sweep.directory / ids[0] / "case.toml").stat().st_mtime_ns == stamp
+    # a different sweep of the same name is refused, nothing changed
+    path.write_text(path.read_text().replace('"-0.5 V"', '"-0.6 V"'))
+    with pytest.raises(SweepError, match="different expansion"):
+        expand(load_sweep(path))
+    assert (sweep.directory / ids[0] / "case.toml").stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[vary]\n"boundary.applied_potental" = ["-1 V"]\n',
+     "unknown key path 'boundary.applied_potental'"),
+    ('[vary]\n"nosuch.key" = [1]\n', "valid sections:"),
+    ('[vary]\n"material.temperature" = { range = [290, 310, 0], unit = "K" }\n', "empty range"),
+    ('[vary]\n"material.temperature" = []\n', "empty list"),
+    ('[[zip]]\n"noise.seed" = [1, 2, 3]\n"noise.amplitude" = ["0.01 1/s", "0.02 1/s"]\n',
+     "zipped lists must have equal lengths, got noise.seed: 3, noise.amplitude: 2"),
+    ('id = "../{seed}"\n[vary]\n"noise.seed" = [1, 2]\n', "would escape the sweep directory"),
+    ('id = "same"\n[vary]\n"noise.seed" = [1, 2]\n', "two cases get the id 'same'"),
+    ('[vary]\n"electrolyte.conductivity" = ["1 S/m", "-1 S/m"]\n',
+     "case 'conductivity=-1S_m' is invalid"),
+    ('', "nothing to vary"),
+])
+def test_invalid_sweeps_are_rejected_clearly(tmp_path, body, message):
+    if body.startswith("id"):  # an id template belongs to [sweep]
+        head, _, rest = body.partition("\n")
+        path = write_sweep(tmp_path, rest)
+        path.write_text(path.read_text().replace('runs_dir = "runs"\n', f'runs_dir = "runs"\n{head}\n'))
+    else:
+        path = write_sweep(tmp_path, body)
+    with pytest.raises(SweepError) as err:
+        load_sweep(path)
+    assert message in str(err.value)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_sweep_name_cannot_be_a_path(tmp_path):
+    path = write_sweep(tmp_path, '[vary]\n"noise.seed" = [1]\n')
+    path.write_text(path.read_text().replace('name = "s"', 'name = "../s"'))
+    with pytest.raises(SweepError, match="name must be"):
+        load_sweep(path)
+
+
+SIX_WITH_ONE_FAILING = """
+[[zip]]
+"boundary.applied_potential" = ["-0.40 V", "-0.42 V", "-0.44 V", "-0.46 V", "-0.48 V", "-0.50 V"]
+"solver.newton_tolerance" = [1e-6, 1e-6, 1e-6, 1e-6, 1e-6, 1e-15]
+"""
+
+
+@pytest.mark.serial
+def test_six_cases_one_failing_then_summary(tmp_path):
+    path = write_sweep(tmp_path, SIX_WITH_ONE_FAILING)
+    res = anodex("sweep", "run", path, "-j", "2", "-n", "1", check=False)
+    assert res.returncode == 1, res.stdout + res.stderr  # a case failed
+    assert "[sweep] 5/6 done, 1 failed, 0 running, 0 waiting" in res.stdout
+    rows = read_manifest(tmp_path / "runs" / "s")
+    status = {r["solver.newton_tolerance"]: (r["status"], r["reason"]) for r in rows}
+    assert [r["status"] for r in rows].count("DONE") == 5
+    assert status["1e-15"][0] == "FAILED" and "Newton failed" in status["1e-15"][1]
+    # without --resume a started sweep is not rerun
+    again = anodex("sweep", "run", path, check=False)
+    assert again.returncode == 2 and "--resume" in again.stderr
+    out = anodex("summarize", tmp_path / "runs" / "s").stdout
+    assert "summary.csv (6 runs)" in out
+    with open(tmp_path / "runs" / "s" / "summary.csv", newline="") as f:
+        summary = list(csv.DictReader(f))
+    assert [r["status"] for r in summary].count("completed") == 5
+    assert all(float(r["deposit_thickness_m"]) > 8e-6 for r in summary if r["status"] == "completed")
+    for png in ("summary_series.png", "summary_vs_boundary_applied_potential.png"):
+        assert (tmp_path / "runs" / "s" / png).stat().st_size > 10000
+
+
+@pytest.mark.serial
+def test_resume_after_kill_9_of_driver_and_case(tmp_path):
+    """Kill the driver and the running case with SIGKILL mid-sweep; --resume
+    finishes only what is missing, continuing the killed case from its
+    checkpoint, and its series equals an uninterrupted run's."""
+    body = '[vary]\n"boundary.applied_potential" = ["-0.40 V", "-0.45 V", "-0.50 V"]\n'
+    path = write_sweep(tmp_path, body, end="0.5 s", geometry=TWO_D, dt="0.005 s",
+                       dt_max="0.005 s")
+    d = tmp_path / "runs" / "s"
+    driver = subprocess.Popen([sys.executable, "-m", "solver.cli", "sweep", "run", str(path),
+                               "-j", "1", "-n", "1"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    victim = None
+    deadline = time.time() + 300
+    while time.time() < deadline and victim is None:
+        time.sleep(0.2)
+        try:
+            rows = read_manifest(d)
+        except (OSError, KeyError):
+            continue
+        done = [r for r in rows if r["status"] == "DONE"]
+        running = [r for r in rows if r["status"] == "RUNNING"]
+        if done and running and (d / running[0]["id"] / "checkpoint.npz").exists():
+            series = d / running[0]["id"] / "timeseries.csv"
+            if series.exists() and len(series.read_text().splitlines()) > 4:
+                victim = running[0]["id"]
+    assert victim, "the sweep never reached a killable state"
+    finished = {r["id"]: (d / r["id"] / "timeseries.csv").stat().st_mtime_ns
+                for r in read_manifest(d) if r["status"] == "DONE"}
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver and the case it runs
+    driver.wait()
+    time.sleep(0.5)
+    res = anodex("sweep", "run", path, "--resume", "-n", "1")
+    rows = read_manifest(d)
+    assert [r["status"] for r in rows] == ["DONE"] * 3, res.stdout
+    for cid, stamp in finished.items():  # finished cases were not rerun
+        assert (d / cid / "timeseries.csv").stat().st_mtime_ns == stamp
+    assert "--restart" in (d / f"{victim}.driver.log").read_text()
+    meta = json.loads((d / victim / "metadata.json").read_text())
+    assert len(meta["restarts"]) == 1
+    # the continued series equals an uninterrupted run of the same case
+    ref = tmp_path / "ref"
+    anodex("run", d / victim / "case.toml", "-o", ref)
+    a, b = read_timeseries(ref), read_timeseries(d / victim)
+    assert len(a) == len(b)
+    for col in ("t_s", "deposit_thickness_m", "metal_mol_m2", "tip_position_m"):
+        x, y = np.array([r[col] for r in a]), np.array([r[col] for r in b])
+        assert np.abs(x - y).max() <= 1e-6 * np.abs(x).max(), col
+
+
+@pytest.mark.serial
+def test_slurm_array_under_a_fake_srun_matches_sweep_run(tmp_path):
+    body = '[vary]\n"boundary.applied_potential" = ["-0.40 V", "-0.50 V"]\n'
+    local = write_sweep(tmp_path, body, name="local", runs="runs_local")
+    cluster = write_sweep(tmp_path, body, name="cluster", runs="runs_cluster")
+    anodex("sweep", "run", local, "-j", "2", "-n", "1")
+    out = anodex("sweep", "slurm", cluster, "-n", "2", "--time", "00:10:00",
+                 "--partition", "short", "--max-parallel", "4").stdout
+    slurm = tmp_path / "runs_cluster" / "cluster" / "slurm"
+    script = (slurm / "array.sbatch").read_text()
+    assert "#SBATCH --array=0-1%4" in script and "#SBATCH --ntasks=2" in script
+    assert "#SBATCH --partition=short" in script and "submit with" in out
+    assert "--dependency=afterok" in (slurm / "submit.sh").read_text()
+    # a fake srun: runs the command on SLURM_NTASKS ranks with mpirun
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "srun").write_text('#!/bin/bash\nexec mpirun -n "$SLURM_NTASKS" "$@"\n')
+    (shim / "srun").chmod(0o755)
+    env = {**os.environ, "PATH": f"{shim}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+           "SLURM_JOB_ID": "4242", "SLURM_NTASKS": "2", "TMPDIR": str(tmp_path / "node")}
+    (tmp_path / "node").mkdir()
+    subprocess.run(["bash", slurm / "prewarm.sbatch"], env=env, check=True, capture_output=True)
+    assert any((tmp_path / "runs_cluster" / "cluster" / "jit-cache").rglob("*.so"))
+    for task in range(2):
+        subprocess.run(["bash", slurm / "array.sbatch"], env={**env, "SLURM_ARRAY_TASK_ID": str(task)},
+                       check=True, capture_output=True)
+    assert not any((tmp_path / "node").iterdir())  # each task removed its node-local cache
+    status = anodex("sweep", "status", cluster).stdout
+    assert status.count("DONE") == 2
+    for row in read_manifest(tmp_path / "runs_local" / "local"):
+        a = read_timeseries(tmp_path / "runs_local" / "local" / row["id"])
+        b = read_timeseries(tmp_path / "runs_cluster" / "cluster" / row["id"])
+        assert len(a) == len(b)
+        for col in ("t_s", "deposit_thickness_m", "tip_position_m", "charge_C_m2"):
+            x, y = np.array([r[col] for r in a]), np.array([r[col] for r in b])
+            assert np.abs(x - y).max() <= 1e-6 * np.abs(x).max(), col
+    # a task rerun on a finished case does nothing
+    again = subprocess.run(["bash", slurm / "array.sbatch"], env={**env, "SLURM_ARRAY_TASK_ID": "0"},
+                           check=True, capture_output=True, text=True)
+    assert "already finished" in again.stdout
+
+
+def test_forms_do_not_depend_on_parameter_values():
+    """What lets one pre-warm serve a whole sweep: two cases that differ only in
+    values compile to the same forms (same UFL signatures)."""
+    from mpi4py import MPI
+
+    from conftest import one_d_case
+    from solver.problem import Problem
+    a = Problem(one_d_case(), MPI.COMM_WORLD)
+    b = Problem(one_d_case(**{"boundary.applied_potential": "-0.3 V",
+                              "noise.amplitude": "0.1 1/s",
+                              "electrolyte.conductivity": "2 S/m",
+                              "phase_field.reaction_rate_constant": "0.01 1/s"}), MPI.COMM_WORLD)
+    assert a.F_ufl.signature() == b.F_ufl.signature()
