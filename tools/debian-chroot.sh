@@ -82,7 +82,7 @@ $sudo_ mkdir -p "$root/anodex"
 # The suite's FEniCSx packages (idempotent): failing here means the archive
 # or the suite, not the project, so it counts as "cannot be built".
 if ! $sudo_ env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-     chroot "$root" bash /anodex/tools/setup.sh --debs-only >"$root.packages.log" 2>&1; then
+     ANODEX_PARAVIEW=no chroot "$root" bash /anodex/tools/setup.sh --debs-only >"$root.packages.log" 2>&1; then
   tail -n 20 "$root.packages.log" >&2
   echo "[chroot] $suite: the suite's packages could not be installed" >&2
   exit 3
@@ -91,7 +91,7 @@ fi
 echo "[chroot] $suite: running '$*' in /anodex"
 set +e
 $sudo_ env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-  LANG=C.UTF-8 CI="${CI:-}" chroot "$root" /bin/bash -c 'cd /anodex && "$@"' bash "$@"
+  LANG=C.UTF-8 CI="${CI:-}" ANODEX_PARAVIEW=no chroot "$root" /bin/bash -c 'cd /anodex && "$@"' bash "$@"
 rc=$?
 set -e
 exit $rc

@@ -17,6 +17,12 @@ debs=(python3-dolfinx-real python3-petsc4py-real python3-mpi4py mpi-default-bin
       python3-meshio python3-h5py python3-matplotlib python3-pytest python3-venv
       python3-setuptools python3-wheel python3-pip python3-dev gcc libc6-dev
       libopenblas0-pthread procps)
+# ParaView (pvpython) and a virtual X server for the ParaView test and
+# postprocess/paraview_view.py; ANODEX_PARAVIEW=no leaves them out (the
+# Debian 13 / unstable chroot legs of `make test-versions` do).
+if [ "${ANODEX_PARAVIEW:-yes}" != "no" ]; then
+  debs+=(paraview python3-paraview xvfb xauth)
+fi
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

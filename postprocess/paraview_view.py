@@ -1,0 +1,120 @@
+"""Open an anodex run in ParaView and save pictures (run with pvpython).
+
+    pvpython postprocess/paraview_view.py RUN_DIR [--out DIR] [--animate] [--summary]
+    xvfb-run -a pvpython postprocess/paraview_view.py RUN_DIR     # without a display
+
+Reads eta.xdmf, c.xdmf and phi.xdmf (and the eta.r1.xdmf, ... pieces written
+after restarts) with ParaView's XDMF reader and saves, at the last output
+time, one picture per field into DIR (default RUN_DIR/paraview):
+
+* eta.png: the order parameter (metal = 1) with its 0.5 contour in white;
+* c.png: the ion concentration (mol/m^3);
+* phi.png: the electric potential (V).
+
+--animate also saves every output time as <field>_<n>.png frames.
+--summary prints, as JSON, each file's arrays, time steps and value ranges
+(what the tests check).  Coordinates are in metres, as written.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+from paraview.simple import (XDMFReader, ColorBy, Contour, CreateView, GetColorTransferFunction,
+                             GetScalarBar, Hide, ResetCamera, SaveAnimation, SaveScreenshot, Show)
+
+FIELDS = {"eta": ("eta (metal = 1)", "Viridis (matplotlib)"),
+          "c": ("c (mol/m^3)", "Inferno (matplotlib)"),
+          "phi": ("phi (V)", "Cool to Warm")}
+
+
+def open_field(path):
+    """The XDMF reader on one field file without the grid "mesh" (dolfinx
+    writes the bare mesh as a grid of its own next to the field's time steps)."""
+    reader = XDMFReader(FileNames=[path])
+    reader.GridStatus = [g for g in reader.GridStatus if g != "mesh"]
+    return reader
+
+
+def pieces(run, name):
+    """name.xdmf and its restart pieces name.r1.xdmf, ... in order."""
+    restarts = sorted((int(m.group(1)), f) for f in os.listdir(run)
+                      if (m := re.fullmatch(rf"{name}\.r(\d+)\.xdmf", f)))
+    files = ([f"{name}.xdmf"] if os.path.exists(os.path.join(run, f"{name}.xdmf")) else [])
+    return [os.path.join(run, f) for f in files + [f for _, f in restarts]]
+
+
+def summary(run):
+    out = {}
+    for name in FIELDS:
+        for path in pieces(run, name):
+            reader = open_field(path)
+            times = list(reader.TimestepValues) if reader.TimestepValues else [0.0]
+            ranges = []
+            for t in times:
+                reader.UpdatePipeline(t)
+                ranges.append(list(reader.PointData[name].GetRange()))
+            bounds = reader.GetDataInformation().GetBounds()
+            out[os.path.basename(path)] = {
+                "arrays": list(reader.PointData.keys()), "times": times, "ranges": ranges,
+                "points": reader.GetDataInformation().GetNumberOfPoints(), "bounds": list(bounds)}
+    return out
+
+
+def render(run, outdir, animate):
+    os.makedirs(outdir, exist_ok=True)
+    saved = []
+    for name, (title, cmap) in FIELDS.items():
+        files = pieces(run, name)
+        if not files:
+            continue
+        reader = open_field(files[-1])  # the piece holding the last output
+        times = list(reader.TimestepValues) or [0.0]
+        view = CreateView("RenderView")
+        view.ViewSize = [900, 800]
+        view.OrientationAxesVisibility = 0
+        view.ViewTime = times[-1]
+        display = Show(reader, view)
+        ColorBy(display, ("POINTS", name))
+        lut = GetColorTransferFunction(name)
+        lut.ApplyPreset(cmap, True)
+        display.RescaleTransferFunctionToDataRange(True, False)
+        display.SetScalarBarVisibility(view, True)
+        bar = GetScalarBar(lut, view)
+        bar.Title, bar.ComponentTitle = title, ""
+        if name == "eta":
+            front = Contour(Input=reader, ContourBy=["POINTS", "eta"], Isosurfaces=[0.5])
+            line = Show(front, view)
+            ColorBy(line, None)
+            line.AmbientColor = line.DiffuseColor = [1.0, 1.0, 1.0]
+            line.LineWidth = 2.0
+        ResetCamera(view)
+        png = os.path.join(outdir, f"{name}.png")
+        SaveScreenshot(png, view, ImageResolution=[900, 800])
+        saved.append(png)
+        if animate:
+            SaveAnimation(os.path.join(outdir, f"{name}.png"), view, ImageResolution=[900, 800],
+                          FrameWindow=[0, len(times) - 1])
+        Hide(reader, view)
+    return saved
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Open an anodex run in ParaView and save pictures.")
+    ap.add_argument("run")
+    ap.add_argument("--out", help="directory for the pictures (default RUN/paraview)")
+    ap.add_argument("--animate", action="store_true", help="also save every output time")
+    ap.add_argument("--summary", action="store_true",
+                    help="print each file's arrays, times and ranges as JSON")
+    args = ap.parse_args(argv)
+    if not pieces(args.run, "eta"):
+        sys.exit(f"paraview_view: {args.run}: no eta.xdmf (not an anodex run directory?)")
+    if args.summary:
+        print(json.dumps(summary(args.run)))
+    for png in render(args.run, args.out or os.path.join(args.run, "paraview"), args.animate):
+        print(f"saved {png}")
+
+
+if __name__ == "__main__":
+    main()
