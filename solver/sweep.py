@@ -13,7 +13,8 @@ A sweep file::
     "material.temperature" = { range = [280, 320, 3], unit = "K" }    # linear, 3 values
     "phase_field.exchange_current_density" = { logrange = [1, 100, 3], unit = "A/m^2" }
 
-    [[zip]]                              # varied together (one axis of the product)
+    [[zip]]                              # varied together (one axis of the product);
+                                         # lists, ranges or log-ranges of equal length
     "material.metal" = ["Li", "Mg"]
     "material.electrolyte" = ["LLZO", "MgSc2Se4"]
 
@@ -145,11 +146,9 @@ def load_sweep(path) -> Sweep:
         if not group:
             raise SweepError(f"{where}: empty")
         lists = {}
-        for dotted, values in group.items():
+        for dotted, spec in group.items():
             _check_key(f"{where} {dotted}", dotted)
-            if not isinstance(values, list) or not values:
-                raise SweepError(f"{where} {dotted}: must be a non-empty list")
-            lists[dotted] = values
+            lists[dotted] = _axis_values(f"{where} {dotted}", spec)
         lengths = {d: len(v) for d, v in lists.items()}
         if len(set(lengths.values())) > 1:
             raise SweepError(f"{where}: zipped lists must have equal lengths, got "

@@ -62,7 +62,7 @@ def test_every_form_expands_to_the_cartesian_product_with_zips(tmp_path):
 "phase_field.reaction_rate_constant" = { logrange = [1e-4, 1e-2, 3], unit = "1/s" }
 [[zip]]
 "noise.seed" = [1, 2]
-"noise.amplitude" = ["0.01 1/s", "0.02 1/s"]
+"noise.amplitude" = { range = [0.01, 0.02, 2], unit = "1/s" }
 """)
     sweep = load_sweep(path)
     assert len(sweep.cases) == 2 * 3 * 3 * 2
