@@ -11,7 +11,8 @@ time, one picture per field into DIR (default RUN_DIR/paraview):
 * c.png: the ion concentration (mol/m^3);
 * phi.png: the electric potential (V).
 
---animate also saves every output time as <field>_<n>.png frames.
+--animate also saves every output time, restart pieces included, as
+<field>_<n>.png frames (join them with ffmpeg or ParaView's animation view).
 --summary prints, as JSON, each file's arrays, time steps and value ranges
 (what the tests check).  Coordinates are in metres, as written.
 """
@@ -22,8 +23,9 @@ import re
 import sys
 
 from paraview.simple import (XDMFReader, ColorBy, Contour, CreateView, GetColorTransferFunction,
-                             GetScalarBar, Hide, ResetCamera, SaveAnimation, SaveScreenshot, Show)
+                             GetScalarBar, Hide, ResetCamera, SaveScreenshot, Show)
 
+SIZE = (900, 800)
 FIELDS = {"eta": ("eta (metal = 1)", "Viridis (matplotlib)"),
           "c": ("c (mol/m^3)", "Inferno (matplotlib)"),
           "phi": ("phi (V)", "Cool to Warm")}
@@ -62,41 +64,58 @@ def summary(run):
     return out
 
 
+def show_field(view, reader, name):
+    """Colour the field with its preset and scale, add the eta = 0.5 contour."""
+    title, cmap = FIELDS[name]
+    display = Show(reader, view)
+    ColorBy(display, ("POINTS", name))
+    lut = GetColorTransferFunction(name)
+    lut.ApplyPreset(cmap, True)
+    display.RescaleTransferFunctionToDataRange(True, False)
+    display.SetScalarBarVisibility(view, True)
+    bar = GetScalarBar(lut, view)
+    bar.Title, bar.ComponentTitle = title, ""
+    shown = [reader]
+    if name == "eta":
+        front = Contour(Input=reader, ContourBy=["POINTS", "eta"], Isosurfaces=[0.5])
+        line = Show(front, view)
+        ColorBy(line, None)
+        line.AmbientColor = line.DiffuseColor = [1.0, 1.0, 1.0]
+        line.LineWidth = 2.0
+        shown.append(front)
+    return shown
+
+
 def render(run, outdir, animate):
+    """<field>.png at the last output; with animate also <field>_<n>.png for
+    every output time of every piece (restarts included), in order."""
     os.makedirs(outdir, exist_ok=True)
     saved = []
-    for name, (title, cmap) in FIELDS.items():
+    for name in FIELDS:
         files = pieces(run, name)
         if not files:
             continue
-        reader = open_field(files[-1])  # the piece holding the last output
-        times = list(reader.TimestepValues) or [0.0]
         view = CreateView("RenderView")
-        view.ViewSize = [900, 800]
+        view.ViewSize = list(SIZE)
         view.OrientationAxesVisibility = 0
-        view.ViewTime = times[-1]
-        display = Show(reader, view)
-        ColorBy(display, ("POINTS", name))
-        lut = GetColorTransferFunction(name)
-        lut.ApplyPreset(cmap, True)
-        display.RescaleTransferFunctionToDataRange(True, False)
-        display.SetScalarBarVisibility(view, True)
-        bar = GetScalarBar(lut, view)
-        bar.Title, bar.ComponentTitle = title, ""
-        if name == "eta":
-            front = Contour(Input=reader, ContourBy=["POINTS", "eta"], Isosurfaces=[0.5])
-            line = Show(front, view)
-            ColorBy(line, None)
-            line.AmbientColor = line.DiffuseColor = [1.0, 1.0, 1.0]
-            line.LineWidth = 2.0
-        ResetCamera(view)
-        png = os.path.join(outdir, f"{name}.png")
-        SaveScreenshot(png, view, ImageResolution=[900, 800])
-        saved.append(png)
-        if animate:
-            SaveAnimation(os.path.join(outdir, f"{name}.png"), view, ImageResolution=[900, 800],
-                          FrameWindow=[0, len(times) - 1])
-        Hide(reader, view)
+        frame = 0
+        for k, path in enumerate(files):
+            reader = open_field(path)
+            shown = show_field(view, reader, name)
+            ResetCamera(view)
+            times = list(reader.TimestepValues) or [0.0]
+            for t in (times if animate else []):
+                view.ViewTime = t
+                SaveScreenshot(os.path.join(outdir, f"{name}_{frame:04d}.png"), view,
+                               ImageResolution=list(SIZE))
+                frame += 1
+            if k == len(files) - 1:
+                view.ViewTime = times[-1]
+                png = os.path.join(outdir, f"{name}.png")
+                SaveScreenshot(png, view, ImageResolution=list(SIZE))
+                saved.append(png)
+            for proxy in shown:
+                Hide(proxy, view)
     return saved
 
 

@@ -35,7 +35,7 @@ def test_paraview_reads_every_field_file_and_renders(tmp_path):
     anodex("run", TINY, "-o", run, *fixed, "--set", 'time.end="0.2 s"')
     anodex("run", "--restart", run, "--set", 'time.end="0.3 s"')
     res = subprocess.run(["xvfb-run", "-a", "pvpython", ROOT / "postprocess" / "paraview_view.py",
-                          run, "--summary"], capture_output=True, text=True, timeout=300)
+                          run, "--summary", "--animate"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     line = next(ln for ln in res.stdout.splitlines() if ln.startswith("{"))
     info = json.loads(line)
@@ -59,3 +59,6 @@ def test_paraview_reads_every_field_file_and_renders(tmp_path):
         image = mpimg.imread(png)
         assert image.shape[:2] == (800, 900)
         assert np.std(image[..., :3]) > 0.05, f"{png} looks blank"
+        # one frame per output time: 3 before the restart, 1 after
+        assert sorted(p.name for p in png.parent.glob(f"{name}_*.png")) == [
+            f"{name}_{k:04d}.png" for k in range(4)]
