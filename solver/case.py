@@ -156,6 +156,12 @@ SCHEMA: dict[str, dict[str, Param]] = {
                                       positive),
         "transfer_coefficient": Param("number", 0.5, "alpha, cathodic charge-transfer "
                                       "coefficient", check=open_unit),
+        "boundary_values": Param("bool", True, "eta = 1 at the electrode and 0 at the "
+                                 "reservoir; false: zero flux on every boundary (nucleation "
+                                 "benchmarks)"),
+        "driving_force": q("0 J/m^3", "J/m^3", "bulk free-energy difference df of the "
+                           "driving_force block (PFHub benchmark 8: f = W g - df p + kappa/2 "
+                           "|grad eta|^2)", nonnegative),
     },
     "grand_potential": {
         "electrode_mu_offset": Param("number", -13.8, "es, in units of RT"),
@@ -165,12 +171,25 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "prefactor": Param("number", 1.0, "A, in units of RT", check=positive),
     },
     "initial": {
+        "kind": Param("choice", "front", "initial metal: a front parallel to the electrode "
+                      "(interface_position, optional cosine perturbation), or circular seeds "
+                      "(seed_*)", choices=("front", "seeds")),
         "interface_position": q("20 um", "m", "x of the eta = 0.5 level at t = 0", positive),
         "interface_width": q("0.5 um", "m", "l in eta = (1 - tanh((x - x0)/l))/2", positive),
         "perturbation_amplitude": q("0 m", "m", "amplitude of a cosine perturbation of the "
                                     "front along y", nonnegative),
         "perturbation_wavelength": q("200 um", "m", "wavelength of that perturbation", positive),
         "chemical_potential": Param("number", 0.0, "w at t = 0, in units of RT"),
+        "seed_radius": q("5 um", "m", "seeds: radius of the eta = 0.5 level of each seed "
+                         "(profile (1 - tanh((r - R)/interface_width))/2)", positive),
+        "seed_count": Param("int", 1, "seeds: how many", check=positive),
+        "seed_placement": Param("choice", "center", "seeds: one at the domain's centre, one "
+                                "at the corner x = y = 0 (a quarter of a centred seed, by "
+                                "symmetry), or seed_count uniformly random positions (drawn from "
+                                "seed_rng, the same on any number of ranks)",
+                                choices=("center", "corner", "random")),
+        "seed_rng": Param("int", 1, "seeds: random-number seed of the positions",
+                          check=nonnegative),
     },
     "boundary": {
         "applied_potential": q("-0.45 V", "V", "electrode potential at x = 0"),
@@ -402,7 +421,7 @@ def _cross_checks(si) -> list[str]:
                       f"{t['dt_max']:g} s average over more than {MAX_NOISE_WINDOWS} noise "
                       f"windows; use at least {t['dt_max'] / MAX_NOISE_WINDOWS:g} s or lower "
                       "[time] dt_max")
-    if not 0 < si["initial"]["interface_position"] < g["length"]:
+    if si["initial"]["kind"] == "front" and not 0 < si["initial"]["interface_position"] < g["length"]:
         errors.append("[initial] interface_position: must lie inside the domain "
                       f"(0, {g['length']:g} m)")
     from .models import make_blocks

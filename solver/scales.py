@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .case import FARADAY, R_GAS, Case
 
 
@@ -98,11 +100,34 @@ def nondimensionalise(case: Case):
         "noise_amplitude": si["noise"]["amplitude"] * s.time,
         "noise_correlation_time": si["noise"]["correlation_time"] / s.time,
         "double_well": si["time"]["double_well"],
+        "boundary_values": si["phase_field"]["boundary_values"],
+        "driving_force": si["phase_field"]["driving_force"] / s.energy_density,
+        "initial_kind": ini["kind"],
+        "seeds": seed_positions(si, s.length),
     }
     # c0: electrolyte site fraction at w = 0, the reference of c/c0 in the
     # Butler-Volmer term (1/c0 = 14.89 for the published el = 2.631).
     p["c0"] = logistic(-p["el"] / p["A"])
     return s, p
+
+
+def seed_positions(si, x0) -> list:
+    """[(x, y, R)] of the initial seeds in internal units ([] for a front).
+    Random positions come from one generator seeded by seed_rng, run alike on
+    every rank: independent of the partition."""
+    ini, g = si["initial"], si["geometry"]
+    if ini["kind"] != "seeds":
+        return []
+    L, H, R = g["length"] / x0, g["height"] / x0, ini["seed_radius"] / x0
+    if g["kind"] == "interval":
+        H = 0.0
+    if ini["seed_placement"] == "corner":
+        return [(0.0, 0.0, R)]
+    if ini["seed_placement"] == "center":
+        return [(L / 2, H / 2, R)]
+    rng = np.random.default_rng(ini["seed_rng"])
+    xy = rng.uniform(0.0, 1.0, size=(ini["seed_count"], 2)) * (L, H)
+    return [(float(x), float(y), R) for x, y in xy]
 
 
 def published_numbers(case: Case) -> dict:

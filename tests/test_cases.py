@@ -12,7 +12,8 @@ from solver.case import FARADAY, load_case
 from solver.run import run_case
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
-METAL_CASES = sorted(p for p in CASES.glob("*.toml") if not p.name.startswith("hong2018"))
+METAL_CASES = sorted(p for p in CASES.glob("*.toml") if not p.name.startswith("hong2018")
+                     and load_case(p).si["material"]["metal"])
 SHRINK = {"geometry.kind": "interval", "geometry.length": "10 um", "geometry.cells": [40],
           "time.end": "5 s", "output.field_interval": "5 s"}
 

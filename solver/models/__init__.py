@@ -81,10 +81,11 @@ class Block:
 
 def _registry():
     from .butler_volmer import ButlerVolmer
+    from .driving_force import DrivingForce
     from .ion_transport import IonTransport
     from .phase_field import PhaseField
     from .potential import Potential
-    return {b.name: b for b in (IonTransport, PhaseField, ButlerVolmer, Potential)}
+    return {b.name: b for b in (IonTransport, PhaseField, ButlerVolmer, Potential, DrivingForce)}
 
 
 def block_names():

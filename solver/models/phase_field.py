@@ -7,7 +7,8 @@ adds.)  Equilibrium profile eta = (1 - tanh(x/l))/2 with l = sqrt(2 kappa/W).
 Noise as in the published MOOSE input: a rate uniform in [-a, a], redrawn
 every correlation time (0.02 s, the published step) and averaged over each
 time step (``s.extra["noise"]`` holds the average in [-1, 1]; solver/noise.py).
-Boundary: eta = 1 at the electrode, 0 at the reservoir, zero flux elsewhere.
+Boundary: eta = 1 at the electrode, 0 at the reservoir, zero flux elsewhere
+([phase_field] boundary_values = false: zero flux everywhere).
 """
 import numpy as np
 import ufl
@@ -30,6 +31,15 @@ def stabilized_dg(eta, eta_star):
     return dg(eta_star) + STABILIZATION * (eta - eta_star)
 
 
+def seeds_profile(x, seeds, width):
+    """max over seeds (x_i, y_i, R_i) of (1 - tanh((|x - x_i| - R_i)/width))/2."""
+    eta = np.zeros(x.shape[1])
+    for xc, yc, R in seeds:
+        r = np.hypot(x[0] - xc, x[1] - yc)
+        eta = np.maximum(eta, 0.5 * (1 - np.tanh((r - R) / width)))
+    return eta
+
+
 class PhaseField(Block):
     name = "phase_field"
     unknowns = ("eta",)
@@ -47,9 +57,14 @@ class PhaseField(Block):
         return F
 
     def dirichlet(self, p):
+        if not p["boundary_values"]:
+            return []
         return [("eta", "electrode", 1.0), ("eta", "reservoir", 0.0)]
 
     def initial(self, p):
+        if p["initial_kind"] == "seeds":
+            return {"eta": lambda x: seeds_profile(x, p["seeds"], p["interface_width"])}
+
         def eta0(x):
             front = p["x_interface"]
             if p["perturbation_amplitude"] > 0:

@@ -1,0 +1,23 @@
+"""Bulk driving force of the phase field (PFHub benchmark 8, nucleation):
+
+    f = W g(eta) - df p(eta) + kappa/2 |grad eta|^2,  p = h = eta^3 (6 eta^2 - 15 eta + 10)
+    d eta/dt += L df p'(eta)
+
+With the PhaseField block this is the Allen-Cahn equation of the benchmark
+(https://pages.nist.gov/pfhub/benchmarks/benchmark8.ipynb/).  A circular
+nucleus of radius R grows when R exceeds r* = gamma/df in 2-D, with
+gamma = sqrt(2 kappa W)/6 the interface energy; the analytic critical
+radius of the benchmark.  df in internal energy units ([phase_field]
+driving_force / (RT/V_m)).
+"""
+from . import Block
+from .grand_potential import dh
+
+
+class DrivingForce(Block):
+    name = "driving_force"
+    requires = ("eta",)
+
+    def residual(self, s):
+        p, eta = s.p, s.u("eta")
+        return -p["L"] * p["driving_force"] * dh(eta) * s.test("eta") * s.dxl

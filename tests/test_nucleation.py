@@ -1,0 +1,82 @@
+"""Nucleation: classical nucleation theory against hand computations, bad
+inputs, and PFHub benchmark 8a (a seed of 1.01 r* grows, 0.99 r* shrinks)."""
+import math
+
+import pytest
+from dolfinx import fem
+
+from helpers import Simulation
+from solver import nucleation as cnt
+from solver.case import load_case
+from solver.materials import metal
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+K_B, T = 1.380649e-23, 298.15
+
+
+@pytest.mark.parametrize("name, r_star, dg_hom, kT_at_30deg", [
+    # by hand (calculator): V_m = M/rho; r* = 2 gamma V_m/(z F eta);
+    # dG*_hom = 16 pi gamma^3 / (3 (z F eta / V_m)^2); f(30 deg) = 0.0128607
+    ("Li", 1.40085e-9, 4.27437e-18, 13.354),   # gamma 0.52, V_m 1.29963e-5, z = 1
+    ("Mg", 1.14525e-9, 4.34028e-18, 13.560),   # gamma 0.79, V_m 1.39873e-5, z = 2
+])
+def test_critical_radius_and_barrier_by_hand(name, r_star, dg_hom, kT_at_30deg):
+    m = metal(name)
+    gamma, vm, z = m.props["surface_energy"].si, m.molar_volume, int(m.props["charge_number"].si)
+    eta = -0.1  # V, cathodic
+    assert cnt.critical_radius(gamma, vm, z, eta) == pytest.approx(r_star, rel=1e-5)
+    assert cnt.barrier(gamma, vm, z, eta) == pytest.approx(dg_hom, rel=1e-5)
+    assert cnt.wetting_factor(math.radians(30)) == pytest.approx(0.0128607, rel=1e-5)
+    het = cnt.barrier(gamma, vm, z, eta, math.radians(30))
+    assert het / (K_B * T) == pytest.approx(kT_at_30deg, rel=1e-4)
+    assert cnt.rate(1e20, gamma, vm, z, eta, T, math.radians(30)) == pytest.approx(
+        1e20 * math.exp(-kT_at_30deg), rel=1e-3)
+
+
+def test_scaling_with_overpotential_and_wetting():
+    g, vm, z = 0.52, 1.3e-5, 1
+    assert cnt.critical_radius(g, vm, z, 0.02) / cnt.critical_radius(g, vm, z, 0.04) == pytest.approx(2)
+    assert cnt.barrier(g, vm, z, 0.02) / cnt.barrier(g, vm, z, 0.04) == pytest.approx(4)
+    assert cnt.barrier(g, vm, z, 0.02, math.pi / 2) == pytest.approx(cnt.barrier(g, vm, z, 0.02) / 2)
+    assert cnt.wetting_factor(math.pi / 2) == pytest.approx(0.5)
+    assert cnt.wetting_factor(1e-3) < 1e-12 and cnt.wetting_factor(math.pi - 1e-6) == pytest.approx(1)
+    assert cnt.critical_radius(g, vm, z, 0.0) == math.inf and cnt.rate(1e20, g, vm, z, 0.0, T) == 0
+    assert cnt.probability(2.0, 0.5, 1.0) == pytest.approx(1 - math.exp(-1))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: cnt.critical_radius(-0.5, 1.3e-5, 1, 0.1), "surface energy must be > 0"),
+    (lambda: cnt.barrier(0.5, 1.3e-5, 0, 0.1), "charge number must be > 0"),
+    (lambda: cnt.barrier(0.5, 1.3e-5, 1, 0.1, 0.0), "contact angle must lie in (0, pi)"),
+    (lambda: cnt.barrier(0.5, 1.3e-5, 1, 0.1, math.pi), "contact angle must lie in (0, pi)"),
+    (lambda: cnt.wetting_factor(4.0), "contact angle must lie in (0, pi)"),
+    (lambda: cnt.rate(-1.0, 0.5, 1.3e-5, 1, 0.1, T), "prefactor must be >= 0"),
+])
+def test_bad_nucleation_input_is_rejected(call, message):
+    with pytest.raises(cnt.NucleationError) as err:
+        call()
+    assert message in str(err.value)
+
+
+def seed_radius_series(radius, times):
+    """Area-equivalent radius of the PFHub 8a seed (quarter domain, h = 0.5)."""
+    case = load_case(ROOT / "cases" / "pfhub8a.toml", {"initial.seed_radius": radius})
+    sim = Simulation(case)
+    out = []
+    for t in times:
+        if t:
+            sim.run_to(t)
+        vol = sim.pb.comm.allreduce(fem.assemble_scalar(sim.pb.observable_forms["metal_volume"]))
+        out.append(math.sqrt(4 * vol / math.pi))
+    return out
+
+
+@pytest.mark.slow
+def test_pfhub_8a_supercritical_seed_grows_subcritical_shrinks():
+    """r* = 5: 1.01 r* grows (measured R: 5.09 -> 5.53 -> 7.52 at t = 0, 50, 100),
+    0.99 r* shrinks (4.99 -> 4.80 -> 1.21, gone by t = 200)."""
+    times = (0, 50, 100)
+    grow = seed_radius_series("5.05 um", times)
+    shrink = seed_radius_series("4.95 um", times)
+    assert grow[0] < grow[1] < grow[2] and grow[2] > 7.0
+    assert shrink[0] > shrink[1] > shrink[2] and shrink[2] < 2.0
