@@ -61,6 +61,11 @@ def open_unit_closed(x):
     return None if 0 < x <= 1 else "must lie in (0, 1]"
 
 
+def open_angle(x):
+    import math
+    return None if 0 < x < math.pi else "must lie strictly between 0 and pi (0 and 180 deg)"
+
+
 def q(default, unit, doc, check=None):
     return Param("quantity", default, doc, unit, check)
 
@@ -172,8 +177,9 @@ SCHEMA: dict[str, dict[str, Param]] = {
     },
     "initial": {
         "kind": Param("choice", "front", "initial metal: a front parallel to the electrode "
-                      "(interface_position, optional cosine perturbation), or circular seeds "
-                      "(seed_*)", choices=("front", "seeds")),
+                      "(interface_position, optional cosine perturbation), circular seeds "
+                      "(seed_*), or none (bare: a collector on which nuclei form)",
+                      choices=("front", "seeds", "bare")),
         "interface_position": q("20 um", "m", "x of the eta = 0.5 level at t = 0", positive),
         "interface_width": q("0.5 um", "m", "l in eta = (1 - tanh((x - x0)/l))/2", positive),
         "perturbation_amplitude": q("0 m", "m", "amplitude of a cosine perturbation of the "
@@ -206,6 +212,31 @@ SCHEMA: dict[str, dict[str, Param]] = {
                               "fixed step, at which it redrew every step", positive),
         "seed": Param("int", 20180, "seed; the noise depends only on it, the time window and "
                       "the node coordinates (not on the MPI partition or the steps taken)",
+                      check=nonnegative),
+    },
+    "nucleation": {
+        "enabled": Param("bool", False, "explicit stochastic nucleation on the electrode face "
+                         "(a bare collector: needs [phase_field] boundary_values = false and "
+                         "the potential and ion_transport blocks); see solver/stochastic_nucleation.py"),
+        "rate_prefactor": q("0 1/(m^2*s)", "1/(m^2*s)", "J0 in J = J0 exp(-dG*/(k_B T)) "
+                            "(no seed gives one: supply it)", nonnegative),
+        "contact_angle": q("90 deg", "1", "theta of the nucleus on the collector, in (0, pi) "
+                           "(\"60 deg\" or radians); wetting factor "
+                           "f = (2 + cos)(1 - cos)^2/4", open_angle),
+        "seed_factor": Param("number", 1.5, "an inserted nucleus has radius seed_factor x "
+                             "max(r*, min_seed_radius)", check=lambda x: None if x > 1 else
+                             "must be > 1 (a nucleus must be supercritical)"),
+        "min_seed_radius": q("1 um", "m", "smallest radius a nucleus is inserted with (the "
+                             "mesh must resolve it; r* is nanometres at typical overpotentials)",
+                             positive),
+        "exclusion_distance": q("2 um", "m", "no nucleus within this distance of another "
+                                "(at least the cell size)", positive),
+        "hold_time": q("0 s", "s", "a new nucleus is re-imposed (eta = max(eta, seed)) "
+                       "after every step for this long", nonnegative),
+        "site_depth": q("0 m", "m", "2-D: a site (electrode facet of length a) has area "
+                        "a x site_depth; 0: a (square patches)", nonnegative),
+        "seed": Param("int", 1, "random-number seed of the draws (hashed with the step "
+                      "number and the site's coordinates: partition independent)",
                       check=nonnegative),
     },
     "time": {
@@ -424,6 +455,18 @@ def _cross_checks(si) -> list[str]:
     if si["initial"]["kind"] == "front" and not 0 < si["initial"]["interface_position"] < g["length"]:
         errors.append("[initial] interface_position: must lie inside the domain "
                       f"(0, {g['length']:g} m)")
+    nuc = si["nucleation"]
+    if nuc["enabled"]:
+        if si["phase_field"]["boundary_values"]:
+            errors.append("[nucleation] enabled: needs [phase_field] boundary_values = false "
+                          "(a bare collector: eta is not held at 1 on the electrode)")
+        missing = {"potential", "ion_transport", "phase_field"} - set(si["model"]["blocks"])
+        if missing:
+            errors.append(f"[nucleation] enabled: needs the model blocks {sorted(missing)} "
+                          "(the local overpotential)")
+        if si["metal"]["surface_energy"] is None:
+            errors.append("[nucleation] enabled: needs [metal] surface_energy (or a "
+                          "[material] metal from the library)")
     from .models import make_blocks
     try:
         make_blocks(si["model"]["blocks"])
@@ -439,6 +482,9 @@ def _cross_checks(si) -> list[str]:
     # eta goes from 0.1 to 0.9 over 2 artanh(0.8) l = 2.197 l; with a coarser
     # mesh the interface lies inside one cell and cannot be represented.
     width = 2 * math.atanh(0.8) * ell
+    if nuc["enabled"] and nuc["exclusion_distance"] < h:
+        errors.append(f"[nucleation] exclusion_distance: {nuc['exclusion_distance'] * 1e6:.3g} um "
+                      f"is below the cell size {h * 1e6:.3g} um; use at least the cell size")
     if h > width:
         errors.append(f"[geometry] cells: cell size {h * 1e6:.3g} um is larger than the "
                       f"10-90 % interface width {width * 1e6:.3g} um (from [phase_field] "

@@ -104,5 +104,6 @@ def load(run_dir, pb) -> dict:
         for i, name in enumerate(pb.names):
             f.x.array[pb.sub_dofs[name]] = values[:, level, i]
     pb.u.x.array[:] = pb.u_n.x.array
-    scalars = {k: v.item() for k, v in data.items() if k not in ("keys", "values", "unknowns")}
+    scalars = {k: v.item() if v.ndim == 0 else v for k, v in data.items()
+               if k not in ("keys", "values", "unknowns")}
     return {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in scalars.items()}

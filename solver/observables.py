@@ -11,7 +11,8 @@
 * charge_C_m2: their time integral over the accepted steps;
 * ion_inflow_mol_m2: ions entering through the reservoir, time-integrated;
   metal_content_mol_m2: ions + deposited metal in the domain.
-Faraday's law: metal_mol_m2 - metal_mol_m2(0) = charge_C_m2 / (zF);
+* nucleated_mol_m2: metal inserted as nuclei by stochastic nucleation, summed;
+Faraday's law: metal_mol_m2 - metal_mol_m2(0) - nucleated_mol_m2 = charge_C_m2 / (zF);
 mass balance: metal_content_mol_m2 - its initial value = ion_inflow_mol_m2.
 """
 from __future__ import annotations
@@ -19,10 +20,9 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
-from . import compat
 
 COLUMNS = ["step", "t_s", "dt_s", "newton_its", "krylov_its", "deposit_thickness_m",
-           "metal_mol_m2", "tip_position_m", "tip_velocity_m_s", "electrode_current_A_m2",
+           "metal_mol_m2", "nucleated_mol_m2", "tip_position_m", "tip_velocity_m_s", "electrode_current_A_m2",
            "reservoir_current_A_m2", "charge_C_m2", "metal_content_mol_m2",
            "ion_inflow_mol_m2", "wall_s"]
 
@@ -34,21 +34,15 @@ class Observables:
         self.x0 = s.length
         mesh = problem.mesh
         # Edge endpoints as scalar-P1 dof indices, for the contour search.
-        tdim = mesh.topology.dim
         mesh.topology.create_connectivity(1, 0)
-        mesh.topology.create_connectivity(tdim, 0)
-        c2v = mesh.topology.connectivity(tdim, 0).array.reshape(-1, 2 ** tdim)
-        cell_dofs = compat.cell_dofs(problem.Q)
-        v2d = np.empty(mesh.topology.index_map(0).size_local
-                       + mesh.topology.index_map(0).num_ghosts, dtype=np.int64)
-        v2d[c2v.ravel()] = cell_dofs.ravel()
-        self.edges = v2d[mesh.topology.connectivity(1, 0).array.reshape(-1, 2)]
+        self.edges = problem.vertex_dofs()[mesh.topology.connectivity(1, 0).array.reshape(-1, 2)]
         self.xdof = problem.Q.tabulate_dof_coordinates()[:, 0]
         self.charge = 0.0
         self.inflow = 0.0
+        self.nucleated = 0.0
         self.last_tip = None
 
-    STATE = ("charge", "inflow", "last_tip")
+    STATE = ("charge", "inflow", "last_tip", "nucleated")
 
     def state(self) -> dict:
         """The running integrals a checkpoint must carry."""
@@ -56,7 +50,13 @@ class Observables:
 
     def restore(self, state: dict):
         for k in self.STATE:
-            setattr(self, k, state[k])
+            # nucleated is absent from checkpoints written before it existed
+            setattr(self, k, state.get(k, 0.0) if k == "nucleated" else state[k])
+
+    def metal_mol_m2(self) -> float:
+        """Metal in the domain now (mol per m^2 of electrode)."""
+        s = self.pb.scales
+        return self.pb.integrals()["metal_volume"] / self.pb.area * s.length * s.site_density
 
     def tip_position(self):
         """Largest x (internal units) of the eta = 1/2 contour."""
@@ -83,6 +83,7 @@ class Observables:
             thick = I["metal_volume"] / pb.area * s.length
             row["deposit_thickness_m"] = thick
             row["metal_mol_m2"] = thick * s.site_density
+            row["nucleated_mol_m2"] = self.nucleated
             tip = self.tip_position() * s.length
             row["tip_position_m"] = tip
             vel = (tip - self.last_tip) / (dt * s.time) if self.last_tip is not None and dt > 0 else 0.0

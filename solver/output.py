@@ -12,6 +12,7 @@
                      temporal collection per function and readers (meshio,
                      some ParaView modes) show only one collection per file
     run.log          the log
+    nucleation.csv   nuclei inserted by stochastic nucleation (if enabled)
 
 A non-empty directory is refused unless ``overwrite`` is given (then it is
 removed first), except one that holds only the case file being run.  All file-system decisions are made on rank 0 and broadcast.
@@ -159,6 +160,19 @@ class RunOutput:
             x /= pb.scales.length
         self.output_time = 0.0
         self.last_field_time = None
+
+    def append_nuclei(self, rows):
+        """Append nuclei to nucleation.csv (rank 0; the rows are the same on every rank)."""
+        if not self.root or not rows:
+            return
+        from .stochastic_nucleation import LOG_COLUMNS
+        f = self.path / "nucleation.csv"
+        new = not f.exists()
+        with open(f, "a", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
+            if new:
+                w.writeheader()
+            w.writerows(rows)
 
     def write_fields(self, t_seconds):
         """Write the fields at time t (s); a repeated time is skipped."""

@@ -211,6 +211,17 @@ class Problem:
         for c, val in zip(self.ddt_weights + self.extrapolation_weights, (*a, 1.0 / dt, *b)):
             c.value = val
 
+    def vertex_dofs(self):
+        """For each local mesh vertex, its dof in the scalar space Q."""
+        mesh = self.mesh
+        tdim = mesh.topology.dim
+        mesh.topology.create_connectivity(tdim, 0)
+        c2v = mesh.topology.connectivity(tdim, 0).array.reshape(-1, 2 ** tdim)
+        v2d = np.empty(mesh.topology.index_map(0).size_local
+                       + mesh.topology.index_map(0).num_ghosts, dtype=np.int64)
+        v2d[c2v.ravel()] = compat.cell_dofs(self.Q).ravel()
+        return v2d
+
     def field_values(self, name, f=None):
         """Owned+ghost nodal values of one unknown (internal units)."""
         return (f or self.u).x.array[self.sub_dofs[name]]

@@ -14,6 +14,7 @@ from .observables import Observables
 from .output import RunOutput, prepare_directory, run_logger
 from .problem import Problem
 from .stepping import GiveUp, Stepper
+from .stochastic_nucleation import SubstrateNucleation
 
 
 def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=None,
@@ -33,12 +34,15 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
     ns = NewtonSolver(pb, case.si["solver"])
     stepper = Stepper(pb, ns, case.si["time"], log.info)
     obs = Observables(pb)
+    nucleation = SubstrateNucleation(pb, case) if case.si["nucleation"]["enabled"] else None
     s, tcfg = pb.scales, case.si["time"]
     interval = case.si["output"]["field_interval"] / s.time
     next_out = min(interval, tcfg["end"] / s.time)
     if restart:
         stepper.restore(saved)
         obs.restore(saved)
+        if nucleation:
+            nucleation.restore(saved)
         next_out = min(saved["next_out"], tcfg["end"] / s.time)
         if next_out <= stepper.t * (1 + 1e-12):  # the end time was extended
             next_out = min(stepper.t + interval, tcfg["end"] / s.time)
@@ -63,6 +67,7 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
     def write_checkpoint():
         t0 = time.perf_counter()
         checkpoint.save(path, pb, {**stepper.state(), **obs.state(), "next_out": next_out,
+                                   **(nucleation.state() if nucleation else {}),
                                    "wall_s": wall_before + time.perf_counter() - wall0})
         out.output_time += time.perf_counter() - t0
         last_checkpoint[0] = time.perf_counter()
@@ -86,6 +91,13 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
             row = obs.record(stepper.step, stepper.t, st["dt"], st["newton"], st["krylov"])
             row["wall_s"] = wall_before + time.perf_counter() - wall0  # rank 0 writes it
             out.append(row)
+            if nucleation:
+                before = obs.metal_mol_m2()
+                if nucleation.after_step(stepper.step, stepper.t, st["dt"]):
+                    stepper.reset_history()
+                    obs.nucleated += obs.metal_mol_m2() - before
+                out.append_nuclei(nucleation.log_rows)
+                nucleation.log_rows = []
             wrote_fields = stepper.t >= next_out * (1 - 1e-12)
             if wrote_fields:
                 out.write_fields(stepper.t * s.time)

@@ -54,6 +54,14 @@ class Stepper:
             # dt_cap is absent from checkpoints written before it existed
             setattr(self, k, state.get(k) if k == "dt_cap" else state[k])
 
+    def reset_history(self):
+        """After the state was changed between steps (a nucleus inserted): the
+        current u is the new u_n, and the next step starts over with BDF1."""
+        pb = self.pb
+        pb.u_n.x.array[:] = pb.u.x.array
+        pb.u_nm1.x.array[:] = pb.u.x.array
+        self.dt_prev = None
+
     def _indicators(self, f):
         nodal = {n: self.pb.field_values(n, f) for n in self.pb.names}
         out = {}

@@ -44,11 +44,13 @@ _UNITS = {
     "F": (1.0, _dim(m=-2, kg=-1, s=4, A=2)),
     "eV": (1.602176634e-19, _dim(m=2, kg=1, s=-2)),
     "1": (1.0, DIMENSIONLESS),
+    "rad": (1.0, DIMENSIONLESS),
+    "deg": (3.141592653589793 / 180.0, DIMENSIONLESS),
 }
 _PREFIXES = {"G": 1e9, "M": 1e6, "k": 1e3, "c": 1e-2, "m": 1e-3, "u": 1e-6,
              "µ": 1e-6, "n": 1e-9, "p": 1e-12}
 # Units that take no prefix (so "min" is minutes, not milli-inches).
-_NO_PREFIX = {"min", "h", "1", "M"}
+_NO_PREFIX = {"min", "h", "1", "M", "deg"}
 
 # Named dimensions used by the case schema.
 DIMENSIONS = {
@@ -71,6 +73,7 @@ DIMENSIONS = {
     "J": _UNITS["J"][1],
     "J/m^2": _dim(kg=1, s=-2),
     "A/m^2": _dim(m=-2, A=1),
+    "1/(m^2*s)": _dim(m=-2, s=-1),
 }
 
 

@@ -80,3 +80,71 @@ def test_pfhub_8a_supercritical_seed_grows_subcritical_shrinks():
     shrink = seed_radius_series("4.95 um", times)
     assert grow[0] < grow[1] < grow[2] and grow[2] > 7.0
     assert shrink[0] > shrink[1] > shrink[2] and shrink[2] < 2.0
+
+
+# ---- stochastic nucleation ---------------------------------------------------
+
+def test_draws_follow_the_probability_law_and_ignore_the_partition():
+    """20 000 sites at P = 0.3: the count is binomial, mean 6000, sd 64.8; the
+    fixed seed gives a count within 4 sd.  Each site's decision depends only
+    on its coordinates, so any order or split of the sites gives the same."""
+    import numpy as np
+    from solver.stochastic_nucleation import decide
+    rng = np.random.default_rng(0)
+    xy = np.c_[rng.uniform(0, 100, 20000), rng.uniform(0, 100, 20000), np.zeros(20000)]
+    hits = decide(xy, np.full(20000, 0.3), seed=5, step=17, size=100.0)
+    n, p = 20000, 0.3
+    assert abs(hits.sum() - n * p) < 4 * math.sqrt(n * p * (1 - p)), hits.sum()
+    order = rng.permutation(20000)
+    assert (decide(xy[order], np.full(20000, 0.3), 5, 17, 100.0) == hits[order]).all()
+    halves = [decide(xy[:7000], np.full(7000, 0.3), 5, 17, 100.0),
+              decide(xy[7000:], np.full(13000, 0.3), 5, 17, 100.0)]
+    assert (np.concatenate(halves) == hits).all()
+    assert not decide(xy, np.zeros(20000), 5, 17, 100.0).any()
+    assert decide(xy, np.ones(20000), 5, 17, 100.0).all()
+    # another step draws afresh: about 30 % of those sites again
+    again = decide(xy, np.full(20000, 0.3), 5, 18, 100.0)
+    assert abs((again & hits).sum() - n * p * p) < 4 * math.sqrt(n * p * p)
+
+
+@pytest.mark.serial
+def test_nucleation_log_is_the_same_on_1_2_and_3_ranks(tmp_path):
+    import csv
+    import os
+    import subprocess
+    import sys
+    logs = {}
+    for ranks in (1, 2, 3):
+        out = tmp_path / f"n{ranks}"
+        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli",
+               "run", ROOT / "tests" / "data" / "nucleation_tiny.toml", "-o", out,
+               "--set", 'time.end="0.2 s"']
+        # an explicit env: Python's snapshot, without what MPI_Init of this
+        # process added to the C environment (an mpirun would inherit it and fail)
+        subprocess.run(list(map(str, cmd)), check=True, capture_output=True,
+                       env={**os.environ, "OMPI_MCA_rmaps_base_oversubscribe": "1"})
+        with open(out / "nucleation.csv", newline="") as f:
+            logs[ranks] = list(csv.DictReader(f))
+    assert len(logs[1]) >= 2  # the case nucleates within 0.2 s
+    for ranks in (2, 3):
+        assert len(logs[ranks]) == len(logs[1])
+        for a, b in zip(logs[1], logs[ranks]):
+            assert (a["step"], a["x_m"], a["y_m"], a["radius_m"]) == (
+                b["step"], b["x_m"], b["y_m"], b["radius_m"])
+            for col in ("t_s", "overpotential_V", "probability"):
+                assert float(a[col]) == pytest.approx(float(b[col]), rel=1e-6)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"nucleation.contact_angle": "200 deg"}, "[nucleation] contact_angle: must lie strictly between 0 and pi"),
+    ({"nucleation.exclusion_distance": "0.1 um"}, "exclusion_distance: 0.1 um is below the cell size 0.25 um"),
+    ({"phase_field.boundary_values": True}, "needs [phase_field] boundary_values = false"),
+    ({"model.blocks": ["phase_field", "driving_force"]}, "needs the model blocks ['ion_transport', 'potential']"),
+    ({"metal.surface_energy": "-0.5 J/m^2"}, "[metal] surface_energy: must be > 0"),
+    ({"nucleation.seed_factor": 0.9}, "must be > 1 (a nucleus must be supercritical)"),
+])
+def test_bad_nucleation_case_input_is_rejected(overrides, message):
+    from solver.case import CaseError
+    with pytest.raises(CaseError) as err:
+        load_case(ROOT / "tests" / "data" / "nucleation_tiny.toml", overrides)
+    assert message in str(err.value)

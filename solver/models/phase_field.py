@@ -64,6 +64,8 @@ class PhaseField(Block):
     def initial(self, p):
         if p["initial_kind"] == "seeds":
             return {"eta": lambda x: seeds_profile(x, p["seeds"], p["interface_width"])}
+        if p["initial_kind"] == "bare":
+            return {"eta": lambda x: np.zeros(x.shape[1])}
 
         def eta0(x):
             front = p["x_interface"]
