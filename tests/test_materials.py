@@ -175,3 +175,19 @@ def test_cli_lists_and_describes_materials():
     bad = subprocess.run([sys.executable, "-m", "solver.cli", "materials", "Unobtainium"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "electrolytes: LLZO" in bad.stderr
+
+
+@pytest.mark.parametrize("name", ["li_llzo.toml", "mg_mgsc2se4.toml", "compare_li_mg_zn.toml"])
+def test_resolved_example_cases_reload_identically(name):
+    """A run's case.toml repeats every derived value next to the key it came
+    from (interface_relaxation_rate and interface_mobility, i0 and Ls): reading
+    it back (restarts, sweeps) must give the same case, not a conflict."""
+    import tomllib
+    from pathlib import Path
+
+    from solver.case import load_case
+    case = load_case(Path(__file__).resolve().parents[1] / "cases" / name)
+    again = validate(tomllib.loads(case.to_toml()), "resolved")
+    for section, values in case.si.items():
+        for key, value in values.items():
+            assert again.si[section][key] == value, (section, key)
