@@ -77,8 +77,9 @@ def plot(out: Path, metals: list[str]) -> Path:
         pick = max(i for i in range(len(snaps)) if dep[i] <= growth * (1 + 1e-6))
         t, eta = snaps[pick]
         a = ax[0, k]
-        a.tricontourf(points[:, 0] * 1e6, points[:, 1] * 1e6, eta, levels=np.linspace(0, 1, 11),
-                      cmap="viridis")
+        # eta overshoots [0, 1] by round-off: clip, or those patches stay blank
+        a.tricontourf(points[:, 0] * 1e6, points[:, 1] * 1e6, np.clip(eta, 0, 1),
+                      levels=np.linspace(0, 1, 11), cmap="viridis", extend="both")
         a.tricontour(points[:, 0] * 1e6, points[:, 1] * 1e6, eta, levels=[0.5], colors="w")
         a.set(aspect="equal", xlabel="x (um)", ylabel="y (um)",
               title=f"{m}: t = {t:.0f} s, {dep[pick] * 1e6:.2f} um deposited")
