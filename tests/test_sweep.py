@@ -220,19 +220,27 @@ def test_slurm_array_under_a_fake_srun_matches_sweep_run(tmp_path):
     assert "#SBATCH --array=0-1%4" in script and "#SBATCH --ntasks=2" in script
     assert "#SBATCH --partition=short" in script and "submit with" in out
     assert "--dependency=afterok" in (slurm / "submit.sh").read_text()
-    # a fake srun: runs the command on SLURM_NTASKS ranks with mpirun
+    # a fake srun: runs the command on SLURM_NTASKS ranks with mpirun, which
+    # must not see the SLURM variables (Open MPI 5 would ask SLURM for nodes)
     shim = tmp_path / "bin"
     shim.mkdir()
-    (shim / "srun").write_text('#!/bin/bash\nexec mpirun -n "$SLURM_NTASKS" "$@"\n')
+    (shim / "srun").write_text('#!/bin/bash\nn="$SLURM_NTASKS"\n'
+                               'for v in $(compgen -e | grep "^SLURM_"); do unset "$v"; done\n'
+                               'exec mpirun -n "$n" "$@"\n')
     (shim / "srun").chmod(0o755)
     env = {**os.environ, "PATH": f"{shim}:{Path(sys.executable).parent}:{os.environ['PATH']}",
            "SLURM_JOB_ID": "4242", "SLURM_NTASKS": "2", "TMPDIR": str(tmp_path / "node")}
     (tmp_path / "node").mkdir()
-    subprocess.run(["bash", slurm / "prewarm.sbatch"], env=env, check=True, capture_output=True)
+    def sbatch(script, **extra):  # run a generated script; its output if it fails
+        res = subprocess.run(["bash", slurm / script], env={**env, **extra}, capture_output=True,
+                             text=True)
+        assert res.returncode == 0, f"{script} {extra}: exit {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+        return res
+
+    sbatch("prewarm.sbatch")
     assert any((tmp_path / "runs_cluster" / "cluster" / "jit-cache").rglob("*.so"))
     for task in range(2):
-        subprocess.run(["bash", slurm / "array.sbatch"], env={**env, "SLURM_ARRAY_TASK_ID": str(task)},
-                       check=True, capture_output=True)
+        sbatch("array.sbatch", SLURM_ARRAY_TASK_ID=str(task))
     # each task removed its node-local cache (MPI may leave its own session files there)
     assert not list((tmp_path / "node").glob("anodex-jit-*"))
     status = anodex("sweep", "status", cluster).stdout
@@ -245,9 +253,7 @@ def test_slurm_array_under_a_fake_srun_matches_sweep_run(tmp_path):
             x, y = np.array([r[col] for r in a]), np.array([r[col] for r in b])
             assert np.abs(x - y).max() <= 1e-6 * np.abs(x).max(), col
     # a task rerun on a finished case does nothing
-    again = subprocess.run(["bash", slurm / "array.sbatch"], env={**env, "SLURM_ARRAY_TASK_ID": "0"},
-                           check=True, capture_output=True, text=True)
-    assert "already finished" in again.stdout
+    assert "already finished" in sbatch("array.sbatch", SLURM_ARRAY_TASK_ID="0").stdout
 
 
 def test_forms_do_not_depend_on_parameter_values():
