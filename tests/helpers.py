@@ -43,14 +43,15 @@ class Simulation:
         return float(np.nanmean(vals))
 
 
-def order_one_case(cells, time, solver):
+def order_one_case(cells, time, solver, extra=None):
     """A 1 x 1 um square case whose every term is of order one in internal
-    units (for manufactured solutions); `time` and `solver`: those sections."""
+    units (for manufactured solutions); `time` and `solver`: those sections;
+    `extra`: {section: {key: value}} added on top."""
     from solver.case import validate
     from solver.scales import Scales
     s = Scales(1e-6, 1.0, 300.0, 1, 1.3e-5)
     E0 = s.energy_density
-    return validate({
+    data = {
         "geometry": {"kind": "rectangle", "length": "1 um", "height": "1 um", "cells": cells},
         "phase_field": {"barrier_height": f"{E0!r} J/m^3",
                         "gradient_coefficient": f"{0.1 * E0 * 1e-12!r} J/m",
@@ -62,4 +63,7 @@ def order_one_case(cells, time, solver):
         "initial": {"interface_position": "0.5 um"},
         "time": time,
         "solver": solver,
-    }, "<manufactured solution>")
+    }
+    for section, values in (extra or {}).items():
+        data.setdefault(section, {}).update(values)
+    return validate(data, "<manufactured solution>")
