@@ -18,6 +18,7 @@ mass balance: metal_content_mol_m2 - its initial value = ion_inflow_mol_m2.
 from __future__ import annotations
 
 import numpy as np
+from dolfinx import fem
 from mpi4py import MPI
 
 
@@ -55,8 +56,10 @@ class Observables:
 
     def metal_mol_m2(self) -> float:
         """Metal in the domain now (mol per m^2 of electrode)."""
-        s = self.pb.scales
-        return self.pb.integrals()["metal_volume"] / self.pb.area * s.length * s.site_density
+        pb, s = self.pb, self.pb.scales
+        volume = pb.comm.allreduce(fem.assemble_scalar(pb.observable_forms["metal_volume"]),
+                                   op=MPI.SUM)
+        return volume / pb.area * s.length * s.site_density
 
     def tip_position(self):
         """Largest x (internal units) of the eta = 1/2 contour."""
