@@ -62,7 +62,6 @@ def open_unit_closed(x):
 
 
 def open_angle(x):
-    import math
     return None if 0 < x < math.pi else "must lie strictly between 0 and pi (0 and 180 deg)"
 
 

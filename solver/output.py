@@ -15,7 +15,8 @@
     nucleation.csv   nuclei inserted by stochastic nucleation (if enabled)
 
 A non-empty directory is refused unless ``overwrite`` is given (then it is
-removed first), except one that holds only the case file being run.  All file-system decisions are made on rank 0 and broadcast.
+removed first), except one that holds only the case file being run.  All
+file-system decisions are made on rank 0 and broadcast.
 """
 from __future__ import annotations
 
