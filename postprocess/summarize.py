@@ -45,7 +45,7 @@ SERIES = (("deposit_thickness_m", 1e6, "deposit thickness (um)"),
 _NUMBER = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*)")
 
 
-def _runs(root: Path):
+def list_runs(root: Path):
     """[(id, run dir, {parameter: value})] from the manifest or the subdirectories."""
     manifest = root / "manifest.csv"
     if manifest.exists():
@@ -71,7 +71,7 @@ def _numeric(values):
 
 def summarize(root) -> list[str]:
     root = Path(root)
-    runs = _runs(root)
+    runs = list_runs(root)
     if not runs:
         raise SystemExit(f"anodex summarize: {root}: no runs (no manifest.csv and no "
                          "subdirectory with a timeseries.csv)")

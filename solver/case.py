@@ -260,12 +260,15 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "max_steps": Param("int", 1000000, "stop after this many accepted steps",
                            check=positive),
         "stop_tip_fraction": Param("number", 0.9, "stop when the tip passes this fraction "
-                                   "of the length", check=open_unit),
+                                   "of the length (1: never)",
+                                   check=open_unit_closed),
     },
     "solver": {
         "preset": Param("choice", "auto", "linear solver: direct LU (MUMPS), fieldsplit "
-                        "(FGMRES, ILU on (w, eta), BoomerAMG on the potential), or auto "
-                        "(direct below 30000 unknowns)", choices=("auto", "direct", "fieldsplit")),
+                        "(FGMRES, ILU on (w, eta), BoomerAMG on the potential), amg (GMRES "
+                        "with BoomerAMG; one unknown only, e.g. the phase field alone), or "
+                        "auto (direct below 30000 unknowns, else fieldsplit, or amg for one "
+                        "unknown)", choices=("auto", "direct", "fieldsplit", "amg")),
         "reuse_factorization": Param("bool", True, "direct preset: keep the LU factors "
                                      "across Newton iterations and time steps as the "
                                      "preconditioner of GMRES on the current Jacobian; "
@@ -468,9 +471,14 @@ def _cross_checks(si) -> list[str]:
                           "[material] metal from the library)")
     from .models import make_blocks
     try:
-        make_blocks(si["model"]["blocks"])
+        unknowns = [u for b in make_blocks(si["model"]["blocks"]) for u in b.unknowns]
     except ValueError as e:
         errors.append(f"[model] blocks: {e}")
+    else:
+        if si["solver"]["preset"] == "amg" and len(unknowns) > 1:
+            errors.append(f"[solver] preset: \"amg\" needs a single unknown; the blocks "
+                          f"{si['model']['blocks']} solve for {', '.join(unknowns)}: use auto, "
+                          "direct or fieldsplit")
     if errors:
         return errors
     pf = si["phase_field"]

@@ -79,7 +79,8 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
         return wrote_fields or by_steps or by_wall
 
     t_end = tcfg["end"] / s.time
-    tip_stop = case.si["time"]["stop_tip_fraction"] * pb.p["length"] * s.length
+    tip_fraction = case.si["time"]["stop_tip_fraction"]
+    tip_stop = tip_fraction * pb.p["length"] * s.length if tip_fraction < 1 else math.inf
     if not restart:
         out.append({**obs.record(0, 0.0, 0.0, 0, 0), "wall_s": time.perf_counter() - wall0})
         out.write_fields(0.0)

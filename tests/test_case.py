@@ -49,6 +49,8 @@ def test_hong_case_maps_onto_published_numbers():
     ("[material]\ncharge_number = 1.5\n", ["[material] charge_number", "must be an integer"]),
     ("[time]\nscheme = \"rk4\"\n", ["[time] scheme", "'bdf1', 'bdf2'"]),
     ("[time]\nerror_norm = \"l2\"\n", ["[time] error_norm", "'max', 'rms'"]),
+    ("[solver]\npreset = \"amg\"\n", ["[solver] preset", "needs a single unknown",
+                                         "use auto, direct or fieldsplit"]),
     ("[noise]\namplitude = \"0.04 1/s\"\ncorrelation_time = \"1e-6 s\"\n",
      ["[noise] correlation_time", "more than 10000 noise windows", "use at least 0.0001 s"]),
     ("[geometry]\ncells = [40, 40]\n", ["[geometry] cells", "larger than the 10-90 % interface width",
