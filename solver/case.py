@@ -262,6 +262,9 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "stop_tip_fraction": Param("number", 0.9, "stop when the tip passes this fraction "
                                    "of the length (1: never)",
                                    check=open_unit_closed),
+        "stop_deposit_thickness": q("0 m", "m", "stop when the deposit-equivalent thickness "
+                                    "(metal volume per electrode area) reaches this: a fixed "
+                                    "plated capacity; 0: never", nonnegative),
     },
     "solver": {
         "preset": Param("choice", "auto", "linear solver: direct LU (MUMPS), fieldsplit "

@@ -17,6 +17,8 @@ mass balance: metal_content_mol_m2 - its initial value = ion_inflow_mol_m2.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from dolfinx import fem
 from mpi4py import MPI
@@ -89,7 +91,9 @@ class Observables:
             row["nucleated_mol_m2"] = self.nucleated
             tip = self.tip_position() * s.length
             row["tip_position_m"] = tip
-            vel = (tip - self.last_tip) / (dt * s.time) if self.last_tip is not None and dt > 0 else 0.0
+            vel = 0.0
+            if self.last_tip is not None and dt > 0 and math.isfinite(tip + self.last_tip):
+                vel = (tip - self.last_tip) / (dt * s.time)  # no metal yet: no tip, 0
             row["tip_velocity_m_s"] = vel
             self.last_tip = tip
         if "current_electrode" in I:

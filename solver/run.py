@@ -114,6 +114,10 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
                 state, reason = "stopped", (f"tip passed {case.si['time']['stop_tip_fraction']:g} "
                                             "of the domain length")
                 break
+            if 0 < tcfg["stop_deposit_thickness"] <= row.get("deposit_thickness_m", 0.0):
+                state, reason = "stopped", (f"deposit reached {tcfg['stop_deposit_thickness']:g} m "
+                                            "(stop_deposit_thickness)")
+                break
             if stepper.step >= tcfg["max_steps"]:
                 state, reason = "stopped", f"reached max_steps = {tcfg['max_steps']}"
                 break

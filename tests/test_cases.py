@@ -13,7 +13,8 @@ from solver.run import run_case
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 METAL_CASES = sorted(p for p in CASES.glob("*.toml") if not p.name.startswith("hong2018")
-                     and load_case(p).si["material"]["metal"])
+                     and load_case(p).si["material"]["metal"]
+                     and not load_case(p).si["nucleation"]["enabled"])  # test_nucleation.py
 SHRINK = {"geometry.kind": "interval", "geometry.length": "10 um", "geometry.cells": [40],
           "time.end": "5 s", "output.field_interval": "5 s"}
 

@@ -169,6 +169,47 @@ def test_draws_follow_the_probability_law_and_ignore_the_partition():
     assert abs((again & hits).sum() - n * p * p) < 4 * math.sqrt(n * p * p)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("metal", ["li", "mg"])
+def test_nuclei_appear_on_the_bare_collector_and_grow_into_a_deposit(metal, mpi_tmp_path):
+    """cases/{li,mg}_nucleation.toml on a 20 um collector with 20x the rate:
+    nuclei appear, and most of the metal at the plated capacity (1 um) has
+    grown by Butler-Volmer, not been inserted."""
+    import csv
+    from conftest import read_timeseries
+    from solver.run import run_case
+    case = load_case(ROOT / "cases" / f"{metal}_nucleation.toml", {
+        "geometry.height": "20 um", "geometry.cells": [20, 80],
+        "nucleation.rate_prefactor": "1e11 1/(m^2*s)", "time.stop_deposit_thickness": "1 um"})
+    result = run_case(case, mpi_tmp_path / metal)
+    assert result["status"] == "stopped" and "stop_deposit_thickness" in result["reason"], result
+    with open(mpi_tmp_path / metal / "nucleation.csv") as f:
+        nuclei = list(csv.DictReader(f))
+    assert len(nuclei) >= 2
+    assert all(float(n["overpotential_V"]) < 0 for n in nuclei)
+    last = read_timeseries(mpi_tmp_path / metal)[-1]
+    assert last["deposit_thickness_m"] >= 1e-6
+    inserted, total = last["nucleated_mol_m2"], last["metal_mol_m2"]
+    assert 0 < inserted < 0.5 * total, (inserted, total)
+
+
+def test_nucleation_sweep_power_law_and_classical_exponent():
+    """The power-law fit recovers an exact exponent; the classical local
+    exponent d ln J / d ln|eta| equals 2 dG*/(k_B T) (finite differences)."""
+    import numpy as np
+    from postprocess.nucleation_sweep import local_exponent, power_fit
+    eta = np.array([-0.05, -0.08, -0.1, -0.2])
+    assert power_fit(eta, 3.0 * np.abs(eta) ** 2.7) == pytest.approx((2.7, 3.0), rel=1e-9)
+    with pytest.raises(ValueError, match="needs 2 potentials with nuclei"):
+        power_fit(eta, [0, 0, 0, 1.0])
+    m = metal("Li")
+    args = (1e11, m.props["surface_energy"].si, m.molar_volume, 1, T, math.radians(20))
+    d = 1e-6
+    slope = (math.log(cnt.rate(*args[:4], -0.1 * (1 + d), *args[4:]))
+             - math.log(cnt.rate(*args[:4], -0.1 * (1 - d), *args[4:]))) / (2 * d)
+    assert local_exponent({"cnt": args}, -0.1) == pytest.approx(slope, rel=1e-6)
+
+
 @pytest.mark.serial
 def test_nucleation_log_is_the_same_on_1_2_and_3_ranks(tmp_path):
     import csv

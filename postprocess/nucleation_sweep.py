@@ -1,0 +1,180 @@
+"""Nucleus density and size against overpotential, from a sweep of
+nucleation runs (e.g. cases/sweeps/li_nucleation_overpotential.toml).
+
+    python -m postprocess.nucleation_sweep SWEEP_DIR
+
+For each run: N = the nuclei in nucleation.csv; the areal density
+n = N / A_c with A_c the collector area of the sites (height x site_depth in
+2-D); the mean nucleus size R = sqrt(2 V / (pi N)), the radius of N equal
+half-discs holding the metal V (per unit depth) at the end of the run; and
+the overpotential eta = the mean local overpotential of the logged nuclei
+(without nuclei: the applied potential plus the rest-potential offset of the
+first run that has some).  Runs at the same applied potential (other seeds)
+are averaged.
+
+Fits n = a |eta|^p and R = b |eta|^q (least squares in log-log over the
+potentials with nuclei) and compares with
+
+* classical theory: the expected count of the same run,
+  N_CNT = J(eta) A_c t_end (every site bare for the whole run), whose local
+  exponent is d ln J / d ln|eta| = 2 dG*(eta) / (k_B T);
+* experiment (Cu collector, Pei et al., Nano Lett. 17 (2017) 1132): n ~ eta^3
+  and size ~ eta^-1.  At a fixed plated capacity, 3-D hemispheres give
+  size ~ n^(-1/3); the 2-D half-discs here give R ~ n^(-1/2).
+
+Writes SWEEP_DIR/nucleation_sweep.csv and nucleation_sweep.png.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from solver import nucleation as cnt  # noqa: E402
+from solver.case import load_case  # noqa: E402
+
+from .plot_run import read_series  # noqa: E402
+from .summarize import list_runs  # noqa: E402
+
+K_B = 1.380649e-23
+
+
+def run_record(run: Path) -> dict:
+    """N, density, size, overpotential and the CNT expectation of one run."""
+    case = load_case(run / "case.toml")
+    si = case.si
+    g, nuc = si["geometry"], si["nucleation"]
+    with open(run / "nucleation.csv", newline="") as f:
+        nuclei = list(csv.DictReader(f))
+    s = read_series(run)
+    h = g["height"] / g["cells"][1]
+    area = g["height"] * (nuc["site_depth"] or h)
+    count = len(nuclei)
+    metal_area = s["deposit_thickness_m"][-1] * g["height"]  # per unit depth
+    gamma, z = si["metal"]["surface_energy"], si["material"]["charge_number"]
+    vm, T = si["material"]["molar_volume"], si["material"]["temperature"]
+    eta = (float(np.mean([float(r["overpotential_V"]) for r in nuclei])) if nuclei
+           else math.nan)
+    return {"run": run.name, "applied_V": si["boundary"]["applied_potential"],
+            "count": count, "density_1_m2": count / area,
+            "size_m": math.sqrt(2 * metal_area / (math.pi * count)) if count else math.nan,
+            "overpotential_V": eta, "t_end_s": float(s["t_s"][-1]), "area_m2": area,
+            "cnt": (nuc["rate_prefactor"], gamma, vm, z, T, nuc["contact_angle"])}
+
+
+def expected_count(rec, eta) -> float:
+    J0, gamma, vm, z, T, theta = rec["cnt"]
+    return cnt.rate(J0, gamma, vm, z, eta, T, theta) * rec["area_m2"] * rec["t_end_s"]
+
+
+def local_exponent(rec, eta) -> float:
+    """d ln J / d ln|eta| = 2 dG*(eta)/(k_B T)."""
+    J0, gamma, vm, z, T, theta = rec["cnt"]
+    return 2 * cnt.barrier(gamma, vm, z, eta, theta) / (K_B * T)
+
+
+def power_fit(x, y):
+    """(exponent, prefactor) of y = a x^p by least squares of ln y on ln x."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(y) & (y > 0)
+    if ok.sum() < 2:
+        raise ValueError(f"a power law needs 2 potentials with nuclei, got {int(ok.sum())}")
+    p, lna = np.polyfit(np.log(np.abs(x[ok])), np.log(y[ok]), 1)
+    return float(p), float(math.exp(lna))
+
+
+def summarise(records):
+    """Per applied potential: means and sample sds over the seeds."""
+    offsets = [r["overpotential_V"] - r["applied_V"] for r in records if r["count"]]
+    offset = float(np.mean(offsets)) if offsets else 0.0
+    groups = defaultdict(list)
+    for r in records:
+        groups[r["applied_V"]].append(r)
+    rows = []
+    for V in sorted(groups, reverse=True):
+        rs = groups[V]
+        etas = [r["overpotential_V"] for r in rs if r["count"]]
+        eta = float(np.mean(etas)) if etas else V + offset
+        dens = np.array([r["density_1_m2"] for r in rs])
+        sizes = np.array([r["size_m"] for r in rs if r["count"]])
+        rows.append({"applied_V": V, "overpotential_V": eta, "runs": len(rs),
+                     "count_mean": float(np.mean([r["count"] for r in rs])),
+                     "density_1_m2": float(dens.mean()),
+                     "density_sd": float(dens.std(ddof=1)) if len(rs) > 1 else 0.0,
+                     "size_m": float(sizes.mean()) if sizes.size else math.nan,
+                     "size_sd": float(sizes.std(ddof=1)) if sizes.size > 1 else 0.0,
+                     "t_end_s": float(np.mean([r["t_end_s"] for r in rs])),
+                     "count_cnt": float(np.mean([expected_count(r, eta) for r in rs])),
+                     "density_cnt": float(np.mean([expected_count(r, eta) / r["area_m2"]
+                                                   for r in rs])),
+                     "cnt_exponent": local_exponent(rs[0], eta)})
+    return rows
+
+
+def plot(rows, fits, path: Path, title: str):
+    eta = np.array([abs(r["overpotential_V"]) for r in rows]) * 1e3
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    d = np.array([r["density_1_m2"] for r in rows]) * 1e-12
+    dsd = np.array([r["density_sd"] for r in rows]) * 1e-12
+    ax1.errorbar(eta, d, yerr=dsd, fmt="o", label="phase field (mean +- sd over seeds)")
+    xs = np.linspace(eta.min(), eta.max(), 50)
+    p, a = fits["density"]
+    ax1.plot(xs, a * (xs * 1e-3) ** p * 1e-12, "-", label=f"fit: n ~ |eta|^{p:.2f}")
+    ax1.plot(eta, np.array([r["density_cnt"] for r in rows]) * 1e-12, "k--",
+             label="CNT: J(eta) A t_end / A (all sites bare)")
+    ax1.set(xscale="log", yscale="log", xlabel="|overpotential| (mV)",
+            ylabel="nucleus density (1/um^2)", title=title)
+    ax1.legend(fontsize=8)
+    s = np.array([r["size_m"] for r in rows]) * 1e6
+    ssd = np.array([r["size_sd"] for r in rows]) * 1e6
+    ax2.errorbar(eta, s, yerr=ssd, fmt="s", color="C2", label="phase field")
+    q, b = fits["size"]
+    ax2.plot(xs, b * (xs * 1e-3) ** q * 1e6, "-", color="C3", label=f"fit: R ~ |eta|^{q:.2f}")
+    ax2.set(xscale="log", yscale="log", xlabel="|overpotential| (mV)",
+            ylabel="mean nucleus radius at the end (um)",
+            title="size at the same plated capacity")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sweep_dir", type=Path)
+    a = ap.parse_args(argv)
+    runs = [d for _, d, _ in list_runs(a.sweep_dir) if (d / "nucleation.csv").exists()]
+    if not runs:
+        raise SystemExit(f"no runs with nucleation.csv under {a.sweep_dir}")
+    rows = summarise([run_record(d) for d in runs])
+    fits = {"density": power_fit([r["overpotential_V"] for r in rows],
+                                 [r["density_1_m2"] for r in rows]),
+            "size": power_fit([r["overpotential_V"] for r in rows], [r["size_m"] for r in rows])}
+    keys = ("applied_V", "overpotential_V", "runs", "count_mean", "density_1_m2", "density_sd",
+            "size_m", "size_sd", "t_end_s", "count_cnt", "density_cnt", "cnt_exponent")
+    with open(a.sweep_dir / "nucleation_sweep.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(keys)
+        for r in rows:
+            w.writerow([f"{r[k]:.6g}" for k in keys])
+    plot(rows, fits, a.sweep_dir / "nucleation_sweep.png", a.sweep_dir.name)
+    for r in rows:
+        print(f"V = {r['applied_V']:+.3f} V  eta = {r['overpotential_V']:+.4f} V  "
+              f"N = {r['count_mean']:.2f} (CNT {r['count_cnt']:.3g})  "
+              f"n = {r['density_1_m2'] * 1e-12:.4g} +- {r['density_sd'] * 1e-12:.2g} /um^2  "
+              f"R = {r['size_m'] * 1e6:.3f} um  t_end = {r['t_end_s']:.4g} s  "
+              f"CNT exponent {r['cnt_exponent']:.2f}")
+    print(f"fitted: density ~ |eta|^{fits['density'][0]:.3f}, size ~ |eta|^{fits['size'][0]:.3f}")
+    print(f"wrote {a.sweep_dir / 'nucleation_sweep.csv'} and nucleation_sweep.png")
+
+
+if __name__ == "__main__":
+    main()
