@@ -105,7 +105,7 @@ def test_avrami_fit_and_sharp_interface_growth_law():
 
 
 def pfhub8b_small(overrides):
-    """PFHub 8b shrunk to 100 x 100 with 4 seeds (h = 1, as the full case)."""
+    """PFHub 8b shrunk to 100 x 100 with 4 seeds, h = 1."""
     return load_case(ROOT / "cases" / "pfhub8b.toml", {
         "geometry.length": "100 um", "geometry.height": "100 um", "geometry.cells": [100, 100],
         "initial.seed_count": 4, "initial.seed_rng": 3, **overrides})
