@@ -40,7 +40,7 @@ from solver.case import load_case  # noqa: E402
 from solver.scales import seed_positions  # noqa: E402
 
 from .plot_run import read_series  # noqa: E402
-from .summarize import list_runs  # noqa: E402
+from .summarize import finished, list_runs  # noqa: E402
 
 RASTER = 1000  # points per side of the sharp-interface area count
 
@@ -158,8 +158,12 @@ def main(argv=None):
             runs.append((p.name, p))
         else:
             runs += [(rid, d) for rid, d, _ in list_runs(p) if (d / "timeseries.csv").exists()]
+    unfinished = [rid for rid, d in runs if not finished(d)]
+    if unfinished:
+        print(f"left out, not finished: {', '.join(unfinished)}")
+    runs = [(rid, d) for rid, d in runs if rid not in unfinished]
     if not runs:
-        raise SystemExit(f"no run directories with timeseries.csv under {a.paths}")
+        raise SystemExit(f"no finished run directories with timeseries.csv under {a.paths}")
     results = {rid: analyse(d, window, a.front_speed) for rid, d in runs}
     out = a.paths[0] if len(a.paths) == 1 and not (a.paths[0] / "timeseries.csv").exists() \
         else Path(".")

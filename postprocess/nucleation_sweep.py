@@ -42,7 +42,7 @@ from solver import nucleation as cnt  # noqa: E402
 from solver.case import load_case  # noqa: E402
 
 from .plot_run import read_series  # noqa: E402
-from .summarize import list_runs  # noqa: E402
+from .summarize import finished, list_runs  # noqa: E402
 
 K_B = 1.380649e-23
 
@@ -152,8 +152,12 @@ def main(argv=None):
     ap.add_argument("sweep_dir", type=Path)
     a = ap.parse_args(argv)
     runs = [d for _, d, _ in list_runs(a.sweep_dir) if (d / "nucleation.csv").exists()]
+    unfinished = [d.name for d in runs if not finished(d)]
+    if unfinished:
+        print(f"left out, not finished: {', '.join(unfinished)}")
+    runs = [d for d in runs if finished(d)]
     if not runs:
-        raise SystemExit(f"no runs with nucleation.csv under {a.sweep_dir}")
+        raise SystemExit(f"no finished runs with nucleation.csv under {a.sweep_dir}")
     rows = summarise([run_record(d) for d in runs])
     fits = {"density": power_fit([r["overpotential_V"] for r in rows],
                                  [r["density_1_m2"] for r in rows]),

@@ -45,6 +45,14 @@ SERIES = (("deposit_thickness_m", 1e6, "deposit thickness (um)"),
 _NUMBER = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*)")
 
 
+def finished(run: Path) -> bool:
+    """The run ended by itself (completed or stopped), not failed or running."""
+    try:
+        return json.loads((run / "status.json").read_text())["status"] in ("completed", "stopped")
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 def list_runs(root: Path):
     """[(id, run dir, {parameter: value})] from the manifest or the subdirectories."""
     manifest = root / "manifest.csv"
