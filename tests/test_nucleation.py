@@ -117,8 +117,8 @@ def test_pfhub_8b_seeds_transform_as_discs_growing_at_the_flat_front_speed():
     the driving force is 0.24 W, so the profile is not the equilibrium one
     and the linear-response speed 1 um/s is 8 % high).  With that speed the
     union of sharp discs dR/dt = v (1 - r*/R) around the same seeds gives
-    X(t) within 0.0105 of the phase field (measured), and the same Avrami
-    exponent (1.851 vs 1.865)."""
+    X(t) within 0.0104 of the phase field (measured), and nearly the same
+    Avrami exponent (1.835 vs 1.865)."""
     import numpy as np
     from postprocess.avrami import avrami_fit, sharp_interface_fraction
     flat = Simulation(pfhub8b_small({"geometry.kind": "interval", "geometry.cells": [100],
