@@ -8,9 +8,9 @@ n = N / A_c with A_c the collector area of the sites (height x site_depth in
 2-D); the mean nucleus size R = sqrt(2 V / (pi N)), the radius of N equal
 half-discs holding the metal V (per unit depth) at the end of the run; and
 the overpotential eta = the mean local overpotential of the logged nuclei
-(without nuclei: the applied potential plus the rest-potential offset of the
-first run that has some).  Runs at the same applied potential (other seeds)
-are averaged.
+(without nuclei: the applied potential plus the mean offset between local
+and applied overpotential of the runs that have nuclei).  Runs at the same
+applied potential (other seeds) are averaged.
 
 Fits n = a |eta|^p and R = b |eta|^q (least squares in log-log over the
 potentials with nuclei) and compares with
@@ -44,8 +44,6 @@ from solver.case import load_case  # noqa: E402
 from .plot_run import read_series  # noqa: E402
 from .summarize import finished, list_runs  # noqa: E402
 
-K_B = 1.380649e-23
-
 
 def run_record(run: Path) -> dict:
     """N, density, size, overpotential and the CNT expectation of one run."""
@@ -78,7 +76,7 @@ def expected_count(rec, eta) -> float:
 def local_exponent(rec, eta) -> float:
     """d ln J / d ln|eta| = 2 dG*(eta)/(k_B T)."""
     J0, gamma, vm, z, T, theta = rec["cnt"]
-    return 2 * cnt.barrier(gamma, vm, z, eta, theta) / (K_B * T)
+    return 2 * cnt.barrier(gamma, vm, z, eta, theta) / (cnt.K_B * T)
 
 
 def power_fit(x, y):

@@ -115,7 +115,7 @@ class NewtonSolver:
                           "ksp_max_it": 4 * self.cfg["refactor_krylov_iterations"]})
         elif self.preset == "amg":
             # 1.6 -> 0.45 s per step against MUMPS on the 251 001 unknowns of
-            # PFHub 8b (2 ranks); ~7 GMRES its per Newton iteration
+            # PFHub 8b (2 ranks); ~4 GMRES its per Newton iteration
             o.update({"ksp_type": "gmres", "ksp_rtol": 1e-9, "ksp_atol": 1e-14,
                       "ksp_max_it": 200, "pc_type": "hypre", "pc_hypre_type": "boomeramg"})
         else:
