@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -31,6 +32,9 @@ FARADAY = 96485.33212  # C/mol
 _E_HONG = R_GAS * 300.0 / 1.3e-5
 
 
+AUTO_DIRECT_LIMIT = 30000  # unknowns; above this [solver] preset "auto" is iterative
+
+
 class CaseError(ValueError):
     """Invalid case file: message lists every problem with file and key."""
 
@@ -43,6 +47,7 @@ class Param:
     unit: str = "1"  # dimension name from units.DIMENSIONS, for quantities
     check: Callable[[Any], str | None] | None = None  # returns an error text or None
     choices: tuple = ()
+    bounds: tuple | None = None  # (lo, hi): the physical range in SI, closed (BOUNDS)
 
 
 def positive(x):
@@ -65,13 +70,29 @@ def open_angle(x):
     return None if 0 < x < math.pi else "must lie strictly between 0 and pi (0 and 180 deg)"
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def plain_name(x, longest):
+    """A name used for a path: no separators, no '..', no control characters."""
+    if not _PLAIN_NAME.fullmatch(x):
+        return ("must be a plain name of letters, digits, '.', '_' and '-', starting with a "
+                "letter or digit (it names a directory)")
+    if len(x) > longest:
+        return f"must be at most {longest} characters, got {len(x)}"
+    return None
+
+
 def q(default, unit, doc, check=None):
     return Param("quantity", default, doc, unit, check)
 
 
 SCHEMA: dict[str, dict[str, Param]] = {
     "case": {
-        "name": Param("str", "anodex-case", "short name, used in logs and metadata"),
+        "name": Param("str", "anodex-case", "short name, used in logs and metadata and as "
+                      "the default output directory runs/<name>: letters, digits, '.', '_', "
+                      "'-' (a plain directory name, at most 100 characters)",
+                      check=lambda x: plain_name(x, 100)),
         "description": Param("str", "", "free text"),
     },
     "model": {
@@ -310,6 +331,66 @@ SCHEMA: dict[str, dict[str, Param]] = {
 }
 
 
+# Physical ranges (SI, closed intervals).  Generous: a value outside is a
+# typo or a unit slip (a conductivity in S/cm written as S/m is still inside),
+# and refusing it before the run beats NaN in the output.  Counts are bounded
+# by what PETSc's 32-bit indices and a workstation can hold.
+_INT32 = 2 ** 31 - 1
+BOUNDS = {
+    "geometry.length": (1e-9, 1.0), "geometry.height": (1e-9, 1.0),
+    "material.charge_number": (1, 6), "material.molar_volume": (1e-7, 1e-3),
+    "material.temperature": (1.0, 3000.0),
+    "metal.molar_mass": (1e-3, 1.0), "metal.density": (1.0, 1e5),
+    "metal.surface_energy": (1e-4, 100.0), "metal.shear_modulus": (1e3, 1e13),
+    "metal.standard_potential": (-10.0, 10.0), "metal.melting_point": (1.0, 5000.0),
+    "electrode.conductivity": (1e-12, 1e10),
+    "electrolyte.conductivity": (1e-15, 1e6), "electrolyte.diffusivity": (1e-30, 1e-3),
+    "electrolyte.site_density_ratio": (1e-6, 1e6),
+    "electrolyte.activation_energy": (1e-23, 1e-17),  # up to 62 eV
+    "electrolyte.vtf_pseudo_activation_energy": (1e-23, 1e-17),
+    "electrolyte.vtf_temperature": (0.0, 3000.0),
+    "electrolyte.electronic_conductivity": (0.0, 1e10),
+    "electrolyte.permittivity": (1.0, 1e6), "electrolyte.youngs_modulus": (1e3, 1e13),
+    "phase_field.interface_length": (1e-12, 1.0),
+    "phase_field.gradient_coefficient": (1e-30, 1e10),
+    "phase_field.barrier_height": (1e-10, 1e15),
+    "phase_field.interface_relaxation_rate": (1e-20, 1e20),
+    "phase_field.interface_mobility": (1e-40, 1e10),
+    "phase_field.reaction_rate_constant": (0.0, 1e20),
+    "phase_field.exchange_current_density": (1e-20, 1e8),
+    "phase_field.driving_force": (0.0, 1e15),
+    "grand_potential.electrode_mu_offset": (-100.0, 100.0),
+    "grand_potential.electrolyte_mu_offset": (-100.0, 100.0),
+    "grand_potential.electrode_energy_offset": (-100.0, 100.0),
+    "grand_potential.electrolyte_energy_offset": (-100.0, 100.0),
+    "grand_potential.prefactor": (1e-3, 1e3),
+    "initial.interface_width": (1e-12, 1.0),
+    "initial.perturbation_amplitude": (0.0, 1.0),
+    "initial.perturbation_wavelength": (1e-12, 1e3),
+    "initial.chemical_potential": (-100.0, 100.0),
+    "initial.seed_radius": (1e-12, 1.0), "initial.seed_count": (1, 100000),
+    "boundary.applied_potential": (-20.0, 20.0), "boundary.reservoir_potential": (-20.0, 20.0),
+    "boundary.reservoir_chemical_potential": (-100.0, 100.0),
+    "noise.amplitude": (0.0, 1e15), "noise.correlation_time": (1e-15, 1e15),
+    "nucleation.rate_prefactor": (0.0, 1e60), "nucleation.seed_factor": (1.0, 100.0),
+    "nucleation.min_seed_radius": (1e-12, 1.0), "nucleation.exclusion_distance": (1e-12, 1.0),
+    "nucleation.hold_time": (0.0, 1e15), "nucleation.site_depth": (0.0, 1.0),
+    "time.end": (1e-15, 1e15), "time.dt_initial": (1e-18, 1e15),
+    "time.dt_min": (1e-18, 1e15), "time.dt_max": (1e-18, 1e15),
+    "time.error_tolerance": (0.0, 1.0), "time.max_steps": (1, _INT32),
+    "time.stop_deposit_thickness": (0.0, 1.0),
+    "solver.refactor_krylov_iterations": (1, 10000), "solver.newton_tolerance": (1e-16, 1.0),
+    "solver.max_newton_iterations": (1, 10000), "solver.max_eta_update": (1e-6, 100.0),
+    "solver.max_w_update": (1e-6, 1000.0),
+    "output.field_interval": (1e-18, 1e15),
+    "checkpoint.every_steps": (0, _INT32), "checkpoint.every_wall": (0.0, 1e9),
+    "scales.length": (1e-12, 1.0), "scales.time": (1e-15, 1e15),
+}
+for _dotted, _bounds in BOUNDS.items():
+    _section, _key = _dotted.split(".")
+    SCHEMA[_section][_key].bounds = _bounds
+
+
 @dataclass
 class Case:
     """A validated case: ``raw`` as written (strings with units, defaults filled)
@@ -353,11 +434,13 @@ def _convert(p: Param, value):
             return None, str(e)
     if p.kind == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None, f"must be a number, got {type(value).__name__} {value!r}"
+            return None, f"must be a number, got {type(value).__name__} {shown(value)}"
+        if not math.isfinite(value):
+            return None, f"must be a finite number, got {value!r}"
         return float(value), None
     if p.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            return None, f"must be an integer, got {type(value).__name__} {value!r}"
+            return None, f"must be an integer, got {type(value).__name__} {shown(value)}"
         return value, None
     if p.kind == "bool":
         if not isinstance(value, bool):
@@ -366,25 +449,63 @@ def _convert(p: Param, value):
     if p.kind == "str":
         if not isinstance(value, str):
             return None, f"must be a string, got {type(value).__name__}"
+        if len(value) > MAX_STRING:
+            return None, f"must be at most {MAX_STRING} characters, got {len(value)}"
         return value, None
     if p.kind == "choice":
-        if value not in p.choices:
-            return None, f"must be one of {', '.join(map(repr, p.choices))}, got {value!r}"
+        if not isinstance(value, str) or value not in p.choices:
+            return None, f"must be one of {', '.join(map(repr, p.choices))}, got {shown(value)}"
         return value, None
     if p.kind == "int_list":
         if (not isinstance(value, list) or not value
                 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
-            return None, f"must be a list of positive integers, got {value!r}"
+            return None, f"must be a list of positive integers, got {shown(value)}"
         return list(value), None
     if p.kind == "str_list":
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            return None, f"must be a non-empty list of strings, got {value!r}"
+            return None, f"must be a non-empty list of strings, got {shown(value)}"
         return list(value), None
     if p.kind == "table":
         if not isinstance(value, dict):
             return None, f"must be a table, got {type(value).__name__}"
-        return {str(k): str(v) for k, v in value.items()}, None
+        return _petsc_table(value)
     raise AssertionError(p.kind)
+
+
+MAX_STRING = 10000  # characters of a string value
+_PETSC_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def short(text: str, at_most=60) -> str:
+    """A name as written, made printable and cut to a readable length."""
+    text = text if text.isprintable() else repr(text)
+    return text if len(text) <= at_most else text[:at_most] + f"... ({len(text)} characters)"
+
+
+def shown(value, at_most=80) -> str:
+    """repr of a value, cut to a readable length (messages stay short)."""
+    return short(repr(value), at_most)
+
+
+def _petsc_table(value):
+    """[solver] petsc_options: option names without the leading '-', values
+    strings, finite numbers or booleans -> {name: string}."""
+    out = {}
+    for k, v in value.items():
+        if not _PETSC_KEY.fullmatch(k) or len(k) > 200:
+            hint = " (write it without the leading '-')" if k.startswith("-") else ""
+            return None, (f"option name {shown(k)} is not a PETSc option name: letters, digits "
+                          f"and '_'{hint}")
+        if isinstance(v, bool):
+            out[k] = "true" if v else "false"
+        elif isinstance(v, (int, float)) and math.isfinite(v):
+            out[k] = repr(v)
+        elif isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9_.,:+-]{0,200}", v):
+            out[k] = v
+        else:
+            return None, (f"{k}: value must be a word, a finite number or a boolean, "
+                          f"got {shown(v)}")
+    return out, None
 
 
 def _suggest(word, options):
@@ -392,22 +513,37 @@ def _suggest(word, options):
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def validate(data: dict, source: str = "<case>") -> Case:
-    """Validate a parsed case dict; raise CaseError listing every problem."""
+MAX_REPORTED = 50  # problems listed in one message; the rest are counted
+
+
+def _where(section, key, from_cli) -> str:
+    return f"--set {section}.{key}" if (section, key) in from_cli else f"[{section}] {key}"
+
+
+def validate(data: dict, source: str = "<case>", from_cli=frozenset()) -> Case:
+    """Validate a parsed case dict; raise CaseError listing every problem.
+    from_cli: the (section, key) pairs that came from --set (named so)."""
     errors, raw, si, given = [], {}, {}, set()
-    for section in data:
-        if section not in SCHEMA:
-            errors.append(f"unknown section [{section}]{_suggest(section, SCHEMA)}; "
-                          f"valid sections: {', '.join(SCHEMA)}")
-        elif not isinstance(data[section], dict):
-            errors.append(f"[{section}] must be a table")
+    unknown_sections = [sec for sec in data if sec not in SCHEMA]
+    if unknown_sections:
+        hint = _suggest(unknown_sections[0], SCHEMA) if len(unknown_sections) == 1 else ""
+        errors.append(f"unknown section{'s' * (len(unknown_sections) > 1)} "
+                      f"{_listing(f'[{sec}]' for sec in unknown_sections)}{hint}; "
+                      f"valid sections: {', '.join(SCHEMA)}")
+    for section in SCHEMA:
+        if section in data and not isinstance(data[section], dict):
+            errors.append(f"[{section}] must be a table of keys, got {type(data[section]).__name__} "
+                          f"{shown(data[section])}")
     for section, params in SCHEMA.items():
         section_given = data.get(section, {}) if isinstance(data.get(section, {}), dict) else {}
         raw[section], si[section] = {}, {}
-        for key in section_given:
-            if key not in params:
-                errors.append(f"[{section}] {key}: unknown key{_suggest(key, params)}; "
-                              f"valid keys: {', '.join(params)}")
+        unknown = [key for key in section_given if key not in params]
+        if len(unknown) == 1:
+            errors.append(f"[{section}] {short(unknown[0])}: unknown key"
+                          f"{_suggest(unknown[0], params)}; valid keys: {', '.join(params)}")
+        elif unknown:
+            errors.append(f"[{section}] unknown keys {_listing(unknown)}; valid keys: "
+                          f"{', '.join(params)}")
         for key, p in params.items():
             value = section_given.get(key, copy.deepcopy(p.default))
             if key in section_given:
@@ -418,34 +554,74 @@ def validate(data: dict, source: str = "<case>") -> Case:
             if err is None and val is not None and p.check is not None:
                 err = p.check(val)
                 if err:
-                    err = f"{err}, got {value!r}"
+                    err = f"{err}, got {shown(value)}"
+            if err is None and val is not None and p.bounds is not None:
+                err = _out_of_bounds(p, val, value)
             if err:
-                errors.append(f"[{section}] {key}: {err}")
+                errors.append(f"{_where(section, key, from_cli)}: {err}")
             si[section][key] = val
     provenance = {}
-    if not errors:
-        from .materials.resolve import resolve
-        errors += resolve(raw, si, given, provenance)
-    if not errors:
-        errors += _cross_checks(si)
+    try:
+        if not errors:
+            from .materials.resolve import resolve
+            errors += resolve(raw, si, given, provenance)
+        if not errors:
+            errors += _cross_checks(si, given)
+        if not errors:
+            errors += _derived_checks(Case(raw=raw, si=si, source=source))
+    except (OverflowError, ZeroDivisionError) as e:
+        errors.append(f"the values give derived numbers that overflow ({e}); check the "
+                      "magnitudes and units of the values given")
     if errors:
-        raise CaseError(f"{source}: invalid case file:\n  - " + "\n  - ".join(errors))
+        listed = errors[:MAX_REPORTED]
+        more = (f"\n  ... and {len(errors) - MAX_REPORTED} more problems"
+                if len(errors) > MAX_REPORTED else "")
+        raise CaseError(f"{source}: invalid case file:\n  - " + "\n  - ".join(listed) + more)
     case = Case(raw=raw, si=si, source=source, provenance=provenance)
-    case.warnings += _resolution_warnings(case)
+    case.warnings += _resolution_warnings(case) + _inactive_key_warnings(si, given)
     return case
+
+
+def _listing(names, at_most=10) -> str:
+    names = list(names)
+    more = f" and {len(names) - at_most} more" if len(names) > at_most else ""
+    return ", ".join(short(n) for n in names[:at_most]) + more
+
+
+def _out_of_bounds(p: Param, val, value) -> str | None:
+    lo, hi = p.bounds
+    if lo <= val <= hi:
+        return None
+    unit = "" if p.kind != "quantity" or p.unit == "1" else f" {p.unit}"
+    return f"outside the physical range [{lo:g}, {hi:g}]{unit}, got {shown(value)}"
+
+
+def _derived_checks(case: Case) -> list[str]:
+    """The internal (non-dimensional) parameters must be finite numbers."""
+    from .scales import nondimensionalise
+    _, p = nondimensionalise(case)
+    bad = [k for k, v in p.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        return [f"the values give non-finite internal parameters {bad} (solver/scales.py); "
+                "check the magnitudes and units of the values given, and [scales]"]
+    return []
 
 
 MAX_NOISE_WINDOWS = 10000  # per step (each window costs one hash of the nodes)
 
 
-def _cross_checks(si) -> list[str]:
+def _cross_checks(si, given=frozenset()) -> list[str]:
     """Checks that involve several keys (the keys are named in the message)."""
     errors = []
     g, t = si["geometry"], si["time"]
     ndim = 1 if g["kind"] == "interval" else 2
     if len(g["cells"]) != ndim:
-        errors.append(f"[geometry] cells: a {g['kind']} needs {ndim} cell count(s), "
-                      f"got {g['cells']}")
+        need = "an interval needs 1 cell count, [nx]" if ndim == 1 else \
+            "a rectangle needs 2 cell counts, [nx, ny]"
+        errors.append(f"[geometry] cells: {need}; got {shown(g['cells'])}")
+    if ndim == 1 and ("geometry", "height") in given:
+        errors.append("[geometry] height: has no effect on an interval (kind = \"interval\" is "
+                      "1-D); remove it, or use kind = \"rectangle\"")
     if not t["dt_min"] <= t["dt_initial"] <= t["dt_max"]:
         errors.append("[time] dt_initial: must satisfy dt_min <= dt_initial <= dt_max, got "
                       f"{t['dt_min']:g} s, {t['dt_initial']:g} s, {t['dt_max']:g} s")
@@ -503,6 +679,31 @@ def _cross_checks(si) -> list[str]:
     return errors
 
 
+# keys that do nothing unless another key has a value: (key, active?, why not)
+_CONDITIONAL_KEYS = (
+    ("initial", ("interface_position", "perturbation_amplitude", "perturbation_wavelength"),
+     lambda si: si["initial"]["kind"] == "front", 'initial kind is not "front"'),
+    ("initial", ("seed_radius", "seed_count", "seed_placement", "seed_rng"),
+     lambda si: si["initial"]["kind"] == "seeds", 'initial kind is not "seeds"'),
+    ("nucleation", tuple(k for k in SCHEMA["nucleation"] if k != "enabled"),
+     lambda si: si["nucleation"]["enabled"], "[nucleation] enabled = false"),
+    ("noise", ("correlation_time", "seed"),
+     lambda si: si["noise"]["amplitude"] > 0, "[noise] amplitude is 0"),
+    ("solver", ("refactor_krylov_iterations",),
+     lambda si: si["solver"]["reuse_factorization"], "[solver] reuse_factorization = false"),
+)
+
+
+def _inactive_key_warnings(si, given) -> list[str]:
+    """Keys the case gives that have no effect in its configuration."""
+    out = []
+    for section, keys, active, why in _CONDITIONAL_KEYS:
+        unused = [k for k in keys if (section, k) in given]
+        if unused and not active(si):
+            out.append(f"[{section}] {', '.join(unused)}: no effect ({why})")
+    return out
+
+
 def _resolution_warnings(case: Case) -> list[str]:
     h, ell = case.cell_size, case.interface_length
     if h > ell / 2 * (1 + 1e-3):  # the published kappa, W give ell = 0.49999 um
@@ -512,24 +713,60 @@ def _resolution_warnings(case: Case) -> list[str]:
     return []
 
 
+MAX_CASE_BYTES = 1 << 20  # a case file is a page of settings, not data
+
+
+def read_toml(path, what="case file") -> dict:
+    """Parse a TOML file; CaseError naming the file for anything that is not a
+    readable, non-empty UTF-8 TOML document of sensible size."""
+    p = Path(path)
+    if not p.exists():
+        raise CaseError(f"{p}: no such {what}")
+    if not p.is_file():
+        raise CaseError(f"{p}: not a file (a {what} is a TOML file)")
+    try:
+        size = p.stat().st_size
+        if size > MAX_CASE_BYTES:
+            raise CaseError(f"{p}: {size} bytes; a {what} is at most {MAX_CASE_BYTES} bytes")
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CaseError(f"{p}: not a text (UTF-8) file, byte {e.start}: a {what} is TOML "
+                        "text") from None
+    except OSError as e:
+        raise CaseError(f"{p}: cannot read the {what}: {e.strerror or e}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise CaseError(f"{p}: not valid TOML: {shown(str(e), 300)}") from None
+    if not data:
+        raise CaseError(f"{p}: the {what} is empty (no sections or keys); "
+                        "`anodex run` without a case runs the default case")
+    return data
+
+
+def apply_overrides(data: dict, overrides: dict, source: str) -> set:
+    """Put --set values into the case data; returns the (section, key) pairs
+    set.  CaseError, naming the option, for one that cannot apply."""
+    from_cli = set()
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        if not isinstance(data.setdefault(section, {}), dict):
+            raise CaseError(f"--set {dotted}: {source} gives {section} = "
+                            f"{shown(data[section])}, not a [{section}] table; fix the case file")
+        data[section][key] = value
+        from_cli.add((section, key))
+    return from_cli
+
+
 def load_case(path: str | Path | None = None, overrides: dict | None = None) -> Case:
     """Read and validate a case file (None: the embedded default case)."""
     if path is None:
         text = resources.files("solver").joinpath("data/default_case.toml").read_text()
-        source = "<default case>"
+        source, data = "<default case>", tomllib.loads(text)
     else:
-        p = Path(path)
-        if not p.is_file():
-            raise CaseError(f"{p}: no such case file")
-        text, source = p.read_text(), str(p)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise CaseError(f"{source}: not valid TOML: {e}") from None
-    for dotted, value in (overrides or {}).items():
-        section, _, key = dotted.partition(".")
-        data.setdefault(section, {})[key] = value
-    return validate(data, source)
+        source, data = str(path), read_toml(path)
+    from_cli = apply_overrides(data, overrides, source)
+    return validate(data, source, from_cli)
 
 
 def _toml_value(v) -> str:
@@ -566,14 +803,18 @@ def reference_markdown() -> str:
              "Generated from `solver/case.py` by `anodex check --reference`; do not edit.",
              "Quantities are strings `\"<number> <unit>\"` in any unit of the stated "
              "dimension (SI prefixes allowed: `\"0.5 um\"`, `\"1.19 S/m\"`, `\"-450 mV\"`). "
-             "Defaults are the published Hong & Viswanathan (2018) input in SI units.", ""]
+             "Defaults are the published Hong & Viswanathan (2018) input in SI units. "
+             "Every number must be finite and inside its range (SI units, closed "
+             "interval); a case that gives a key with no effect in its configuration "
+             "gets a warning (an error for `height` on an interval).", ""]
     for section, params in SCHEMA.items():
-        lines += [f"## [{section}]", "", "| key | type | unit | default | meaning |",
-                  "|---|---|---|---|---|"]
+        lines += [f"## [{section}]", "", "| key | type | unit | default | range | meaning |",
+                  "|---|---|---|---|---|---|"]
         for key, p in params.items():
             kind = p.kind if p.kind != "choice" else " / ".join(p.choices)
             unit = p.unit if p.kind == "quantity" else ""
             default = "unset" if p.default is None else f"`{_toml_value(p.default)}`"
-            lines.append(f"| `{key}` | {kind} | {unit} | {default} | {p.doc} |")
+            bounds = f"{p.bounds[0]:g} to {p.bounds[1]:g}" if p.bounds else ""
+            lines.append(f"| `{key}` | {kind} | {unit} | {default} | {bounds} | {p.doc} |")
         lines.append("")
     return "\n".join(lines)

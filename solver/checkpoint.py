@@ -16,7 +16,11 @@ writing keeps its last good checkpoint.
 """
 from __future__ import annotations
 
+import csv
+import json
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +28,13 @@ from mpi4py import MPI
 
 from . import CHECKPOINT_FILE as FILE
 from .noise import lattice
+
+
+# scalars a restart cannot do without: those of Stepper.STATE, Observables.STATE
+# and the run's own (tests/test_restart.py keeps this list complete); dt_cap,
+# nucleated and nuclei are optional (absent from older checkpoints)
+REQUIRED_SCALARS = ("t", "dt", "dt_prev", "step", "rejected", "failed_solves", "charge",
+                    "inflow", "last_tip", "next_out", "wall_s")
 
 
 class CheckpointError(RuntimeError):
@@ -74,18 +85,85 @@ def _write(run_dir, names, parts, scalars):
     os.replace(tmp, path)
 
 
+def _read(path: Path) -> dict:
+    """The arrays of a checkpoint file; CheckpointError if it cannot be read."""
+    rerun = (f"the run cannot continue from it; `anodex run --rerun {path.parent}` starts it "
+             "again from the beginning")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if not hasattr(z, "files"):
+                raise ValueError("not an .npz archive")
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no checkpoint; {rerun}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        what = ("it holds Python objects, which anodex never writes" if "pickle" in str(e)
+                else f"{type(e).__name__}: {str(e)[:200]}")
+        raise CheckpointError(f"{path}: damaged or not an anodex checkpoint ({what}); "
+                              f"{rerun}") from None
+
+
+def check(run_dir, case):
+    """All that can be known of a checkpoint before the problem is built
+    (call on rank 0): readable, complete, finite, for this case's unknowns
+    and mesh.  Also the run's metadata.json and timeseries.csv, which a
+    restart continues.  Raises CheckpointError saying what is wrong."""
+    from .models import make_blocks  # (no PETSc: this runs on rank 0 alone)
+    run_dir = Path(run_dir)
+    path = run_dir / FILE
+    data = _read(path)
+    bad = f"{path}: not a complete anodex checkpoint"
+    needed = {"keys", "values", "unknowns", *REQUIRED_SCALARS}
+    missing = sorted(needed - set(data))
+    if missing:
+        raise CheckpointError(f"{bad}: it lacks {', '.join(missing)}")
+    for k in REQUIRED_SCALARS:
+        v = data[k]
+        if v.ndim != 0 or v.dtype.kind not in "iuf" or (v.dtype.kind == "f" and np.isinf(v)):
+            raise CheckpointError(f"{bad}: {k} is not a number")  # (NaN stands for unset)
+    unknowns = [u for b in make_blocks(case.si["model"]["blocks"]) for u in b.unknowns]
+    if data["unknowns"].dtype.kind != "U" or list(data["unknowns"]) != unknowns:
+        raise CheckpointError(f"{path}: the checkpoint holds unknowns "
+                              f"{[str(u) for u in data['unknowns'].ravel()][:10]}, the case "
+                              f"has {unknowns}")
+    nodes = int(np.prod([n + 1 for n in case.si["geometry"]["cells"]]))
+    values, keys = data["values"], data["keys"]
+    if values.dtype.kind != "f" or values.shape != (nodes, 2, len(unknowns)) or keys.shape != (nodes,):
+        raise CheckpointError(f"{path}: the checkpoint's arrays do not fit this case's mesh "
+                              f"({nodes} nodes x 2 levels x {len(unknowns)} unknowns, got "
+                              f"values {values.shape}, keys {keys.shape})")
+    if not np.isfinite(values).all():
+        raise CheckpointError(f"{bad}: its fields hold NaN or infinite values")
+    try:
+        meta = json.loads((run_dir / "metadata.json").read_text())
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{run_dir / 'metadata.json'}: unreadable ({str(e)[:200]}); a "
+                              "restart adds to it") from None
+    try:
+        with open(run_dir / "timeseries.csv", newline="") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise CheckpointError(f"{run_dir / 'timeseries.csv'}: unreadable ({str(e)[:200]}); a "
+                              "restart continues it") from None
+    if "step" not in header:
+        raise CheckpointError(f"{run_dir / 'timeseries.csv'}: no header with a step column; "
+                              "a restart continues it")
+
+
 def load(run_dir, pb) -> dict:
     """Restore u, u_n, u_(n-1) from the checkpoint (collective); returns the
-    scalars.  The mesh may be partitioned differently from the run that wrote it."""
+    scalars.  The mesh may be partitioned differently from the run that wrote
+    it.  The file was checked by ``check`` before the problem was built."""
     comm = pb.comm
     path = Path(run_dir) / FILE
     data, error = None, None
     if comm.rank == 0:
         try:
-            with np.load(path) as z:
-                data = {k: z[k] for k in z.files}
-        except (OSError, ValueError, KeyError) as e:
-            error = f"{path}: cannot read the checkpoint ({e})"
+            data = _read(path)
+        except CheckpointError as e:
+            error = str(e)
         if data is not None and list(data["unknowns"]) != pb.names:
             error = (f"{path}: checkpoint holds unknowns {list(data['unknowns'])}, "
                      f"the case has {pb.names}")

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import re
 import sys
 import tomllib
 
 
+_SET_KEY = re.compile(r"[a-z_]+\.[a-z_0-9]+")
+
+
 def _overrides(pairs):
     """--set section.key=VALUE (VALUE parsed as TOML, else taken as a string)."""
+    from .case import CaseError, shown
     out = {}
     for item in pairs or []:
         key, sep, value = item.partition("=")
-        if not sep or "." not in key:
-            raise SystemExit(f"anodex: --set expects section.key=VALUE, got '{item}'")
+        if not sep or not _SET_KEY.fullmatch(key.strip()):
+            raise CaseError(f"--set {shown(item)}: expected SECTION.KEY=VALUE, e.g. "
+                            "--set 'time.end=\"2 s\"' (keys: anodex check --reference)")
         try:
-            out[key] = tomllib.loads(f"v = {value}")["v"]
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
         except tomllib.TOMLDecodeError:
-            out[key] = value
+            out[key.strip()] = value
     return out
 
 
@@ -29,14 +36,22 @@ def main(argv=None):
     r = sub.add_parser("run", help="run a case (no CASE: the embedded default case)")
     r.add_argument("case", nargs="?", help="case file (TOML, SI units)")
     r.add_argument("-o", "--output", help="output directory (default runs/<case name>)")
-    r.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory")
+    r.add_argument("--overwrite", action="store_true", help="replace the anodex run in a "
+                   "non-empty output directory (only anodex's own files; see README)")
     r.add_argument("--restart", metavar="RUN_DIR", help="continue the run in RUN_DIR from its "
                    "last checkpoint (on any number of ranks; --set may extend time.end)")
+    r.add_argument("--rerun", metavar="RUN_DIR", help="start the run in RUN_DIR again from "
+                   "the beginning, from its own case.toml (replaces that run's files)")
     r.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                    help="override a case value, e.g. --set 'time.end=\"2 s\"'")
+    r.add_argument("--ignore-memory-limit", action="store_true", help="run even if the "
+                   "estimated memory exceeds what this machine has (e.g. across cluster nodes)")
     c = sub.add_parser("check", help="validate a case file without running it")
     c.add_argument("case", nargs="?")
     c.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE")
+    c.add_argument("-n", "--ranks", type=int, default=1, help="MPI ranks the memory estimate "
+                   "is for")
+    c.add_argument("--ignore-memory-limit", action="store_true")
     c.add_argument("--reference", action="store_true", help="print the case-file reference (Markdown)")
     sub.add_parser("info", help="versions of anodex and the FEniCSx/PETSc/MPI stack")
     m = sub.add_parser("materials", help="list the materials library, or show one entry "
@@ -94,12 +109,15 @@ def main(argv=None):
             return 0
         try:
             case = load_case(args.case, _overrides(args.set))
+            need = _preflight(case, max(1, args.ranks), args.ignore_memory_limit)
         except CaseError as e:
             print(f"anodex: {e}", file=sys.stderr)
             return 2
         for w in case.warnings:
             print(f"warning: {w}")
-        print(f"{case.source}: OK ({case.si['case']['name']})")
+        from .memory import gib
+        print(f"{case.source}: OK ({case.si['case']['name']}; about {gib(need)} of memory "
+              f"on {max(1, args.ranks)} rank(s))")
         return 0
     if args.cmd == "info":
         from . import __version__, compat
@@ -111,32 +129,19 @@ def main(argv=None):
 
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
-    from pathlib import Path
-    from .checkpoint import FILE as CHECKPOINT
-    if args.restart:
-        run_dir = Path(args.restart)
-        problem = None
-        if args.case or args.output or args.overwrite:
-            problem = "--restart takes no CASE, -o or --overwrite (the run directory holds the case)"
-        elif not (run_dir / "case.toml").is_file() or not (run_dir / CHECKPOINT).is_file():
-            problem = (f"{run_dir}: not a run directory with a checkpoint "
-                       f"(needs case.toml and {CHECKPOINT})")
-        if problem:
-            if comm.rank == 0:
-                print(f"anodex: {problem}", file=sys.stderr)
-            return 2
-        args.case, args.output = run_dir / "case.toml", run_dir
     try:
-        case = load_case(args.case, _overrides(args.set))
+        case, outdir = _prepare_run(args, comm)
     except CaseError as e:  # identical on every rank: all exit cleanly
         if comm.rank == 0:
             print(f"anodex: {e}", file=sys.stderr)
         return 2
     logging.getLogger().setLevel(logging.WARNING)  # silence JIT build chatter
+    from petsc4py import PETSc
+
     from .checkpoint import CheckpointError
     from .output import OutputError
-    from .run import run_case
-    outdir = args.output or f"runs/{case.si['case']['name']}"
+    from .run import describe, run_case
+    _terminate_on_sigterm()
     try:
         result = run_case(case, outdir, overwrite=args.overwrite, comm=comm,
                           command_line=["anodex"] + (argv if argv is not None else sys.argv[1:]),
@@ -145,6 +150,14 @@ def main(argv=None):
         if comm.rank == 0:
             print(f"anodex: {e}", file=sys.stderr)
         return 2
+    except (PETSc.Error, Terminated) as e:
+        if comm.rank == 0:
+            print(f"anodex: run failed: {describe(e)}; {outdir}/status.json records it",
+                  file=sys.stderr)
+        if comm.size > 1:  # the other ranks may be inside a collective call
+            sys.stderr.flush()
+            comm.Abort(1)
+        return 1
     except Exception:
         if comm.size > 1:  # never leave the other ranks hanging
             import traceback
@@ -153,6 +166,93 @@ def main(argv=None):
             comm.Abort(1)
         raise
     return 0 if result["status"] in ("completed", "stopped") else 1
+
+
+class Terminated(BaseException):
+    """SIGTERM (a batch system's time limit, `kill`): ends the run through the
+    normal failure path, so status.json says so and the checkpoint stays."""
+
+
+def _terminate_on_sigterm():
+    import signal
+
+    def handler(signum, frame):
+        raise Terminated("terminated by SIGTERM")
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _preflight(case, ranks, ignore_memory_limit) -> int:
+    """Checks that need more than the case file: memory against this machine,
+    PETSc options against this PETSc.  Returns the estimated bytes."""
+    from . import memory, petsc_options
+    from .case import CaseError
+    problem = memory.check(case.si, case.source, ranks, ignore_memory_limit)
+    if problem:
+        raise CaseError(problem)
+    bad = petsc_options.problems(case.si["solver"]["petsc_options"])
+    if bad:
+        raise CaseError(f"{case.source}: invalid case file:\n  - " + "\n  - ".join(bad))
+    return memory.estimate(case.si, ranks)
+
+
+def _on_rank0(comm, check):
+    """Run a file-system check on rank 0; every rank raises its CaseError alike."""
+    from .case import CaseError
+    error = None
+    if comm.rank == 0:
+        try:
+            check()
+        except CaseError as e:
+            error = str(e)
+    error = comm.bcast(error, root=0)
+    if error:
+        raise CaseError(error)
+
+
+def _prepare_run(args, comm):
+    """Everything checked before a run touches the disk: the case, --set, the
+    output or run directory, the checkpoint, memory and PETSc options.
+    Returns (case, output directory)."""
+    from pathlib import Path
+
+    from . import checkpoint, rundir
+    from .case import CaseError, load_case
+    given = [flag for flag, on in (("CASE", args.case), ("-o", args.output is not None),
+                                   ("--overwrite", args.overwrite)) if on]
+    if args.restart and args.rerun:
+        raise CaseError("--restart and --rerun exclude each other")
+    which = "--restart" if args.restart else "--rerun" if args.rerun else None
+    if which and given:
+        raise CaseError(f"{which} takes no {', '.join(given)} (the run directory holds the "
+                        "case)")
+    overrides = _overrides(args.set)
+
+    def as_case(error):
+        def check():
+            try:
+                error()
+            except (rundir.OutputDirError, checkpoint.CheckpointError) as e:
+                raise CaseError(str(e)) from None
+        return check
+
+    if which:
+        run_dir = Path(args.restart or args.rerun)
+        needs = ["case.toml"] + ([checkpoint.FILE] if args.restart else [])
+        if not all((run_dir / f).is_file() for f in needs):
+            raise CaseError(f"{run_dir}: not a run directory{' with a checkpoint' * bool(args.restart)}"
+                            f" (needs {' and '.join(needs)})")
+        case = load_case(run_dir / "case.toml", overrides)
+        _preflight(case, comm.size, args.ignore_memory_limit)
+        if args.restart:
+            _on_rank0(comm, as_case(lambda: checkpoint.check(run_dir, case)))
+        else:
+            _on_rank0(comm, as_case(lambda: rundir.clear(rundir.rerun_plan(run_dir))))
+        return case, run_dir
+    case = load_case(args.case, overrides)
+    outdir = args.output if args.output is not None else f"runs/{case.si['case']['name']}"
+    _preflight(case, comm.size, args.ignore_memory_limit)
+    _on_rank0(comm, as_case(lambda: rundir.plan(outdir, args.overwrite, case.source)))
+    return case, outdir
 
 
 def _sweep(args):
@@ -190,5 +290,20 @@ def _sweep(args):
     return 0
 
 
+def console():
+    """The `anodex` command (also `python -m solver.cli`)."""
+    code = main()
+    mpi = sys.modules.get("mpi4py.MPI")
+    if code and mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized():
+        # Every rank returns the same code here (the checks are collective).
+        # Under `python -m mpi4py` a non-zero SystemExit becomes MPI_Abort, with
+        # its noise and whichever rank's code comes first; end MPI cleanly instead.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        mpi.Finalize()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

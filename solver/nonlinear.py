@@ -30,13 +30,13 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from . import compat
+from .case import AUTO_DIRECT_LIMIT
 
 Reason = PETSc.SNES.ConvergedReason
 _REASONS = {getattr(Reason, k): k for k in dir(Reason) if k.isupper()}
 _KSP_REASONS = {getattr(PETSc.KSP.ConvergedReason, k): k
                 for k in dir(PETSc.KSP.ConvergedReason) if k.isupper()}
 
-AUTO_DIRECT_LIMIT = 30000  # unknowns; above this "auto" uses fieldsplit (amg if one unknown)
 # a Newton solve whose residual norm grows this far above its start has
 # diverged (PETSc's default divergence tolerance): stop it and cut dt
 DIVERGENCE_GROWTH = 1e4

@@ -14,9 +14,8 @@
     run.log          the log
     nucleation.csv   nuclei inserted by stochastic nucleation (if enabled)
 
-A non-empty directory is refused unless ``overwrite`` is given (then it is
-removed first), except one that holds only the case file being run.  All
-file-system decisions are made on rank 0 and broadcast.
+Which directories may be used or replaced (``--overwrite``) is decided by
+solver/rundir.py, on rank 0, and broadcast.
 """
 from __future__ import annotations
 
@@ -34,9 +33,13 @@ from pathlib import Path
 
 from dolfinx import fem
 
-from . import __version__, compat
+from . import __version__, compat, rundir
 from .models.grand_potential import ion_concentration_np
 from .observables import COLUMNS
+
+
+# field written -> the unknowns it is computed from
+FIELD_NEEDS = {"eta": ("eta",), "c": ("w", "eta"), "phi": ("pot",)}
 
 
 class OutputError(RuntimeError):
@@ -44,31 +47,31 @@ class OutputError(RuntimeError):
 
 
 def prepare_directory(path, comm, overwrite=False, case_source=None):
-    """Create an empty run directory (rank 0 decides; every rank raises alike).
-    A directory holding nothing but the case file being run (a case prepared
-    by `anodex sweep expand`) counts as empty: the run replaces that file by
-    the resolved case."""
-    path = Path(path)
+    """Make `path` an empty run directory by the rules of solver/rundir.py
+    (rank 0 decides and acts; every rank raises alike)."""
     error = None
     if comm.rank == 0:
         try:
-            prepared = (case_source is not None and path.is_dir()
-                        and [e.name for e in path.iterdir()] == ["case.toml"]
-                        and (path / "case.toml").resolve() == Path(case_source).resolve())
-            if path.exists() and not prepared and (not path.is_dir() or any(path.iterdir())):
-                if not overwrite:
-                    raise OutputError(f"{path}: output directory exists and is not empty; "
-                                      "choose another with -o or pass --overwrite to replace it")
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            error = f"{path}: cannot create output directory: {e}"
-        except OutputError as e:
+            rundir.prepare(path, overwrite, case_source)
+        except rundir.OutputDirError as e:
             error = str(e)
     error = comm.bcast(error, root=0)
     if error:
         raise OutputError(error)
-    return path
+    return Path(path)
+
+
+def write_status(path, state, reason, **extra):
+    """status.json, written atomically (call on rank 0)."""
+    data = {"status": state, "reason": reason, **extra,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    tmp = Path(path) / "status.json.tmp"
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, Path(path) / "status.json")
+
+
+def field_names(problem):
+    return [n for n, req in FIELD_NEEDS.items() if all(r in problem.index for r in req)]
 
 
 def git_sha():
@@ -100,6 +103,7 @@ class RunOutput:
             "material_provenance": case.provenance,
             "internal_parameters": problem.p,
             "unknowns": problem.names,
+            "fields": field_names(problem),
             "dofs": problem.V.dofmap.index_map.size_global * problem.V.dofmap.index_map_bs,
         }
         from .scales import published_numbers
@@ -117,6 +121,7 @@ class RunOutput:
         """Reopen a run directory for a restart: nothing on disk is lost."""
         meta = self.comm.bcast(json.loads((self.path / "metadata.json").read_text())
                                if self.root else None, root=0)
+        meta["fields"] = field_names(self.pb)
         restarts = meta.setdefault("restarts", [])
         restarts.append({"step": step, "mpi_ranks": self.comm.size,
                          "command_line": command_line or sys.argv,
@@ -146,8 +151,7 @@ class RunOutput:
     def _setup_fields(self, suffix):
         pb = self.pb
         self.fields, self.files = {}, {}
-        needs = {"eta": ("eta",), "c": ("w", "eta"), "phi": ("pot",)}
-        names = [n for n, req in needs.items() if all(r in pb.index for r in req)]
+        names = self.meta["fields"]
         x = pb.mesh.geometry.x
         x *= pb.scales.length  # write coordinates in metres
         try:
@@ -203,11 +207,7 @@ class RunOutput:
 
     def status(self, state, reason, **extra):
         if self.root:
-            data = {"status": state, "reason": reason, **extra,
-                    "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-            tmp = self.path / "status.json.tmp"
-            tmp.write_text(json.dumps(data, indent=2) + "\n")
-            os.replace(tmp, self.path / "status.json")
+            write_status(self.path, state, reason, **extra)
 
     def write_meta(self, **extra):
         self.meta.update(extra)

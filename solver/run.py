@@ -11,10 +11,21 @@ from . import checkpoint
 from .nonlinear import NewtonSolver
 from .noise import step_average
 from .observables import Observables
-from .output import RunOutput, prepare_directory, run_logger
+from .output import RunOutput, prepare_directory, run_logger, write_status
 from .problem import Problem
 from .stepping import GiveUp, Stepper
 from .stochastic_nucleation import SubstrateNucleation
+
+
+def describe(error: BaseException) -> str:
+    """One line for status.json: what stopped the run."""
+    from petsc4py import PETSc
+    if isinstance(error, PETSc.Error):
+        return (f"PETSc error {error.ierr} in the solver (see run.log and the PETSc "
+                "documentation; check [solver] petsc_options)")
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted (SIGINT)"
+    return f"{type(error).__name__}: {error}"
 
 
 def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=None,
@@ -23,32 +34,42 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
     the run in `outdir` from its checkpoint (any number of ranks)."""
     wall0 = time.perf_counter()
     path = Path(outdir) if restart else prepare_directory(outdir, comm, overwrite, case.source)
+    if comm.rank == 0 and not restart:  # from here on every run has a status.json
+        write_status(path, "starting", "building the problem")
     log = run_logger(path, comm)
     log.info(f"anodex: case {case.si['case']['name']} ({case.source}) on {comm.size} rank(s) -> {path}")
     for w in case.warnings:
         log.warning(w)
-    pb = Problem(case, comm)
-    saved = checkpoint.load(path, pb) if restart else None
-    if not restart:
-        pb.set_initial()
-    ns = NewtonSolver(pb, case.si["solver"])
-    stepper = Stepper(pb, ns, case.si["time"], log.info)
-    obs = Observables(pb)
-    nucleation = SubstrateNucleation(pb, case) if case.si["nucleation"]["enabled"] else None
-    s, tcfg = pb.scales, case.si["time"]
-    interval = case.si["output"]["field_interval"] / s.time
-    next_out = min(interval, tcfg["end"] / s.time)
-    if restart:
-        stepper.restore(saved)
-        obs.restore(saved)
-        if nucleation:
-            nucleation.restore(saved)
-        next_out = min(saved["next_out"], tcfg["end"] / s.time)
-        if next_out <= stepper.t * (1 + 1e-12):  # the end time was extended
-            next_out = min(stepper.t + interval, tcfg["end"] / s.time)
-        log.info(f"restarted from the checkpoint at step {stepper.step}, t = {stepper.t * s.time:.6g} s")
-    out = RunOutput(path, pb, case, comm, command_line,  # status "running" from here on
-                    restart_step=stepper.step if restart else None)
+    try:
+        pb = Problem(case, comm)
+        saved = checkpoint.load(path, pb) if restart else None
+        if not restart:
+            pb.set_initial()
+        ns = NewtonSolver(pb, case.si["solver"])
+        stepper = Stepper(pb, ns, case.si["time"], log.info)
+        obs = Observables(pb)
+        nucleation = SubstrateNucleation(pb, case) if case.si["nucleation"]["enabled"] else None
+        s, tcfg = pb.scales, case.si["time"]
+        interval = case.si["output"]["field_interval"] / s.time
+        next_out = min(interval, tcfg["end"] / s.time)
+        if restart:
+            stepper.restore(saved)
+            obs.restore(saved)
+            if nucleation:
+                nucleation.restore(saved)
+            next_out = min(saved["next_out"], tcfg["end"] / s.time)
+            if next_out <= stepper.t * (1 + 1e-12):  # the end time was extended
+                next_out = min(stepper.t + interval, tcfg["end"] / s.time)
+            log.info(f"restarted from the checkpoint at step {stepper.step}, "
+                     f"t = {stepper.t * s.time:.6g} s")
+        out = RunOutput(path, pb, case, comm, command_line,  # status "running" from here on
+                        restart_step=stepper.step if restart else None)
+    except BaseException as e:
+        reason = f"set-up failed: {describe(e)}"
+        if comm.rank == 0:
+            write_status(path, "failed", reason)
+        log.error(reason)
+        raise
     setup_s = time.perf_counter() - wall0
     log.info(f"{out.meta['dofs']} unknowns, linear solver preset '{ns.preset}', "
              f"setup {setup_s:.1f} s")
@@ -128,7 +149,7 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
         log.error(f"run gave up: {reason}; checkpoint written at step {stepper.step} "
                   f"(t = {stepper.t * s.time:.6g} s)")
     except BaseException as e:
-        state, reason = "failed", f"{type(e).__name__}: {e}"
+        state, reason = "failed", describe(e)
         raise
     finally:
         wall = time.perf_counter() - wall0

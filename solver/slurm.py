@@ -68,7 +68,7 @@ def write_scripts(sweep, ranks=1, time_limit="01:00:00", partition=None, max_par
         'if [ -f "$CASE_DIR/checkpoint.npz" ]; then',
         '  ARGS=(run --restart "$CASE_DIR")',
         'elif [ -f "$CASE_DIR/status.json" ]; then',
-        '  ARGS=(run "$CASE_DIR/case.toml" -o "$CASE_DIR" --overwrite)',
+        '  ARGS=(run --rerun "$CASE_DIR")',
         "else",
         '  ARGS=(run "$CASE_DIR/case.toml" -o "$CASE_DIR")',
         "fi",

@@ -59,11 +59,10 @@ def run_command(case_dir: Path, ranks: int, python=sys.executable) -> list[str]:
     cli = [python, "-m", "mpi4py", "-m", "solver.cli", "run"]
     if (case_dir / CHECKPOINT).exists():
         cli += ["--restart", str(case_dir)]
-    else:
-        # a fresh start: only the prepared case.toml, or a failed attempt's files
+    elif (case_dir / "status.json").exists():  # a failed attempt: start it again
+        cli += ["--rerun", str(case_dir)]
+    else:  # the prepared case.toml
         cli += [str(case_dir / "case.toml"), "-o", str(case_dir)]
-        if (case_dir / "status.json").exists():
-            cli.append("--overwrite")
     return ["mpirun", "-n", str(ranks), *cli]
 
 

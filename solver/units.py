@@ -9,6 +9,7 @@ unit is an error, never a silent factor of 1e6.
 """
 from __future__ import annotations
 
+import math
 import re
 
 # Dimension exponents over the SI base units (m, kg, s, A, K, mol).
@@ -126,6 +127,8 @@ def parse_unit(expr: str):
             if exp is None or not re.fullmatch(r"[-+]?\d+", exp):
                 raise UnitError(f"exponent must be an integer in '{expr}'")
             e = int(exp)
+            if abs(e) > 12:
+                raise UnitError(f"exponent {e} out of range in '{expr}'")
             val = (val[0] ** e, tuple(e * d for d in val[1]))
         return val
 
@@ -163,15 +166,22 @@ def to_si(value, dimension: str) -> float:
     if isinstance(value, bool):
         raise UnitError(f"expected a quantity in {dimension}, got a boolean")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise UnitError(f"must be a finite number, got {value!r}")
         if want == DIMENSIONLESS:
             return float(value)
         raise UnitError(f"missing unit: write it as a string such as \"{value} {dimension}\"")
     if not isinstance(value, str):
         raise UnitError(f"expected a quantity such as \"1.0 {dimension}\", got {type(value).__name__}")
+    if len(value) > 200:
+        raise UnitError(f"a quantity is '<number> <unit>', not {len(value)} characters")
     m = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*", value)
     if not m:
-        raise UnitError(f"cannot read '{value}' as '<number> <unit>'")
+        raise UnitError(f"cannot read '{value}' as '<number> <unit>' (a finite number, then "
+                        f"a unit of {dimension})")
     number, unit = float(m.group(1)), m.group(2)
+    if not math.isfinite(number):
+        raise UnitError(f"'{value}': the number overflows (largest: about 1.8e308)")
     if not unit:
         if want == DIMENSIONLESS:
             return number
@@ -180,4 +190,7 @@ def to_si(value, dimension: str) -> float:
     if dim != want:
         raise UnitError(f"unit '{unit}' is {format_dimension(dim)}, "
                         f"but this key needs {dimension} ({format_dimension(want)})")
+    if not math.isfinite(number * factor) or (number != 0 and number * factor == 0):
+        raise UnitError(f"'{value}' is {'0' if math.isfinite(number * factor) else 'infinite'} "
+                        "in SI units (the number overflows or underflows)")
     return number * factor

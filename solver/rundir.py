@@ -1,0 +1,194 @@
+"""Run directories: which files anodex writes into one, and when an existing
+directory may be written into or replaced.
+
+The rules (README, "What anodex guarantees"):
+
+* a missing directory is created; an empty one is used;
+* a directory holding nothing but the case file being run (a case prepared
+  by ``anodex sweep expand``) is used, the case file replaced by the
+  resolved case;
+* any other non-empty directory is refused, unless ``--overwrite`` is given;
+* ``--overwrite`` replaces only an anodex run directory (one with anodex's
+  ``status.json`` or ``metadata.json``) whose every entry is a file anodex
+  writes.  It removes those files one by one, never the directory itself and
+  never anything else: a directory with other files in it is refused, and
+  so are ``/``, ``$HOME``, the current directory and its parents, and the
+  directory holding the case file (or any parent of it);
+* a path that is a file, not a directory, is refused, never deleted.
+
+Nothing here uses MPI: the run decides on rank 0 and broadcasts, the sweep
+driver (which never starts MPI) calls it directly.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from . import CHECKPOINT_FILE
+
+# what `anodex run` and the postprocessing tools write into a run directory
+_FIXED = {"case.toml", "metadata.json", "status.json", "timeseries.csv", "run.log",
+          CHECKPOINT_FILE, "nucleation.csv", "summary.png"}
+_PATTERNS = (
+    re.compile(r"(status\.json|timeseries\.csv|metadata\.json|%s)\.tmp" % re.escape(CHECKPOINT_FILE)),
+    re.compile(r"case\.r[0-9]+-before\.toml"),
+)
+FIELD_NAMES = ("eta", "c", "phi")  # the fields of the present blocks (output.py)
+_PICTURES = "paraview"  # postprocess/paraview_view.py: <run>/paraview/*.png
+STATES = ("starting", "running", "completed", "stopped", "failed")
+
+
+class OutputDirError(RuntimeError):
+    """An output directory that may not be used or replaced (says why)."""
+
+
+def _field_files(fields) -> re.Pattern:
+    names = "|".join(re.escape(f) for f in fields)
+    return re.compile(rf"({names})(\.r[0-9]+)?\.(xdmf|h5)")
+
+
+def run_fields(path: Path) -> tuple:
+    """The field names a run in `path` wrote (metadata.json), else the defaults."""
+    try:
+        meta = json.loads((path / "metadata.json").read_text())
+        fields = meta.get("fields")
+        if isinstance(fields, list) and all(isinstance(f, str) for f in fields):
+            return tuple(fields) + FIELD_NAMES
+    except (OSError, ValueError):
+        pass
+    return FIELD_NAMES
+
+
+def is_anodex_file(path: Path, fields=FIELD_NAMES) -> bool:
+    """True for a (non-link) entry of a run directory that anodex writes."""
+    name = path.name
+    if path.is_symlink():
+        return False
+    if path.is_dir():
+        return name == _PICTURES and all(p.suffix == ".png" and p.is_file() and not p.is_symlink()
+                                         for p in path.iterdir())
+    return (name in _FIXED or any(p.fullmatch(name) for p in _PATTERNS)
+            or bool(_field_files(fields).fullmatch(name)))
+
+
+def is_run_directory(path: Path) -> bool:
+    """A directory with anodex's status.json or metadata.json in it."""
+    try:
+        st = json.loads((path / "status.json").read_text())
+        if isinstance(st, dict) and st.get("status") in STATES:
+            return True
+    except (OSError, ValueError):
+        pass
+    try:
+        meta = json.loads((path / "metadata.json").read_text())
+        return isinstance(meta, dict) and "anodex" in meta
+    except (OSError, ValueError):
+        return False
+
+
+def _protected(target: Path, case_source) -> str | None:
+    """Why `target` may never be replaced, or None."""
+    def ancestors_or_self(p):
+        p = p.resolve()
+        return [p, *p.parents]
+    if target == Path(target.anchor):
+        return "it is the file-system root"
+    home = os.environ.get("HOME")
+    if home and target == Path(home).resolve():
+        return "it is your home directory ($HOME)"
+    if target in ancestors_or_self(Path.cwd()):
+        return "it is the current directory or one of its parents"
+    if case_source is not None and Path(case_source).exists():
+        if target in ancestors_or_self(Path(case_source).parent):
+            return f"it holds the case file {case_source}"
+    return None
+
+
+def _show(names, at_most=10) -> str:
+    names = sorted(names)
+    more = f" and {len(names) - at_most} more" if len(names) > at_most else ""
+    return ", ".join(repr(n) for n in names[:at_most]) + more
+
+
+def plan(path, overwrite=False, case_source=None) -> list[Path]:
+    """Check that `path` may be used as an output directory; returns the
+    entries to remove first (non-empty only with --overwrite).  Raises
+    OutputDirError saying why not and what to do instead."""
+    if str(path) == "":
+        raise OutputDirError("-o/--output: empty path; give a directory such as runs/mycase")
+    path = Path(path)
+    if "\0" in str(path):
+        raise OutputDirError("-o/--output: the path contains a NUL character")
+    if path.exists() and not path.is_dir():
+        raise OutputDirError(f"{path}: exists and is not a directory; anodex never replaces a "
+                             "file with a run: choose a directory with -o")
+    if not path.exists():
+        return []
+    entries = list(path.iterdir())
+    if not entries:
+        return []
+    if (case_source is not None and [e.name for e in entries] == ["case.toml"]
+            and (path / "case.toml").resolve() == Path(case_source).resolve()):
+        return []  # a case prepared by `anodex sweep expand`
+    if not overwrite:
+        raise OutputDirError(f"{path}: output directory exists and is not empty; choose another "
+                             "with -o or pass --overwrite to replace the anodex run in it")
+    target = path.resolve()
+    why = _protected(target, case_source)
+    if why:
+        raise OutputDirError(f"{path}: --overwrite refused: {why}; anodex replaces only a "
+                             "directory that holds nothing but an earlier anodex run")
+    if not is_run_directory(path):
+        raise OutputDirError(f"{path}: --overwrite refused: it does not hold an anodex run (no "
+                             "anodex status.json or metadata.json); nothing was deleted")
+    fields = run_fields(path)
+    foreign = [e.name for e in entries if not is_anodex_file(e, fields)]
+    if foreign:
+        raise OutputDirError(f"{path}: --overwrite refused: it holds {len(foreign)} entr"
+                             f"{'y' if len(foreign) == 1 else 'ies'} anodex did not write "
+                             f"({_show(foreign)}); move them away or choose another -o. "
+                             "Nothing was deleted")
+    return entries
+
+
+def clear(entries: list[Path]):
+    """Remove the anodex files `plan` returned (the directory stays)."""
+    for e in entries:
+        if e.is_dir():
+            for p in e.iterdir():
+                p.unlink()
+            e.rmdir()
+        else:
+            e.unlink()
+
+
+def prepare(path, overwrite=False, case_source=None) -> Path:
+    """Make `path` an empty (or prepared) run directory, by the rules above."""
+    path = Path(path)
+    doomed = plan(path, overwrite, case_source)
+    try:
+        clear(doomed)
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputDirError(f"{path}: cannot create the output directory: "
+                             f"{e.strerror or e}") from None
+    return path
+
+
+def rerun_plan(path) -> list[Path]:
+    """Entries to remove so that the run in `path` can start again from its
+    own case.toml (`anodex run --rerun`): every anodex file but the case."""
+    path = Path(path)
+    if not (path / "case.toml").is_file():
+        raise OutputDirError(f"{path}: --rerun needs a run directory with its case.toml")
+    entries = [e for e in path.iterdir() if e.name != "case.toml"]
+    if entries and not is_run_directory(path):
+        raise OutputDirError(f"{path}: --rerun refused: it does not hold an anodex run")
+    fields = run_fields(path)
+    foreign = [e.name for e in entries if not is_anodex_file(e, fields)]
+    if foreign:
+        raise OutputDirError(f"{path}: --rerun refused: it holds {_show(foreign)}, which anodex "
+                             "did not write; nothing was deleted")
+    return entries
