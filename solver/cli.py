@@ -10,6 +10,17 @@ import sys
 import tomllib
 
 
+def _positive(text):
+    """argparse type: a whole number >= 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return n
+
+
 _SET_KEY = re.compile(r"[a-z_]+\.[a-z_0-9]+")
 
 
@@ -30,6 +41,7 @@ def _overrides(pairs):
 
 
 def main(argv=None):
+    from .sweep import MAX_CASES
     ap = argparse.ArgumentParser(prog="anodex", description="Phase-field simulation of metal "
                                  "anode / solid electrolyte interfaces (FEniCSx).")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -49,7 +61,7 @@ def main(argv=None):
     c = sub.add_parser("check", help="validate a case file without running it")
     c.add_argument("case", nargs="?")
     c.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE")
-    c.add_argument("-n", "--ranks", type=int, default=1, help="MPI ranks the memory estimate "
+    c.add_argument("-n", "--ranks", type=_positive, default=1, help="MPI ranks the memory estimate "
                    "is for")
     c.add_argument("--ignore-memory-limit", action="store_true")
     c.add_argument("--reference", action="store_true", help="print the case-file reference (Markdown)")
@@ -67,16 +79,18 @@ def main(argv=None):
                          ("prewarm", "compile the forms every case needs into the JIT cache")):
         a = ssub.add_parser(action, help=text)
         a.add_argument("sweep", help="sweep file (TOML)")
+        a.add_argument("--max-cases", type=_positive, default=MAX_CASES,
+                       help=f"refuse a sweep of more cases (default {MAX_CASES})")
         if action == "run":
-            a.add_argument("-j", "--jobs", type=int, default=1, help="cases at a time")
-            a.add_argument("-n", "--ranks", type=int, default=1, help="MPI ranks per case")
+            a.add_argument("-j", "--jobs", type=_positive, default=1, help="cases at a time")
+            a.add_argument("-n", "--ranks", type=_positive, default=1, help="MPI ranks per case")
             a.add_argument("--resume", action="store_true",
                            help="run only what is not DONE (continue interrupted cases)")
         if action == "slurm":
-            a.add_argument("-n", "--ranks", type=int, default=1, help="MPI ranks per case")
+            a.add_argument("-n", "--ranks", type=_positive, default=1, help="MPI ranks per case")
             a.add_argument("--time", default="01:00:00", help="time limit per case")
             a.add_argument("--partition")
-            a.add_argument("--max-parallel", type=int, help="at most this many tasks at once (%%M)")
+            a.add_argument("--max-parallel", type=_positive, help="at most this many tasks at once (%%M)")
             a.add_argument("--image", help="Apptainer image: run `apptainer exec IMAGE anodex`")
             a.add_argument("--local-scratch", default="${TMPDIR:-/tmp}",
                            help="node-local directory for each task's JIT cache")
@@ -109,7 +123,7 @@ def main(argv=None):
             return 0
         try:
             case = load_case(args.case, _overrides(args.set))
-            need = _preflight(case, max(1, args.ranks), args.ignore_memory_limit)
+            need = _preflight(case, args.ranks, args.ignore_memory_limit)
         except CaseError as e:
             print(f"anodex: {e}", file=sys.stderr)
             return 2
@@ -117,7 +131,7 @@ def main(argv=None):
             print(f"warning: {w}")
         from .memory import gib
         print(f"{case.source}: OK ({case.si['case']['name']}; about {gib(need)} of memory "
-              f"on {max(1, args.ranks)} rank(s))")
+              f"on {args.ranks} rank(s))")
         return 0
     if args.cmd == "info":
         from . import __version__, compat
@@ -258,7 +272,7 @@ def _prepare_run(args, comm):
 def _sweep(args):
     from .sweep import SweepError, expand, load_sweep
     try:
-        sweep = load_sweep(args.sweep)
+        sweep = load_sweep(args.sweep, args.max_cases)
         if args.action == "expand":
             for line in expand(sweep):
                 print(line)

@@ -34,16 +34,16 @@ import itertools
 import math
 import os
 import re
-import tomllib
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .case import SCHEMA, CaseError, dump_toml, validate
+from .case import SCHEMA, CaseError, dump_toml, plain_name, read_toml, short, shown, validate
 
 MANIFEST = "manifest.csv"
 STATUSES = ("PENDING", "RUNNING", "DONE", "FAILED")
 _SAFE = re.compile(r"[^A-Za-z0-9.+=_-]")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class SweepError(ValueError):
@@ -60,6 +60,26 @@ class Sweep:
     cases: list  # [(id, {dotted key: value}, case data dict)]
 
 
+MAX_CASES = 1000  # a larger sweep needs --max-cases (it is validated case by case)
+_MAX_ID_BYTES = 200  # ids name directories (and <id>.driver.log): below NAME_MAX = 255
+
+
+def _number(v) -> str:
+    """A range value as text: 12 significant digits, so close values stay apart."""
+    return format(v, ".12g")
+
+
+def _axis_count(where, spec) -> int:
+    """How many values a [vary] entry gives, without making them."""
+    if isinstance(spec, list):
+        return len(spec)
+    if isinstance(spec, dict) and len(set(spec) & {"range", "logrange"}) == 1:
+        r = spec.get("range", spec.get("logrange"))
+        if isinstance(r, list) and len(r) == 3 and isinstance(r[2], int) and not isinstance(r[2], bool):
+            return r[2]
+    return 1  # malformed: _axis_values says why
+
+
 def _axis_values(where, spec) -> list:
     """The values of one [vary] entry: a list, a range or a log-range."""
     if isinstance(spec, list):
@@ -68,12 +88,15 @@ def _axis_values(where, spec) -> list:
         kind = "range" if "range" in spec else "logrange"
         unknown = set(spec) - {kind, "unit"}
         if unknown:
-            raise SweepError(f"{where}: unknown entries {sorted(unknown)} (valid: {kind}, unit)")
+            raise SweepError(f"{where}: unknown entries {sorted(map(short, unknown))} (valid: "
+                             f"{kind}, unit)")
         r = spec[kind]
         if (not isinstance(r, list) or len(r) != 3 or not isinstance(r[2], int)
-                or not all(isinstance(v, (int, float)) for v in r[:2])):
-            raise SweepError(f"{where}: {kind} must be [start, stop, count] with an integer "
-                             f"count, got {r!r}")
+                or isinstance(r[2], bool)
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                           and math.isfinite(v) for v in r[:2])):
+            raise SweepError(f"{where}: {kind} must be [start, stop, count] with finite start "
+                             f"and stop and an integer count, got {shown(r)}")
         a, b, n = r
         if n < 1:
             raise SweepError(f"{where}: empty {kind} (count {n}); give at least 1 value")
@@ -84,12 +107,18 @@ def _axis_values(where, spec) -> list:
         else:
             la, lb = math.log10(a), math.log10(b)
             nums = [10 ** (la + (lb - la) * i / (n - 1)) for i in range(n)] if n > 1 else [a]
-        nums = [float(f"{v:.12g}") for v in nums]
+        nums = [float(_number(v)) for v in nums]
+        if len(set(nums)) < len(nums):
+            raise SweepError(f"{where}: {kind} {shown(r)} gives equal values at 12 significant "
+                             "digits; use fewer values or a wider span")
         unit = spec.get("unit")
-        values = [f"{v:g} {unit}" for v in nums] if unit else nums
+        if unit is not None and not isinstance(unit, str):
+            raise SweepError(f"{where}: unit must be a string such as \"V\", got {shown(unit)}")
+        values = [f"{_number(v)} {unit}" for v in nums] if unit else nums
     else:
         raise SweepError(f"{where}: must be a list of values, {{range = [start, stop, count]}} "
-                         f"or {{logrange = [start, stop, count]}} (with an optional unit), got {spec!r}")
+                         f"or {{logrange = [start, stop, count]}} (with an optional unit), got "
+                         f"{shown(spec)}")
     if not values:
         raise SweepError(f"{where}: empty list of values")
     return values
@@ -100,55 +129,96 @@ def _check_key(where, dotted):
     if section not in SCHEMA or key not in SCHEMA[section]:
         valid = (f"valid keys of [{section}]: {', '.join(SCHEMA[section])}" if section in SCHEMA
                  else f"valid sections: {', '.join(SCHEMA)}")
-        raise SweepError(f"{where}: unknown key path '{dotted}' ({valid})")
+        raise SweepError(f"{where}: unknown key path '{short(dotted)}' ({valid})")
 
 
 def _token(value) -> str:
-    text = value if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
+    text = value if isinstance(value, str) else _number(value) if isinstance(value, float) else str(value)
     text = re.sub(r"\s+(?=[A-Za-zµ])", "", text.strip())  # "-0.4 V" -> "-0.4V", "1 1/s" stays apart
     return _SAFE.sub("_", text) or "_"
 
 
-def load_sweep(path) -> Sweep:
-    """Read, expand and validate a sweep file (raises SweepError listing the problem)."""
+def _id_problem(cid: str) -> str | None:
+    """Why `cid` cannot name a case directory, or None."""
+    if "/" in cid or "\\" in cid or cid in (".", ".."):
+        return "would escape the sweep directory (a path separator or '..')"
+    if not cid or cid.startswith("."):
+        return "is empty or starts with '.' (a hidden directory)"
+    if not cid.isprintable():
+        return "contains a control or NUL character"
+    if len(cid.encode()) > _MAX_ID_BYTES:
+        return f"is {len(cid.encode())} bytes long; ids are at most {_MAX_ID_BYTES}"
+    return None
+
+
+def _table(path, data, name) -> dict:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise SweepError(f"{path}: [{name}] must be a table of \"section.key\" = values, got "
+                         f"{name} = {shown(value)}" + (" (write [[zip]] for a zipped group)"
+                                                       if name == "zip" else ""))
+    return value
+
+
+def load_sweep(path, max_cases=MAX_CASES) -> Sweep:
+    """Read, expand and validate a sweep file (raises SweepError listing the
+    problem).  Nothing is written."""
     path = Path(path)
-    if not path.is_file():
-        raise SweepError(f"{path}: no such sweep file")
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise SweepError(f"{path}: not valid TOML: {e}") from None
+        data = read_toml(path, "sweep file")
+    except CaseError as e:
+        raise SweepError(str(e)) from None
     unknown = set(data) - {"sweep", "vary", "zip"}
     if unknown:
-        raise SweepError(f"{path}: unknown sections {sorted(unknown)} (valid: [sweep], [vary], [[zip]])")
-    head = data.get("sweep", {})
+        raise SweepError(f"{path}: unknown sections {sorted(map(short, unknown))} (valid: [sweep], "
+                         "[vary], [[zip]])")
+    head = _table(path, data, "sweep")
     bad = set(head) - {"name", "base", "runs_dir", "id"}
     if bad:
-        raise SweepError(f"{path}: [sweep] unknown keys {sorted(bad)} (valid: name, base, runs_dir, id)")
+        raise SweepError(f"{path}: [sweep] unknown keys {sorted(map(short, bad))} (valid: name, "
+                         "base, runs_dir, id)")
+    for key in ("base", "runs_dir", "id"):
+        if key in head and (not isinstance(head[key], str) or not head[key] or "\0" in head[key]):
+            raise SweepError(f"{path}: [sweep] {key} must be a non-empty string, got "
+                             f"{shown(head[key])}")
     name = head.get("name", "")
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise SweepError(f"{path}: [sweep] name must be letters, digits, '.', '_' or '-' "
-                         f"(it names a directory), got {name!r}")
+    if not isinstance(name, str) or plain_name(name, 100):
+        raise SweepError(f"{path}: [sweep] name: {plain_name(name, 100) if isinstance(name, str) else 'must be a string'}"
+                         f", got {shown(name)}")
     if "base" not in head:
         raise SweepError(f"{path}: [sweep] base: missing (the case file the sweep varies)")
     base = (path.parent / head["base"]).resolve()
-    if not base.is_file():
-        raise SweepError(f"{path}: [sweep] base: no such case file {base}")
+    try:
+        base_data = read_toml(base, "base case file")
+    except CaseError as e:
+        raise SweepError(f"{path}: [sweep] base: {e}") from None
     runs_dir = (path.parent / head.get("runs_dir", "runs")).resolve()
 
+    vary = _table(path, data, "vary")
+    zips = data.get("zip", [])
+    if not isinstance(zips, list) or not all(isinstance(g, dict) for g in zips):
+        raise SweepError(f"{path}: zip must be written as [[zip]] groups (an array of tables), "
+                         f"got {shown(zips)}")
+    counts = [_axis_count(f"[vary] {d}", spec) for d, spec in vary.items()]
+    counts += [max((_axis_count("[[zip]]", spec) for spec in g.values()), default=1) for g in zips]
+    total = math.prod(counts) if counts else 0
+    if total > max_cases:
+        raise SweepError(f"{path}: the sweep has {total:.4g} cases, more than {max_cases}; "
+                         "each is validated and gets a directory. Pass --max-cases N to allow "
+                         "more")
     axes = []  # each axis: (keys, list of value tuples)
-    for dotted, spec in data.get("vary", {}).items():
-        where = f"{path}: [vary] {dotted}"
+    for dotted, spec in vary.items():
+        where = f"{path}: [vary] {short(dotted)}"
         _check_key(where, dotted)
         axes.append(([dotted], [(v,) for v in _axis_values(where, spec)]))
-    for k, group in enumerate(data.get("zip", [])):
+    for k, group in enumerate(zips):
         where = f"{path}: [[zip]] #{k + 1}"
         if not group:
             raise SweepError(f"{where}: empty")
         lists = {}
         for dotted, spec in group.items():
-            _check_key(f"{where} {dotted}", dotted)
-            lists[dotted] = _axis_values(f"{where} {dotted}", spec)
+            _check_key(f"{where} {short(dotted)}", dotted)
+            lists[dotted] = _axis_values(f"{where} {short(dotted)}", spec)
         lengths = {d: len(v) for d, v in lists.items()}
         if len(set(lengths.values())) > 1:
             raise SweepError(f"{where}: zipped lists must have equal lengths, got "
@@ -160,7 +230,6 @@ def load_sweep(path) -> Sweep:
     if not axes:
         raise SweepError(f"{path}: nothing to vary: give [vary] entries or [[zip]] groups")
 
-    base_data = tomllib.loads(base.read_text())
     leaves = [d.partition(".")[2] for d in keys]
     labels = leaves if len(set(leaves)) == len(leaves) else [d.replace(".", "_") for d in keys]
     template = head.get("id")
@@ -173,20 +242,25 @@ def load_sweep(path) -> Sweep:
         else:
             try:
                 cid = template.format(**tokens)
-            except (KeyError, IndexError, ValueError) as e:
-                raise SweepError(f"{path}: [sweep] id: cannot format {template!r}: {e}; "
-                                 f"placeholders available: {', '.join(labels)}") from None
-        if "/" in cid or "\\" in cid or cid in (".", "..") or cid.startswith(".") or not cid:
-            raise SweepError(f"{path}: [sweep] id: '{cid}' would escape the sweep directory "
-                             f"{runs_dir / name}; ids must be plain directory names")
+            except (KeyError, IndexError, ValueError, AttributeError) as e:
+                raise SweepError(f"{path}: [sweep] id: cannot format {shown(template)}: "
+                                 f"{short(str(e))}; placeholders available: "
+                                 f"{', '.join(labels)}") from None
+        why = _id_problem(cid)
+        if why:
+            raise SweepError(f"{path}: [sweep] id: {shown(cid)} {why}; ids must be plain "
+                             f"directory names inside {runs_dir / name}")
         if cid in seen:
             raise SweepError(f"{path}: [sweep] id: two cases get the id '{cid}' "
                              f"({seen[cid]} and {values}); use a template with every varied key")
         seen[cid] = values
-        case_data = {s: dict(v) for s, v in base_data.items()}
+        case_data = {s: dict(v) if isinstance(v, dict) else v for s, v in base_data.items()}
         for dotted, v in values.items():
             section, _, key = dotted.partition(".")
-            case_data.setdefault(section, {})[key] = v
+            if not isinstance(case_data.setdefault(section, {}), dict):
+                raise SweepError(f"{path}: [vary] {dotted}: the base case {base} gives "
+                                 f"{section} = {shown(case_data[section])}, not a table")
+            case_data[section][key] = v
         try:
             validate(case_data, f"{base} with {cid}")
         except CaseError as e:
@@ -198,7 +272,7 @@ def load_sweep(path) -> Sweep:
 # ---- manifest -----------------------------------------------------------------
 
 def _format(v) -> str:
-    return v if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v)
+    return v if isinstance(v, str) else _number(v) if isinstance(v, float) else str(v)
 
 
 def read_manifest(directory) -> list[dict]:
@@ -237,15 +311,27 @@ def expand(sweep: Sweep) -> list[str]:
     if d.exists() and any(d.iterdir()):
         raise SweepError(f"{d}: exists and is not a sweep directory (no {MANIFEST}); "
                          "nothing was changed")
-    for cid, _, _ in sweep.cases:
-        if (d / cid).exists():
-            raise SweepError(f"{d / cid}: exists; nothing was changed")
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "sweep.toml").write_text(sweep.source.read_text())
-    for cid, values, data in sweep.cases:
-        varied = ", ".join(f"{k} = {_format(v)}" for k, v in values.items())
-        (d / cid).mkdir()
-        (d / cid / "case.toml").write_text(
-            f"# sweep {sweep.name}, case {cid}: {sweep.base} with {varied}\n" + dump_toml(data))
-    write_manifest(d, rows)
+    if d.exists() and not d.is_dir():
+        raise SweepError(f"{d}: exists and is not a directory; nothing was changed")
+    # everything goes into a fresh sibling first and is renamed into place at
+    # once: a failure half-way (disk full, a name the file system refuses)
+    # leaves nothing that would block the corrected sweep
+    try:
+        d.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{sweep.name}.expanding-", dir=d.parent))
+    except OSError as e:
+        raise SweepError(f"{d}: cannot write the sweep: {e.strerror or e}") from None
+    try:
+        (tmp / "sweep.toml").write_text(sweep.source.read_text())
+        for cid, values, data in sweep.cases:
+            varied = ", ".join(f"{k} = {_format(v)}" for k, v in values.items())
+            (tmp / cid).mkdir()
+            (tmp / cid / "case.toml").write_text(
+                f"# sweep {sweep.name}, case {cid}: {sweep.base} with {varied}\n" + dump_toml(data))
+        write_manifest(tmp, rows)
+        os.rename(tmp, d)  # d is absent or an empty directory
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SweepError(f"{d}: cannot write the sweep: {e.strerror or e}; nothing was "
+                         "written") from None
     return [f"{d}: {len(rows)} cases and {MANIFEST} written"]
