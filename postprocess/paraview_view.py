@@ -1,7 +1,8 @@
 """Open an anodex run in ParaView and save pictures (run with pvpython).
 
     pvpython postprocess/paraview_view.py RUN_DIR [--out DIR] [--animate] [--summary]
-    xvfb-run -a pvpython postprocess/paraview_view.py RUN_DIR     # without a display
+    python3 -m postprocess.offscreen pvpython postprocess/paraview_view.py RUN_DIR
+                                                          # without a display
 
 Reads eta.xdmf, c.xdmf and phi.xdmf (and the eta.r1.xdmf, ... pieces written
 after restarts) with ParaView's XDMF reader and saves, at the last output
