@@ -524,7 +524,18 @@ def validate(data: dict, source: str = "<case>", from_cli=frozenset()) -> Case:
     """Validate a parsed case dict; raise CaseError listing every problem.
     from_cli: the (section, key) pairs that came from --set (named so)."""
     errors, raw, si, given = [], {}, {}, set()
-    unknown_sections = [sec for sec in data if sec not in SCHEMA]
+    for section, key in sorted(from_cli):
+        if section not in SCHEMA:
+            errors.append(f"--set {short(section)}.{short(key)}: unknown section "
+                          f"[{short(section)}]{_suggest(section, SCHEMA)}; valid sections: "
+                          f"{', '.join(SCHEMA)}")
+        elif key not in SCHEMA[section]:
+            errors.append(f"--set {section}.{short(key)}: unknown key [{section}] {short(key)}"
+                          f"{_suggest(key, SCHEMA[section])}; valid keys: "
+                          f"{', '.join(SCHEMA[section])}")
+    only_from_cli = {sec for sec, v in data.items() if isinstance(v, dict) and v
+                     and all((sec, k) in from_cli for k in v)}  # reported above
+    unknown_sections = [sec for sec in data if sec not in SCHEMA and sec not in only_from_cli]
     if unknown_sections:
         hint = _suggest(unknown_sections[0], SCHEMA) if len(unknown_sections) == 1 else ""
         errors.append(f"unknown section{'s' * (len(unknown_sections) > 1)} "
@@ -537,7 +548,8 @@ def validate(data: dict, source: str = "<case>", from_cli=frozenset()) -> Case:
     for section, params in SCHEMA.items():
         section_given = data.get(section, {}) if isinstance(data.get(section, {}), dict) else {}
         raw[section], si[section] = {}, {}
-        unknown = [key for key in section_given if key not in params]
+        unknown = [key for key in section_given if key not in params
+                   and (section, key) not in from_cli]
         if len(unknown) == 1:
             errors.append(f"[{section}] {short(unknown[0])}: unknown key"
                           f"{_suggest(unknown[0], params)}; valid keys: {', '.join(params)}")
@@ -566,7 +578,7 @@ def validate(data: dict, source: str = "<case>", from_cli=frozenset()) -> Case:
             from .materials.resolve import resolve
             errors += resolve(raw, si, given, provenance)
         if not errors:
-            errors += _cross_checks(si, given)
+            errors += _cross_checks(si, given, from_cli)
         if not errors:
             errors += _derived_checks(Case(raw=raw, si=si, source=source))
     except (OverflowError, ZeroDivisionError) as e:
@@ -577,6 +589,8 @@ def validate(data: dict, source: str = "<case>", from_cli=frozenset()) -> Case:
         more = (f"\n  ... and {len(errors) - MAX_REPORTED} more problems"
                 if len(errors) > MAX_REPORTED else "")
         raise CaseError(f"{source}: invalid case file:\n  - " + "\n  - ".join(listed) + more)
+    if si["geometry"]["kind"] == "interval":
+        raw["geometry"].pop("height", None)  # not part of a 1-D case (nor its resolved file)
     case = Case(raw=raw, si=si, source=source, provenance=provenance)
     case.warnings += _resolution_warnings(case) + _inactive_key_warnings(si, given)
     return case
@@ -610,7 +624,7 @@ def _derived_checks(case: Case) -> list[str]:
 MAX_NOISE_WINDOWS = 10000  # per step (each window costs one hash of the nodes)
 
 
-def _cross_checks(si, given=frozenset()) -> list[str]:
+def _cross_checks(si, given=frozenset(), from_cli=frozenset()) -> list[str]:
     """Checks that involve several keys (the keys are named in the message)."""
     errors = []
     g, t = si["geometry"], si["time"]
@@ -619,9 +633,10 @@ def _cross_checks(si, given=frozenset()) -> list[str]:
         need = "an interval needs 1 cell count, [nx]" if ndim == 1 else \
             "a rectangle needs 2 cell counts, [nx, ny]"
         errors.append(f"[geometry] cells: {need}; got {shown(g['cells'])}")
-    if ndim == 1 and ("geometry", "height") in given:
-        errors.append("[geometry] height: has no effect on an interval (kind = \"interval\" is "
-                      "1-D); remove it, or use kind = \"rectangle\"")
+    if ndim == 1 and _set_differently(si, given, "geometry", "height"):
+        errors.append(f"{_where('geometry', 'height', from_cli)}: has no effect on an "
+                      "interval (kind = \"interval\" is 1-D); remove it, or use kind = "
+                      "\"rectangle\"")
     if not t["dt_min"] <= t["dt_initial"] <= t["dt_max"]:
         errors.append("[time] dt_initial: must satisfy dt_min <= dt_initial <= dt_max, got "
                       f"{t['dt_min']:g} s, {t['dt_initial']:g} s, {t['dt_max']:g} s")
@@ -694,11 +709,20 @@ _CONDITIONAL_KEYS = (
 )
 
 
+def _set_differently(si, given, section, key) -> bool:
+    """The case gives the key a value other than its default (a resolved
+    case.toml gives every key, mostly at its default)."""
+    if (section, key) not in given:
+        return False
+    default, _ = _convert(SCHEMA[section][key], SCHEMA[section][key].default)
+    return si[section][key] != default
+
+
 def _inactive_key_warnings(si, given) -> list[str]:
-    """Keys the case gives that have no effect in its configuration."""
+    """Keys the case sets that have no effect in its configuration."""
     out = []
     for section, keys, active, why in _CONDITIONAL_KEYS:
-        unused = [k for k in keys if (section, k) in given]
+        unused = [k for k in keys if _set_differently(si, given, section, k)]
         if unused and not active(si):
             out.append(f"[{section}] {', '.join(unused)}: no effect ({why})")
     return out

@@ -26,12 +26,12 @@ _SET_KEY = re.compile(r"[a-z_]+\.[a-z_0-9]+")
 
 def _overrides(pairs):
     """--set section.key=VALUE (VALUE parsed as TOML, else taken as a string)."""
-    from .case import CaseError, shown
+    from .case import CaseError, short
     out = {}
     for item in pairs or []:
         key, sep, value = item.partition("=")
         if not sep or not _SET_KEY.fullmatch(key.strip()):
-            raise CaseError(f"--set {shown(item)}: expected SECTION.KEY=VALUE, e.g. "
+            raise CaseError(f"--set {short(item)}: expected SECTION.KEY=VALUE, e.g. "
                             "--set 'time.end=\"2 s\"' (keys: anodex check --reference)")
         try:
             out[key.strip()] = tomllib.loads(f"v = {value}")["v"]

@@ -125,6 +125,10 @@ def plan(path, overwrite=False, case_source=None) -> list[Path]:
         raise OutputDirError(f"{path}: exists and is not a directory; anodex never replaces a "
                              "file with a run: choose a directory with -o")
     if not path.exists():
+        above = next(a for a in path.absolute().parents if a.exists())
+        if not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
+            raise OutputDirError(f"{path}: cannot create the output directory: {above} is "
+                                 f"{'not a directory' if not above.is_dir() else 'not writable'}")
         return []
     entries = list(path.iterdir())
     if not entries:

@@ -178,9 +178,12 @@ def load_sweep(path, max_cases=MAX_CASES) -> Sweep:
         raise SweepError(f"{path}: [sweep] unknown keys {sorted(map(short, bad))} (valid: name, "
                          "base, runs_dir, id)")
     for key in ("base", "runs_dir", "id"):
-        if key in head and (not isinstance(head[key], str) or not head[key] or "\0" in head[key]):
+        if key in head and (not isinstance(head[key], str) or not head[key]):
             raise SweepError(f"{path}: [sweep] {key} must be a non-empty string, got "
                              f"{shown(head[key])}")
+        if key in head and not head[key].isprintable():
+            raise SweepError(f"{path}: [sweep] {key}: contains a control or NUL character, "
+                             f"got {shown(head[key])}")
     name = head.get("name", "")
     if not isinstance(name, str) or plain_name(name, 100):
         raise SweepError(f"{path}: [sweep] name: {plain_name(name, 100) if isinstance(name, str) else 'must be a string'}"

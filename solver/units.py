@@ -108,6 +108,8 @@ def parse_unit(expr: str):
 
     def take():
         nonlocal pos
+        if pos >= len(tokens):
+            raise UnitError(f"incomplete unit '{expr}'")
         pos += 1
         return tokens[pos - 1]
 

@@ -1,0 +1,363 @@
+"""A corpus of hostile and careless inputs (tests/test_hostile.py runs them).
+
+Each input is what a user might type or leave on disk: case files, --set
+options, sweep files, output and restart directories, checkpoints.  Every
+one must be refused with exit status 2, no traceback, a short message that
+names the file (or option) and the key, and nothing created, changed or
+deleted anywhere in the scratch tree (which holds the user's "project").
+
+Paths in argv and in the expected fragments: {p} is the project directory
+(the current directory of the command; it holds case.toml and notes.txt),
+{home} is $HOME (the project's parent), {run} a genuine finished run
+directory inside the project, copied in fresh for each input.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+# a tiny 1-D case, as raw TOML values (so that nan, inf and bad types can be written)
+BASE = {
+    "case": {"name": '"hostile"'},
+    "geometry": {"kind": '"interval"', "length": '"20 um"', "cells": "[40]"},
+    "initial": {"interface_position": '"8 um"'},
+    "time": {"end": '"0.02 s"', "dt_initial": '"0.01 s"'},
+}
+
+
+def case_text(drop=(), **sections) -> str:
+    """BASE with sections' raw values merged in; drop: "section.key" to leave out."""
+    merged = {s: dict(v) for s, v in BASE.items()}
+    for section, values in sections.items():
+        merged.setdefault(section, {}).update(values)
+    for dotted in drop:
+        s, k = dotted.split(".")
+        merged[s].pop(k, None)
+    return "\n".join(f"[{s}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items())
+                     for s, kv in merged.items())
+
+
+@dataclass
+class Hostile:
+    id: str
+    argv: list
+    files: dict = field(default_factory=dict)  # path relative to {p} -> text or bytes
+    mentions: tuple = ()  # fragments the message must contain
+    ranks: tuple = (1,)
+    prepare: Callable | None = None  # prepare(project_dir, run_dir) after the files
+    code: int = 2
+    needs_run: bool = False
+
+
+CORPUS: list[Hostile] = []
+
+
+def add(*items):
+    CORPUS.extend(items)
+
+
+def bad_case(cid, text, *mentions, argv=("run", "{p}/case.toml", "-o", "{p}/out"), **kw):
+    add(Hostile(cid, list(argv), {"case.toml": text}, ("{p}/case.toml",) + mentions, **kw))
+
+
+def value(cid, section, key, raw, *mentions):
+    """The base case with one value replaced."""
+    bad_case(cid, case_text(**{section: {key: raw}}), f"[{section}] {key}", *mentions)
+
+
+# ---- case files: the file itself ----------------------------------------------
+bad_case("empty-file", "", "empty")
+bad_case("comments-only", "# nothing here\n\n   \n", "empty")
+bad_case("binary-png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "not a text (UTF-8) file")
+bad_case("invalid-utf8-in-string", b'[case]\nname = "\xff\xfe"\n', "not a text (UTF-8) file")
+bad_case("toml-syntax", "[geometry\nkind = 1\n", "not valid TOML")
+bad_case("toml-duplicate-key", "[time]\nend = \"1 s\"\nend = \"2 s\"\n", "not valid TOML")
+bad_case("toml-duplicate-table", "[time]\n[time]\n", "not valid TOML")
+bad_case("oversized-file", "# " + "x" * (1 << 20) + "\n", "bytes", "at most")
+add(Hostile("case-is-a-directory", ["run", "{p}", "-o", "{p}/out"], {}, ("{p}", "not a file")))
+add(Hostile("case-missing", ["run", "{p}/nope.toml", "-o", "{p}/out"], {},
+            ("{p}/nope.toml", "no such case file")))
+add(Hostile("check-binary", ["check", "{p}/case.toml"], {"case.toml": bytes(range(256))},
+            ("{p}/case.toml", "not a text")))
+add(Hostile("check-empty", ["check", "{p}/case.toml"], {"case.toml": ""}, ("{p}/case.toml", "empty")))
+
+# ---- case files: structure -----------------------------------------------------
+bad_case("unknown-section", case_text() + "[geomtry]\nkind = 1\n", "[geomtry]", "did you mean 'geometry'")
+bad_case("many-unknown-sections", case_text() + "".join(f"[s{i}]\n" for i in range(300)),
+         "unknown sections", "and 290 more")
+bad_case("many-unknown-keys", case_text() + "[noise]\n" + "".join(f"k{i} = 1\n" for i in range(5000)),
+         "[noise] unknown keys", "and 4990 more")
+bad_case("very-long-key", case_text() + "[noise]\n" + "k" * 10000 + " = 1\n", "[noise]", "unknown key")
+bad_case("section-as-value", "scales = 5\n" + case_text(), "[scales] must be a table")
+bad_case("section-as-array-of-tables", case_text() + "[[output]]\nfield_interval = \"1 s\"\n",
+         "[output] must be a table")
+bad_case("nested-table", case_text() + "[noise.deeper]\nx = 1\n", "[noise] deeper", "unknown key")
+bad_case("many-bad-values", case_text(noise={"amplitude": "-1", "seed": "-1"},
+                                      time={"end": "-1", "dt_initial": "true"}),
+         "[noise] amplitude", "[noise] seed", "[time] end", "[time] dt_initial")
+
+# ---- case files: numbers ------------------------------------------------------------
+value("overflow-conductivity", "electrolyte", "conductivity", '"1e400 S/m"', "overflows")
+value("overflow-end-time", "time", "end", '"1e999 s"', "overflows")
+value("overflow-potential", "boundary", "applied_potential", '"1e400 V"', "overflows")
+value("overflow-after-unit", "geometry", "length", '"1e306 km"', "infinite")
+value("nan-offset", "grand_potential", "electrode_mu_offset", "nan", "finite")
+value("inf-offset", "grand_potential", "electrolyte_mu_offset", "inf", "finite")
+value("minus-inf-chemical-potential", "initial", "chemical_potential", "-inf", "finite")
+value("inf-newton-tolerance", "solver", "newton_tolerance", "inf", "finite")
+value("nan-newton-tolerance", "solver", "newton_tolerance", "nan", "finite")
+value("zero-newton-tolerance", "solver", "newton_tolerance", "0", "must be > 0")
+value("huge-newton-tolerance", "solver", "newton_tolerance", "10.0", "physical range")
+value("nan-quantity-string", "geometry", "length", '"nan m"', "cannot read")
+value("huge-offset", "grand_potential", "electrode_energy_offset", "1e300", "physical range")
+value("missing-unit", "electrolyte", "conductivity", "1.19", "missing unit")
+value("unparsable-unit", "electrolyte", "conductivity", '"1.19 S/cm^"', "incomplete unit")
+value("wrong-dimension", "electrolyte", "conductivity", '"1.19 V"', "needs S/m")
+value("unknown-unit", "electrolyte", "conductivity", '"1.19 furlongs"', "unknown unit")
+value("huge-unit-exponent", "geometry", "length", '"1 km^99999"', "out of range")
+value("negative-temperature", "material", "temperature", '"-5 K"', "must be > 0")
+value("temperature-of-the-sun", "material", "temperature", '"6000 K"', "physical range")
+value("bool-temperature", "material", "temperature", "true", "boolean")
+value("length-one-kilometre", "geometry", "length", '"1 km"', "physical range")
+value("zero-charge-number", "material", "charge_number", "0", "must be > 0")
+value("fractional-charge-number", "material", "charge_number", "2.5", "integer")
+value("charge-number-100", "material", "charge_number", "100", "physical range")
+value("transfer-coefficient-above-one", "phase_field", "transfer_coefficient", "1.5", "between 0 and 1")
+value("negative-reaction-rate", "phase_field", "reaction_rate_constant", '"-1 1/s"', "must be >= 0")
+value("long-quantity-string", "time", "end", '"' + "1" * 10000 + ' s"', "characters")
+value("description-too-long", "case", "description", '"' + "d" * 20000 + '"', "at most")
+value("max-steps-zero", "time", "max_steps", "0", "must be > 0")
+value("max-steps-float", "time", "max_steps", "1e20", "integer")
+value("noise-seed-negative", "noise", "seed", "-1", "must be >= 0")
+value("seed-count-ten-million", "initial", "seed_count", "10000000", "physical range")
+value("error-tolerance-negative", "time", "error_tolerance", "-1", "must be >= 0")
+value("field-interval-zero", "output", "field_interval", '"0 s"', "must be > 0")
+value("every-wall-negative", "checkpoint", "every_wall", '"-1 min"', "must be > 0")
+value("stop-tip-fraction-zero", "time", "stop_tip_fraction", "0", "(0, 1]")
+value("scales-femtometre", "scales", "length", '"1e-30 m"', "physical range")
+value("scheme-rk4", "time", "scheme", '"rk4"', "'bdf1', 'bdf2'")
+value("preset-number", "solver", "preset", "5", "must be one of")
+value("blocks-unknown", "model", "blocks", '["bogus"]', "unknown model block")
+value("blocks-empty", "model", "blocks", "[]", "non-empty list")
+value("interface-outside", "initial", "interface_position", '"30 um"', "inside the domain")
+bad_case("dt-initial-above-end", case_text(time={"dt_initial": '"1 s"'}), "[time] dt_initial", "larger than")
+bad_case("dt-min-above-dt-max", case_text(time={"dt_min": '"2 s"', "dt_max": '"1 s"'}), "[time] dt_initial",
+         "dt_min <= dt_initial <= dt_max")
+bad_case("nucleation-with-boundary-values", case_text(nucleation={"enabled": "true"}),
+         "[nucleation] enabled", "boundary_values = false")
+
+# ---- case files: geometry and memory -----------------------------------------------
+value("cells-two-billion", "geometry", "cells", "[2000000000]", "unknowns")
+bad_case("cells-ten-billion-2d", case_text(geometry={"kind": '"rectangle"', "height": '"20 um"',
+                                                      "cells": "[100000, 100000]"}),
+         "[geometry] cells", "32-bit")
+bad_case("cells-needs-more-memory", case_text(geometry={"kind": '"rectangle"', "height": '"20 um"',
+                                                         "cells": "[20000, 20000]"}),
+         "[geometry] cells", "GiB", "--ignore-memory-limit")
+value("cells-zero", "geometry", "cells", "[0]", "positive integers")
+value("cells-negative", "geometry", "cells", "[-5]", "positive integers")
+value("cells-string", "geometry", "cells", '"many"', "positive integers")
+value("interval-two-cell-counts", "geometry", "cells", "[40, 40]", "an interval needs 1 cell count")
+bad_case("rectangle-three-counts", case_text(geometry={"kind": '"rectangle"', "height": '"20 um"',
+                                                        "cells": "[40, 40, 40]"}),
+         "[geometry] cells", "a rectangle needs 2 cell counts")
+bad_case("interval-with-height", case_text(geometry={"height": '"20 um"'}), "[geometry] height",
+         "no effect on an interval")
+
+# ---- case files: names used for paths ---------------------------------------------
+value("name-escapes", "case", "name", '"../../escaped"', "plain name")
+value("name-with-slash", "case", "name", '"a/b"', "plain name")
+value("name-empty", "case", "name", '""', "plain name")
+value("name-300-characters", "case", "name", '"' + "n" * 300 + '"', "at most 100")
+value("name-with-nul", "case", "name", '"a\\u0000b"', "plain name")
+bad_case("name-escapes-without-o", case_text(case={"name": '"../../escaped"'}), "[case] name",
+         argv=("run", "{p}/case.toml"))
+
+# ---- case files: materials ------------------------------------------------------------
+value("unknown-metal", "material", "metal", '"Unobtainium"', "Unobtainium")
+value("unknown-electrolyte", "material", "electrolyte", '"XYZ"', "XYZ")
+
+# ---- case files: PETSc options ------------------------------------------------------
+for cid, opts, frag in (
+        ("petsc-bad-ksp-type", 'ksp_type = "nonsense"', "ksp_type"),
+        ("petsc-bad-pc-type", 'pc_type = "nonsense"', "pc_type"),
+        ("petsc-leading-dash", '"-ksp_type" = "gmres"', "leading '-'"),
+        ("petsc-value-with-space", 'ksp_type = "gmres; rm -rf"', "ksp_type"),
+        ("petsc-malformed-number", 'ksp_rtol = "abc"', "ksp_rtol"),
+        ("petsc-missing-solver-package", 'pc_factor_mat_solver_type = "nosuch"', "pc_factor_mat_solver_type"),
+        ("petsc-bad-sub-pc-type", 'fieldsplit_0_pc_type = "zz"', "fieldsplit_0_pc_type"),
+        ("petsc-table-value", "ksp_type = { a = 1 }", "ksp_type")):
+    bad_case(cid, case_text() + f"[solver.petsc_options]\n{opts}\n", "[solver] petsc_options", frag)
+bad_case("check-petsc-bad-ksp-type", case_text() + '[solver.petsc_options]\nksp_type = "zz"\n',
+         "[solver] petsc_options ksp_type", argv=("check", "{p}/case.toml"))
+
+
+# ---- --set ------------------------------------------------------------------------------
+def bad_set(cid, setting, *mentions, files=None):
+    add(Hostile(cid, ["run", "{p}/case.toml", "-o", "{p}/out", "--set", setting],
+                files or {"case.toml": case_text()}, mentions))
+
+
+bad_set("set-without-equals", "time.end", "--set", "SECTION.KEY=VALUE")
+bad_set("set-without-section", "end=1", "--set end=1", "SECTION.KEY=VALUE")
+bad_set("set-path-like-key", "../x.y=1", "--set", "SECTION.KEY=VALUE")
+bad_set("set-nan", "time.end=nan", "--set time.end", "finite number")
+bad_set("set-inf", "time.end=inf", "--set time.end", "finite number")
+bad_set("set-overflow", 'time.end="1e999 s"', "--set time.end", "overflows")
+bad_set("set-unknown-section", "bogus.key=1", "[bogus]", "unknown section")
+bad_set("set-unknown-key", "time.bogus=1", "[time] bogus", "unknown key")
+bad_set("set-list-for-quantity", "time.end=[1,2]", "--set time.end", "quantity")
+bad_set("set-cells-zero", "geometry.cells=[0]", "--set geometry.cells", "positive integers")
+bad_set("set-name-escapes", 'case.name="../../up"', "--set case.name", "plain name")
+bad_set("set-empty-value", "time.end=", "--set time.end", "cannot read")
+bad_set("set-petsc-table", 'solver.petsc_options={ksp_type="zz"}', "[solver] petsc_options ksp_type")
+bad_set("set-on-scalar-section", 'time.end="1 s"', "--set time.end", "not a [time] table",
+        files={"case.toml": "time = 5\n" + case_text(drop=["time.end", "time.dt_initial"]).replace(
+            "[time]\n", "")})
+bad_set("set-negative-seed", "noise.seed=-3", "--set noise.seed", "must be >= 0")
+bad_set("set-interval-height", 'geometry.height="5 um"', "--set geometry.height", "no effect")
+
+
+# ---- output directories (1 and 2 ranks) -------------------------------------------
+def out(cid, argv, *mentions, files=None, prepare=None, needs_run=False):
+    add(Hostile(cid, argv, {"case.toml": case_text(), **(files or {})}, mentions, ranks=(1, 2),
+                prepare=prepare, needs_run=needs_run))
+
+
+OVERWRITE = ["run", "{p}/case.toml", "--overwrite", "-o"]
+out("overwrite-cwd", OVERWRITE + ["."], "--overwrite refused", "current directory")
+out("overwrite-cwd-absolute", OVERWRITE + ["{p}"], "--overwrite refused")
+out("overwrite-parent", OVERWRITE + [".."], "--overwrite refused")
+out("overwrite-home", OVERWRITE + ["{home}"], "--overwrite refused", "$HOME")
+out("overwrite-root", OVERWRITE + ["/"], "--overwrite refused", "root")
+out("output-empty-string", ["run", "{p}/case.toml", "-o", ""], "-o/--output", "empty path")
+out("output-is-a-file", ["run", "{p}/case.toml", "-o", "{p}/notes.txt"], "{p}/notes.txt",
+    "not a directory")
+out("overwrite-a-file", OVERWRITE + ["{p}/notes.txt"], "{p}/notes.txt", "not a directory")
+out("output-under-a-file", ["run", "{p}/case.toml", "-o", "{p}/notes.txt/sub"], "{p}/notes.txt/sub",
+    "cannot create")
+out("case-directory-overwrite", ["run", "{p}/cases/c.toml", "--overwrite", "-o", "{p}/cases"],
+    "{p}/cases", "holds the case file", files={"cases/c.toml": case_text(), "cases/keep.txt": "mine"})
+out("user-directory", ["run", "{p}/case.toml", "-o", "{p}/data"], "{p}/data", "not empty",
+    files={"data/results.csv": "1,2\n"})
+out("user-directory-overwrite", OVERWRITE + ["{p}/data"], "{p}/data", "does not hold an anodex run",
+    files={"data/results.csv": "1,2\n"})
+out("run-with-user-file-overwrite", OVERWRITE + ["{run}"], "{run}", "anodex did not write",
+    "analysis.ipynb", prepare=lambda p, run: (run / "analysis.ipynb").write_text("{}"), needs_run=True)
+out("run-holding-the-case-overwrite", ["run", "{run}/case.toml", "--overwrite", "-o", "{run}"],
+    "{run}", "holds the case file", needs_run=True)
+out("output-symlink-to-file", ["run", "{p}/case.toml", "-o", "{p}/link"], "{p}/link",
+    "not a directory", prepare=lambda p, run: (p / "link").symlink_to(p / "notes.txt"))
+out("restart-and-rerun", ["run", "--restart", "{run}", "--rerun", "{run}"], "--restart and --rerun",
+    needs_run=True)
+out("restart-with-output", ["run", "--restart", "{run}", "-o", "{p}/x"], "--restart takes no -o",
+    needs_run=True)
+out("rerun-user-directory", ["run", "--rerun", "{p}/data"], "{p}/data", "--rerun refused",
+    files={"data/case.toml": case_text(), "data/mine.txt": "x"})
+
+
+# ---- checkpoints and restarts (1 and 2 ranks) --------------------------------------
+def npz(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def damage(edit):
+    """prepare: rewrite {run}/checkpoint.npz through edit(dict of arrays) -> bytes."""
+    def prepare(p, run):
+        with np.load(run / "checkpoint.npz") as z:
+            arrays = {k: z[k] for k in z.files}
+        (run / "checkpoint.npz").write_bytes(edit(arrays))
+    return prepare
+
+
+def restart(cid, prepare, *mentions):
+    add(Hostile(cid, ["run", "--restart", "{run}", "--set", 'time.end="0.05 s"'], {},
+                ("{run}",) + mentions, ranks=(1, 2), prepare=prepare, needs_run=True))
+
+
+restart("checkpoint-truncated", lambda p, run: (run / "checkpoint.npz").write_bytes(
+    (run / "checkpoint.npz").read_bytes()[:3000]), "damaged", "--rerun")
+restart("checkpoint-random-bytes", lambda p, run: (run / "checkpoint.npz").write_bytes(
+    np.random.default_rng(1).bytes(5000)), "damaged")
+restart("checkpoint-empty-file", lambda p, run: (run / "checkpoint.npz").write_bytes(b""), "damaged")
+restart("checkpoint-without-arrays", damage(lambda a: npz(t=a["t"])), "lacks", "keys")
+restart("checkpoint-without-step", damage(lambda a: npz(**{k: v for k, v in a.items() if k != "step"})),
+        "lacks step")
+restart("checkpoint-pickled", damage(lambda a: npz(**a, extra=np.array([{"x": 1}], dtype=object))),
+        "Python objects")
+restart("checkpoint-wrong-unknowns", damage(lambda a: npz(**{**a, "unknowns": np.array(["x", "y", "z"])})),
+        "unknowns")
+restart("checkpoint-wrong-mesh", damage(lambda a: npz(**{**a, "values": a["values"][:-3],
+                                                          "keys": a["keys"][:-3]})), "mesh")
+restart("checkpoint-nan-fields", damage(lambda a: npz(**{**a, "values": a["values"] * np.nan})),
+        "NaN")
+restart("checkpoint-text-time", damage(lambda a: npz(**{**a, "t": np.array("soon")})), "t is not a number")
+restart("restart-damaged-metadata", lambda p, run: (run / "metadata.json").write_text("{not json"),
+        "metadata.json", "unreadable")
+restart("restart-missing-timeseries", lambda p, run: (run / "timeseries.csv").unlink(),
+        "timeseries.csv", "unreadable")
+restart("restart-without-checkpoint", lambda p, run: (run / "checkpoint.npz").unlink(),
+        "not a run directory with a checkpoint")
+add(Hostile("restart-missing-directory", ["run", "--restart", "{p}/nowhere"], {},
+            ("{p}/nowhere", "not a run directory"), ranks=(1, 2)))
+
+
+# ---- sweep files (the sweep driver never starts MPI) -----------------------------
+SWEEP_HEAD = '[sweep]\nname = "s"\nbase = "case.toml"\nruns_dir = "runs"\n'
+
+
+def bad_sweep(cid, text, *mentions, base=None, action="expand", extra=()):
+    files = {"sweep.toml": text, "case.toml": case_text() if base is None else base}
+    add(Hostile(cid, ["sweep", action, "{p}/sweep.toml", *extra], files,
+                ("{p}/sweep.toml",) + mentions))
+
+
+VARY = '[vary]\n"noise.seed" = [1, 2]\n'
+bad_sweep("sweep-zip-as-table", SWEEP_HEAD + '[zip]\n"noise.seed" = [1, 2]\n', "[[zip]]")
+bad_sweep("sweep-vary-is-number", SWEEP_HEAD.replace("[sweep]", "vary = 5\n[sweep]"), "[vary]")
+bad_sweep("sweep-base-is-number", SWEEP_HEAD.replace('base = "case.toml"', "base = 5") + VARY,
+          "[sweep] base")
+bad_sweep("sweep-base-toml-error", SWEEP_HEAD + VARY, "[sweep] base", "{p}/case.toml",
+          "not valid TOML", base="[time\n")
+bad_sweep("sweep-base-missing", SWEEP_HEAD.replace("case.toml", "gone.toml") + VARY,
+          "[sweep] base", "gone.toml")
+bad_sweep("sweep-base-binary", SWEEP_HEAD + VARY, "[sweep] base", "not a text", base=bytes(range(256)))
+bad_sweep("sweep-base-empty", SWEEP_HEAD + VARY, "[sweep] base", "empty", base="")
+bad_sweep("sweep-id-300-characters", SWEEP_HEAD + 'id = "' + "x" * 300 + '{seed}"\n' + VARY,
+          "[sweep] id", "bytes long")
+bad_sweep("sweep-id-nul", SWEEP_HEAD + 'id = "a\\u0000{seed}"\n' + VARY, "[sweep] id", "NUL")
+bad_sweep("sweep-id-slash", SWEEP_HEAD + 'id = "a/{seed}"\n' + VARY, "[sweep] id", "escape")
+bad_sweep("sweep-id-bad-placeholder", SWEEP_HEAD + 'id = "{nope}"\n' + VARY, "[sweep] id",
+          "placeholders available")
+bad_sweep("sweep-million-values", SWEEP_HEAD + '[vary]\n"electrolyte.conductivity" = '
+          '{ logrange = [0.1, 10, 1000000], unit = "S/m" }\n', "1e+06 cases", "--max-cases")
+bad_sweep("sweep-range-infinite", SWEEP_HEAD + '[vary]\n"time.end" = { range = [1, inf, 3], unit = "s" }\n',
+          "[vary] time.end", "finite")
+bad_sweep("sweep-range-zero-count", SWEEP_HEAD + '[vary]\n"time.end" = { range = [1, 2, 0], unit = "s" }\n',
+          "[vary] time.end", "empty range")
+bad_sweep("sweep-range-equal-values", SWEEP_HEAD + '[vary]\n"time.end" = '
+          '{ range = [1, 1.0000000000001, 3], unit = "s" }\n', "[vary] time.end", "equal values")
+bad_sweep("sweep-unknown-key", SWEEP_HEAD + '[vary]\n"time.ending" = [1]\n', "time.ending",
+          "valid keys of [time]")
+bad_sweep("sweep-name-escapes", SWEEP_HEAD.replace('"s"', '"../x"') + VARY, "[sweep] name")
+bad_sweep("sweep-name-number", SWEEP_HEAD.replace('"s"', "5") + VARY, "[sweep] name")
+bad_sweep("sweep-zip-lengths", SWEEP_HEAD + '[[zip]]\n"noise.seed" = [1, 2]\n"noise.amplitude" = ["0 1/s"]\n',
+          "[[zip]] #1", "equal lengths")
+bad_sweep("sweep-file-binary", bytes(range(256)), "not a text")
+bad_sweep("sweep-file-empty", "", "empty")
+bad_sweep("sweep-runs-dir-number", SWEEP_HEAD.replace('runs_dir = "runs"', "runs_dir = 5") + VARY,
+          "[sweep] runs_dir")
+bad_sweep("sweep-invalid-case", SWEEP_HEAD + '[vary]\n"electrolyte.conductivity" = ["-1 S/m"]\n',
+          "[electrolyte] conductivity", "must be > 0")
+bad_sweep("sweep-base-section-scalar", SWEEP_HEAD + VARY, "[vary] noise.seed", "not a table",
+          base="noise = 1\n" + case_text())
+add(Hostile("sweep-run-zero-jobs", ["sweep", "run", "{p}/sweep.toml", "-j", "0"],
+            {"sweep.toml": SWEEP_HEAD + VARY, "case.toml": case_text()}, ("-j/--jobs", "must be a whole number")))
+value("unit-dangling-operator", "electrolyte", "conductivity", '"1.19 S/"', "incomplete unit")
+value("unit-open-parenthesis", "phase_field", "interface_mobility", '"1 m^3/(J*s"', "incomplete unit")

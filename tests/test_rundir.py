@@ -1,0 +1,119 @@
+"""What --overwrite and --rerun may remove, that every started run leaves a
+status.json, and the memory estimate (the refusals themselves are in the
+hostile corpus, tests/test_hostile.py)."""
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from hostile_corpus import case_text
+from solver import memory, rundir
+from solver.case import validate
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.serial  # no MPI in these: once is enough
+
+
+def anodex(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "solver.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, env={"PYTHONPATH": str(ROOT),
+                                                               "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture
+def finished_run(tmp_path):
+    (tmp_path / "case.toml").write_text(case_text())
+    res = anodex("run", tmp_path / "case.toml", "-o", tmp_path / "run")
+    assert res.returncode == 0, res.stderr
+    return tmp_path / "run"
+
+
+def test_overwrite_replaces_only_the_earlier_run(finished_run):
+    """Postprocessing output (summary.png, paraview/) counts as the run's; the
+    directory itself is kept (a mount point or a symlink target stays)."""
+    (finished_run / "summary.png").write_bytes(b"png")
+    (finished_run / "paraview").mkdir()
+    (finished_run / "paraview" / "eta.png").write_bytes(b"png")
+    inode = finished_run.stat().st_ino
+    first = json.loads((finished_run / "metadata.json").read_text())["started"]
+    res = anodex("run", finished_run.parent / "case.toml", "-o", finished_run, "--overwrite",
+                 "--set", 'time.end="0.01 s"')
+    assert res.returncode == 0, res.stderr
+    assert finished_run.stat().st_ino == inode
+    names = {p.name for p in finished_run.iterdir()}
+    assert "summary.png" not in names and "paraview" not in names
+    assert json.loads((finished_run / "status.json").read_text())["status"] == "completed"
+    assert json.loads((finished_run / "metadata.json").read_text())["started"] >= first
+
+
+def test_rerun_starts_a_failed_run_again_from_its_own_case(finished_run):
+    (finished_run / "status.json").write_text(json.dumps({"status": "failed", "reason": "x"}))
+    res = anodex("run", "--rerun", finished_run)
+    assert res.returncode == 0, res.stderr
+    st = json.loads((finished_run / "status.json").read_text())
+    assert st["status"] == "completed"
+    rows = (finished_run / "timeseries.csv").read_text().splitlines()
+    assert rows[1].split(",")[0] == "0"  # a fresh series from step 0
+
+
+def test_plan_refuses_foreign_entries_and_removes_nothing(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "status.json").write_text(json.dumps({"status": "completed"}))
+    (run / "eta.xdmf").write_text("x")
+    (run / "thesis.tex").write_text("mine")
+    with pytest.raises(rundir.OutputDirError, match="thesis.tex"):
+        rundir.plan(run, overwrite=True)
+    assert {p.name for p in run.iterdir()} == {"status.json", "eta.xdmf", "thesis.tex"}
+    (run / "thesis.tex").unlink()
+    assert {p.name for p in rundir.plan(run, overwrite=True)} == {"status.json", "eta.xdmf"}
+
+
+def test_a_link_inside_a_run_is_never_followed(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "status.json").write_text(json.dumps({"status": "failed"}))
+    (tmp_path / "precious").write_text("keep")
+    (run / "eta.h5").symlink_to(tmp_path / "precious")
+    with pytest.raises(rundir.OutputDirError, match="eta.h5"):
+        rundir.plan(run, overwrite=True)
+
+
+def test_a_run_that_fails_while_setting_up_records_why(tmp_path, monkeypatch):
+    """A PETSc error while the solver is built (after the directory was made)
+    still ends with status.json saying failed and why."""
+    from mpi4py import MPI
+    from petsc4py import PETSc
+
+    import solver.run as run_module
+
+    class Broken:
+        def __init__(self, *args, **kwargs):
+            raise PETSc.Error(73)
+    monkeypatch.setattr(run_module, "NewtonSolver", Broken)
+    case = validate(tomllib.loads(case_text()), "<test>")
+    with pytest.raises(PETSc.Error):
+        run_module.run_case(case, tmp_path / "run", comm=MPI.COMM_SELF)
+    st = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert st["status"] == "failed" and "PETSc error 73" in st["reason"]
+
+
+def test_memory_estimate_grows_with_the_mesh_and_refuses_the_impossible():
+    def si(cells, kind="interval"):
+        geometry = {"kind": f'"{kind}"', "cells": str(cells)}
+        if kind == "rectangle":
+            geometry["height"] = '"20 um"'
+        text = case_text(geometry=geometry)
+        return validate(tomllib.loads(text), "<test>").si
+    small, large = si([40]), si([400000])
+    assert memory.unknowns(small) == 41 * 3
+    assert memory.estimate(large) > memory.estimate(small) + 400000 * 3 * 1000
+    assert memory.check(small, "c.toml") is None
+    too_big = si([20000, 20000], "rectangle")
+    why = memory.check(too_big, "c.toml")
+    assert "GiB" in why and "--ignore-memory-limit" in why
+    assert memory.check(too_big, "c.toml", ignore_limit=True) is None
+    assert "32-bit" in memory.check(si([2000000000]), "c.toml", ignore_limit=True)
