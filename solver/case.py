@@ -633,7 +633,9 @@ def _cross_checks(si, given=frozenset(), from_cli=frozenset()) -> list[str]:
         need = "an interval needs 1 cell count, [nx]" if ndim == 1 else \
             "a rectangle needs 2 cell counts, [nx, ny]"
         errors.append(f"[geometry] cells: {need}; got {shown(g['cells'])}")
-    if ndim == 1 and _set_differently(si, given, "geometry", "height"):
+    switched = ("geometry", "kind") in from_cli and ("geometry", "height") not in from_cli
+    if ndim == 1 and _set_differently(si, given, "geometry", "height") and not switched:
+        # (a 2-D case shrunk with --set geometry.kind=interval only gets a warning)
         errors.append(f"{_where('geometry', 'height', from_cli)}: has no effect on an "
                       "interval (kind = \"interval\" is 1-D); remove it, or use kind = "
                       "\"rectangle\"")
@@ -696,6 +698,8 @@ def _cross_checks(si, given=frozenset(), from_cli=frozenset()) -> list[str]:
 
 # keys that do nothing unless another key has a value: (key, active?, why not)
 _CONDITIONAL_KEYS = (
+    ("geometry", ("height",), lambda si: si["geometry"]["kind"] == "rectangle",
+     'kind = "interval" (1-D)'),
     ("initial", ("interface_position", "perturbation_amplitude", "perturbation_wavelength"),
      lambda si: si["initial"]["kind"] == "front", 'initial kind is not "front"'),
     ("initial", ("seed_radius", "seed_count", "seed_placement", "seed_rng"),
@@ -744,9 +748,14 @@ def read_toml(path, what="case file") -> dict:
     """Parse a TOML file; CaseError naming the file for anything that is not a
     readable, non-empty UTF-8 TOML document of sensible size."""
     p = Path(path)
-    if not p.exists():
+    try:
+        exists, is_file = p.exists(), p.is_file()
+    except OSError as e:  # a name too long, a loop of links
+        raise CaseError(f"{short(str(p), 200)}: cannot read the {what}: "
+                        f"{e.strerror or type(e).__name__}") from None
+    if not exists:
         raise CaseError(f"{p}: no such {what}")
-    if not p.is_file():
+    if not is_file:
         raise CaseError(f"{p}: not a file (a {what} is a TOML file)")
     try:
         size = p.stat().st_size

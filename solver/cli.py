@@ -145,9 +145,9 @@ def main(argv=None):
     comm = MPI.COMM_WORLD
     try:
         case, outdir = _prepare_run(args, comm)
-    except CaseError as e:  # identical on every rank: all exit cleanly
+    except (CaseError, OSError) as e:  # identical on every rank: all exit cleanly
         if comm.rank == 0:
-            print(f"anodex: {e}", file=sys.stderr)
+            print(f"anodex: {_oserror(e) if isinstance(e, OSError) else e}", file=sys.stderr)
         return 2
     logging.getLogger().setLevel(logging.WARNING)  # silence JIT build chatter
     from petsc4py import PETSc
@@ -180,6 +180,11 @@ def main(argv=None):
             comm.Abort(1)
         raise
     return 0 if result["status"] in ("completed", "stopped") else 1
+
+
+def _oserror(e: OSError) -> str:
+    from .case import short
+    return f"{short(str(e.filename or ''), 200)}: {e.strerror or type(e).__name__}"
 
 
 class Terminated(BaseException):

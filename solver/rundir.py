@@ -116,6 +116,19 @@ def plan(path, overwrite=False, case_source=None) -> list[Path]:
     """Check that `path` may be used as an output directory; returns the
     entries to remove first (non-empty only with --overwrite).  Raises
     OutputDirError saying why not and what to do instead."""
+    try:
+        return _plan(path, overwrite, case_source)
+    except OSError as e:  # a name too long, a loop of links, no permission
+        raise OutputDirError(f"{shown_path(path)}: cannot be used as the output directory: "
+                             f"{e.strerror or type(e).__name__}") from None
+
+
+def shown_path(path, at_most=200) -> str:
+    text = str(path)
+    return text if len(text) <= at_most else text[:at_most] + f"... ({len(text)} characters)"
+
+
+def _plan(path, overwrite, case_source):
     if str(path) == "":
         raise OutputDirError("-o/--output: empty path; give a directory such as runs/mycase")
     path = Path(path)
@@ -184,7 +197,14 @@ def prepare(path, overwrite=False, case_source=None) -> Path:
 def rerun_plan(path) -> list[Path]:
     """Entries to remove so that the run in `path` can start again from its
     own case.toml (`anodex run --rerun`): every anodex file but the case."""
-    path = Path(path)
+    try:
+        return _rerun_plan(Path(path))
+    except OSError as e:
+        raise OutputDirError(f"{shown_path(path)}: cannot be rerun: "
+                             f"{e.strerror or type(e).__name__}") from None
+
+
+def _rerun_plan(path):
     if not (path / "case.toml").is_file():
         raise OutputDirError(f"{path}: --rerun needs a run directory with its case.toml")
     entries = [e for e in path.iterdir() if e.name != "case.toml"]

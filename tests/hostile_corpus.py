@@ -361,3 +361,14 @@ add(Hostile("sweep-run-zero-jobs", ["sweep", "run", "{p}/sweep.toml", "-j", "0"]
             {"sweep.toml": SWEEP_HEAD + VARY, "case.toml": case_text()}, ("-j/--jobs", "must be a whole number")))
 value("unit-dangling-operator", "electrolyte", "conductivity", '"1.19 S/"', "incomplete unit")
 value("unit-open-parenthesis", "phase_field", "interface_mobility", '"1 m^3/(J*s"', "incomplete unit")
+
+# ---- names the file system refuses -------------------------------------------------
+LONG = "{p}/" + "y" * 5000
+add(Hostile("output-name-too-long", ["run", "{p}/case.toml", "-o", LONG], {"case.toml": case_text()},
+            ("File name too long",), ranks=(1, 2)))
+add(Hostile("case-name-too-long", ["run", LONG], {}, ("File name too long",)))
+add(Hostile("check-name-too-long", ["check", LONG], {}, ("File name too long",)))
+add(Hostile("restart-name-too-long", ["run", "--restart", LONG], {}, ("File name too long",),
+            ranks=(1, 2)))
+add(Hostile("sweep-name-too-long", ["sweep", "expand", LONG], {}, ("File name too long",)))
+add(Hostile("case-is-a-device", ["run", "/dev/zero", "-o", "{p}/out"], {}, ("/dev/zero", "not a file")))
