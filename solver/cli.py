@@ -154,8 +154,8 @@ def main(argv=None):
 
     from .checkpoint import CheckpointError
     from .output import OutputError
-    from .run import describe, run_case
-    _terminate_on_sigterm()
+    from .run import Terminated, describe, run_case, terminate_on_sigterm
+    terminate_on_sigterm()
     try:
         result = run_case(case, outdir, overwrite=args.overwrite, comm=comm,
                           command_line=["anodex"] + (argv if argv is not None else sys.argv[1:]),
@@ -185,19 +185,6 @@ def main(argv=None):
 def _oserror(e: OSError) -> str:
     from .case import short
     return f"{short(str(e.filename or ''), 200)}: {e.strerror or type(e).__name__}"
-
-
-class Terminated(BaseException):
-    """SIGTERM (a batch system's time limit, `kill`): ends the run through the
-    normal failure path, so status.json says so and the checkpoint stays."""
-
-
-def _terminate_on_sigterm():
-    import signal
-
-    def handler(signum, frame):
-        raise Terminated("terminated by SIGTERM")
-    signal.signal(signal.SIGTERM, handler)
 
 
 def _preflight(case, ranks, ignore_memory_limit) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import signal
 import time
 from pathlib import Path
 
@@ -17,6 +18,17 @@ from .stepping import GiveUp, Stepper
 from .stochastic_nucleation import SubstrateNucleation
 
 
+class Terminated(BaseException):
+    """SIGTERM (a batch system's time limit, `kill`): ends the run through the
+    normal failure path, so status.json says so and the checkpoint stays."""
+
+
+def terminate_on_sigterm():
+    def handler(signum, frame):
+        raise Terminated("terminated by SIGTERM")
+    signal.signal(signal.SIGTERM, handler)
+
+
 def describe(error: BaseException) -> str:
     """One line for status.json: what stopped the run."""
     from petsc4py import PETSc
@@ -25,6 +37,8 @@ def describe(error: BaseException) -> str:
                 "documentation; check [solver] petsc_options)")
     if isinstance(error, KeyboardInterrupt):
         return "interrupted (SIGINT)"
+    if isinstance(error, Terminated):
+        return str(error)
     return f"{type(error).__name__}: {error}"
 
 

@@ -117,3 +117,26 @@ def test_memory_estimate_grows_with_the_mesh_and_refuses_the_impossible():
     assert "GiB" in why and "--ignore-memory-limit" in why
     assert memory.check(too_big, "c.toml", ignore_limit=True) is None
     assert "32-bit" in memory.check(si([2000000000]), "c.toml", ignore_limit=True)
+
+
+def test_sigterm_ends_the_run_with_its_reason(tmp_path):
+    """A batch system's time limit (SIGTERM): status.json says failed and why,
+    the exit status is 1, and the checkpoint written before it stays."""
+    import signal
+    import time
+    (tmp_path / "case.toml").write_text(case_text(time={"end": '"100 s"'},
+                                                  checkpoint={"every_steps": "1"}))
+    proc = subprocess.Popen([sys.executable, "-m", "solver.cli", "run", tmp_path / "case.toml",
+                             "-o", tmp_path / "run"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={"PYTHONPATH": str(ROOT),
+                                                         "PATH": "/usr/bin:/bin"})
+    status = tmp_path / "run" / "status.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (tmp_path / "run" / "checkpoint.npz").exists():
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 1
+    st = json.loads(status.read_text())
+    assert st["status"] == "failed" and st["reason"] == "terminated by SIGTERM"
+    assert (tmp_path / "run" / "checkpoint.npz").exists()
+    assert b"Traceback" not in proc.stderr.read()
