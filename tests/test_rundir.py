@@ -2,6 +2,7 @@
 status.json, and the memory estimate (the refusals themselves are in the
 hostile corpus, tests/test_hostile.py)."""
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -15,12 +16,12 @@ from solver.case import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.serial  # no MPI in these: once is enough
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def anodex(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "solver.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, env={"PYTHONPATH": str(ROOT),
-                                                               "PATH": "/usr/bin:/bin"})
+                          capture_output=True, text=True, env=ENV)
 
 
 @pytest.fixture
@@ -128,8 +129,7 @@ def test_sigterm_ends_the_run_with_its_reason(tmp_path):
                                                   checkpoint={"every_steps": "1"}))
     proc = subprocess.Popen([sys.executable, "-m", "solver.cli", "run", tmp_path / "case.toml",
                              "-o", tmp_path / "run"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env={"PYTHONPATH": str(ROOT),
-                                                         "PATH": "/usr/bin:/bin"})
+                            stderr=subprocess.PIPE, env=ENV)
     status = tmp_path / "run" / "status.json"
     deadline = time.time() + 300
     while time.time() < deadline and not (tmp_path / "run" / "checkpoint.npz").exists():
