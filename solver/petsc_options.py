@@ -8,8 +8,10 @@ a malformed number, is reported with the option that caused it.  Options
 for sub-solvers (``fieldsplit_0_pc_type``, ``sub_pc_type``) are tried on an
 object of their own class, and a factorization package
 (``pc_factor_mat_solver_type``) by factorizing a 2 x 2 matrix with it.
-Option names PETSc does not know are not detectable this way (PETSc ignores
-them); the run lists them as unused in run.log.
+Option names PETSc does not know are not detectable this way: PETSc ignores
+them, and petsc4py 3.18 offers no query of which options were used.  A
+PETSc error that still happens during the run ends it with status.json
+"failed" and the error code.
 """
 from __future__ import annotations
 
