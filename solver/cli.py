@@ -103,7 +103,12 @@ def main(argv=None):
     if args.cmd == "sweep":
         return _sweep(args)
     if args.cmd == "summarize":
-        from postprocess.summarize import summarize
+        from pathlib import Path
+        if not Path(args.runs_dir).is_dir():
+            print(f"anodex: {args.runs_dir[:200]}: not a directory of runs (e.g. runs/<sweep "
+                  "name>)", file=sys.stderr)
+            return 2
+        from postprocess.summarize import summarize  # (matplotlib: only when needed)
         for line in summarize(args.runs_dir):
             print(line)
         return 0

@@ -372,3 +372,6 @@ add(Hostile("restart-name-too-long", ["run", "--restart", LONG], {}, ("File name
             ranks=(1, 2)))
 add(Hostile("sweep-name-too-long", ["sweep", "expand", LONG], {}, ("File name too long",)))
 add(Hostile("case-is-a-device", ["run", "/dev/zero", "-o", "{p}/out"], {}, ("/dev/zero", "not a file")))
+add(Hostile("summarize-missing-directory", ["summarize", "{p}/nowhere"], {},
+            ("{p}/nowhere", "not a directory of runs")))
+add(Hostile("materials-long-name", ["materials", "Z" * 3000], {}, ("unknown material", "...")))

@@ -276,5 +276,6 @@ def describe(name: str) -> str:
         if e.notes:
             lines.append(f"  notes: {e.notes}")
         return "\n".join(lines)
-    raise MaterialError(f"unknown material '{name}'; metals: {', '.join(metals())}; "
+    shown = (name if name.isprintable() else repr(name)[1:-1])[:60] + ("..." if len(name) > 60 else "")
+    raise MaterialError(f"unknown material '{shown}'; metals: {', '.join(metals())}; "
                         f"electrolytes: {', '.join(electrolytes())}")
