@@ -744,35 +744,44 @@ def _resolution_warnings(case: Case) -> list[str]:
 MAX_CASE_BYTES = 1 << 20  # a case file is a page of settings, not data
 
 
+def name_too_long(path) -> bool:
+    """A name in the path is longer than file systems allow (255 bytes)."""
+    return any(len(part.encode(errors="surrogateescape")) > 255 for part in Path(path).parts)
+
+
 def read_toml(path, what="case file") -> dict:
     """Parse a TOML file; CaseError naming the file for anything that is not a
     readable, non-empty UTF-8 TOML document of sensible size."""
     p = Path(path)
+    name = short(str(p), 200)  # (a path can be thousands of characters)
+    if name_too_long(p):
+        raise CaseError(f"{name}: cannot read the {what}: File name too long (a name in the "
+                        "path is longer than 255 bytes)")
     try:
         exists, is_file = p.exists(), p.is_file()
     except OSError as e:  # a name too long, a loop of links
-        raise CaseError(f"{short(str(p), 200)}: cannot read the {what}: "
+        raise CaseError(f"{name}: cannot read the {what}: "
                         f"{e.strerror or type(e).__name__}") from None
     if not exists:
-        raise CaseError(f"{p}: no such {what}")
+        raise CaseError(f"{name}: no such {what}")
     if not is_file:
-        raise CaseError(f"{p}: not a file (a {what} is a TOML file)")
+        raise CaseError(f"{name}: not a file (a {what} is a TOML file)")
     try:
         size = p.stat().st_size
         if size > MAX_CASE_BYTES:
-            raise CaseError(f"{p}: {size} bytes; a {what} is at most {MAX_CASE_BYTES} bytes")
+            raise CaseError(f"{name}: {size} bytes; a {what} is at most {MAX_CASE_BYTES} bytes")
         text = p.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
-        raise CaseError(f"{p}: not a text (UTF-8) file, byte {e.start}: a {what} is TOML "
+        raise CaseError(f"{name}: not a text (UTF-8) file, byte {e.start}: a {what} is TOML "
                         "text") from None
     except OSError as e:
-        raise CaseError(f"{p}: cannot read the {what}: {e.strerror or e}") from None
+        raise CaseError(f"{name}: cannot read the {what}: {e.strerror or e}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise CaseError(f"{p}: not valid TOML: {shown(str(e), 300)}") from None
+        raise CaseError(f"{name}: not valid TOML: {shown(str(e), 300)}") from None
     if not data:
-        raise CaseError(f"{p}: the {what} is empty (no sections or keys); "
+        raise CaseError(f"{name}: the {what} is empty (no sections or keys); "
                         "`anodex run` without a case runs the default case")
     return data
 

@@ -227,7 +227,7 @@ def _prepare_run(args, comm):
     from pathlib import Path
 
     from . import checkpoint, rundir
-    from .case import CaseError, load_case
+    from .case import CaseError, load_case, name_too_long, short
     given = [flag for flag, on in (("CASE", args.case), ("-o", args.output is not None),
                                    ("--overwrite", args.overwrite)) if on]
     if args.restart and args.rerun:
@@ -248,9 +248,13 @@ def _prepare_run(args, comm):
 
     if which:
         run_dir = Path(args.restart or args.rerun)
+        if name_too_long(run_dir):
+            raise CaseError(f"{short(str(run_dir), 200)}: File name too long (a name in the path "
+                            "is longer than 255 bytes)")
         needs = ["case.toml"] + ([checkpoint.FILE] if args.restart else [])
         if not all((run_dir / f).is_file() for f in needs):
-            raise CaseError(f"{run_dir}: not a run directory{' with a checkpoint' * bool(args.restart)}"
+            raise CaseError(f"{short(str(run_dir), 200)}: not a run directory"
+                            f"{' with a checkpoint' * bool(args.restart)}"
                             f" (needs {' and '.join(needs)})")
         case = load_case(run_dir / "case.toml", overrides)
         _preflight(case, comm.size, args.ignore_memory_limit)

@@ -77,7 +77,11 @@ def problems(options: dict) -> list[str]:
         return []
     from petsc4py import PETSc
     out = []
-    PETSc.Sys.pushErrorHandler("ignore")  # no PETSc error trace on stderr
+    try:  # no PETSc error trace on stderr
+        PETSc.Sys.pushErrorHandler("ignore")
+        pushed = True
+    except ValueError:  # petsc4py 3.25 has no "ignore"; its default handler is quiet
+        pushed = False
     try:
         try:
             _configure(PETSc, options)
@@ -98,5 +102,6 @@ def problems(options: dict) -> list[str]:
             except PETSc.Error as e:
                 out.append(f"[solver] petsc_options {k} = {v!r}: {_meaning(e)}")
     finally:
-        PETSc.Sys.popErrorHandler()
+        if pushed:
+            PETSc.Sys.popErrorHandler()
     return out

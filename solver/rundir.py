@@ -27,6 +27,7 @@ import re
 from pathlib import Path
 
 from . import CHECKPOINT_FILE
+from .case import name_too_long
 
 # what `anodex run` and the postprocessing tools write into a run directory
 _FIXED = {"case.toml", "metadata.json", "status.json", "timeseries.csv", "run.log",
@@ -132,16 +133,21 @@ def _plan(path, overwrite, case_source):
     if str(path) == "":
         raise OutputDirError("-o/--output: empty path; give a directory such as runs/mycase")
     path = Path(path)
+    name = shown_path(path)
     if "\0" in str(path):
         raise OutputDirError("-o/--output: the path contains a NUL character")
+    if name_too_long(path):
+        raise OutputDirError(f"{name}: cannot create the output directory: File name too long "
+                             "(a name in the path is longer than 255 bytes)")
     if path.exists() and not path.is_dir():
-        raise OutputDirError(f"{path}: exists and is not a directory; anodex never replaces a "
+        raise OutputDirError(f"{name}: exists and is not a directory; anodex never replaces a "
                              "file with a run: choose a directory with -o")
     if not path.exists():
         above = next(a for a in path.absolute().parents if a.exists())
         if not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
-            raise OutputDirError(f"{path}: cannot create the output directory: {above} is "
-                                 f"{'not a directory' if not above.is_dir() else 'not writable'}")
+            why = "not a directory" if not above.is_dir() else "not writable"
+            raise OutputDirError(f"{name}: cannot create the output directory: "
+                                 f"{shown_path(above)} is {why}")
         return []
     entries = list(path.iterdir())
     if not entries:
@@ -150,20 +156,20 @@ def _plan(path, overwrite, case_source):
             and (path / "case.toml").resolve() == Path(case_source).resolve()):
         return []  # a case prepared by `anodex sweep expand`
     if not overwrite:
-        raise OutputDirError(f"{path}: output directory exists and is not empty; choose another "
+        raise OutputDirError(f"{name}: output directory exists and is not empty; choose another "
                              "with -o or pass --overwrite to replace the anodex run in it")
     target = path.resolve()
     why = _protected(target, case_source)
     if why:
-        raise OutputDirError(f"{path}: --overwrite refused: {why}; anodex replaces only a "
+        raise OutputDirError(f"{name}: --overwrite refused: {why}; anodex replaces only a "
                              "directory that holds nothing but an earlier anodex run")
     if not is_run_directory(path):
-        raise OutputDirError(f"{path}: --overwrite refused: it does not hold an anodex run (no "
+        raise OutputDirError(f"{name}: --overwrite refused: it does not hold an anodex run (no "
                              "anodex status.json or metadata.json); nothing was deleted")
     fields = run_fields(path)
     foreign = [e.name for e in entries if not is_anodex_file(e, fields)]
     if foreign:
-        raise OutputDirError(f"{path}: --overwrite refused: it holds {len(foreign)} entr"
+        raise OutputDirError(f"{name}: --overwrite refused: it holds {len(foreign)} entr"
                              f"{'y' if len(foreign) == 1 else 'ies'} anodex did not write "
                              f"({_show(foreign)}); move them away or choose another -o. "
                              "Nothing was deleted")
@@ -189,7 +195,7 @@ def prepare(path, overwrite=False, case_source=None) -> Path:
         clear(doomed)
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise OutputDirError(f"{path}: cannot create the output directory: "
+        raise OutputDirError(f"{shown_path(path)}: cannot create the output directory: "
                              f"{e.strerror or e}") from None
     return path
 
@@ -205,14 +211,15 @@ def rerun_plan(path) -> list[Path]:
 
 
 def _rerun_plan(path):
+    name = shown_path(path)
     if not (path / "case.toml").is_file():
-        raise OutputDirError(f"{path}: --rerun needs a run directory with its case.toml")
+        raise OutputDirError(f"{name}: --rerun needs a run directory with its case.toml")
     entries = [e for e in path.iterdir() if e.name != "case.toml"]
     if entries and not is_run_directory(path):
-        raise OutputDirError(f"{path}: --rerun refused: it does not hold an anodex run")
+        raise OutputDirError(f"{name}: --rerun refused: it does not hold an anodex run")
     fields = run_fields(path)
     foreign = [e.name for e in entries if not is_anodex_file(e, fields)]
     if foreign:
-        raise OutputDirError(f"{path}: --rerun refused: it holds {_show(foreign)}, which anodex "
+        raise OutputDirError(f"{name}: --rerun refused: it holds {_show(foreign)}, which anodex "
                              "did not write; nothing was deleted")
     return entries

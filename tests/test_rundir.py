@@ -125,7 +125,7 @@ def test_sigterm_ends_the_run_with_its_reason(tmp_path):
     the exit status is 1, and the checkpoint written before it stays."""
     import signal
     import time
-    (tmp_path / "case.toml").write_text(case_text(time={"end": '"100 s"'},
+    (tmp_path / "case.toml").write_text(case_text(time={"end": '"1000 s"', "stop_tip_fraction": "1"},
                                                   checkpoint={"every_steps": "1"}))
     proc = subprocess.Popen([sys.executable, "-m", "solver.cli", "run", tmp_path / "case.toml",
                              "-o", tmp_path / "run"], cwd=ROOT, stdout=subprocess.PIPE,
@@ -134,6 +134,7 @@ def test_sigterm_ends_the_run_with_its_reason(tmp_path):
     deadline = time.time() + 300
     while time.time() < deadline and not (tmp_path / "run" / "checkpoint.npz").exists():
         time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be terminated"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) == 1
     st = json.loads(status.read_text())
