@@ -23,8 +23,16 @@ class Terminated(BaseException):
     normal failure path, so status.json says so and the checkpoint stays."""
 
 
+_signalled = []  # SIGTERM received (the handler's exception may reach us wrapped)
+
+
 def terminate_on_sigterm():
+    """Raise Terminated on SIGTERM.  Raised inside a PETSc callback it comes
+    back as a PETSc error (petsc4py 3.25), so the signal is also remembered:
+    describe() reports it whatever exception carried it, and the step loop
+    checks it after every step."""
     def handler(signum, frame):
+        _signalled.append(signum)
         raise Terminated("terminated by SIGTERM")
     signal.signal(signal.SIGTERM, handler)
 
@@ -32,13 +40,13 @@ def terminate_on_sigterm():
 def describe(error: BaseException) -> str:
     """One line for status.json: what stopped the run."""
     from petsc4py import PETSc
+    if _signalled or isinstance(error, Terminated):
+        return "terminated by SIGTERM"
     if isinstance(error, PETSc.Error):
         return (f"PETSc error {error.ierr} in the solver (see run.log and the PETSc "
                 "documentation; check [solver] petsc_options)")
     if isinstance(error, KeyboardInterrupt):
         return "interrupted (SIGINT)"
-    if isinstance(error, Terminated):
-        return str(error)
     return f"{type(error).__name__}: {error}"
 
 
@@ -124,6 +132,8 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
     try:
         while stepper.t < t_end * (1 - 1e-12):
             st = stepper.advance(next_out, draw_noise if pb.p["noise_amplitude"] > 0 else None)
+            if _signalled:  # (in case a solver swallowed the exception)
+                raise Terminated("terminated by SIGTERM")
             row = obs.record(stepper.step, stepper.t, st["dt"], st["newton"], st["krylov"])
             row["wall_s"] = wall_before + time.perf_counter() - wall0  # rank 0 writes it
             out.append(row)
