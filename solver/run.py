@@ -168,7 +168,8 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
                 break
         write_checkpoint()  # lets a finished run be extended with --restart
     except GiveUp as e:  # every rank gives up together
-        state, reason = "failed", str(e)
+        # (a SIGTERM inside a solve can surface as failed solves down to dt_min)
+        state, reason = "failed", "terminated by SIGTERM" if _signalled else str(e)
         write_checkpoint()
         log.error(f"run gave up: {reason}; checkpoint written at step {stepper.step} "
                   f"(t = {stepper.t * s.time:.6g} s)")
