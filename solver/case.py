@@ -539,7 +539,7 @@ def validate(data: dict, source: str = "<case>", from_cli=frozenset()) -> Case:
     if unknown_sections:
         hint = _suggest(unknown_sections[0], SCHEMA) if len(unknown_sections) == 1 else ""
         errors.append(f"unknown section{'s' * (len(unknown_sections) > 1)} "
-                      f"{_listing(f'[{sec}]' for sec in unknown_sections)}{hint}; "
+                      f"{listing(f'[{sec}]' for sec in unknown_sections)}{hint}; "
                       f"valid sections: {', '.join(SCHEMA)}")
     for section in SCHEMA:
         if section in data and not isinstance(data[section], dict):
@@ -554,7 +554,7 @@ def validate(data: dict, source: str = "<case>", from_cli=frozenset()) -> Case:
             errors.append(f"[{section}] {short(unknown[0])}: unknown key"
                           f"{_suggest(unknown[0], params)}; valid keys: {', '.join(params)}")
         elif unknown:
-            errors.append(f"[{section}] unknown keys {_listing(unknown)}; valid keys: "
+            errors.append(f"[{section}] unknown keys {listing(unknown)}; valid keys: "
                           f"{', '.join(params)}")
         for key, p in params.items():
             value = section_given.get(key, copy.deepcopy(p.default))
@@ -596,7 +596,8 @@ def validate(data: dict, source: str = "<case>", from_cli=frozenset()) -> Case:
     return case
 
 
-def _listing(names, at_most=10) -> str:
+def listing(names, at_most=10) -> str:
+    """Names for a message: the first at_most, then how many more."""
     names = list(names)
     more = f" and {len(names) - at_most} more" if len(names) > at_most else ""
     return ", ".join(short(n) for n in names[:at_most]) + more

@@ -209,11 +209,13 @@ def _preflight(case, ranks, ignore_memory_limit) -> int:
 def _on_rank0(comm, check):
     """Run a file-system check on rank 0; every rank raises its CaseError alike."""
     from .case import CaseError
+    from .checkpoint import CheckpointError
+    from .rundir import OutputDirError
     error = None
     if comm.rank == 0:
         try:
             check()
-        except CaseError as e:
+        except (CaseError, OutputDirError, CheckpointError) as e:
             error = str(e)
     error = comm.bcast(error, root=0)
     if error:
@@ -238,14 +240,6 @@ def _prepare_run(args, comm):
                         "case)")
     overrides = _overrides(args.set)
 
-    def as_case(error):
-        def check():
-            try:
-                error()
-            except (rundir.OutputDirError, checkpoint.CheckpointError) as e:
-                raise CaseError(str(e)) from None
-        return check
-
     if which:
         run_dir = Path(args.restart or args.rerun)
         if name_too_long(run_dir):
@@ -259,14 +253,14 @@ def _prepare_run(args, comm):
         case = load_case(run_dir / "case.toml", overrides)
         _preflight(case, comm.size, args.ignore_memory_limit)
         if args.restart:
-            _on_rank0(comm, as_case(lambda: checkpoint.check(run_dir, case)))
+            _on_rank0(comm, lambda: checkpoint.check(run_dir, case))
         else:
-            _on_rank0(comm, as_case(lambda: rundir.clear(rundir.rerun_plan(run_dir))))
+            _on_rank0(comm, lambda: rundir.clear(rundir.rerun_plan(run_dir)))
         return case, run_dir
     case = load_case(args.case, overrides)
     outdir = args.output if args.output is not None else f"runs/{case.si['case']['name']}"
     _preflight(case, comm.size, args.ignore_memory_limit)
-    _on_rank0(comm, as_case(lambda: rundir.plan(outdir, args.overwrite, case.source)))
+    _on_rank0(comm, lambda: rundir.plan(outdir, args.overwrite, case.source))
     return case, outdir
 
 

@@ -27,7 +27,7 @@ import re
 from pathlib import Path
 
 from . import CHECKPOINT_FILE
-from .case import name_too_long
+from .case import listing, name_too_long, short
 
 # what `anodex run` and the postprocessing tools write into a run directory
 _FIXED = {"case.toml", "metadata.json", "status.json", "timeseries.csv", "run.log",
@@ -107,12 +107,6 @@ def _protected(target: Path, case_source) -> str | None:
     return None
 
 
-def _show(names, at_most=10) -> str:
-    names = sorted(names)
-    more = f" and {len(names) - at_most} more" if len(names) > at_most else ""
-    return ", ".join(repr(n) for n in names[:at_most]) + more
-
-
 def plan(path, overwrite=False, case_source=None) -> list[Path]:
     """Check that `path` may be used as an output directory; returns the
     entries to remove first (non-empty only with --overwrite).  Raises
@@ -120,20 +114,15 @@ def plan(path, overwrite=False, case_source=None) -> list[Path]:
     try:
         return _plan(path, overwrite, case_source)
     except OSError as e:  # a name too long, a loop of links, no permission
-        raise OutputDirError(f"{shown_path(path)}: cannot be used as the output directory: "
+        raise OutputDirError(f"{short(str(path), 200)}: cannot be used as the output directory: "
                              f"{e.strerror or type(e).__name__}") from None
-
-
-def shown_path(path, at_most=200) -> str:
-    text = str(path)
-    return text if len(text) <= at_most else text[:at_most] + f"... ({len(text)} characters)"
 
 
 def _plan(path, overwrite, case_source):
     if str(path) == "":
         raise OutputDirError("-o/--output: empty path; give a directory such as runs/mycase")
     path = Path(path)
-    name = shown_path(path)
+    name = short(str(path), 200)
     if "\0" in str(path):
         raise OutputDirError("-o/--output: the path contains a NUL character")
     if name_too_long(path):
@@ -147,7 +136,7 @@ def _plan(path, overwrite, case_source):
         if not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
             why = "not a directory" if not above.is_dir() else "not writable"
             raise OutputDirError(f"{name}: cannot create the output directory: "
-                                 f"{shown_path(above)} is {why}")
+                                 f"{short(str(above), 200)} is {why}")
         return []
     entries = list(path.iterdir())
     if not entries:
@@ -171,7 +160,7 @@ def _plan(path, overwrite, case_source):
     if foreign:
         raise OutputDirError(f"{name}: --overwrite refused: it holds {len(foreign)} entr"
                              f"{'y' if len(foreign) == 1 else 'ies'} anodex did not write "
-                             f"({_show(foreign)}); move them away or choose another -o. "
+                             f"({listing(sorted(foreign))}); move them away or choose another -o. "
                              "Nothing was deleted")
     return entries
 
@@ -195,7 +184,7 @@ def prepare(path, overwrite=False, case_source=None) -> Path:
         clear(doomed)
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise OutputDirError(f"{shown_path(path)}: cannot create the output directory: "
+        raise OutputDirError(f"{short(str(path), 200)}: cannot create the output directory: "
                              f"{e.strerror or e}") from None
     return path
 
@@ -206,12 +195,12 @@ def rerun_plan(path) -> list[Path]:
     try:
         return _rerun_plan(Path(path))
     except OSError as e:
-        raise OutputDirError(f"{shown_path(path)}: cannot be rerun: "
+        raise OutputDirError(f"{short(str(path), 200)}: cannot be rerun: "
                              f"{e.strerror or type(e).__name__}") from None
 
 
 def _rerun_plan(path):
-    name = shown_path(path)
+    name = short(str(path), 200)
     if not (path / "case.toml").is_file():
         raise OutputDirError(f"{name}: --rerun needs a run directory with its case.toml")
     entries = [e for e in path.iterdir() if e.name != "case.toml"]
@@ -220,6 +209,6 @@ def _rerun_plan(path):
     fields = run_fields(path)
     foreign = [e.name for e in entries if not is_anodex_file(e, fields)]
     if foreign:
-        raise OutputDirError(f"{name}: --rerun refused: it holds {_show(foreign)}, which anodex "
+        raise OutputDirError(f"{name}: --rerun refused: it holds {listing(sorted(foreign))}, which anodex "
                              "did not write; nothing was deleted")
     return entries
