@@ -4,11 +4,11 @@ of MPI ranks.
 ``checkpoint.npz`` in the run directory holds the two BDF history levels of
 every unknown (u_n, u_(n-1)), one row per mesh node, keyed by the node's
 quantised coordinates (noise.lattice) rather than by a partition-dependent
-index, plus the scalars of the stepper, the observables and the output
-(time, dt, previous dt, step and failure counters, charge and ion-inflow
-integrals, last tip position, next field-output time).  The noise is a
-function of (seed, step, coordinates), so the step number is its whole
-random-number state.
+index, plus the scalars of the stepper and the run (time, dt, previous dt,
+step and failure counters, next field-output time, wall time) and each
+block's ``checkpoint_state`` as "<block>.<name>" (running integrals, event
+state).  Random numbers are functions of (seed, step, coordinates), so the
+step number is their whole state.
 
 Writes are atomic: rank 0 writes ``checkpoint.npz.tmp``, syncs it and
 renames it over the previous checkpoint (os.replace), so a run killed while
@@ -30,11 +30,10 @@ from . import CHECKPOINT_FILE as FILE
 from .noise import lattice
 
 
-# scalars a restart cannot do without: those of Stepper.STATE, Observables.STATE
-# and the run's own (tests/test_restart.py keeps this list complete); dt_cap,
-# nucleated and nuclei are optional (absent from older checkpoints)
-REQUIRED_SCALARS = ("t", "dt", "dt_prev", "step", "rejected", "failed_solves", "charge",
-                    "inflow", "last_tip", "next_out", "wall_s")
+# scalars a restart cannot do without, besides the blocks' checkpoint_state:
+# Stepper.STATE and the run's own (tests/test_restart.py keeps this complete)
+REQUIRED_SCALARS = ("t", "dt", "dt_prev", "step", "rejected", "failed_solves", "dt_cap",
+                    "next_out", "wall_s")
 
 
 class CheckpointError(RuntimeError):
@@ -113,7 +112,9 @@ def check(run_dir, case):
     path = run_dir / FILE
     data = _read(path)
     bad = f"{path}: not a complete anodex checkpoint"
-    needed = {"keys", "values", "unknowns", *REQUIRED_SCALARS}
+    blocks = make_blocks(case.si)
+    block_state = [k for b in blocks for k in b.state_keys()]
+    needed = {"keys", "values", "unknowns", *REQUIRED_SCALARS, *block_state}
     missing = sorted(needed - set(data))
     if missing:
         raise CheckpointError(f"{bad}: it lacks {', '.join(missing)}")
@@ -121,7 +122,7 @@ def check(run_dir, case):
         v = data[k]
         if v.ndim != 0 or v.dtype.kind not in "iuf" or (v.dtype.kind == "f" and np.isinf(v)):
             raise CheckpointError(f"{bad}: {k} is not a number")  # (NaN stands for unset)
-    unknowns = [u for b in make_blocks(case.si["model"]["blocks"]) for u in b.unknowns]
+    unknowns = [u.name for b in blocks for u in b.unknowns]
     if data["unknowns"].dtype.kind != "U" or list(data["unknowns"]) != unknowns:
         raise CheckpointError(f"{path}: the checkpoint holds unknowns "
                               f"{[str(u) for u in data['unknowns'].ravel()][:10]}, the case "

@@ -40,8 +40,7 @@ def _overrides(pairs):
     return out
 
 
-def main(argv=None):
-    from .sweep import MAX_CASES
+def _parser():
     ap = argparse.ArgumentParser(prog="anodex", description="Phase-field simulation of metal "
                                  "anode / solid electrolyte interfaces (FEniCSx).")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -69,6 +68,15 @@ def main(argv=None):
     m = sub.add_parser("materials", help="list the materials library, or show one entry "
                        "with its sources")
     m.add_argument("name", nargs="?", help="a metal (Li, Mg, ...) or an electrolyte (LLZO, ...)")
+    _sweep_parser(sub)
+    su = sub.add_parser("summarize", help="gather final metrics and time series of the runs "
+                        "in a directory into CSV files and plots")
+    su.add_argument("runs_dir")
+    return ap
+
+
+def _sweep_parser(sub):
+    from .sweep import MAX_CASES
     sw = sub.add_parser("sweep", help="parameter sweeps: expand, run (J cases at a time), "
                         "status, SLURM job-array scripts")
     ssub = sw.add_subparsers(dest="action", required=True)
@@ -81,13 +89,13 @@ def main(argv=None):
         a.add_argument("sweep", help="sweep file (TOML)")
         a.add_argument("--max-cases", type=_positive, default=MAX_CASES,
                        help=f"refuse a sweep of more cases (default {MAX_CASES})")
+        if action in ("run", "slurm"):
+            a.add_argument("-n", "--ranks", type=_positive, default=1, help="MPI ranks per case")
         if action == "run":
             a.add_argument("-j", "--jobs", type=_positive, default=1, help="cases at a time")
-            a.add_argument("-n", "--ranks", type=_positive, default=1, help="MPI ranks per case")
             a.add_argument("--resume", action="store_true",
                            help="run only what is not DONE (continue interrupted cases)")
         if action == "slurm":
-            a.add_argument("-n", "--ranks", type=_positive, default=1, help="MPI ranks per case")
             a.add_argument("--time", default="01:00:00", help="time limit per case")
             a.add_argument("--partition")
             a.add_argument("--max-parallel", type=_positive, help="at most this many tasks at once (%%M)")
@@ -95,58 +103,71 @@ def main(argv=None):
             a.add_argument("--local-scratch", default="${TMPDIR:-/tmp}",
                            help="node-local directory for each task's JIT cache")
             a.add_argument("--srun-args", default="", help="extra srun arguments, e.g. --mpi=pmix")
-    su = sub.add_parser("summarize", help="gather final metrics and time series of the runs "
-                        "in a directory into CSV files and plots")
-    su.add_argument("runs_dir")
-    args = ap.parse_args(argv)
 
-    if args.cmd == "sweep":
-        return _sweep(args)
-    if args.cmd == "summarize":
-        from pathlib import Path
-        if not Path(args.runs_dir).is_dir():
-            print(f"anodex: {args.runs_dir[:200]}: not a directory of runs (e.g. runs/<sweep "
-                  "name>)", file=sys.stderr)
-            return 2
-        from postprocess.summarize import summarize  # (matplotlib: only when needed)
-        for line in summarize(args.runs_dir):
-            print(line)
-        return 0
-    if args.cmd == "materials":
-        from . import materials
-        try:
-            print(materials.describe(args.name) if args.name else materials.listing())
-        except materials.MaterialError as e:
-            print(f"anodex: {e}", file=sys.stderr)
-            return 2
-        return 0
 
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    commands = {"sweep": _sweep, "summarize": _summarize, "materials": _materials,
+                "check": _check, "info": _info}
+    if args.cmd in commands:
+        return commands[args.cmd](args)
+    return _run(args, argv)
+
+
+def _summarize(args):
+    from pathlib import Path
+    if not Path(args.runs_dir).is_dir():
+        print(f"anodex: {args.runs_dir[:200]}: not a directory of runs (e.g. runs/<sweep "
+              "name>)", file=sys.stderr)
+        return 2
+    from postprocess.summarize import summarize  # (matplotlib: only when needed)
+    for line in summarize(args.runs_dir):
+        print(line)
+    return 0
+
+
+def _materials(args):
+    from . import materials
+    try:
+        print(materials.describe(args.name) if args.name else materials.listing())
+    except materials.MaterialError as e:
+        print(f"anodex: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _check(args):
     from .case import CaseError, load_case, reference_markdown
-    if args.cmd == "check":
-        if args.reference:
-            print(reference_markdown())
-            return 0
-        try:
-            case = load_case(args.case, _overrides(args.set))
-            need = _preflight(case, args.ranks, args.ignore_memory_limit)
-        except CaseError as e:
-            print(f"anodex: {e}", file=sys.stderr)
-            return 2
-        for w in case.warnings:
-            print(f"warning: {w}")
-        from .memory import gib
-        print(f"{case.source}: OK ({case.si['case']['name']}; about {gib(need)} of memory "
-              f"on {args.ranks} rank(s))")
+    if args.reference:
+        print(reference_markdown())
         return 0
-    if args.cmd == "info":
-        from . import __version__, compat
-        print(f"anodex {__version__}")
-        for k, v in compat.versions().items():
-            print(f"{k:12s} {v}")
-        print(f"{'jit cache':12s} {compat.jit_cache_dir()}")
-        return 0
+    try:
+        case = load_case(args.case, _overrides(args.set))
+        need = _preflight(case, args.ranks, args.ignore_memory_limit)
+    except CaseError as e:
+        print(f"anodex: {e}", file=sys.stderr)
+        return 2
+    for w in case.warnings:
+        print(f"warning: {w}")
+    from .memory import gib
+    print(f"{case.source}: OK ({case.si['case']['name']}; about {gib(need)} of memory "
+          f"on {args.ranks} rank(s))")
+    return 0
 
+
+def _info(args):
+    from . import __version__, compat
+    print(f"anodex {__version__}")
+    for k, v in compat.versions().items():
+        print(f"{k:12s} {v}")
+    print(f"{'jit cache':12s} {compat.jit_cache_dir()}")
+    return 0
+
+
+def _run(args, argv):
     from mpi4py import MPI
+
+    from .case import CaseError
     comm = MPI.COMM_WORLD
     try:
         case, outdir = _prepare_run(args, comm)
@@ -173,18 +194,22 @@ def main(argv=None):
         if comm.rank == 0:
             print(f"anodex: run failed: {describe(e)}; {outdir}/status.json records it",
                   file=sys.stderr)
-        if comm.size > 1:  # the other ranks may be inside a collective call
-            sys.stderr.flush()
-            comm.Abort(1)
+        _abort_others(comm)
         return 1
     except Exception:
-        if comm.size > 1:  # never leave the other ranks hanging
+        if comm.size > 1:
             import traceback
             traceback.print_exc()
-            sys.stderr.flush()
-            comm.Abort(1)
+        _abort_others(comm)
         raise
     return 0 if result["status"] in ("completed", "stopped") else 1
+
+
+def _abort_others(comm):
+    """Never leave the other ranks hanging (they may be inside a collective call)."""
+    if comm.size > 1:
+        sys.stderr.flush()
+        comm.Abort(1)
 
 
 def _oserror(e: OSError) -> str:

@@ -25,3 +25,16 @@ def boundary_facets(mesh, length: float):
     left = dmesh.locate_entities_boundary(mesh, fdim, lambda x: np.isclose(x[0], 0.0, atol=tol))
     right = dmesh.locate_entities_boundary(mesh, fdim, lambda x: np.isclose(x[0], length, atol=tol))
     return {"electrode": left, "reservoir": right}
+
+
+def boundary_measures(mesh, facets: dict) -> dict:
+    """{name: ds restricted to the facets of that boundary}."""
+    import ufl
+    fdim = mesh.topology.dim - 1
+    ids = {name: k + 1 for k, name in enumerate(facets)}
+    entities = np.concatenate([facets[n] for n in facets]).astype(np.int32)
+    values = np.concatenate([np.full(len(facets[n]), ids[n], dtype=np.int32) for n in facets])
+    entities, first = np.unique(entities, return_index=True)  # (a corner facet: its first name)
+    tags = dmesh.meshtags(mesh, fdim, entities, values[first])
+    ds = ufl.Measure("ds", domain=mesh, subdomain_data=tags)
+    return {name: ds(i) for name, i in ids.items()}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from .case import AUTO_DIRECT_LIMIT
+from .schema import AUTO_DIRECT_LIMIT
 from .models import make_blocks
 
 PER_RANK = 150e6  # bytes: Python, dolfinx, PETSc, the JIT-compiled forms
@@ -29,7 +29,7 @@ def unknowns(si) -> int:
     nodes = 1
     for n in si["geometry"]["cells"]:
         nodes *= n + 1
-    per_node = sum(len(b.unknowns) for b in make_blocks(si["model"]["blocks"]))
+    per_node = sum(len(b.unknowns) for b in make_blocks(si))
     return nodes * per_node
 
 

@@ -1,17 +1,19 @@
 """Newton solves with PETSc SNES on our own assembly callbacks.
 
 * line search from the case ("basic" = full step by default) with a
-  pre-check that limits the Newton step per field (at most max_eta_update
-  in eta and max_w_update in w per iteration, by scaling the whole step);
+  pre-check that limits the Newton step per field (an unknown's
+  update_limit names the [solver] key of its largest change per iteration;
+  the whole step is scaled);
 * convergence is judged per unknown: max |F_i / J_ii| (the Jacobi estimate of
   the remaining correction, in internal units) below newton_tolerance.  A
   relative residual norm is useless here: the potential rows carry S1 ~ 1e6;
 * a NaN/inf residual, or a residual norm 1e4 times its start, ends the solve
   as diverged (the stepper cuts dt);
 * linear solver presets: "direct" (MUMPS LU) and "fieldsplit" (FGMRES,
-  multiplicative fieldsplit by component: ASM(1)/ILU(0) on the non-potential
-  unknowns, BoomerAMG on the potential, with diagonal scaling) and "amg"
-  (GMRES with BoomerAMG, for a single unknown: the phase field alone);
+  multiplicative fieldsplit by component: ASM(1)/ILU(0) on the unknowns of
+  evolution equations, BoomerAMG on those marked elliptic (the potential),
+  with diagonal scaling) and "amg" (GMRES with BoomerAMG, for a single
+  unknown: the phase field alone);
 * factorization reuse (direct preset, ``reuse_factorization``): the LU
   factors of an earlier Jacobian precondition GMRES on the current one, kept
   across Newton iterations and time steps until GMRES needs more than
@@ -30,7 +32,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from . import compat
-from .case import AUTO_DIRECT_LIMIT
+from .schema import AUTO_DIRECT_LIMIT
 
 Reason = PETSc.SNES.ConvergedReason
 _REASONS = {getattr(Reason, k): k for k in dir(Reason) if k.isupper()}
@@ -86,10 +88,8 @@ class NewtonSolver:
         self.snes.getKSP().setFromOptions()
         # field layout of the blocked vector: component k of node i is at bs*i + k
         self.bs = len(problem.names)
-        self.limits = {}
-        for name, key in (("eta", "max_eta_update"), ("w", "max_w_update")):
-            if name in problem.index:
-                self.limits[problem.index[name]] = solver_cfg[key]
+        self.limits = {i: solver_cfg[u.update_limit] for i, u in enumerate(problem.unknowns)
+                       if u.update_limit}
         self.n_owned = V.dofmap.index_map.size_local
 
     def _choose_preset(self, V):
@@ -98,8 +98,9 @@ class NewtonSolver:
         single = len(self.pb.names) == 1
         if preset == "auto":
             preset = "direct" if n < AUTO_DIRECT_LIMIT else ("amg" if single else "fieldsplit")
-        if preset == "fieldsplit" and "pot" not in self.pb.index:
-            preset = "direct"
+        elliptic = [u for u in self.pb.unknowns if u.elliptic]
+        if preset == "fieldsplit" and (not elliptic or len(elliptic) == len(self.pb.unknowns)):
+            preset = "direct"  # (nothing to split)
         return preset
 
     def _set_options(self, prefix):
@@ -119,14 +120,16 @@ class NewtonSolver:
             o.update({"ksp_type": "gmres", "ksp_rtol": 1e-9, "ksp_atol": 1e-14,
                       "ksp_max_it": 200, "pc_type": "hypre", "pc_hypre_type": "boomeramg"})
         else:
-            pot = self.pb.index["pot"]
-            others = ",".join(str(i) for n, i in self.pb.index.items() if n != "pot")
+            split = {True: [], False: []}
+            for i, u in enumerate(self.pb.unknowns):
+                split[u.elliptic].append(str(i))
             o.update({"ksp_type": "fgmres", "ksp_rtol": 1e-8, "ksp_atol": 1e-14,
                       "ksp_max_it": 300, "ksp_gmres_restart": 100,
                       "ksp_diagonal_scale": None, "ksp_diagonal_scale_fix": None,
                       "pc_type": "fieldsplit", "pc_fieldsplit_type": "multiplicative",
                       "pc_fieldsplit_block_size": len(self.pb.names),
-                      "pc_fieldsplit_0_fields": others, "pc_fieldsplit_1_fields": str(pot),
+                      "pc_fieldsplit_0_fields": ",".join(split[False]),
+                      "pc_fieldsplit_1_fields": ",".join(split[True]),
                       # ASM(1) rather than block Jacobi: 10.2 vs 14.2 Krylov its per
                       # Newton iteration on 2 ranks (Hong case; benchmarks/RESULTS.md)
                       "fieldsplit_0_ksp_type": "preonly", "fieldsplit_0_pc_type": "asm",

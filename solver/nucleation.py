@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import math
 
-FARADAY = 96485.33212  # C/mol
-K_B = 1.380649e-23  # J/K
+from .constants import BOLTZMANN as K_B, FARADAY
 
 
 class NucleationError(ValueError):

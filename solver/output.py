@@ -5,14 +5,15 @@
                      scales and published-form numbers, where each material
                      value came from (material_provenance), wall times
     status.json      running | completed | stopped | failed, with the reason
-    timeseries.csv   one row per accepted step (SI units)
-    eta.xdmf, c.xdmf, phi.xdmf (+ .h5)
-                     eta, c (mol/m^3), phi (V) at output times, coordinates
-                     in metres; one file per field, because dolfinx writes a
-                     temporal collection per function and readers (meshio,
-                     some ParaView modes) show only one collection per file
+    timeseries.csv   one row per accepted step (SI units; solver/observables.py)
+    <field>.xdmf (+ .h5)
+                     each block's output fields (Block.fields) at output
+                     times, in SI units, coordinates in metres; one file per
+                     field, because dolfinx writes a temporal collection per
+                     function and readers (meshio, some ParaView modes) show
+                     only one collection per file
     run.log          the log
-    nucleation.csv   nuclei inserted by stochastic nucleation (if enabled)
+    <block log>.csv  a block's event log (Block.log_file; e.g. the nuclei)
 
 Which directories may be used or replaced (``--overwrite``) is decided by
 solver/rundir.py, on rank 0, and broadcast.
@@ -34,12 +35,7 @@ from pathlib import Path
 from dolfinx import fem
 
 from . import __version__, compat, rundir
-from .models.grand_potential import ion_concentration_np
-from .observables import COLUMNS
-
-
-# field written -> the unknowns it is computed from
-FIELD_NEEDS = {"eta": ("eta",), "c": ("w", "eta"), "phi": ("pot",)}
+from .observables import columns
 
 
 class OutputError(RuntimeError):
@@ -70,8 +66,9 @@ def write_status(path, state, reason, **extra):
     os.replace(tmp, Path(path) / "status.json")
 
 
-def field_names(problem):
-    return [n for n, req in FIELD_NEEDS.items() if all(r in problem.index for r in req)]
+def output_fields(problem) -> dict:
+    """{name: Field} of the blocks of a problem."""
+    return {f.name: f for b in problem.blocks for f in b.fields()}
 
 
 def git_sha():
@@ -102,16 +99,18 @@ class RunOutput:
             "scales": problem.scales.as_dict(),
             "material_provenance": case.provenance,
             "internal_parameters": problem.p,
-            "unknowns": problem.names,
-            "fields": field_names(problem),
+            "blocks": [b.name for b in problem.blocks],
+            "unknowns": {u.name: u.scale for u in problem.unknowns},
+            "fields": {name: f.unit for name, f in output_fields(problem).items()},
             "dofs": problem.V.dofmap.index_map.size_global * problem.V.dofmap.index_map_bs,
         }
-        from .scales import published_numbers
-        self.meta["published_form"] = published_numbers(case)
+        for b in problem.blocks:
+            self.meta.update(b.metadata(problem))
+        self.columns = columns(problem.blocks)
         if self.root:
             (self.path / "case.toml").write_text(case.to_toml())
             self._csv = open(self.path / "timeseries.csv", "w", newline="")
-            self._writer = csv.DictWriter(self._csv, fieldnames=COLUMNS, extrasaction="ignore")
+            self._writer = csv.DictWriter(self._csv, fieldnames=self.columns)
             self._writer.writeheader()
         self.write_meta()
         self.status("running", "started")
@@ -121,7 +120,8 @@ class RunOutput:
         """Reopen a run directory for a restart: nothing on disk is lost."""
         meta = self.comm.bcast(json.loads((self.path / "metadata.json").read_text())
                                if self.root else None, root=0)
-        meta["fields"] = field_names(self.pb)
+        meta["fields"] = {name: f.unit for name, f in output_fields(self.pb).items()}
+        self.columns = columns(self.pb.blocks)
         restarts = meta.setdefault("restarts", [])
         restarts.append({"step": step, "mpi_ranks": self.comm.size,
                          "command_line": command_line or sys.argv,
@@ -138,27 +138,27 @@ class RunOutput:
                 kept = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
             tmp = series.with_name("timeseries.csv.tmp")
             with open(tmp, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=COLUMNS)
+                w = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
                 w.writeheader()
                 w.writerows(kept)
             os.replace(tmp, series)
             self._csv = open(series, "a", newline="")
-            self._writer = csv.DictWriter(self._csv, fieldnames=COLUMNS, extrasaction="ignore")
+            self._writer = csv.DictWriter(self._csv, fieldnames=self.columns)
         self.write_meta()
         self.status("running", f"restarted from the checkpoint at step {step}")
         self._setup_fields(suffix)
 
     def _setup_fields(self, suffix):
         pb = self.pb
-        self.fields, self.files = {}, {}
-        names = self.meta["fields"]
+        self.fields, self.files = output_fields(pb), {}
+        self.functions = {}
         x = pb.mesh.geometry.x
         x *= pb.scales.length  # write coordinates in metres
         try:
-            for name in names:
+            for name in self.fields:
                 f = fem.Function(pb.Q)
                 f.name = name
-                self.fields[name] = f
+                self.functions[name] = f
                 self.files[name] = compat.xdmf_file(self.comm, self.path / f"{name}{suffix}.xdmf")
                 self.files[name].write_mesh(pb.mesh)
         finally:
@@ -166,18 +166,21 @@ class RunOutput:
         self.output_time = 0.0
         self.last_field_time = None
 
-    def append_nuclei(self, rows):
-        """Append nuclei to nucleation.csv (rank 0; the rows are the same on every rank)."""
-        if not self.root or not rows:
-            return
-        from .stochastic_nucleation import LOG_COLUMNS
-        f = self.path / "nucleation.csv"
-        new = not f.exists()
-        with open(f, "a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
-            if new:
-                w.writeheader()
-            w.writerows(rows)
+    def append_logs(self):
+        """Append the blocks' event rows to their log files (rank 0; the rows
+        are the same on every rank) and clear them."""
+        for b in self.pb.blocks:
+            rows = getattr(b, "log_rows", None)
+            if self.root and rows:
+                f = self.path / b.log_file
+                new = not f.exists()
+                with open(f, "a", newline="") as fh:
+                    w = csv.DictWriter(fh, fieldnames=b.log_columns)
+                    if new:
+                        w.writeheader()
+                    w.writerows(rows)
+            if rows:
+                rows.clear()
 
     def write_fields(self, t_seconds):
         """Write the fields at time t (s); a repeated time is skipped."""
@@ -185,18 +188,9 @@ class RunOutput:
             return
         self.last_field_time = t_seconds
         t0 = time.perf_counter()
-        pb, s = self.pb, self.pb.scales
-        values = {}
-        if "eta" in self.fields:
-            values["eta"] = pb.field_values("eta")
-        if "c" in self.fields:
-            c = ion_concentration_np(pb.field_values("w"), pb.field_values("eta"), pb.p)
-            values["c"] = c * s.site_density / pb.p["dv"]
-        if "phi" in self.fields:
-            values["phi"] = pb.field_values("pot") * s.potential
-        for name, v in values.items():
-            self.fields[name].x.array[:] = v
-            self.files[name].write_function(self.fields[name], t_seconds)
+        for name, field in self.fields.items():
+            self.functions[name].x.array[:] = field.values(self.pb)
+            self.files[name].write_function(self.functions[name], t_seconds)
         self.output_time += time.perf_counter() - t0
 
     def append(self, row):

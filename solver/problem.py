@@ -1,6 +1,8 @@
-"""One monolithic system assembled from the selected physics blocks.
+"""One monolithic system assembled from the physics blocks of a case.
 
-All unknowns are continuous P1 fields interleaved in one blocked space (so
+The Problem knows no physics: it asks each block for its unknowns,
+quantities, residual, boundary and initial values and integrals
+(solver/models/).  All unknowns are continuous P1 fields interleaved in one blocked space (so
 PETSc sees a block size and fieldsplit can separate them by component).
 The time-difference weights (a0, a1, a2, 1/dt) are constants updated by the
 stepper; BDF1 is (1, -1, 0), variable-step BDF2 with w = dt_n/dt_(n-1) is
@@ -14,9 +16,8 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from . import compat
-from .geometry import boundary_facets, build_mesh
+from .geometry import boundary_facets, boundary_measures, build_mesh
 from .models import State, make_blocks
-from .models.grand_potential import h, lithium_content
 from .scales import nondimensionalise
 
 QUADRATURE_DEGREE = 2  # explicit: UFL's estimate for the exponential terms explodes
@@ -32,8 +33,12 @@ class Problem:
         self.case, self.comm = case, comm
         self.scales, self.p = nondimensionalise(case)
         p = self.p
-        self.blocks = make_blocks(case.si["model"]["blocks"])
-        self.names = [u for b in self.blocks for u in b.unknowns]
+        self.blocks = make_blocks(case.si)
+        self.unknowns = [u for b in self.blocks for u in b.unknowns]
+        unsupported = [u.name for u in self.unknowns if u.element != "P1"]
+        if unsupported:
+            raise NotImplementedError(f"unknowns {unsupported}: only P1 elements are built")
+        self.names = [u.name for u in self.unknowns]
         self.index = {n: i for i, n in enumerate(self.names)}
         g = case.si["geometry"]
         self.mesh = mesh if mesh is not None else build_mesh(
@@ -41,20 +46,9 @@ class Problem:
         self.ndim = self.mesh.topology.dim
         # Electrode area in internal units (1 in 1-D).
         self.area = 1.0 if self.ndim == 1 else p["height"]
-
-        # One unknown: a plain scalar space (a blocked space of one component
-        # has no subspaces from dolfinx 0.8 on); several: interleaved.
-        self.single = len(self.names) == 1
-        self.V = compat.p1_space(self.mesh, None if self.single else len(self.names))
-        self.u, self.u_n, self.u_nm1 = (fem.Function(self.V) for _ in range(3))
-        # Q: the scalar P1 space of one component, with its own dof layout;
-        # in the blocked array, component i of Q's node j sits at bs*node + i.
-        # (A separately built scalar space may be numbered differently in
-        # parallel, so every nodal array goes through this one map.)
-        self.Q, first = self.component_space(0)
-        self.sub_dofs = {n: first + i for n, i in self.index.items()}
-        self.noise = fem.Function(self.Q)
-
+        self.facets = boundary_facets(self.mesh, p["length"])
+        self.ds = boundary_measures(self.mesh, self.facets)
+        self._spaces()
         # residuals see the numeric parameters as Constants: the compiled
         # forms do not depend on their values, so every case of a sweep (and
         # every array task of a cluster job) reuses one JIT compilation
@@ -66,22 +60,36 @@ class Problem:
                                            for v in (1.0, 0.0))
         self.dx = ufl.Measure("dx", domain=self.mesh, metadata={"quadrature_degree": QUADRATURE_DEGREE})
         self.dxl = compat.lumped_measure(self.mesh)
-        v = ufl.TestFunction(self.V)
-        self.state = self._state([self.u, self.u_n, self.u_nm1], v)
+        for b in self.blocks:
+            b.setup(self)
+        self.v = ufl.TestFunction(self.V)
+        self.state = self._state([self.u, self.u_n, self.u_nm1], self.v)
         F = sum(b.residual(self.state) for b in self.blocks)
         if exact is not None:
             x = ufl.SpatialCoordinate(self.mesh)
-            source = exact_state(levels=[exact(x, k) for k in range(3)], tests=self.state.tests,
-                                 p=self.coefficients, dx=self.dx, dxl=self.dxl, ddt_weights=self.ddt_weights,
-                                 extra={"noise": self.noise},
-                                 extrapolation_weights=self.extrapolation_weights)
+            source = self._state(None, self.v, exact_state, [exact(x, k) for k in range(3)])
             F -= sum(b.residual(source) for b in self.blocks)
         self.F_ufl = F
         self.F = fem.form(F)
         self.J = fem.form(ufl.derivative(F, self.u, ufl.TrialFunction(self.V)))
-        self.facets = boundary_facets(self.mesh, p["length"])
         self.bcs = self._dirichlet(exact)
-        self._observable_forms(v)
+        self.integral_forms = {k: fem.form(f) for b in self.blocks
+                               for k, f in b.integrals(self).items()}
+        self._contour_setup()
+
+    def _spaces(self):
+        """V: the unknowns; Q: the scalar P1 space of one component."""
+        # One unknown: a plain scalar space (a blocked space of one component
+        # has no subspaces from dolfinx 0.8 on); several: interleaved.
+        self.single = len(self.names) == 1
+        self.V = compat.p1_space(self.mesh, None if self.single else len(self.names))
+        self.u, self.u_n, self.u_nm1 = (fem.Function(self.V) for _ in range(3))
+        # Q has its own dof layout; in the blocked array, component i of Q's
+        # node j sits at bs*node + i.  (A separately built scalar space may be
+        # numbered differently in parallel, so every nodal array goes through
+        # this one map.)
+        self.Q, first = self.component_space(0)
+        self.sub_dofs = {n: first + i for n, i in self.index.items()}
 
     # ---- construction helpers ------------------------------------------------
     def sub(self, i):
@@ -99,12 +107,23 @@ class Problem:
             return self.V, np.arange(im.size_local + im.num_ghosts, dtype=np.int64)
         return compat.collapse(self.V.sub(i))
 
-    def _state(self, functions, v):
-        comps = [{n: self.component(f, i) for n, i in self.index.items()} for f in functions]
+    def _state(self, functions, v, kind=State, levels=None):
+        """The State of the blocks' residuals: on the components of
+        `functions` (u, u_n, u_nm1), or on given `levels` dicts."""
+        if levels is None:
+            levels = [{n: self.component(f, i) for n, i in self.index.items()} for f in functions]
         tests = {n: self.component(v, i) for n, i in self.index.items()}
-        return State(levels=comps, tests=tests, p=self.coefficients, dx=self.dx, dxl=self.dxl,
-                     ddt_weights=self.ddt_weights, extra={"noise": self.noise},
-                     extrapolation_weights=self.extrapolation_weights)
+        return kind(levels=levels, tests=tests, p=self.coefficients, dx=self.dx, dxl=self.dxl,
+                    ddt_weights=self.ddt_weights, extrapolation_weights=self.extrapolation_weights,
+                    ds=self.ds, quantities={k: f for b in self.blocks for k, f in b.quantities().items()},
+                    contributions=self._contributions())
+
+    def _contributions(self):
+        out = {}
+        for b in self.blocks:
+            for name, f in b.contributions().items():
+                out.setdefault(name, []).append(f)
+        return out
 
     def _dirichlet(self, exact):
         fdim = self.ndim - 1
@@ -140,22 +159,11 @@ class Problem:
         ind.x.scatter_forward()
         return ind
 
-    def _observable_forms(self, v):
-        """Integrals for the time series.  Boundary currents are consistent
-        (residual) fluxes: the residual of an equation tested with the
-        indicator of a boundary's nodes, which equals the boundary flux."""
-        p, lev = self.coefficients, self.state.levels[0]
-        forms = {}
-        if "eta" in self.index:
-            forms["metal_volume"] = h(lev["eta"]) * self.dxl
-        if "w" in self.index:
-            forms["metal_content"] = lithium_content(lev["w"], lev["eta"], p) * self.dxl
-        for name, eq in (("pot", "current"), ("w", "ion_flux")):
-            if name in self.index:
-                for where in ("electrode", "reservoir"):
-                    ind = self._indicator(name, where)
-                    forms[f"{eq}_{where}"] = ufl.replace(self.F_ufl, {v: ind})
-        self.observable_forms = {k: fem.form(f) for k, f in forms.items()}
+    def boundary_flux(self, name, where):
+        """The flux of `name`'s equation out through boundary `where`, as a
+        consistent (residual) flux: the residual tested with the indicator of
+        the boundary's nodes, which equals the boundary flux."""
+        return ufl.replace(self.F_ufl, {self.v: self._indicator(name, where)})
 
     # ---- initial state and history -----------------------------------------
     def set_initial(self):
@@ -166,22 +174,23 @@ class Problem:
         self.u.x.scatter_forward()
         self.apply_bcs(self.u)
         for b in self.blocks:
-            if b.quasi_static:
-                self._solve_quasi_static(b)
+            for unknown in b.unknowns:
+                if unknown.quasi_static:
+                    self._solve_quasi_static(b, unknown.name)
         for f in (self.u_n, self.u_nm1):
             f.x.array[:] = self.u.x.array
 
-    def _solve_quasi_static(self, block):
-        """Initial value of a quasi-static block's (single) unknown: its
-        residual without time-difference terms, linear in that unknown, with
-        every other unknown frozen at its initial value."""
-        (name,) = block.unknowns
+    def _solve_quasi_static(self, block, name):
+        """Initial value of a quasi-static unknown: its block's residual
+        without time-difference terms, linear in that unknown, with every other
+        unknown frozen at its initial value."""
         trial, test = ufl.TrialFunction(self.Q), ufl.TestFunction(self.Q)
         frozen = {n: self.component(self.u, i) for n, i in self.index.items()}
-        levels = [{**frozen, name: trial} for _ in range(3)]
         zero = tuple(fem.Constant(self.mesh, compat.scalar_type(0.0)) for _ in range(4))
-        s = State(levels=levels, tests={name: test}, p=self.coefficients, dx=self.dx,
-                  dxl=self.dxl, ddt_weights=zero, extra={"noise": self.noise})
+        s = State(levels=[{**frozen, name: trial} for _ in range(3)], tests={name: test},
+                  p=self.coefficients, dx=self.dx, dxl=self.dxl, ddt_weights=zero, ds=self.ds,
+                  quantities={k: f for b in self.blocks for k, f in b.quantities().items()},
+                  contributions=self._contributions())
         F = block.residual(s)
         a, L = ufl.lhs(F), ufl.rhs(F)
         if L.empty():
@@ -222,12 +231,35 @@ class Problem:
         v2d[c2v.ravel()] = compat.cell_dofs(self.Q).ravel()
         return v2d
 
+    def scalar_function(self):
+        """A new function on the scalar P1 space Q (a coefficient of a block)."""
+        return fem.Function(self.Q)
+
     def field_values(self, name, f=None):
         """Owned+ghost nodal values of one unknown (internal units)."""
         return (f or self.u).x.array[self.sub_dofs[name]]
 
     def integrals(self):
-        """Global values of the observable integrals (internal units)."""
+        """Global values of the blocks' integrals (internal units)."""
         return {k: self.comm.allreduce(fem.assemble_scalar(f), op=MPI.SUM)
-                for k, f in self.observable_forms.items()}
+                for k, f in self.integral_forms.items()}
 
+    def integral(self, name):
+        return self.comm.allreduce(fem.assemble_scalar(self.integral_forms[name]), op=MPI.SUM)
+
+    def _contour_setup(self):
+        # edge endpoints as scalar-P1 dof indices, for contour_max_x
+        self.mesh.topology.create_connectivity(1, 0)
+        self.edges = self.vertex_dofs()[self.mesh.topology.connectivity(1, 0).array.reshape(-1, 2)]
+        self.xdof = self.Q.tabulate_dof_coordinates()[:, 0]
+
+    def contour_max_x(self, values, level):
+        """Largest x where nodal `values` cross `level` along a mesh edge
+        (linear interpolation), reduced over all ranks (-inf: nowhere)."""
+        ea, eb = values[self.edges[:, 0]], values[self.edges[:, 1]]
+        cross = (ea - level) * (eb - level) <= 0
+        cross &= ea != eb
+        xa, xb = self.xdof[self.edges[cross, 0]], self.xdof[self.edges[cross, 1]]
+        t = (level - ea[cross]) / (eb[cross] - ea[cross])
+        local = (xa + t * (xb - xa)).max(initial=-np.inf)
+        return self.comm.allreduce(local, op=MPI.MAX)

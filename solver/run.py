@@ -1,4 +1,8 @@
-"""Run one case: build, step to the end or a stop condition, write output."""
+"""Run one case: build, step to the end or a stop condition, write output.
+
+The loop is generic: the blocks draw their per-step random numbers
+(before_solve), change the state between steps (after_step), add their
+columns to the time series and may end the run (stop)."""
 from __future__ import annotations
 
 import math
@@ -8,14 +12,11 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from . import checkpoint
+from . import checkpoint, observables
 from .nonlinear import NewtonSolver
-from .noise import step_average
-from .observables import Observables
 from .output import RunOutput, prepare_directory, run_logger, write_status
 from .problem import Problem
 from .stepping import GiveUp, Stepper
-from .stochastic_nucleation import SubstrateNucleation
 
 
 class Terminated(BaseException):
@@ -54,141 +55,171 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
              restart=False):
     """Run `case` into `outdir`; returns the final status dict.  restart: continue
     the run in `outdir` from its checkpoint (any number of ranks)."""
-    wall0 = time.perf_counter()
-    path = Path(outdir) if restart else prepare_directory(outdir, comm, overwrite, case.source)
-    if comm.rank == 0 and not restart:  # from here on every run has a status.json
-        write_status(path, "starting", "building the problem")
-    log = run_logger(path, comm)
-    log.info(f"anodex: case {case.si['case']['name']} ({case.source}) on {comm.size} rank(s) -> {path}")
-    for w in case.warnings:
-        log.warning(w)
-    try:
-        pb = Problem(case, comm)
-        saved = checkpoint.load(path, pb) if restart else None
-        if not restart:
-            pb.set_initial()
-        ns = NewtonSolver(pb, case.si["solver"])
-        stepper = Stepper(pb, ns, case.si["time"], log.info)
-        obs = Observables(pb)
-        nucleation = SubstrateNucleation(pb, case) if case.si["nucleation"]["enabled"] else None
-        s, tcfg = pb.scales, case.si["time"]
-        interval = case.si["output"]["field_interval"] / s.time
-        next_out = min(interval, tcfg["end"] / s.time)
-        if restart:
-            stepper.restore(saved)
-            obs.restore(saved)
-            if nucleation:
-                nucleation.restore(saved)
-            next_out = min(saved["next_out"], tcfg["end"] / s.time)
-            if next_out <= stepper.t * (1 + 1e-12):  # the end time was extended
-                next_out = min(stepper.t + interval, tcfg["end"] / s.time)
-            log.info(f"restarted from the checkpoint at step {stepper.step}, "
-                     f"t = {stepper.t * s.time:.6g} s")
-        out = RunOutput(path, pb, case, comm, command_line,  # status "running" from here on
-                        restart_step=stepper.step if restart else None)
-    except BaseException as e:
-        reason = f"set-up failed: {describe(e)}"
-        if comm.rank == 0:
-            write_status(path, "failed", reason)
-        log.error(reason)
-        raise
-    setup_s = time.perf_counter() - wall0
-    log.info(f"{out.meta['dofs']} unknowns, linear solver preset '{ns.preset}', "
-             f"setup {setup_s:.1f} s")
+    run = Run(case, outdir, overwrite, comm, restart)
+    run.build(command_line)
+    return run.loop()
 
-    # wall seconds of earlier invocations (restarts continue the clock)
-    wall_before = float(saved.get("wall_s", 0.0)) if restart else 0.0
-    coords, seed = pb.Q.tabulate_dof_coordinates(), case.si["noise"]["seed"]
 
-    def draw_noise(t0, t1):
-        pb.noise.x.array[:] = step_average(coords, seed, t0, t1, pb.p["noise_correlation_time"],
-                                           pb.p["length"])
+class Run:
+    def __init__(self, case, outdir, overwrite, comm, restart):
+        self.wall0 = time.perf_counter()
+        self.case, self.comm, self.restart = case, comm, restart
+        self.path = Path(outdir) if restart else prepare_directory(outdir, comm, overwrite,
+                                                                    case.source)
+        if comm.rank == 0 and not restart:  # from here on every run has a status.json
+            write_status(self.path, "starting", "building the problem")
+        self.log = run_logger(self.path, comm)
+        self.log.info(f"anodex: case {case.si['case']['name']} ({case.source}) on {comm.size} "
+                      f"rank(s) -> {self.path}")
+        for w in case.warnings:
+            self.log.warning(w)
 
-    ckpt_cfg = case.si["checkpoint"]
-    last_checkpoint = [time.perf_counter()]
+    def build(self, command_line):
+        """Problem, solver, stepper and output, from scratch or a checkpoint;
+        a failure is recorded in status.json."""
+        case, restart = self.case, self.restart
+        try:
+            self.pb = pb = Problem(case, self.comm)
+            saved = checkpoint.load(self.path, pb) if restart else {}
+            if not restart:
+                pb.set_initial()
+            self.ns = NewtonSolver(pb, case.si["solver"])
+            self.stepper = Stepper(pb, self.ns, case.si["time"], self.log.info)
+            self.t_end = case.si["time"]["end"] / pb.scales.time
+            self.interval = case.si["output"]["field_interval"] / pb.scales.time
+            self.next_out = min(self.interval, self.t_end)
+            if restart:
+                self._restore(saved)
+            self.out = RunOutput(self.path, pb, case, self.comm, command_line,  # "running" now
+                                 restart_step=self.stepper.step if restart else None)
+        except BaseException as e:
+            reason = f"set-up failed: {describe(e)}"
+            if self.comm.rank == 0:
+                write_status(self.path, "failed", reason)
+            self.log.error(reason)
+            raise
+        # wall seconds of earlier invocations (restarts continue the clock)
+        self.wall_before = float(saved.get("wall_s", 0.0))
+        self.setup_s = time.perf_counter() - self.wall0
+        self.last_checkpoint = time.perf_counter()
+        self.log.info(f"{self.out.meta['dofs']} unknowns, linear solver preset "
+                      f"'{self.ns.preset}', setup {self.setup_s:.1f} s")
 
-    def write_checkpoint():
+    def _restore(self, saved):
+        self.stepper.restore(saved)
+        for b in self.pb.blocks:
+            b.restore(saved)
+        self.next_out = min(saved["next_out"], self.t_end)
+        if self.next_out <= self.stepper.t * (1 + 1e-12):  # the end time was extended
+            self.next_out = min(self.stepper.t + self.interval, self.t_end)
+        self.log.info(f"restarted from the checkpoint at step {self.stepper.step}, "
+                      f"t = {self.seconds(self.stepper.t):.6g} s")
+
+    def seconds(self, t):
+        return self.pb.scales.to_si(t, "s")
+
+    def wall(self):
+        return self.wall_before + time.perf_counter() - self.wall0
+
+    def write_checkpoint(self):
         t0 = time.perf_counter()
-        checkpoint.save(path, pb, {**stepper.state(), **obs.state(), "next_out": next_out,
-                                   **(nucleation.state() if nucleation else {}),
-                                   "wall_s": wall_before + time.perf_counter() - wall0})
-        out.output_time += time.perf_counter() - t0
-        last_checkpoint[0] = time.perf_counter()
+        scalars = {**self.stepper.state(), "next_out": self.next_out, "wall_s": self.wall()}
+        for b in self.pb.blocks:
+            scalars.update(b.state())
+        checkpoint.save(self.path, self.pb, scalars)
+        self.out.output_time += time.perf_counter() - t0
+        self.last_checkpoint = time.perf_counter()
 
-    def checkpoint_due(wrote_fields):
-        by_steps = ckpt_cfg["every_steps"] and stepper.step % ckpt_cfg["every_steps"] == 0
-        by_wall = comm.bcast(time.perf_counter() - last_checkpoint[0] > ckpt_cfg["every_wall"]
+    def checkpoint_due(self, wrote_fields):
+        cfg, comm = self.case.si["checkpoint"], self.comm
+        by_steps = cfg["every_steps"] and self.stepper.step % cfg["every_steps"] == 0
+        by_wall = comm.bcast(time.perf_counter() - self.last_checkpoint > cfg["every_wall"]
                              if comm.rank == 0 else None, root=0)
         return wrote_fields or by_steps or by_wall
 
-    t_end = tcfg["end"] / s.time
-    tip_fraction = case.si["time"]["stop_tip_fraction"]
-    tip_stop = tip_fraction * pb.p["length"] * s.length if tip_fraction < 1 else math.inf
-    if not restart:
-        out.append({**obs.record(0, 0.0, 0.0, 0, 0), "wall_s": time.perf_counter() - wall0})
-        out.write_fields(0.0)
-    state, reason = "completed", f"reached end time {tcfg['end']:g} s"
-    last_report = time.perf_counter()
-    try:
-        while stepper.t < t_end * (1 - 1e-12):
-            st = stepper.advance(next_out, draw_noise if pb.p["noise_amplitude"] > 0 else None)
-            if _signalled:  # (in case a solver swallowed the exception)
-                raise Terminated("terminated by SIGTERM")
-            row = obs.record(stepper.step, stepper.t, st["dt"], st["newton"], st["krylov"])
-            row["wall_s"] = wall_before + time.perf_counter() - wall0  # rank 0 writes it
-            out.append(row)
-            if nucleation:
-                before = obs.metal_mol_m2()
-                if nucleation.after_step(stepper.step, stepper.t, st["dt"]):
-                    stepper.reset_history()
-                    obs.nucleated += obs.metal_mol_m2() - before
-                out.append_nuclei(nucleation.log_rows)
-                nucleation.log_rows = []
-            wrote_fields = stepper.t >= next_out * (1 - 1e-12)
-            if wrote_fields:
-                out.write_fields(stepper.t * s.time)
-                next_out = min(next_out + interval, t_end)
-            if checkpoint_due(wrote_fields):
-                write_checkpoint()
-            if time.perf_counter() - last_report > 10 or stepper.t >= t_end * (1 - 1e-12):
-                last_report = time.perf_counter()
-                log.info(f"t = {stepper.t * s.time:.4g} s, step {stepper.step}, dt = "
-                         f"{st['dt'] * s.time:.3g} s, Newton {st['newton']}, tip = "
-                         f"{row.get('tip_position_m', math.nan) * 1e6:.3f} um")
-            if row.get("tip_position_m", -math.inf) > tip_stop:
-                state, reason = "stopped", (f"tip passed {case.si['time']['stop_tip_fraction']:g} "
-                                            "of the domain length")
-                break
-            if 0 < tcfg["stop_deposit_thickness"] <= row.get("deposit_thickness_m", 0.0):
-                state, reason = "stopped", (f"deposit reached {tcfg['stop_deposit_thickness']:g} m "
-                                            "(stop_deposit_thickness)")
-                break
-            if stepper.step >= tcfg["max_steps"]:
-                state, reason = "stopped", f"reached max_steps = {tcfg['max_steps']}"
-                break
-        write_checkpoint()  # lets a finished run be extended with --restart
-    except GiveUp as e:  # every rank gives up together
-        # (a SIGTERM inside a solve can surface as failed solves down to dt_min)
-        state, reason = "failed", "terminated by SIGTERM" if _signalled else str(e)
-        write_checkpoint()
-        log.error(f"run gave up: {reason}; checkpoint written at step {stepper.step} "
-                  f"(t = {stepper.t * s.time:.6g} s)")
-    except BaseException as e:
-        state, reason = "failed", describe(e)
-        raise
-    finally:
-        wall = time.perf_counter() - wall0
-        summary = {"t_s": stepper.t * s.time, "steps": stepper.step,
+    def step(self):
+        """One accepted step with its row, events, fields and checkpoint;
+        returns (row, a reason to stop or None)."""
+        pb, stepper = self.pb, self.stepper
+
+        def before_solve(t0, t1):
+            for b in pb.blocks:
+                b.before_solve(pb, t0, t1)
+        st = stepper.advance(self.next_out, before_solve)
+        if _signalled:  # (in case a solver swallowed the exception)
+            raise Terminated("terminated by SIGTERM")
+        row = observables.record(pb, stepper.step, stepper.t, st["dt"], st["newton"], st["krylov"])
+        row["wall_s"] = self.wall()
+        self.out.append(row)
+        changed = [b.after_step(pb, stepper.step, stepper.t, st["dt"]) for b in pb.blocks]
+        if any(changed):
+            stepper.reset_history()
+        self.out.append_logs()
+        wrote_fields = stepper.t >= self.next_out * (1 - 1e-12)
+        if wrote_fields:
+            self.out.write_fields(self.seconds(stepper.t))
+            self.next_out = min(self.next_out + self.interval, self.t_end)
+        if self.checkpoint_due(wrote_fields):
+            self.write_checkpoint()
+        self._report(st, row)
+        stops = [r for r in (b.stop(row) for b in pb.blocks) if r]
+        if stepper.step >= self.case.si["time"]["max_steps"]:
+            stops.append(f"reached max_steps = {self.case.si['time']['max_steps']}")
+        return stops[0] if stops else None
+
+    def _report(self, st, row):
+        """A progress line every 10 s of wall time and at the end."""
+        t = self.stepper.t
+        if time.perf_counter() - getattr(self, "last_report", 0.0) > 10 or t >= self.t_end * (1 - 1e-12):
+            self.last_report = time.perf_counter()
+            extra = "".join(f", {p}" for p in (b.progress(row) for b in self.pb.blocks) if p)
+            self.log.info(f"t = {self.seconds(t):.4g} s, step {self.stepper.step}, dt = "
+                          f"{self.seconds(st['dt']):.3g} s, Newton {st['newton']}{extra}")
+
+    def loop(self):
+        """Step to the end or a stop; record how the run ended."""
+        stepper = self.stepper
+        self.last_report = time.perf_counter()
+        if not self.restart:
+            self.out.append({**observables.record(self.pb, 0, 0.0, 0.0, 0, 0),
+                             "wall_s": time.perf_counter() - self.wall0})
+            self.out.write_fields(0.0)
+        state, reason = "completed", f"reached end time {self.case.si['time']['end']:g} s"
+        try:
+            while stepper.t < self.t_end * (1 - 1e-12):
+                stop = self.step()
+                if stop:
+                    state, reason = "stopped", stop
+                    break
+            self.write_checkpoint()  # lets a finished run be extended with --restart
+        except GiveUp as e:  # every rank gives up together
+            # (a SIGTERM inside a solve can surface as failed solves down to dt_min)
+            state, reason = "failed", "terminated by SIGTERM" if _signalled else str(e)
+            self.write_checkpoint()
+            self.log.error(f"run gave up: {reason}; checkpoint written at step {stepper.step} "
+                           f"(t = {self.seconds(stepper.t):.6g} s)")
+        except BaseException as e:
+            state, reason = "failed", describe(e)
+            raise
+        finally:
+            summary = self.finish(state, reason)
+        return {"status": state, "reason": reason, **summary}
+
+    def finish(self, state, reason):
+        """status.json, the last fields, metadata.json; returns the summary."""
+        stepper, out = self.stepper, self.out
+        wall = time.perf_counter() - self.wall0
+        summary = {"t_s": self.seconds(stepper.t), "steps": stepper.step,
                    "rejected_steps": stepper.rejected, "failed_solves": stepper.failed_solves}
         out.status(state, reason, **summary)
         try:
-            out.write_fields(stepper.t * s.time)  # the last state, also after a failure
+            out.write_fields(self.seconds(stepper.t))  # the last state, also after a failure
         finally:
             out.write_meta(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), wall_time_s=wall,
-                           setup_time_s=setup_s,
-                           time_split_s={**ns.time_split(), "output": out.output_time},
+                           setup_time_s=self.setup_s,
+                           time_split_s={**self.ns.time_split(), "output": out.output_time},
                            result=summary, status=state)
             out.close()
-        log.info(f"{state}: {reason} (t = {stepper.t * s.time:.4g} s, {stepper.step} steps, "
-                 f"{stepper.rejected} rejected, wall {wall:.1f} s)")
-    return {"status": state, "reason": reason, **summary}
+        self.log.info(f"{state}: {reason} (t = {self.seconds(stepper.t):.4g} s, {stepper.step} "
+                      f"steps, {stepper.rejected} rejected, wall {wall:.1f} s)")
+        return summary

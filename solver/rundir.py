@@ -30,13 +30,13 @@ from . import CHECKPOINT_FILE
 from .case import listing, name_too_long, short
 
 # what `anodex run` and the postprocessing tools write into a run directory
+# (besides the blocks' field and log files: block_files())
 _FIXED = {"case.toml", "metadata.json", "status.json", "timeseries.csv", "run.log",
-          CHECKPOINT_FILE, "nucleation.csv", "summary.png"}
+          CHECKPOINT_FILE, "summary.png"}
 _PATTERNS = (
     re.compile(r"(status\.json|timeseries\.csv|metadata\.json|%s)\.tmp" % re.escape(CHECKPOINT_FILE)),
     re.compile(r"case\.r[0-9]+-before\.toml"),
 )
-FIELD_NAMES = ("eta", "c", "phi")  # the fields of the present blocks (output.py)
 _PICTURES = "paraview"  # postprocess/paraview_view.py: <run>/paraview/*.png
 STATES = ("starting", "running", "completed", "stopped", "failed")
 
@@ -50,19 +50,29 @@ def _field_files(fields) -> re.Pattern:
     return re.compile(rf"({names})(\.r[0-9]+)?\.(xdmf|h5)")
 
 
+def block_files() -> tuple:
+    """(field names, log file names) of every registered block."""
+    from .models import registered
+    blocks = [cls() for cls in registered()]
+    return (tuple(f.name for b in blocks for f in b.fields()),
+            {b.log_file for b in blocks if getattr(b, "log_file", None)})
+
+
 def run_fields(path: Path) -> tuple:
-    """The field names a run in `path` wrote (metadata.json), else the defaults."""
+    """The field names a run in `path` wrote (metadata.json) and those of
+    the registered blocks."""
+    fields = block_files()[0]
     try:
         meta = json.loads((path / "metadata.json").read_text())
-        fields = meta.get("fields")
-        if isinstance(fields, list) and all(isinstance(f, str) for f in fields):
-            return tuple(fields) + FIELD_NAMES
+        written = meta.get("fields")
+        if isinstance(written, dict) and all(isinstance(f, str) for f in written):
+            return tuple(written) + fields
     except (OSError, ValueError):
         pass
-    return FIELD_NAMES
+    return fields
 
 
-def is_anodex_file(path: Path, fields=FIELD_NAMES) -> bool:
+def is_anodex_file(path: Path, fields=None) -> bool:
     """True for a (non-link) entry of a run directory that anodex writes."""
     name = path.name
     if path.is_symlink():
@@ -70,8 +80,9 @@ def is_anodex_file(path: Path, fields=FIELD_NAMES) -> bool:
     if path.is_dir():
         return name == _PICTURES and all(p.suffix == ".png" and p.is_file() and not p.is_symlink()
                                          for p in path.iterdir())
-    return (name in _FIXED or any(p.fullmatch(name) for p in _PATTERNS)
-            or bool(_field_files(fields).fullmatch(name)))
+    block_fields, logs = block_files()
+    return (name in _FIXED or name in logs or any(p.fullmatch(name) for p in _PATTERNS)
+            or bool(_field_files(fields or block_fields).fullmatch(name)))
 
 
 def is_run_directory(path: Path) -> bool:

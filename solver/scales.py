@@ -1,25 +1,16 @@
-"""Non-dimensionalisation: SI case values -> the internal system, with scales.
+"""SI <-> internal units: the one place where values are scaled.
 
-Internal units: length x0, time t0 ([scales]); chemical potential w in RT;
-potential phi in RT/(zF); energy density in E0 = RT/V_m; concentrations as
-site fractions of the electrolyte (site density c_s/dv).  With these the
-grand-potential model of Chen et al. (2015) takes the form of
-benchmarks/hong2018.md with AA = 1 and ft2 = 1, and its published numbers are
-recovered as ``published_numbers``.
+Internal units: length x0, time t0 ([scales]); chemical potential in RT;
+electric potential in RT/(zF); energy density in E0 = RT/V_m;
+concentrations as site fractions of the metal's site density c_s = 1/V_m.
+A block converts its SI case values with ``Scales.to_internal(value, unit)``
+and its results back with ``Scales.to_si`` (solver/models/).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
-
-from .case import FARADAY, R_GAS, Case
-
-
-def logistic(x: float) -> float:
-    e = math.exp(-abs(x))
-    return (1.0 if x >= 0 else e) / (1.0 + e)
+from .constants import FARADAY, GAS_CONSTANT
 
 
 @dataclass(frozen=True)
@@ -32,7 +23,7 @@ class Scales:
 
     @property
     def RT(self):
-        return R_GAS * self.temperature
+        return GAS_CONSTANT * self.temperature
 
     @property
     def potential(self):
@@ -59,6 +50,29 @@ class Scales:
         """zF c_s x0^2 / (t0 RT/(zF)), S/m."""
         return self.z * FARADAY * self.site_density * self.length ** 2 / (self.time * self.potential)
 
+    def unit(self, dimension: str) -> float:
+        """The SI value of one internal unit of `dimension`."""
+        x0, t0, E0 = self.length, self.time, self.energy_density
+        table = {
+            "1": 1.0, "RT": 1.0, "m": x0, "s": t0, "1/s": 1 / t0, "m/s": x0 / t0,
+            "m^2/s": x0 ** 2 / t0,
+            "V": self.potential, "J/m^3": E0, "J/m": E0 * x0 ** 2, "m^3/(J*s)": 1 / (E0 * t0),
+            "S/m": self.conductivity, "A/m^2": self.current_density,
+            "mol/m^3": self.site_density, "mol/m^2": self.site_density * x0,
+            "mol/(m^2*s)": self.site_density * x0 / t0,
+            "C/m^2": self.current_density * t0,
+        }
+        if dimension not in table:
+            raise KeyError(f"no internal scale for the dimension '{dimension}'; "
+                           f"Scales.unit knows {', '.join(table)}")
+        return table[dimension]
+
+    def to_internal(self, value: float, dimension: str) -> float:
+        return value / self.unit(dimension)
+
+    def to_si(self, value: float, dimension: str) -> float:
+        return value * self.unit(dimension)
+
     def as_dict(self):
         return {"length_m": self.length, "time_s": self.time, "temperature_K": self.temperature,
                 "charge_number": self.z, "potential_V": self.potential,
@@ -67,85 +81,24 @@ class Scales:
                 "conductivity_S_m": self.conductivity}
 
 
-def nondimensionalise(case: Case):
-    """Return (Scales, dict of internal parameters) for a validated case."""
+def case_scales(si) -> Scales:
+    return Scales(length=si["scales"]["length"], time=si["scales"]["time"],
+                  temperature=si["material"]["temperature"], z=si["material"]["charge_number"],
+                  molar_volume=si["material"]["molar_volume"])
+
+
+def nondimensionalise(case):
+    """(Scales, internal parameters) of a validated case: the geometry's and
+    those of every block of its model (Block.internal)."""
+    from .models import make_blocks
     si = case.si
-    s = Scales(length=si["scales"]["length"], time=si["scales"]["time"],
-               temperature=si["material"]["temperature"], z=si["material"]["charge_number"],
-               molar_volume=si["material"]["molar_volume"])
-    pf, gp, el = si["phase_field"], si["grand_potential"], si["electrolyte"]
-    g, ini, bc = si["geometry"], si["initial"], si["boundary"]
-    p = {
-        "L": pf["interface_mobility"] * s.energy_density * s.time,
-        "W": pf["barrier_height"] / s.energy_density,
-        "kappa": pf["gradient_coefficient"] / (s.energy_density * s.length ** 2),
-        "Ls": pf["reaction_rate_constant"] * s.time,
-        "alpha": pf["transfer_coefficient"],
-        "M0": el["diffusivity"] * s.time / s.length ** 2,
-        "sigma_electrode": si["electrode"]["conductivity"] / s.conductivity,
-        "sigma_electrolyte": el["conductivity"] / s.conductivity,
-        "dv": el["site_density_ratio"],
-        "es": gp["electrode_mu_offset"], "el": gp["electrolyte_mu_offset"],
-        "us": gp["electrode_energy_offset"], "ul": gp["electrolyte_energy_offset"],
-        "A": gp["prefactor"],
-        "length": g["length"] / s.length, "height": g["height"] / s.length,
-        "x_interface": ini["interface_position"] / s.length,
-        "interface_width": ini["interface_width"] / s.length,
-        "perturbation_amplitude": ini["perturbation_amplitude"] / s.length,
-        "perturbation_wavelength": ini["perturbation_wavelength"] / s.length,
-        "w_initial": ini["chemical_potential"],
-        "phi_applied": bc["applied_potential"] / s.potential,
-        "phi_reservoir": bc["reservoir_potential"] / s.potential,
-        "w_reservoir": bc["reservoir_chemical_potential"],
-        "noise_amplitude": si["noise"]["amplitude"] * s.time,
-        "noise_correlation_time": si["noise"]["correlation_time"] / s.time,
-        "double_well": si["time"]["double_well"],
-        "boundary_values": si["phase_field"]["boundary_values"],
-        "driving_force": si["phase_field"]["driving_force"] / s.energy_density,
-        "initial_kind": ini["kind"],
-        "seeds": seed_positions(si, s.length),
-    }
-    # c0: electrolyte site fraction at w = 0, the reference of c/c0 in the
-    # Butler-Volmer term (1/c0 = 14.89 for the published el = 2.631).
-    p["c0"] = logistic(-p["el"] / p["A"])
+    s = case_scales(si)
+    g = si["geometry"]
+    p = {"length": s.to_internal(g["length"], "m"), "height": s.to_internal(g["height"], "m")}
+    for block in make_blocks(si):
+        own = block.internal(si, s)
+        clash = sorted(set(own) & set(p))
+        if clash:
+            raise ValueError(f"block '{block.name}' redefines internal parameters {clash}")
+        p.update(own)
     return s, p
-
-
-def seed_positions(si, x0) -> list:
-    """[(x, y, R)] of the initial seeds in internal units ([] for a front).
-    Random positions come from one generator seeded by seed_rng, run alike on
-    every rank: independent of the partition."""
-    ini, g = si["initial"], si["geometry"]
-    if ini["kind"] != "seeds":
-        return []
-    L, H, R = g["length"] / x0, g["height"] / x0, ini["seed_radius"] / x0
-    if g["kind"] == "interval":
-        H = 0.0
-    if ini["seed_placement"] == "corner":
-        return [(0.0, 0.0, R)]
-    if ini["seed_placement"] == "center":
-        return [(L / 2, H / 2, R)]
-    rng = np.random.default_rng(ini["seed_rng"])
-    xy = rng.uniform(0.0, 1.0, size=(ini["seed_count"], 2)) * (L, H)
-    return [(float(x), float(y), R) for x, y in xy]
-
-
-def published_numbers(case: Case) -> dict:
-    """The numbers of the published MOOSE input that this case corresponds to
-    (their units: um, s, RT per molar volume)."""
-    s, p = nondimensionalise(case)
-    um = Scales(1e-6, 1.0, s.temperature, s.z, s.molar_volume)
-    si = case.si
-    return {
-        "AA (zF/RT, 1/V)": 1.0 / s.potential,
-        "M0 (D in um^2/s)": si["electrolyte"]["diffusivity"] / um.length ** 2,
-        "S1 (S/m)": si["electrode"]["conductivity"],
-        "S2 (S/m)": si["electrolyte"]["conductivity"],
-        "ft2 (zF c_s um^2/s)": s.z * FARADAY * s.site_density * um.length ** 2,
-        "L": si["phase_field"]["interface_mobility"] * um.energy_density,
-        "W": si["phase_field"]["barrier_height"] / um.energy_density,
-        "kappa": si["phase_field"]["gradient_coefficient"] / (um.energy_density * 1e-12),
-        "Ls": si["phase_field"]["reaction_rate_constant"],
-        "1/c0": 1.0 / p["c0"],
-        "dv": p["dv"],
-    }

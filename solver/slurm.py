@@ -89,20 +89,23 @@ def write_scripts(sweep, ranks=1, time_limit="01:00:00", partition=None, max_par
 
 
 def prewarm(sweep, log=print):
-    """Compile the forms of each distinct model of the sweep (blocks, mesh
-    kind, double-well option) by running one step of a representative case
-    in a scratch directory; the JIT cache is wherever XDG_CACHE_HOME points."""
+    """Compile the forms of each distinct model of the sweep (its blocks, the
+    mesh kind and the blocks' form_keys) by running one step of a
+    representative case in a scratch directory; the JIT cache is wherever
+    XDG_CACHE_HOME points."""
     import tempfile
 
     from mpi4py import MPI
 
     from .case import validate
+    from .models import make_blocks
     from .run import run_case
     seen = set()
     for cid, _, data in sweep.cases:
         case = validate(data, cid)
-        key = (tuple(case.si["model"]["blocks"]), case.si["geometry"]["kind"],
-               case.si["time"]["double_well"])
+        blocks = make_blocks(case.si)
+        key = (tuple(b.name for b in blocks), case.si["geometry"]["kind"],
+               *(case.si[section][k] for b in blocks for section, k in b.form_keys))
         if key in seen:
             continue
         seen.add(key)

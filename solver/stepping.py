@@ -3,9 +3,11 @@
 Scheme: BDF1 for the first step (and after a restart of the history), then
 variable-step BDF2.  Error control: after a converged step the solution is
 compared with the linear extrapolation of the last two steps,
-e = |q - q_pred| / (1 + |q|) at each node for q = eta and c/c0 (not w: in
-the metal it is a degenerate, physically irrelevant variable), and err is
-the max or the root mean square of e over the nodes ([time] error_norm).  This is
+e = |q - q_pred| / (1 + |q|) at each node for every error indicator q the
+blocks name (Block.error_indicators: for the electrodeposition model the
+phase field and the ion concentration, not the chemical potential, which is
+degenerate in the metal), and err is the max or the root mean square of e
+over the nodes ([time] error_norm).  This is
 the local error of the explicit second-order predictor, O(dt^2), so the
 step follows dt_new = dt * clip(0.9 sqrt(tol / err), 0.2, 2) and a step with
 err > tol is rejected.  tol = 0 turns error control off (steps only grow
@@ -51,11 +53,10 @@ class Stepper:
 
     def restore(self, state: dict):
         for k in self.STATE:
-            # dt_cap is absent from checkpoints written before it existed
-            setattr(self, k, state.get(k) if k == "dt_cap" else state[k])
+            setattr(self, k, state[k])
 
     def reset_history(self):
-        """After the state was changed between steps (a nucleus inserted): the
+        """After the state was changed between steps (by a block's event): the
         current u is the new u_n, and the next step starts over with BDF1."""
         pb = self.pb
         pb.u_n.x.array[:] = pb.u.x.array
@@ -105,14 +106,7 @@ class Stepper:
         newton = krylov = 0
         while True:
             intended = min(self.dt, dt_max)
-            remaining = t_stop - self.t
-            # land on t_stop without a sliver step, never above the intended dt
-            if remaining <= intended * (1 + 1e-9):
-                dt = remaining
-            elif remaining < 1.25 * intended:
-                dt = remaining / 2
-            else:
-                dt = intended
+            dt = self._landing(intended, t_stop - self.t)
             prev = self.dt_prev if self.bdf2 else None
             pb.set_time_weights(dt, prev)
             if before_solve is not None:
@@ -143,17 +137,32 @@ class Stepper:
                          f"at dt = {dt * self.t0:.3g} s")
                 self.dt = max(dt * factor, dt_min)
                 continue
-            pb.u_nm1.x.array[:] = pb.u_n.x.array
-            pb.u_n.x.array[:] = pb.u.x.array
-            self.t += dt
-            self.step += 1
-            # A step shortened to land on t_stop does not shrink the next one;
-            # the step ratio stays <= 2 (BDF2 zero-stability needs < 2.414).
-            clipped = dt < intended
-            nxt = intended if clipped and factor >= 1 else dt * factor
-            self.dt = max(dt_min, min(nxt, 2 * dt))
-            if self.dt_cap is not None:
-                self.dt = max(dt_min, min(self.dt, self.dt_cap))
-                self.dt_cap = self.dt_cap * self.CAP_RELAX if self.dt_cap < dt_max else None
-            self.dt_prev = dt
+            self._accept(dt, intended, factor)
             return {"dt": dt, "newton": newton, "krylov": krylov, "error": err}
+
+    @staticmethod
+    def _landing(intended, remaining):
+        """The step: land on t_stop without a sliver step, never above the intended dt."""
+        if remaining <= intended * (1 + 1e-9):
+            return remaining
+        if remaining < 1.25 * intended:
+            return remaining / 2
+        return intended
+
+    def _accept(self, dt, intended, factor):
+        """Shift the history and choose the next step."""
+        pb, cfg = self.pb, self.cfg
+        dt_min, dt_max = cfg["dt_min"] / self.t0, cfg["dt_max"] / self.t0
+        pb.u_nm1.x.array[:] = pb.u_n.x.array
+        pb.u_n.x.array[:] = pb.u.x.array
+        self.t += dt
+        self.step += 1
+        # A step shortened to land on t_stop does not shrink the next one;
+        # the step ratio stays <= 2 (BDF2 zero-stability needs < 2.414).
+        clipped = dt < intended
+        nxt = intended if clipped and factor >= 1 else dt * factor
+        self.dt = max(dt_min, min(nxt, 2 * dt))
+        if self.dt_cap is not None:
+            self.dt = max(dt_min, min(self.dt, self.dt_cap))
+            self.dt_cap = self.dt_cap * self.CAP_RELAX if self.dt_cap < dt_max else None
+        self.dt_prev = dt

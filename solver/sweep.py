@@ -39,7 +39,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .case import SCHEMA, CaseError, dump_toml, plain_name, read_toml, short, shown, validate
+from .case import CaseError, dump_toml, read_toml, short, shown, validate
+from .schema import SCHEMA, plain_name
 
 MANIFEST = "manifest.csv"
 STATUSES = ("PENDING", "RUNNING", "DONE", "FAILED")
@@ -172,6 +173,30 @@ def load_sweep(path, max_cases=MAX_CASES) -> Sweep:
     if unknown:
         raise SweepError(f"{path}: unknown sections {sorted(map(short, unknown))} (valid: [sweep], "
                          "[vary], [[zip]])")
+    head, name, base, base_data, runs_dir = _head(path, data)
+    axes = _axes(path, data, max_cases)
+    keys = [d for ks, _ in axes for d in ks]
+    if len(set(keys)) != len(keys):
+        raise SweepError(f"{path}: a key is varied twice: {sorted(k for k in keys if keys.count(k) > 1)}")
+    if not axes:
+        raise SweepError(f"{path}: nothing to vary: give [vary] entries or [[zip]] groups")
+    leaves = [d.partition(".")[2] for d in keys]
+    labels = leaves if len(set(leaves)) == len(leaves) else [d.replace(".", "_") for d in keys]
+    cases, seen = [], {}
+    for combo in itertools.product(*(values for _, values in axes)):
+        values = dict(zip(keys, (v for group in combo for v in group)))
+        tokens = {lab: _token(values[d]) for lab, d in zip(labels, keys)}
+        cid = _case_id(path, head.get("id"), tokens, runs_dir / name)
+        if cid in seen:
+            raise SweepError(f"{path}: [sweep] id: two cases get the id '{cid}' "
+                             f"({seen[cid]} and {values}); use a template with every varied key")
+        seen[cid] = values
+        cases.append((cid, values, _case_data(path, base, base_data, cid, values)))
+    return Sweep(name, path.resolve(), base, runs_dir / name, keys, cases)
+
+
+def _head(path, data):
+    """[sweep]: (the table, name, base case path, its data, runs directory)."""
     head = _table(path, data, "sweep")
     bad = set(head) - {"name", "base", "runs_dir", "id"}
     if bad:
@@ -195,8 +220,11 @@ def load_sweep(path, max_cases=MAX_CASES) -> Sweep:
         base_data = read_toml(base, "base case file")
     except CaseError as e:
         raise SweepError(f"{path}: [sweep] base: {e}") from None
-    runs_dir = (path.parent / head.get("runs_dir", "runs")).resolve()
+    return head, name, base, base_data, (path.parent / head.get("runs_dir", "runs")).resolve()
 
+
+def _axes(path, data, max_cases) -> list:
+    """[(keys, [value tuples])]: one axis per [vary] key and per [[zip]] group."""
     vary = _table(path, data, "vary")
     zips = data.get("zip", [])
     if not isinstance(zips, list) or not all(isinstance(g, dict) for g in zips):
@@ -209,7 +237,7 @@ def load_sweep(path, max_cases=MAX_CASES) -> Sweep:
         raise SweepError(f"{path}: the sweep has {total:.4g} cases, more than {max_cases}; "
                          "each is validated and gets a directory. Pass --max-cases N to allow "
                          "more")
-    axes = []  # each axis: (keys, list of value tuples)
+    axes = []
     for dotted, spec in vary.items():
         where = f"{path}: [vary] {short(dotted)}"
         _check_key(where, dotted)
@@ -227,49 +255,41 @@ def load_sweep(path, max_cases=MAX_CASES) -> Sweep:
             raise SweepError(f"{where}: zipped lists must have equal lengths, got "
                              + ", ".join(f"{d}: {n}" for d, n in lengths.items()))
         axes.append((list(lists), list(zip(*lists.values()))))
-    keys = [d for ks, _ in axes for d in ks]
-    if len(set(keys)) != len(keys):
-        raise SweepError(f"{path}: a key is varied twice: {sorted(k for k in keys if keys.count(k) > 1)}")
-    if not axes:
-        raise SweepError(f"{path}: nothing to vary: give [vary] entries or [[zip]] groups")
+    return axes
 
-    leaves = [d.partition(".")[2] for d in keys]
-    labels = leaves if len(set(leaves)) == len(leaves) else [d.replace(".", "_") for d in keys]
-    template = head.get("id")
-    cases, seen = [], {}
-    for combo in itertools.product(*(values for _, values in axes)):
-        values = dict(zip(keys, (v for group in combo for v in group)))
-        tokens = {lab: _token(values[d]) for lab, d in zip(labels, keys)}
-        if template is None:
-            cid = "__".join(f"{lab}={tok}" for lab, tok in tokens.items())
-        else:
-            try:
-                cid = template.format(**tokens)
-            except (KeyError, IndexError, ValueError, AttributeError) as e:
-                raise SweepError(f"{path}: [sweep] id: cannot format {shown(template)}: "
-                                 f"{short(str(e))}; placeholders available: "
-                                 f"{', '.join(labels)}") from None
-        why = _id_problem(cid)
-        if why:
-            raise SweepError(f"{path}: [sweep] id: {shown(cid)} {why}; ids must be plain "
-                             f"directory names inside {runs_dir / name}")
-        if cid in seen:
-            raise SweepError(f"{path}: [sweep] id: two cases get the id '{cid}' "
-                             f"({seen[cid]} and {values}); use a template with every varied key")
-        seen[cid] = values
-        case_data = {s: dict(v) if isinstance(v, dict) else v for s, v in base_data.items()}
-        for dotted, v in values.items():
-            section, _, key = dotted.partition(".")
-            if not isinstance(case_data.setdefault(section, {}), dict):
-                raise SweepError(f"{path}: [vary] {dotted}: the base case {base} gives "
-                                 f"{section} = {shown(case_data[section])}, not a table")
-            case_data[section][key] = v
+
+def _case_id(path, template, tokens, directory) -> str:
+    """A case's id: the template filled with the value tokens, or key=value pairs."""
+    if template is None:
+        cid = "__".join(f"{lab}={tok}" for lab, tok in tokens.items())
+    else:
         try:
-            validate(case_data, f"{base} with {cid}")
-        except CaseError as e:
-            raise SweepError(f"{path}: case '{cid}' is invalid:\n{e}") from None
-        cases.append((cid, values, case_data))
-    return Sweep(name, path.resolve(), base, runs_dir / name, keys, cases)
+            cid = template.format(**tokens)
+        except (KeyError, IndexError, ValueError, AttributeError) as e:
+            raise SweepError(f"{path}: [sweep] id: cannot format {shown(template)}: "
+                             f"{short(str(e))}; placeholders available: "
+                             f"{', '.join(tokens)}") from None
+    why = _id_problem(cid)
+    if why:
+        raise SweepError(f"{path}: [sweep] id: {shown(cid)} {why}; ids must be plain "
+                         f"directory names inside {directory}")
+    return cid
+
+
+def _case_data(path, base, base_data, cid, values) -> dict:
+    """The base case with the varied values, validated."""
+    case_data = {s: dict(v) if isinstance(v, dict) else v for s, v in base_data.items()}
+    for dotted, v in values.items():
+        section, _, key = dotted.partition(".")
+        if not isinstance(case_data.setdefault(section, {}), dict):
+            raise SweepError(f"{path}: [vary] {dotted}: the base case {base} gives "
+                             f"{section} = {shown(case_data[section])}, not a table")
+        case_data[section][key] = v
+    try:
+        validate(case_data, f"{base} with {cid}")
+    except CaseError as e:
+        raise SweepError(f"{path}: case '{cid}' is invalid:\n{e}") from None
+    return case_data
 
 
 # ---- manifest -----------------------------------------------------------------

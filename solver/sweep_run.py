@@ -80,6 +80,27 @@ def _fmt(seconds):
         f"{seconds // 60}m{seconds % 60:02d}s"
 
 
+def _child_environment() -> dict:
+    """Never hand an MPI job's identity to the children (a driver started
+    under mpirun would make every mpirun it starts fail); allow
+    oversubscription."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OMPI_COMM_WORLD", "PMIX_", "PMI_", "OMPI_MCA_ess", "OMPI_MCA_orte"))}
+    env.update({"OMPI_MCA_rmaps_base_oversubscribe": "1",
+                "PRTE_MCA_rmaps_default_mapping_policy": ":oversubscribe"})
+    return env
+
+
+def _start(d, cid, ranks, env) -> subprocess.Popen:
+    """Start case `cid` of the sweep in `d`, its output in <cid>.driver.log."""
+    cmd = run_command(d / cid, ranks)
+    with open(d / f"{cid}.driver.log", "a") as out:
+        out.write("$ " + " ".join(cmd) + "\n")
+        out.flush()
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent)
+
+
 def run_sweep(sweep, jobs: int, ranks: int, resume: bool, log=print) -> dict:
     """Run every case that is not DONE (with resume) or every PENDING case
     (without: refuses a sweep that already started).  Returns status counts."""
@@ -94,39 +115,26 @@ def run_sweep(sweep, jobs: int, ranks: int, resume: bool, log=print) -> dict:
                          "pass --resume to run only what is not DONE")
     todo = [r["id"] for r in rows if r["status"] != "DONE"]
     by_id = {r["id"]: r for r in rows}
-    # never hand an MPI job's identity to the children (a driver started under
-    # mpirun would make every mpirun it starts fail); allow oversubscription
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OMPI_COMM_WORLD", "PMIX_", "PMI_", "OMPI_MCA_ess", "OMPI_MCA_orte"))}
-    env.update({"OMPI_MCA_rmaps_base_oversubscribe": "1",
-                "PRTE_MCA_rmaps_default_mapping_policy": ":oversubscribe"})
+    env = _child_environment()
     running: dict[str, tuple[subprocess.Popen, float]] = {}
     durations, t_start = [], time.time()
 
     def progress():
         n = {s: sum(r["status"] == s for r in rows) for s in ("DONE", "FAILED")}
         left = len(todo) + len(running)
-        eta = ""
+        remaining = ""
         if durations and left:
             mean = sum(durations) / len(durations)
-            eta = f", about {_fmt(mean * left / max(1, jobs))} left ({_fmt(mean)} per case)"
+            remaining = f", about {_fmt(mean * left / max(1, jobs))} left ({_fmt(mean)} per case)"
         log(f"[sweep] {n['DONE']}/{len(rows)} done, {n['FAILED']} failed, {len(running)} running, "
-            f"{len(todo)} waiting; {_fmt(time.time() - t_start)} elapsed{eta}")
+            f"{len(todo)} waiting; {_fmt(time.time() - t_start)} elapsed{remaining}")
 
     log(f"[sweep] {sweep.name}: {len(todo)} of {len(rows)} cases to run, {jobs} at a time "
         f"on {ranks} rank(s) each")
     while todo or running:
         while todo and len(running) < jobs:
             cid = todo.pop(0)
-            case_dir = d / cid
-            cmd = run_command(case_dir, ranks)
-            with open(d / f"{cid}.driver.log", "a") as out:
-                out.write("$ " + " ".join(cmd) + "\n")
-                out.flush()
-                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                        stderr=subprocess.STDOUT, env=env,
-                                        preexec_fn=_die_with_parent)
-            running[cid] = (proc, time.time())
+            running[cid] = (_start(d, cid, ranks, env), time.time())
             by_id[cid]["status"], by_id[cid]["reason"] = "RUNNING", ""
             write_manifest(d, rows)
             progress()

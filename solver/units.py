@@ -158,13 +158,23 @@ def format_dimension(dim) -> str:
     return " ".join(parts) or "dimensionless"
 
 
+def dimension_of(unit: str):
+    """The dimension tuple of an SI unit expression (a programming error,
+    not a user's, if it cannot be read: it comes from a block's schema)."""
+    factor, dim = parse_unit(unit)
+    if factor != 1.0:
+        raise ValueError(f"'{unit}' is not a coherent SI unit (factor {factor:g})")
+    return dim
+
+
 def to_si(value, dimension: str) -> float:
     """Convert a case-file value to SI, checking it has the named dimension.
 
     Dimensionless quantities may be bare numbers; every other quantity must be
-    a string ``"<number> <unit>"``.
+    a string ``"<number> <unit>"``.  `dimension`: a name of DIMENSIONS or any
+    SI unit expression ("m/s"), as a block's key declares it.
     """
-    want = DIMENSIONS[dimension]
+    want = DIMENSIONS[dimension] if dimension in DIMENSIONS else dimension_of(dimension)
     if isinstance(value, bool):
         raise UnitError(f"expected a quantity in {dimension}, got a boolean")
     if isinstance(value, (int, float)):

@@ -2,7 +2,6 @@
 from mpi4py import MPI
 
 from solver.nonlinear import NewtonSolver
-from solver.observables import Observables
 from solver.problem import Problem
 from solver.stepping import Stepper
 
@@ -13,7 +12,6 @@ class Simulation:
         self.pb.set_initial()
         self.ns = NewtonSolver(self.pb, case.si["solver"])
         self.stepper = Stepper(self.pb, self.ns, case.si["time"], lambda msg: None)
-        self.obs = Observables(self.pb)
         self.x0 = self.pb.scales.length
 
     @property
@@ -27,13 +25,13 @@ class Simulation:
 
     def front(self, level=0.5):
         """x (m) of the eta = level contour (largest x)."""
-        return self.obs.contour_max_x(self.pb.field_values("eta"), level) * self.x0
+        return self.pb.contour_max_x(self.pb.field_values("eta"), level) * self.x0
 
     def value_at_front(self, name):
         """Nodal value of unknown `name` linearly interpolated at the eta = 1/2
         point of a 1-D run (internal units)."""
         import numpy as np
-        x = self.obs.xdof
+        x = self.pb.xdof
         order = np.argsort(x)
         xf = self.front() / self.x0
         local = np.nan

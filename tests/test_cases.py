@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import read_timeseries
-from solver.case import FARADAY, load_case
+from solver.case import load_case
+from solver.constants import FARADAY
 from solver.run import run_case
 
 CASES = Path(__file__).resolve().parents[1] / "cases"

@@ -21,10 +21,12 @@ import pytest
 
 from conftest import one_d_case, read_timeseries
 from helpers import Simulation
+from solver.models.phase_field import interface_length
 from solver import materials
-from solver.case import FARADAY
+from solver.constants import FARADAY
 from solver.run import run_case
-from solver.scales import logistic, nondimensionalise
+from solver.models.grand_potential import logistic_np as logistic
+from solver.scales import nondimensionalise
 
 W_RESERVOIR = 1.0  # c_l/c0 = 2.44 at the reservoir
 
@@ -61,7 +63,7 @@ def predicted_velocity(case):
     phi, a = p["phi_applied"], p["alpha"]
     c_l = logistic((W_RESERVOIR - p["el"]) / p["A"])
     rbar = math.exp((1 - a) * phi) - c_l / (2 * p["c0"]) * math.exp(-a * phi)
-    return -3 * case.interface_length * case.si["phase_field"]["reaction_rate_constant"] * rbar
+    return -3 * interface_length(case.si["phase_field"]) * case.si["phase_field"]["reaction_rate_constant"] * rbar
 
 
 def measured_velocity(case):

@@ -8,8 +8,8 @@ import pytest
 
 from solver import materials
 from solver.case import CaseError, validate
-from solver.materials.resolve import (gradient_and_barrier, model_ion_concentration,
-                                      nernst_einstein_diffusivity)
+from solver.models.ion_transport import model_ion_concentration, nernst_einstein_diffusivity
+from solver.models.phase_field import gradient_and_barrier, interface_length
 
 K_B_EV = 8.617333262e-5  # eV/K
 METALS = ("Li", "Na", "K", "Mg", "Zn", "Al", "Ca")
@@ -93,7 +93,7 @@ def test_case_naming_materials_resolves_values_and_sources():
     assert si["phase_field"]["gradient_coefficient"] == pytest.approx(kappa, rel=1e-5)
     assert si["phase_field"]["barrier_height"] == pytest.approx(W, rel=1e-5)
     # the interface the derived energies give: l = sqrt(2 kappa/W), gamma = sqrt(2 kappa W)/6
-    assert case.interface_length == pytest.approx(0.5e-6, rel=1e-5)
+    assert interface_length(case.si["phase_field"]) == pytest.approx(0.5e-6, rel=1e-5)
     assert math.sqrt(2 * kappa * W) / 6 == pytest.approx(0.79)
     assert prov["material.temperature"] == "case file"
     # the resolved case says where each value came from and re-validates identically
@@ -120,7 +120,7 @@ def test_case_overrides_beat_the_library():
     assert si["electrolyte"]["diffusivity"] == pytest.approx(nernst_einstein_diffusivity(
         0.05, 298.15, 1, model_ion_concentration(si)), rel=1e-5)
     assert si["material"]["temperature"] == 298.15  # LLZO's measurement temperature
-    assert case.interface_length == pytest.approx(1e-6, rel=1e-5)
+    assert interface_length(case.si["phase_field"]) == pytest.approx(1e-6, rel=1e-5)
 
 
 def test_hong_parameters_obey_nernst_einstein():

@@ -29,7 +29,7 @@ def exact_fields(x, t):
     return {
         "eta": 0.5 + 0.3 * ufl.cos(pi * x[0]) * ufl.cos(pi * x[1]) * (1 - 0.5 * t),
         "w": 0.4 * ufl.sin(pi * x[0]) * ufl.cos(pi * x[1]) * (1 + t),
-        "pot": 0.5 * ufl.cos(pi * x[0]) * ufl.sin(pi * x[1]) + 0.3 * t,
+        "phi": 0.5 * ufl.cos(pi * x[0]) * ufl.sin(pi * x[1]) + 0.3 * t,
     }
 
 
@@ -75,7 +75,7 @@ def solve_mms(n):
 def test_mms_convergence_rates_every_unknown():
     sizes = [8, 16, 32]
     errs = [solve_mms(n) for n in sizes]
-    for name in ("w", "eta", "pot"):
+    for name in ("w", "eta", "phi"):
         l2 = np.array([e[name][0] for e in errs])
         h1 = np.array([e[name][1] for e in errs])
         rate_l2 = np.log2(l2[:-1] / l2[1:])

@@ -5,6 +5,7 @@ import numpy as np
 
 from helpers import Simulation
 from conftest import one_d_case
+from solver.models.phase_field import interface_length
 
 
 def test_equilibrium_profile_and_width():
@@ -14,7 +15,7 @@ def test_equilibrium_profile_and_width():
                          "geometry.cells": [400],
                          "initial.interface_width": "1.0 um",
                          "time.end": "4 s", "time.dt_max": "0.1 s"})
-    ell = case.interface_length
+    ell = interface_length(case.si["phase_field"])
     assert math.isclose(ell, 0.5e-6, rel_tol=1e-3)
     sim = Simulation(case)
     sim.run_to(4.0)
@@ -23,7 +24,7 @@ def test_equilibrium_profile_and_width():
     assert abs(measured / ell - 1) < 0.02, (measured, ell)
     # pointwise: the whole profile is the tanh about its own centre
     eta = sim.pb.field_values("eta")
-    x = sim.obs.xdof * sim.x0
+    x = sim.pb.xdof * sim.x0
     exact = 0.5 * (1 - np.tanh((x - x50) / ell))
     err = sim.pb.comm.allreduce(np.abs(eta - exact).max(), op=__import__("mpi4py").MPI.MAX)
     assert err < 0.01, err

@@ -33,7 +33,7 @@ def exact_fields(x, t):
     return {
         "eta": 0.5 + 0.2 * (x[0] - 0.5) * (x[1] - 0.5) + 0.15 * ufl.sin(2 * t) * (x[0] - x[1]),
         "w": 0.4 * x[0] * (1 - x[1]) * ufl.cos(1.5 * t),
-        "pot": 0.5 * x[0] * x[1] + 0.2 * ufl.sin(t) * x[1],
+        "phi": 0.5 * x[0] * x[1] + 0.2 * ufl.sin(t) * x[1],
     }
 
 

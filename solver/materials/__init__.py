@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from ..constants import BOLTZMANN as K_B, ELEMENTARY_CHARGE as EV
 from ..units import UnitError, to_si
 
-K_B = 1.380649e-23  # J/K
 MISSING = "missing"
-EV = 1.602176634e-19  # J
 MEASURED_TEMPERATURE_TOLERANCE = 0.5  # K: without a law, a point is used this close to it
 
 # property -> (dimension for units.to_si, meaning)

@@ -1,10 +1,19 @@
-"""Physics blocks and the state they are written against.
+"""Physics blocks: the interface, the state residuals are written against,
+and the registry.
 
-A block names the unknowns it owns, contributes UFL residual terms (tested
-against its own unknowns' test functions) and Dirichlet conditions, and
-gives initial values.  Blocks see each other only through ``State``:
-``s.u("eta")`` is whatever block owns eta.  Adding a block never requires
-editing another: register it in ``BLOCKS``.
+A block is one module with one class derived from ``Block``.  It declares
+its whole slice of the model (see ``Block`` for the list) and is added with
+one line, ``register(MyBlock)``: the registry merges its case keys into the
+schema, and ``make_blocks`` checks, before anything is compiled, that no two
+selected blocks own one unknown or define one quantity and that every name a
+block requires is provided.  Generic code (problem, solver, stepping,
+output, run, checkpoint) loops over the blocks and names no unknown.
+
+Blocks exchange named quantities: ``State.u(name)`` is an unknown, or a
+quantity a block defines in ``quantities`` (the conductivity, the local
+overpotential), plus whatever other blocks add to it in ``contributions``
+(an interphase resistance adding to the overpotential), so a block can
+modify what another defines without editing it.
 """
 from __future__ import annotations
 
@@ -13,17 +22,50 @@ from typing import Callable
 
 import ufl
 
+from .. import schema
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """An unknown field of a block.
+
+    scale: the SI unit of one internal unit, a dimension of Scales.unit
+    ("1", "V", "RT" ...); update_limit: the [solver] key that bounds its
+    Newton update per iteration (None: unbounded); elliptic: preconditioner
+    hint, an elliptic equation (algebraic multigrid suits it); quasi_static:
+    its equation has no storage term, so its initial value is solved for;
+    element: the finite element (continuous P1 is what Problem builds)."""
+    name: str
+    scale: str = "1"
+    update_limit: str | None = None
+    elliptic: bool = False
+    quasi_static: bool = False
+    element: str = "P1"
+
+
+@dataclass(frozen=True)
+class Field:
+    """An output field: name, SI unit and values(problem) -> nodal SI values
+    on the scalar P1 space Q."""
+    name: str
+    unit: str
+    values: Callable
+
 
 @dataclass
 class State:
     """What a residual is written against.
 
-    ``levels[k][name]``: the unknown at time level k (0: new, 1: previous,
-    2: the one before); ``ddt(f)`` applies the time-difference operator to a
-    function of a level dict; ``tests[name]``: test functions; ``p``: internal
-    parameters, the numeric ones as fem.Constant (so write ``p["L"] * ...``,
-    never ``if p["L"] > 0``: the value is not part of the compiled form); ``dx``: exact-enough quadrature, ``dxl``: vertex (lumped)
-    quadrature; ``extra``: shared coefficients such as the noise field.
+    ``levels[k]``: {unknown: UFL expression} at time level k (0: new, 1:
+    previous, 2: the one before); ``u(name, k)``: an unknown or a named
+    quantity at level k; ``ddt(f)`` applies the time-difference operator to a
+    function of a level dict; ``tests[name]``: test functions; ``p``:
+    internal parameters, the numeric ones as fem.Constant (so write
+    ``p["L"] * ...``, never ``if p["L"] > 0``: the value is not part of the
+    compiled form); ``dx``: exact-enough quadrature, ``dxl``: vertex (lumped)
+    quadrature; ``ds[name]``: the surface measure of a named boundary
+    ("electrode", "reservoir"); ``quantities``/``contributions``: {name:
+    f(state, level dict)}.
     """
     levels: list
     tests: dict
@@ -31,11 +73,22 @@ class State:
     dx: ufl.Measure
     dxl: ufl.Measure
     ddt_weights: tuple  # (a0, a1, a2, inv_dt) as UFL constants
-    extra: dict = field(default_factory=dict)
     extrapolation_weights: tuple = (1.0, 0.0)  # (b1, b2), see extrapolate
+    ds: dict = field(default_factory=dict)
+    quantities: dict = field(default_factory=dict)
+    contributions: dict = field(default_factory=dict)
+
+    def at(self, name, lev: dict):
+        """Unknown or quantity `name` evaluated on the level dict `lev`."""
+        if name in lev:
+            return lev[name]
+        value = self.quantities[name](self, lev)
+        for add in self.contributions.get(name, ()):
+            value = value + add(self, lev)
+        return value
 
     def u(self, name, level=0):
-        return self.levels[level][name]
+        return self.at(name, self.levels[level])
 
     def test(self, name):
         return self.tests[name]
@@ -54,16 +107,68 @@ class State:
 
 
 class Block:
-    """Base class of a physics block."""
+    """Base class of a physics block.  Class attributes and class methods
+    describe the block to the case file before anything is built; an
+    instance is made for one Problem and carries its per-run state."""
     name: str = ""
-    unknowns: tuple = ()
-    requires: tuple = ()  # unknowns owned by other blocks that this one uses
-    # True: the equation has no storage term of its own unknown, so its
-    # initial value is solved for (others frozen) instead of taken as given
-    quasi_static: bool = False
+    # {section: {key: schema.Param}}: the case keys this block owns
+    params: dict = {}
+    unknowns: tuple = ()  # Unknown, ...
+    provides: tuple = ()  # names of the quantities defined in quantities()
+    requires: tuple = ()  # unknowns or quantities of other blocks used here
+    # (section, key): keys whose value changes the compiled forms (choices,
+    # flags), so that a sweep compiles each distinct model once
+    form_keys: tuple = ()
+    columns: tuple = ()  # time-series columns written by record()
+    # per-run values a checkpoint carries (attributes of the instance)
+    checkpoint_state: tuple = ()
+
+    # ---- the case ------------------------------------------------------------
+    @classmethod
+    def selected(cls, si) -> bool:
+        """Part of this case's model (default: named in [model] blocks)."""
+        return cls.name in si["model"]["blocks"]
+
+    @classmethod
+    def derive(cls, ctx) -> list[str]:
+        """Fill keys the case leaves unset from others, with provenance
+        (``ctx.put``; materials/resolve.py); returns error texts."""
+        return []
+
+    @classmethod
+    def check(cls, si, given) -> list[str]:
+        """Checks across keys, for a selected block; returns error texts."""
+        return []
+
+    @classmethod
+    def resolution_checks(cls, si, cell_size) -> tuple:
+        """(errors, warnings): what the mesh (largest cell size, m) must resolve."""
+        return [], []
+
+    @classmethod
+    def inactive_keys(cls, si) -> list:
+        """[(section, keys, why)]: keys with no effect in this configuration."""
+        return []
+
+    @classmethod
+    def internal(cls, si, scales) -> dict:
+        """Internal (non-dimensional) parameters from the SI case values."""
+        return {}
+
+    # ---- the problem ---------------------------------------------------------
+    def setup(self, pb):
+        """Called once the spaces exist, before the residuals are built."""
+
+    def quantities(self) -> dict:
+        """{name: f(state, level dict)} for the names in `provides`."""
+        return {}
+
+    def contributions(self) -> dict:
+        """{name: f(state, level dict)} added to quantities of other blocks."""
+        return {}
 
     def residual(self, s: State):
-        raise NotImplementedError
+        return 0
 
     def dirichlet(self, p: dict) -> list:
         """[(unknown, boundary name, value)], boundary in {"electrode", "reservoir"}."""
@@ -78,31 +183,121 @@ class Block:
         computed from nodal values {unknown: array} (internal units)."""
         return {}
 
+    # ---- results -------------------------------------------------------------
+    def integrals(self, pb) -> dict:
+        """{name: UFL integrand form} assembled after every step (pb.integrals())."""
+        return {}
 
-def _registry():
+    def record(self, pb, integrals: dict, t: float, dt: float) -> dict:
+        """The block's time-series columns (SI) from the assembled integrals."""
+        return {}
+
+    def metadata(self, pb) -> dict:
+        """Entries for metadata.json."""
+        return {}
+
+    def fields(self) -> tuple:
+        """Field, ...: what the block writes for ParaView."""
+        return ()
+
+    def stop(self, row: dict) -> str | None:
+        """A reason to end the run after this row, or None."""
+        return None
+
+    def progress(self, row: dict) -> str:
+        """A few words for the progress line of the log."""
+        return ""
+
+    # ---- events --------------------------------------------------------------
+    def before_solve(self, pb, t0: float, t1: float):
+        """Before every attempt at the step [t0, t1] (internal time)."""
+
+    def after_step(self, pb, step: int, t: float, dt: float) -> bool:
+        """After an accepted step; True if it changed the state (the stepper
+        then restarts its history)."""
+        return False
+
+    def state_keys(self) -> list:
+        """The checkpoint's names of this block's state."""
+        return [f"{self.name}.{k}" for k in self.checkpoint_state]
+
+    def state(self) -> dict:
+        return {key: getattr(self, k) for key, k in zip(self.state_keys(), self.checkpoint_state)}
+
+    def restore(self, saved: dict):
+        for key, k in zip(self.state_keys(), self.checkpoint_state):
+            setattr(self, k, saved[key])
+
+
+# ---- the registry ------------------------------------------------------------
+_REGISTRY: dict[str, type] = {}
+
+
+class BlockError(ValueError):
+    """Blocks that cannot form a model (the message says why)."""
+
+
+def register(block: type) -> type:
+    """Add a block class (also usable as a decorator); its keys join the schema."""
+    if not block.name or block.name in _REGISTRY:
+        raise BlockError(f"a block needs a name not yet registered, got {block.name!r}")
+    schema.assemble([*_REGISTRY.values(), block])  # raises on a key declared twice
+    _REGISTRY[block.name] = block
+    return block
+
+
+def unregister(name: str):
+    _REGISTRY.pop(name)
+    schema.assemble(_REGISTRY.values())
+
+
+def registered() -> list:
+    """The block classes, in registration order."""
+    return list(_REGISTRY.values())
+
+
+def make_blocks(si) -> list:
+    """Instances of the blocks of this case, in registration order, checked:
+    every block named exists, no unknown is owned twice, no quantity defined
+    twice, every required name is provided.  BlockError otherwise."""
+    unknown = [n for n in si["model"]["blocks"] if n not in _REGISTRY]
+    if unknown:
+        raise BlockError(f"unknown model block(s) {unknown}; available: {list(_REGISTRY)}")
+    blocks = [cls() for cls in _REGISTRY.values() if cls.selected(si)]
+    owner = {}
+    for b in blocks:
+        for name in [u.name for u in b.unknowns] + list(b.provides):
+            if name in owner:
+                raise BlockError(f"model blocks '{owner[name]}' and '{b.name}' both define "
+                                 f"'{name}'; select one of them")
+            owner[name] = b.name
+    for b in blocks:
+        missing = [r for r in b.requires if r not in owner]
+        if missing:
+            raise BlockError(f"model block '{b.name}' needs unknown(s) or quantities "
+                             f"{missing}, which no selected block provides")
+        stray = [n for n in b.contributions() if n not in owner]
+        if stray:
+            raise BlockError(f"model block '{b.name}' adds to {stray}, which no selected "
+                             "block defines")
+    return blocks
+
+
+def unknowns_of(si) -> list:
+    """The Unknowns of this case's model, in the order of the system."""
+    return [u for b in make_blocks(si) for u in b.unknowns]
+
+
+def _register_builtin():
     from .butler_volmer import ButlerVolmer
     from .driving_force import DrivingForce
     from .ion_transport import IonTransport
     from .phase_field import PhaseField
     from .potential import Potential
-    return {b.name: b for b in (IonTransport, PhaseField, ButlerVolmer, Potential, DrivingForce)}
+    from .substrate_nucleation import SubstrateNucleation
+    for block in (IonTransport, PhaseField, ButlerVolmer, Potential, DrivingForce,
+                  SubstrateNucleation):
+        register(block)
 
 
-def block_names():
-    return list(_registry())
-
-
-def make_blocks(names) -> list:
-    """Instantiate blocks by name, check their requirements; order as registered."""
-    reg = _registry()
-    unknown = [n for n in names if n not in reg]
-    if unknown:
-        raise ValueError(f"unknown model block(s) {unknown}; available: {list(reg)}")
-    blocks = [reg[n]() for n in reg if n in names]
-    owned = {u for b in blocks for u in b.unknowns}
-    for b in blocks:
-        missing = [r for r in b.requires if r not in owned]
-        if missing:
-            raise ValueError(f"model block '{b.name}' needs unknown(s) {missing}, "
-                             "which no selected block provides")
-    return blocks
+_register_builtin()

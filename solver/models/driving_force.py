@@ -10,13 +10,27 @@ gamma = sqrt(2 kappa W)/6 the interface energy; the analytic critical
 radius of the benchmark.  df in internal energy units ([phase_field]
 driving_force / (RT/V_m)).
 """
+from ..schema import nonnegative, q
 from . import Block
 from .grand_potential import dh
+
+PARAMS = {
+    "phase_field": {
+        "driving_force": q("0 J/m^3", "J/m^3", "bulk free-energy difference df of the "
+                           "driving_force block (PFHub benchmark 8: f = W g - df p + kappa/2 "
+                           "|grad eta|^2)", nonnegative, (0.0, 1e15)),
+    },
+}
 
 
 class DrivingForce(Block):
     name = "driving_force"
+    params = PARAMS
     requires = ("eta",)
+
+    @classmethod
+    def internal(cls, si, s):
+        return {"driving_force": s.to_internal(si["phase_field"]["driving_force"], "J/m^3")}
 
     def residual(self, s):
         p, eta = s.p, s.u("eta")

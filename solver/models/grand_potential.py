@@ -13,10 +13,18 @@ Two deliberate, documented changes to the literal transcription:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import ufl
 
+from ..constants import FARADAY, GAS_CONSTANT
+
 EXP_CAP = 40.0
+
+# Hong & Viswanathan 2018 energy-density unit: RT per molar volume of Li at
+# 300 K; the defaults of the case keys are the published input in SI.
+E_HONG = GAS_CONSTANT * 300.0 / 1.3e-5
 
 
 def clamp01(eta):
@@ -73,6 +81,14 @@ def lithium_content(w, eta, p):
     return ion_concentration(w, eta, p) + p["dv"] * electrode_fraction(w, p) * h(eta)
 
 
+def reference_fraction(electrolyte_mu_offset, prefactor):
+    """c0 = -cl at w = 0, 1/(1 + exp(el/A)): the reference of c/c0 in the
+    Butler-Volmer term (1/c0 = 14.89 for the published el = 2.631)."""
+    x = -electrolyte_mu_offset / prefactor
+    e = math.exp(-abs(x))
+    return (1.0 if x >= 0 else e) / (1.0 + e)
+
+
 # ---- NumPy versions for output -------------------------------------------
 
 def logistic_np(x):
@@ -87,3 +103,29 @@ def h_np(eta):
 
 def ion_concentration_np(w, eta, p):
     return logistic_np((w - p["el"]) / p["A"]) * (1 - h_np(eta))
+
+
+def electrolyte_fraction_np(w, p):
+    return logistic_np((w - p["el"]) / p["A"])
+
+
+def published_numbers(si, scales, p) -> dict:
+    """The numbers of the published MOOSE input that a case corresponds to
+    (their units: um, s, RT per molar volume; docs/hong2018-units.md)."""
+    from ..scales import Scales
+    s = scales
+    um = Scales(1e-6, 1.0, s.temperature, s.z, s.molar_volume)
+    pf = si["phase_field"]
+    return {
+        "AA (zF/RT, 1/V)": 1.0 / s.potential,
+        "M0 (D in um^2/s)": si["electrolyte"]["diffusivity"] / um.length ** 2,
+        "S1 (S/m)": si["electrode"]["conductivity"],
+        "S2 (S/m)": si["electrolyte"]["conductivity"],
+        "ft2 (zF c_s um^2/s)": s.z * FARADAY * s.site_density * um.length ** 2,
+        "L": pf["interface_mobility"] * um.energy_density,
+        "W": pf["barrier_height"] / um.energy_density,
+        "kappa": pf["gradient_coefficient"] / (um.energy_density * 1e-12),
+        "Ls": pf["reaction_rate_constant"],
+        "1/c0": 1.0 / p["c0"],
+        "dv": p["dv"],
+    }

@@ -6,19 +6,31 @@
 adds.)  Equilibrium profile eta = (1 - tanh(x/l))/2 with l = sqrt(2 kappa/W).
 Noise as in the published MOOSE input: a rate uniform in [-a, a], redrawn
 every correlation time (0.02 s, the published step) and averaged over each
-time step (``s.extra["noise"]`` holds the average in [-1, 1]; solver/noise.py).
+time step (solver/noise.py).
 Boundary: eta = 1 at the electrode, 0 at the reservoir, zero flux elsewhere
 ([phase_field] boundary_values = false: zero flux everywhere).
+
+Derived values (materials/resolve.py applies them): kappa = 3 gamma l and
+W = 6 gamma / l from the metal's surface energy gamma and the interface
+length l (the equilibrium profile has l = sqrt(2 kappa/W) and excess energy
+gamma = sqrt(2 kappa W)/6), and L = rate / W from a relaxation rate.
+Results: the deposit (volume of h(eta) per electrode area), the tip (largest
+x of the eta = 1/2 contour) and its velocity; the field eta.
 """
+import math
+
 import numpy as np
 import ufl
 
-from . import Block
-from .grand_potential import dg
-
+from ..noise import step_average
+from ..schema import Param, nonnegative, open_unit_closed, positive, q
+from . import Block, Field, Unknown
+from .grand_potential import E_HONG, dg, h
 
 # max of g'' = 2 - 12 eta + 12 eta^2 on [0, 1]
 STABILIZATION = 2.0
+DEFAULT_INTERFACE_LENGTH = 0.5e-6  # m: the published input's sqrt(2 kappa / W)
+MAX_NOISE_WINDOWS = 10000  # per step (each window costs one hash of the nodes)
 
 
 def stabilized_dg(eta, eta_star):
@@ -40,9 +52,223 @@ def seeds_profile(x, seeds, width):
     return eta
 
 
+def interface_length(pf) -> float:
+    """l = sqrt(2 kappa / W) (m) of a [phase_field] section (SI)."""
+    return math.sqrt(2 * pf["gradient_coefficient"] / pf["barrier_height"])
+
+
+def gradient_and_barrier(gamma, ell):
+    """(kappa J/m, W J/m^3) giving surface energy gamma and interface length ell."""
+    return 3 * gamma * ell, 6 * gamma / ell
+
+
+def seed_positions(si, x0) -> list:
+    """[(x, y, R)] of the initial seeds in internal units ([] for a front).
+    Random positions come from one generator seeded by seed_rng, run alike on
+    every rank: independent of the partition."""
+    ini, g = si["initial"], si["geometry"]
+    if ini["kind"] != "seeds":
+        return []
+    L, H, R = g["length"] / x0, g["height"] / x0, ini["seed_radius"] / x0
+    if g["kind"] == "interval":
+        H = 0.0
+    if ini["seed_placement"] == "corner":
+        return [(0.0, 0.0, R)]
+    if ini["seed_placement"] == "center":
+        return [(L / 2, H / 2, R)]
+    rng = np.random.default_rng(ini["seed_rng"])
+    xy = rng.uniform(0.0, 1.0, size=(ini["seed_count"], 2)) * (L, H)
+    return [(float(x), float(y), R) for x, y in xy]
+
+
+PARAMS = {
+    "phase_field": {
+        "interface_length": q(None, "m", "l = sqrt(2 kappa/W), used with [metal] surface_energy "
+                              "when kappa and W are not given (then 0.5 um if unset)", positive,
+                              (1e-12, 1.0)),
+        "gradient_coefficient": q(f"{0.3 * E_HONG * 1e-12:.6g} J/m", "J/m",
+                                  "kappa, gradient energy coefficient", positive, (1e-30, 1e10)),
+        "barrier_height": q(f"{2.4 * E_HONG:.6g} J/m^3", "J/m^3",
+                            "W, double-well barrier height", positive, (1e-10, 1e15)),
+        "interface_relaxation_rate": q(None, "1/s", "L W, instead of interface_mobility: "
+                                       "L = rate / W (the published input has 15/s); keeps "
+                                       "the interface kinetics fast when W comes from a "
+                                       "surface energy", positive, (1e-20, 1e20)),
+        "interface_mobility": q(f"{6.25 / E_HONG:.6g} m^3/(J*s)", "m^3/(J*s)",
+                                "L, Allen-Cahn mobility", positive, (1e-40, 1e10)),
+        "boundary_values": Param("bool", True, "eta = 1 at the electrode and 0 at the "
+                                 "reservoir; false: zero flux on every boundary (nucleation "
+                                 "benchmarks)"),
+    },
+    "initial": {
+        "kind": Param("choice", "front", "initial metal: a front parallel to the electrode "
+                      "(interface_position, optional cosine perturbation), circular seeds "
+                      "(seed_*), or none (bare: a collector on which nuclei form)",
+                      choices=("front", "seeds", "bare")),
+        "interface_position": q("20 um", "m", "x of the eta = 0.5 level at t = 0", positive),
+        "interface_width": q("0.5 um", "m", "l in eta = (1 - tanh((x - x0)/l))/2", positive,
+                             (1e-12, 1.0)),
+        "perturbation_amplitude": q("0 m", "m", "amplitude of a cosine perturbation of the "
+                                    "front along y", nonnegative, (0.0, 1.0)),
+        "perturbation_wavelength": q("200 um", "m", "wavelength of that perturbation", positive,
+                                     (1e-12, 1e3)),
+        "seed_radius": q("5 um", "m", "seeds: radius of the eta = 0.5 level of each seed "
+                         "(profile (1 - tanh((r - R)/interface_width))/2)", positive,
+                         (1e-12, 1.0)),
+        "seed_count": Param("int", 1, "seeds: how many", check=positive, bounds=(1, 100000)),
+        "seed_placement": Param("choice", "center", "seeds: one at the domain's centre, one "
+                                "at the corner x = y = 0 (a quarter of a centred seed, by "
+                                "symmetry), or seed_count uniformly random positions (drawn from "
+                                "seed_rng, the same on any number of ranks)",
+                                choices=("center", "corner", "random")),
+        "seed_rng": Param("int", 1, "seeds: random-number seed of the positions",
+                          check=nonnegative),
+    },
+    "noise": {
+        "amplitude": q("0 1/s", "1/s", "Langevin-type noise on eta as in the published "
+                       "input: a rate uniform in [-a, a] at each node", nonnegative, (0.0, 1e15)),
+        "correlation_time": q("0.02 s", "s", "the rate is redrawn every this much simulated "
+                              "time, independent of the time step (a step sees the average "
+                              "over the windows it spans); 0.02 s is the published input's "
+                              "fixed step, at which it redrew every step", positive,
+                              (1e-15, 1e15)),
+        "seed": Param("int", 20180, "seed; the noise depends only on it, the time window and "
+                      "the node coordinates (not on the MPI partition or the steps taken)",
+                      check=nonnegative),
+    },
+    "time": {
+        "double_well": Param("choice", "implicit", "time discretisation of the double-well "
+                             "force of the phase field: implicit, or stabilized (linearised "
+                             "about the extrapolated eta, second order; keeps each step's "
+                             "equation for eta monotone at large steps)",
+                             choices=("implicit", "stabilized")),
+        "stop_tip_fraction": Param("number", 0.9, "stop when the tip passes this fraction "
+                                   "of the length (1: never)", check=open_unit_closed),
+        "stop_deposit_thickness": q("0 m", "m", "stop when the deposit-equivalent thickness "
+                                    "(metal volume per electrode area) reaches this: a fixed "
+                                    "plated capacity; 0: never", nonnegative, (0.0, 1.0)),
+    },
+    "solver": {
+        "max_eta_update": Param("number", 0.5, "Newton step limiter: largest change of eta "
+                                "per iteration (the step is scaled down)", check=positive,
+                                bounds=(1e-6, 100.0)),
+    },
+}
+
+
 class PhaseField(Block):
     name = "phase_field"
-    unknowns = ("eta",)
+    params = PARAMS
+    unknowns = (Unknown("eta", "1", update_limit="max_eta_update"),)
+    provides = ("metal_fraction",)
+    form_keys = (("time", "double_well"), ("phase_field", "boundary_values"))
+    columns = ("deposit_thickness_m", "metal_mol_m2", "tip_position_m", "tip_velocity_m_s")
+    checkpoint_state = ("last_tip",)
+
+    # ---- the case ------------------------------------------------------------
+    @classmethod
+    def derive(cls, ctx):
+        """kappa, W from the surface energy; L from a relaxation rate."""
+        errors, pf = [], ctx.si["phase_field"]
+        given = [("phase_field", k) in ctx.given for k in ("gradient_coefficient", "barrier_height")]
+        gamma = ctx.si["metal"]["surface_energy"]
+        if any(given) and not all(given):
+            return ["[phase_field] gradient_coefficient, barrier_height: give both or "
+                    "neither (neither: derived from [metal] surface_energy and "
+                    "[phase_field] interface_length)"]
+        if all(given) and pf["interface_length"] is not None:
+            if not ctx.same(interface_length(pf), pf["interface_length"]):
+                errors.append("[phase_field] interface_length: conflicts with the given "
+                              "gradient_coefficient and barrier_height (which fix it to "
+                              f"{interface_length(pf):g} m); give one or the other")
+        elif not any(given) and gamma is not None:
+            ell = pf["interface_length"] or DEFAULT_INTERFACE_LENGTH
+            kappa, W = gradient_and_barrier(gamma, ell)
+            how = (f"derived from [metal] surface_energy {gamma:g} J/m^2 and interface length "
+                   f"{ell:g} m")
+            ctx.put("phase_field", "gradient_coefficient", kappa, f"{kappa!r} J/m", how)
+            ctx.put("phase_field", "barrier_height", W, f"{W!r} J/m^3", how)
+        if not errors and pf["interface_relaxation_rate"] is not None:
+            errors += ctx.derived("phase_field", "interface_mobility",
+                                  pf["interface_relaxation_rate"] / pf["barrier_height"],
+                                  "m^3/(J*s)", "interface_relaxation_rate / barrier_height",
+                                  "interface_relaxation_rate")
+        return errors
+
+    @classmethod
+    def check(cls, si, given):
+        errors, g, t = [], si["geometry"], si["time"]
+        if si["initial"]["kind"] == "front" and not 0 < si["initial"]["interface_position"] < g["length"]:
+            errors.append("[initial] interface_position: must lie inside the domain "
+                          f"(0, {g['length']:g} m)")
+        tau = si["noise"]["correlation_time"]
+        if si["noise"]["amplitude"] > 0 and t["dt_max"] > MAX_NOISE_WINDOWS * tau:
+            errors.append(f"[noise] correlation_time: {tau:g} s would make one step of dt_max = "
+                          f"{t['dt_max']:g} s average over more than {MAX_NOISE_WINDOWS} noise "
+                          f"windows; use at least {t['dt_max'] / MAX_NOISE_WINDOWS:g} s or lower "
+                          "[time] dt_max")
+        return errors
+
+    @classmethod
+    def resolution_checks(cls, si, cell_size):
+        """(errors, warnings) of the mesh against the interface width."""
+        ell = interface_length(si["phase_field"])
+        # eta goes from 0.1 to 0.9 over 2 artanh(0.8) l = 2.197 l; with a coarser
+        # mesh the interface lies inside one cell and cannot be represented.
+        width = 2 * math.atanh(0.8) * ell
+        if cell_size > width:
+            return [f"[geometry] cells: cell size {cell_size * 1e6:.3g} um is larger than the "
+                    f"10-90 % interface width {width * 1e6:.3g} um (from [phase_field] "
+                    "gradient_coefficient and barrier_height): use at least "
+                    f"{math.ceil(si['geometry']['length'] / width)} cells in x"], []
+        if cell_size > ell / 2 * (1 + 1e-3):  # the published kappa, W give ell = 0.49999 um
+            return [], [f"cell size {cell_size * 1e6:.3g} um exceeds half the interface length "
+                        f"{ell * 1e6:.3g} um: the front will pin to the grid and move in jumps "
+                        "(published-resolution behaviour; refine for grid-converged results)"]
+        return [], []
+
+    @classmethod
+    def inactive_keys(cls, si):
+        ini = si["initial"]["kind"]
+        out = []
+        if ini != "front":
+            out.append(("initial", ("interface_position", "perturbation_amplitude",
+                                    "perturbation_wavelength"), 'initial kind is not "front"'))
+        if ini != "seeds":
+            out.append(("initial", ("seed_radius", "seed_count", "seed_placement", "seed_rng"),
+                        'initial kind is not "seeds"'))
+        if si["noise"]["amplitude"] == 0:
+            out.append(("noise", ("correlation_time", "seed"), "[noise] amplitude is 0"))
+        return out
+
+    @classmethod
+    def internal(cls, si, s):
+        pf, ini, noise = si["phase_field"], si["initial"], si["noise"]
+        return {
+            "L": s.to_internal(pf["interface_mobility"], "m^3/(J*s)"),
+            "W": s.to_internal(pf["barrier_height"], "J/m^3"),
+            "kappa": s.to_internal(pf["gradient_coefficient"], "J/m"),
+            "x_interface": s.to_internal(ini["interface_position"], "m"),
+            "interface_width": s.to_internal(ini["interface_width"], "m"),
+            "perturbation_amplitude": s.to_internal(ini["perturbation_amplitude"], "m"),
+            "perturbation_wavelength": s.to_internal(ini["perturbation_wavelength"], "m"),
+            "noise_amplitude": s.to_internal(noise["amplitude"], "1/s"),
+            "noise_correlation_time": s.to_internal(noise["correlation_time"], "s"),
+            "double_well": si["time"]["double_well"],
+            "boundary_values": pf["boundary_values"],
+            "initial_kind": ini["kind"],
+            "seeds": seed_positions(si, s.length),
+        }
+
+    # ---- the problem ---------------------------------------------------------
+    def setup(self, pb):
+        self.pb = pb
+        self.noise = pb.scalar_function()  # the step average of the noise rate, in [-1, 1]
+        self.coords = pb.Q.tabulate_dof_coordinates()
+        self.last_tip = None
+
+    def quantities(self):
+        return {"metal_fraction": lambda s, lev: h(lev["eta"])}
 
     def residual(self, s):
         p, eta, v = s.p, s.u("eta"), s.test("eta")
@@ -53,7 +279,7 @@ class PhaseField(Block):
             F += p["L"] * p["W"] * dg(eta) * v * s.dxl
         F += p["L"] * p["kappa"] * ufl.inner(ufl.grad(eta), ufl.grad(v)) * s.dx
         # present also at zero amplitude, so noisy and quiet cases share one form
-        F -= p["noise_amplitude"] * s.extra["noise"] * v * s.dxl
+        F -= p["noise_amplitude"] * self.noise * v * s.dxl
         return F
 
     def dirichlet(self, p):
@@ -77,3 +303,42 @@ class PhaseField(Block):
 
     def error_indicators(self, p, nodal):
         return {"eta": nodal["eta"]}
+
+    def before_solve(self, pb, t0, t1):
+        p = pb.p
+        if p["noise_amplitude"] > 0:
+            self.noise.x.array[:] = step_average(self.coords, pb.case.si["noise"]["seed"], t0, t1,
+                                                 p["noise_correlation_time"], p["length"])
+
+    # ---- results -------------------------------------------------------------
+    def metadata(self, pb):
+        return {"seed": pb.case.si["noise"]["seed"]}
+
+    def integrals(self, pb):
+        return {"metal_volume": pb.state.u("metal_fraction") * pb.dxl}
+
+    def record(self, pb, integrals, t, dt):
+        s = pb.scales
+        thickness = s.to_si(integrals["metal_volume"] / pb.area, "m")
+        tip = s.to_si(pb.contour_max_x(pb.field_values("eta"), 0.5), "m")
+        velocity = 0.0  # (no metal yet: no tip, 0)
+        if self.last_tip is not None and dt > 0 and math.isfinite(tip + self.last_tip):
+            velocity = (tip - self.last_tip) / s.to_si(dt, "s")
+        self.last_tip = tip
+        return {"deposit_thickness_m": thickness, "metal_mol_m2": thickness * s.site_density,
+                "tip_position_m": tip, "tip_velocity_m_s": velocity}
+
+    def fields(self):
+        return (Field("eta", "1", lambda pb: pb.field_values("eta")),)
+
+    def stop(self, row):
+        si = self.pb.case.si
+        fraction, thickness = si["time"]["stop_tip_fraction"], si["time"]["stop_deposit_thickness"]
+        if fraction < 1 and row["tip_position_m"] > fraction * si["geometry"]["length"]:
+            return f"tip passed {fraction:g} of the domain length"
+        if 0 < thickness <= row["deposit_thickness_m"]:
+            return f"deposit reached {thickness:g} m (stop_deposit_thickness)"
+        return None
+
+    def progress(self, row):
+        return f"tip = {row['tip_position_m'] * 1e6:.3f} um"

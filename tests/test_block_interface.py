@@ -1,0 +1,130 @@
+"""A physics block is one module plus one registry line: the tracer of
+tests/tracer_block.py (docs/writing-a-block.md) is registered from here,
+without editing solver/, runs on 1 and 2 ranks, and matches its analytic
+steady state.  The registry refuses blocks that cannot form a model."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import read_timeseries
+from helpers import Simulation
+from solver import models
+from solver.case import CaseError, validate
+from solver.schema import SCHEMA, SchemaError
+
+HERE = Path(__file__).resolve().parent
+ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+       "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMP_NUM_THREADS": "1",
+       "PYTHONPATH": str(HERE.parent)}
+L, D, K, C_B = 20e-6, 1e-12, 2e-7, 100.0  # m, m^2/s, m/s, mol/m^3
+
+
+@pytest.fixture
+def tracer():
+    import tracer_block  # registers the block on first import
+    if "tracer" not in [b.name for b in models.registered()]:
+        models.register(tracer_block.Tracer)
+    yield tracer_block.Tracer
+    models.unregister("tracer")
+
+
+def tracer_case(end="2000 s"):
+    return {"case": {"name": "tracer"}, "model": {"blocks": ["tracer"]},
+            "geometry": {"kind": "interval", "length": f"{L!r} m", "cells": [40]},
+            "tracer": {"diffusivity": f"{D!r} m^2/s", "rate_constant": f"{K!r} m/s",
+                       "reservoir_concentration": f"{C_B!r} mol/m^3"},
+            "time": {"end": end, "dt_initial": "0.1 s", "dt_max": "100 s"},
+            "output": {"field_interval": end}}
+
+
+def analytic_consumption():
+    """k c(0) = k c_b / (1 + k L / D), mol/(m^2 s)."""
+    return K * C_B / (1 + K * L / D)
+
+
+def test_tracer_section_joins_the_schema_and_leaves_with_the_block(tracer):
+    assert set(SCHEMA["tracer"]) == {"diffusivity", "rate_constant", "reservoir_concentration",
+                                     "initial_concentration"}
+    with pytest.raises(CaseError, match=r"\[tracer\] diffusivity: must be > 0"):
+        validate({**tracer_case(), "tracer": {"diffusivity": "-1 m^2/s"}})
+
+
+def test_tracer_steady_state_matches_the_analytic_answer(tracer, mpi_tmp_path):
+    """20 diffusion times: the P1 solution of a linear profile is exact, so
+    the nodal values and the consumption agree with the analytic steady
+    state to the solver's tolerance, not just to discretisation error."""
+    from solver.run import run_case
+    out = mpi_tmp_path / "tracer"
+    result = run_case(validate(tracer_case()), out)
+    assert result["status"] == "completed"
+    last = read_timeseries(out)[-1]
+    assert last["tracer_consumption_mol_m2_s"] == pytest.approx(analytic_consumption(), rel=1e-6)
+    # amount: the integral of the linear profile, c_b (L + k L^2 / (2 D)) / (1 + k L / D)
+    amount = C_B * (L + K * L * L / (2 * D)) / (1 + K * L / D)
+    assert last["tracer_amount_mol_m2"] == pytest.approx(amount, rel=1e-6)
+    sim = Simulation(validate(tracer_case()))  # the nodal values (meshio reads no 1-D XDMF)
+    sim.run_to(2000.0)
+    x = sim.pb.xdof * sim.x0
+    c = sim.pb.scales.to_si(sim.pb.field_values("tracer"), "mol/m^3")
+    exact = C_B * (1 + K * x / D) / (1 + K * L / D)
+    assert np.abs(c - exact).max() < 1e-6 * C_B
+
+
+@pytest.mark.serial
+def test_tracer_on_two_ranks_gives_the_serial_series(tracer, tmp_path):
+    """The block in its own script under mpirun (no edit of solver/)."""
+    case = tmp_path / "tracer.toml"
+    from solver.case import dump_toml
+    case.write_text(dump_toml(tracer_case("200 s")))
+    series = {}
+    for ranks in (1, 2):
+        out = tmp_path / f"n{ranks}"
+        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py",
+               str(HERE / "tracer_block.py"), "run", str(case), "-o", str(out)]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=ENV)
+        assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+        series[ranks] = read_timeseries(out)
+    assert [r["step"] for r in series[1]] == [r["step"] for r in series[2]]
+    for col in ("tracer_amount_mol_m2", "tracer_consumption_mol_m2_s"):
+        a = np.array([r[col] for r in series[1]])
+        b = np.array([r[col] for r in series[2]])
+        assert np.abs(a - b).max() <= 1e-8 * np.abs(a).max(), col
+
+
+def test_registry_refuses_a_second_owner_of_an_unknown(tracer):
+    class Copy(tracer):
+        name = "tracer_copy"
+        params = {}
+    models.register(Copy)
+    try:
+        with pytest.raises(CaseError, match="'tracer' and 'tracer_copy' both define 'tracer'"):
+            validate({**tracer_case(), "model": {"blocks": ["tracer", "tracer_copy"]}})
+    finally:
+        models.unregister("tracer_copy")
+
+
+def test_registry_refuses_a_missing_quantity(tracer):
+    class NeedsConductivity(tracer):
+        name = "needs_conductivity"
+        params = {}
+        unknowns = ()
+        requires = ("conductivity",)
+    models.register(NeedsConductivity)
+    try:
+        with pytest.raises(CaseError, match=r"needs unknown\(s\) or quantities \['conductivity'\]"):
+            validate({**tracer_case(), "model": {"blocks": ["tracer", "needs_conductivity"]}})
+    finally:
+        models.unregister("needs_conductivity")
+
+
+def test_registry_refuses_a_key_declared_twice(tracer):
+    class Clash(tracer):
+        name = "clash"
+        params = {"tracer": {"diffusivity": tracer.params["tracer"]["diffusivity"]}}
+    with pytest.raises(SchemaError, match=r"declares \[tracer\] diffusivity, which tracer"):
+        models.register(Clash)
+    assert "clash" not in [b.name for b in models.registered()]
