@@ -23,8 +23,9 @@ import os
 import re
 import sys
 
-from paraview.simple import (XDMFReader, ColorBy, Contour, CreateView, GetColorTransferFunction,
-                             GetScalarBar, Hide, ResetCamera, SaveScreenshot, Show)
+from paraview.simple import (XDMFReader, ColorBy, Contour, CreateView, GetActiveCamera,
+                             GetColorTransferFunction, GetScalarBar, Hide, ResetCamera,
+                             SaveScreenshot, SetActiveView, Show)
 
 SIZE = (900, 800)
 FIELDS = {"eta": ("eta (metal = 1)", "Viridis (matplotlib)"),
@@ -104,6 +105,13 @@ def render(run, outdir, animate):
             reader = open_field(path)
             shown = show_field(view, reader, name)
             ResetCamera(view)
+            zmin, zmax = reader.GetDataInformation().GetBounds()[4:6]
+            if zmax > zmin:  # 3-D: look at the box from a corner
+                SetActiveView(view)
+                camera = GetActiveCamera()
+                camera.Elevation(30)
+                camera.Azimuth(-40)
+                ResetCamera(view)
             times = list(reader.TimestepValues) or [0.0]
             for t in (times if animate else []):
                 view.ViewTime = t

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-from . import models
+from . import geometry, models
 from .schema import SCHEMA, Param
 from .units import UnitError, to_si
 
@@ -144,9 +145,11 @@ def _where(section, key, from_cli) -> str:
     return f"--set {section}.{key}" if (section, key) in from_cli else f"[{section}] {key}"
 
 
-def validate(data: dict, source: str = "<case>", from_cli=frozenset()) -> Case:
+def validate(data: dict, source: str = "<case>", from_cli=frozenset(), base_dir=None) -> Case:
     """Validate a parsed case dict; raise CaseError listing every problem.
-    from_cli: the (section, key) pairs that came from --set (named so)."""
+    from_cli: the (section, key) pairs that came from --set (named so);
+    base_dir: where relative file names in the case start (the case file's
+    directory; None: the current directory)."""
     errors = _unknown_names(data, from_cli)
     raw, si, given = {}, {}, set()
     for section, params in SCHEMA.items():
@@ -170,6 +173,8 @@ def validate(data: dict, source: str = "<case>", from_cli=frozenset()) -> Case:
             if err:
                 errors.append(f"{_where(section, key, from_cli)}: {err}")
     provenance = {}
+    if not errors and si["geometry"]["kind"] == "mesh":
+        errors = _mesh_file(raw, si, provenance, base_dir)
     if not errors:
         errors = _case_checks(raw, si, given, provenance, source, from_cli)
     if errors:
@@ -266,12 +271,40 @@ def _derived_checks(case: Case) -> list[str]:
     return []
 
 
+def _mesh_file(raw, si, provenance, base_dir) -> list[str]:
+    """kind = "mesh": read the file (relative to the case file), check its
+    groups, take the extents from it; the resolved case names it absolutely."""
+    g = si["geometry"]
+    if not g["file"]:
+        return ["[geometry] file: needed for kind = \"mesh\" (a Gmsh .msh file; `anodex mesh` "
+                "makes those of meshes/)"]
+    path = Path(g["file"]).expanduser()
+    path = str(path if path.is_absolute() else Path(base_dir or ".") / path)
+    path = os.path.abspath(path)
+    try:
+        m = geometry.mesh_file({**g, "file": path})
+        info = geometry.mesh_info({**g, "file": path})
+    except geometry.MeshError as e:
+        return [f"[geometry] file: {e}"]
+    errors = [f"[geometry] {key}: the mesh has no {m.dim - 1}-D physical group "
+              f"{shown(g[key])}; its groups: {listing(m.facet_groups) or 'none'}"
+              for key in ("electrode", "reservoir") if g[key] not in m.facet_groups]
+    raw["geometry"]["file"] = g["file"] = path
+    for key, extent in zip(("length", "height", "depth"), info.extent):
+        if extent > 0:
+            g[key] = extent
+            raw["geometry"][key] = f"{extent!r} m"
+            provenance[f"geometry.{key}"] = "the extent of the mesh file"
+    return errors
+
+
 def _geometry_checks(si, given, from_cli) -> list[str]:
     errors, g = [], si["geometry"]
-    ndim = 1 if g["kind"] == "interval" else 2
-    if len(g["cells"]) != ndim:
-        need = "an interval needs 1 cell count, [nx]" if ndim == 1 else \
-            "a rectangle needs 2 cell counts, [nx, ny]"
+    ndim = geometry.DIMENSION.get(g["kind"])
+    if ndim and len(g["cells"]) != ndim:
+        need = {1: "an interval needs 1 cell count, [nx]",
+                2: "a rectangle needs 2 cell counts, [nx, ny]",
+                3: "a box needs 3 cell counts, [nx, ny, nz]"}[ndim]
         errors.append(f"[geometry] cells: {need}; got {shown(g['cells'])}")
     switched = ("geometry", "kind") in from_cli and ("geometry", "height") not in from_cli
     if ndim == 1 and _set_differently(si, given, "geometry", "height") and not switched:
@@ -316,18 +349,10 @@ def _cross_checks(si, given=frozenset(), from_cli=frozenset()) -> list[str]:
     errors += _model_checks(si)
     if errors:
         return errors
+    info = geometry.mesh_info(si["geometry"])
     for block in selected:
-        errors += block.resolution_checks(si, cell_size(si))[0]
+        errors += block.resolution_checks(si, info)[0]
     return errors
-
-
-def cell_size(si) -> float:
-    """The largest cell extent (m) of the built-in meshes."""
-    g = si["geometry"]
-    h = g["length"] / g["cells"][0]
-    if g["kind"] == "rectangle":
-        h = max(h, g["height"] / g["cells"][1])
-    return h
 
 
 def _set_differently(si, given, section, key) -> bool:
@@ -342,8 +367,17 @@ def _set_differently(si, given, section, key) -> bool:
 def _inactive_key_warnings(si, given) -> list[str]:
     """Keys the case sets that have no effect in its configuration."""
     out = []
-    conditional = [("geometry", ("height",), 'kind = "interval" (1-D)')] \
-        if si["geometry"]["kind"] == "interval" else []
+    kind = si["geometry"]["kind"]
+    conditional = []
+    if kind == "interval":
+        conditional.append(("geometry", ("height",), 'kind = "interval" (1-D)'))
+    if kind != "box":
+        conditional.append(("geometry", ("depth",), f'kind = "{kind}" (a box has a depth)'))
+    if kind == "mesh":
+        conditional.append(("geometry", ("cells",), 'kind = "mesh" (the file has the cells)'))
+    else:
+        conditional.append(("geometry", ("file", "unit", "electrode", "reservoir"),
+                            f'kind = "{kind}" (a built-in mesh)'))
     if not si["solver"]["reuse_factorization"]:
         conditional.append(("solver", ("refactor_krylov_iterations",),
                             "[solver] reuse_factorization = false"))
@@ -357,8 +391,9 @@ def _inactive_key_warnings(si, given) -> list[str]:
 
 
 def _resolution_warnings(si) -> list[str]:
+    info = geometry.mesh_info(si["geometry"])
     return [w for b in models.registered() if b.selected(si)
-            for w in b.resolution_checks(si, cell_size(si))[1]]
+            for w in b.resolution_checks(si, info)[1]]
 
 
 MAX_CASE_BYTES = 1 << 20  # a case file is a page of settings, not data
@@ -428,7 +463,7 @@ def load_case(path: str | Path | None = None, overrides: dict | None = None) -> 
     else:
         source, data = str(path), read_toml(path)
     from_cli = apply_overrides(data, overrides, source)
-    return validate(data, source, from_cli)
+    return validate(data, source, from_cli, None if path is None else Path(path).parent)
 
 
 def _toml_value(v) -> str:

@@ -27,6 +27,7 @@ import numpy as np
 from mpi4py import MPI
 
 from . import CHECKPOINT_FILE as FILE
+from .geometry import mesh_info
 from .noise import lattice
 
 
@@ -127,7 +128,7 @@ def check(run_dir, case):
         raise CheckpointError(f"{path}: the checkpoint holds unknowns "
                               f"{[str(u) for u in data['unknowns'].ravel()][:10]}, the case "
                               f"has {unknowns}")
-    nodes = int(np.prod([n + 1 for n in case.si["geometry"]["cells"]]))
+    nodes = mesh_info(case.si["geometry"]).nodes
     values, keys = data["values"], data["keys"]
     if values.dtype.kind != "f" or values.shape != (nodes, 2, len(unknowns)) or keys.shape != (nodes,):
         raise CheckpointError(f"{path}: the checkpoint's arrays do not fit this case's mesh "

@@ -69,6 +69,9 @@ def _parser():
                        "with its sources")
     m.add_argument("name", nargs="?", help="a metal (Li, Mg, ...) or an electrolyte (LLZO, ...)")
     _sweep_parser(sub)
+    me = sub.add_parser("mesh", help="make the Gmsh meshes (.msh) of .geo sources (default: "
+                        "all of meshes/)")
+    me.add_argument("geo", nargs="*", help=".geo files")
     su = sub.add_parser("summarize", help="gather final metrics and time series of the runs "
                         "in a directory into CSV files and plots")
     su.add_argument("runs_dir")
@@ -108,10 +111,21 @@ def _sweep_parser(sub):
 def main(argv=None):
     args = _parser().parse_args(argv)
     commands = {"sweep": _sweep, "summarize": _summarize, "materials": _materials,
-                "check": _check, "info": _info}
+                "check": _check, "info": _info, "mesh": _mesh}
     if args.cmd in commands:
         return commands[args.cmd](args)
     return _run(args, argv)
+
+
+def _mesh(args):
+    from .meshes import MeshingError, generate, sources
+    try:
+        for geo in sources(args.geo):
+            print(f"{geo} -> {generate(geo)}")
+    except MeshingError as e:
+        print(f"anodex: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _summarize(args):

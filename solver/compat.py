@@ -86,16 +86,13 @@ def set_bc(b, bcs, x0, factor):
     fem.petsc.set_bc(b, bcs, x0, **{_SETBC_KW: factor})
 
 
-def lumped_measure(mesh, metadata_extra=None):
-    """Vertex quadrature (mass lumping) on intervals and quadrilaterals.
-
-    Gauss-Lobatto-Legendre of degree 1 puts one point on each vertex.
-    """
+def lumped_measure(mesh):
+    """Vertex quadrature (mass lumping): Gauss-Lobatto-Legendre of degree 1
+    on intervals, quadrilaterals and hexahedra, the vertex rule on triangles
+    and tetrahedra; one point on each vertex."""
     cell = mesh.topology.cell_type.name
-    if cell not in ("interval", "quadrilateral", "hexahedron"):
-        raise NotImplementedError(f"mass lumping needs interval/quadrilateral cells, not {cell}")
-    return ufl.Measure("dx", domain=mesh,
-                       metadata={"quadrature_rule": "GLL", "quadrature_degree": 1})
+    rule = "vertex" if cell in ("triangle", "tetrahedron") else "GLL"
+    return ufl.Measure("dx", domain=mesh, metadata={"quadrature_rule": rule, "quadrature_degree": 1})
 
 
 def create_interval(comm, n, extent):
@@ -105,6 +102,24 @@ def create_interval(comm, n, extent):
 def create_rectangle(comm, corners, n):
     return dolfinx.mesh.create_rectangle(comm, corners, n,
                                          cell_type=dolfinx.mesh.CellType.quadrilateral)
+
+
+def create_box(comm, corners, n):
+    return dolfinx.mesh.create_box(comm, corners, n, cell_type=dolfinx.mesh.CellType.hexahedron)
+
+
+def create_mesh(comm, cells, x, cell_name, gdim):
+    """A mesh of first-order Lagrange geometry from cells (dolfinx vertex
+    order) and points x, given on any ranks (dolfinx distributes them)."""
+    if hasattr(fem, "functionspace"):  # >= 0.8: basix elements
+        import basix.ufl
+        domain = ufl.Mesh(basix.ufl.element("Lagrange", cell_name, 1, shape=(gdim,)))
+    else:
+        domain = ufl.Mesh(ufl.VectorElement("Lagrange", ufl.Cell(cell_name, geometric_dimension=gdim), 1))
+    order = list(inspect.signature(dolfinx.mesh.create_mesh).parameters)
+    if order[2] == "x":  # up to 0.9: (comm, cells, x, domain)
+        return dolfinx.mesh.create_mesh(comm, cells, x, domain)
+    return dolfinx.mesh.create_mesh(comm, cells, domain, x)  # 0.10 on: (comm, cells, e, x)
 
 
 def xdmf_file(comm, path, mode="w"):

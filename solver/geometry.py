@@ -1,39 +1,263 @@
-"""Built-in meshes: an interval (1-D) or a rectangle of quadrilaterals (2-D).
+"""Meshes: built-in (interval, rectangle, box) or read from a file, and the
+named boundaries the blocks refer to.
 
-The electrode is the face x = 0 and the electrolyte reservoir the face
-x = length; lengths are in internal (non-dimensional) units.
+Built-in meshes put the electrode on the face x = 0 and the electrolyte
+reservoir on the face x = length: an interval (1-D), a rectangle of
+quadrilaterals (2-D) or a box of hexahedra (3-D).  ``kind = "mesh"`` reads
+a Gmsh ``.msh`` (or an XDMF file written by meshio) through meshio: one
+first-order cell type (triangles, quadrilaterals, tetrahedra or
+hexahedra), coordinates in units of ``[geometry] unit``, and physical
+groups that name the boundaries ("electrode", "reservoir" by default:
+``[geometry] electrode`` and ``reservoir`` give other names), further
+boundaries and interior interfaces (walls, grain boundaries) and regions
+(grains).  An XDMF file keeps no group names: its groups are named by their
+tag numbers (electrode = "1").  x is the growth direction: the electrode
+faces +x.
+
+``mesh_info`` describes a mesh without building it (counts, extent, cell
+sizes): the case checks and the memory estimate run on it before anything
+is computed.  ``build_mesh`` makes the dolfinx mesh in internal units.
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
-from dolfinx import mesh as dmesh
 
-from . import compat
+DIMENSION = {"interval": 1, "rectangle": 2, "box": 3}
+# meshio cell type -> (dolfinx cell name, topological dimension, vertex order
+# dolfinx expects, as indices into Gmsh's order)
+CELLS = {"triangle": ("triangle", 2, [0, 1, 2]), "quad": ("quadrilateral", 2, [0, 1, 3, 2]),
+         "tetra": ("tetrahedron", 3, [0, 1, 2, 3]),
+         "hexahedron": ("hexahedron", 3, [0, 1, 3, 2, 4, 5, 7, 6])}
+FACETS = {"triangle": "line", "quad": "line", "tetra": "triangle", "hexahedron": "quad"}
+TOPOLOGICAL_DIM = {"vertex": 0, "line": 1, "triangle": 2, "quad": 2, "tetra": 3, "hexahedron": 3}
+_LATTICE = 1e-7  # facets and cells are matched by centroids quantised to this x extent
 
 
-def build_mesh(comm, kind: str, length: float, height: float, cells: list[int]):
-    if kind == "interval":
-        return compat.create_interval(comm, cells[0], [0.0, length])
-    return compat.create_rectangle(comm, [np.array([0.0, 0.0]), np.array([length, height])],
-                                   cells)
+class MeshError(ValueError):
+    """A mesh file that cannot be used (the message says why and what would do)."""
 
 
-def boundary_facets(mesh, length: float):
-    """Facets of the electrode (x = 0) and reservoir (x = length) faces."""
+@dataclass
+class MeshFile:
+    """A mesh file's content in metres: one cell type, its cells, and the
+    physical groups ({name: vertex indices of the group's facets or cells})."""
+    path: Path
+    cell_type: str  # meshio name
+    points: np.ndarray  # (nodes, gdim), m
+    cells: np.ndarray  # (cells, vertices), Gmsh order
+    facet_groups: dict = field(default_factory=dict)
+    cell_groups: dict = field(default_factory=dict)
+
+    @property
+    def dim(self):
+        return CELLS[self.cell_type][1]
+
+
+def _groups(mesh, block_type):
+    """{physical group name: connectivity} of the cell blocks of `block_type`."""
+    names = {(int(tag), int(dim)): name for name, (tag, dim) in mesh.field_data.items()}
+    out = {}
+    for block, tag in zip(mesh.cells, mesh.cell_data.get("gmsh:physical", [])):
+        if block.type != block_type:
+            continue
+        tag = np.asarray(tag).ravel()
+        for t in np.unique(tag):
+            # a group without a name (XDMF keeps none) is named by its tag number
+            name = names.get((int(t), TOPOLOGICAL_DIM[block_type]), str(int(t)))
+            out.setdefault(name, []).append(block.data[tag == t])
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=8)
+def _read(path: str, mtime: float, unit: float) -> MeshFile:
+    import contextlib
+    import io
+
+    import meshio
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # (meshio's reader prints)
+            mesh = meshio.read(path)
+    except Exception as e:  # meshio raises many kinds: all mean "cannot read this"
+        raise MeshError(f"{path}: cannot read the mesh ({type(e).__name__}: "
+                        f"{str(e)[:200]}); a Gmsh .msh or an XDMF mesh is expected") from None
+    kinds = {b.type for b in mesh.cells}
+    top = max((CELLS[k][1] for k in kinds & set(CELLS)), default=0)
+    used = sorted(k for k in kinds & set(CELLS) if CELLS[k][1] == top)
+    unusable = sorted(k for k in kinds if k not in CELLS and k not in ("vertex", "line"))
+    if unusable or len(used) > 1:
+        raise MeshError(f"{path}: cell types {sorted(used + unusable)}; the solver needs one "
+                        "first-order cell type: triangles, quadrilaterals, tetrahedra or "
+                        "hexahedra (in Gmsh: recombine all surfaces or none, order 1)")
+    if not used:
+        raise MeshError(f"{path}: no 2-D or 3-D cells (it has {sorted(kinds)}); first-order "
+                        "triangles, quadrilaterals, tetrahedra or hexahedra are needed")
+    (cell_type,) = used
+    cells = np.concatenate([b.data for b in mesh.cells if b.type == cell_type])
+    gdim = CELLS[cell_type][1]
+    return MeshFile(Path(path), cell_type, mesh.points[:, :gdim] * unit, cells,
+                    _groups(mesh, FACETS[cell_type]), _groups(mesh, cell_type))
+
+
+def read_mesh_file(path, unit: float) -> MeshFile:
+    """The mesh file (cached while unchanged); MeshError if unusable."""
+    p = Path(path)
+    try:
+        mtime = p.stat().st_mtime
+    except OSError as e:
+        raise MeshError(f"{path}: no such mesh file ({e.strerror}); `anodex mesh` makes the "
+                        "meshes of meshes/*.geo") from None
+    if not p.is_file():
+        raise MeshError(f"{path}: not a file (a mesh is a .msh or .xdmf file)")
+    return _read(str(p), mtime, unit)
+
+
+@dataclass
+class MeshInfo:
+    """What the checks need to know of a mesh before it is built (SI units)."""
+    dim: int
+    cells: int
+    nodes: int
+    extent: tuple  # (length, height, depth), m
+    uniform_size: float = 0.0  # built-in meshes: the largest cell side (m)
+    centroids_x: np.ndarray = None  # a mesh file: x of each cell's centroid
+    sizes: np.ndarray = None  # a mesh file: the largest side of each cell's bounding box
+
+    def max_cell_size(self, x_lo=-math.inf, x_hi=math.inf) -> float:
+        """The largest cell whose centroid lies in [x_lo, x_hi] (all cells if none do)."""
+        if self.sizes is None:
+            return self.uniform_size
+        inside = (self.centroids_x >= x_lo) & (self.centroids_x <= x_hi)
+        return float(self.sizes[inside].max() if inside.any() else self.sizes.max())
+
+
+def mesh_file(g) -> MeshFile:
+    return read_mesh_file(g["file"], g["unit"])
+
+
+def mesh_info(g) -> MeshInfo:
+    """MeshInfo of a [geometry] section (SI values)."""
+    if g["kind"] == "mesh":
+        m = mesh_file(g)
+        corners = m.points[m.cells]
+        extent = np.ptp(m.points, axis=0)
+        # a cell's size: the largest side of its bounding box
+        return MeshInfo(m.dim, len(m.cells), len(m.points), tuple(extent) + (0.0,) * (3 - m.dim),
+                        centroids_x=corners[:, :, 0].mean(axis=1),
+                        sizes=np.ptp(corners, axis=1).max(axis=1))
+    dim = DIMENSION[g["kind"]]
+    extent = (g["length"], g["height"], g["depth"])[:dim]
+    h = max(e / n for e, n in zip(extent, g["cells"]))
+    return MeshInfo(dim, math.prod(g["cells"]), math.prod(n + 1 for n in g["cells"]),
+                    tuple(extent) + (0.0,) * (3 - dim), uniform_size=h)
+
+
+# ---- building (dolfinx from here on) -------------------------------------------
+
+def build_mesh(comm, g, x0):
+    """The dolfinx mesh of a [geometry] section, in internal units (x0 metres)."""
+    from . import compat
+    if g["kind"] == "mesh":
+        m = mesh_file(g) if comm.rank == 0 else None
+        name, _, order = CELLS[m.cell_type] if m else (None, None, None)
+        name, order, gdim = comm.bcast((name, order, m.points.shape[1] if m else None), root=0)
+        cells = m.cells[:, order].astype(np.int64) if m else np.zeros((0, len(order)), np.int64)
+        x = m.points / x0 if m else np.zeros((0, gdim))
+        return compat.create_mesh(comm, cells, x, name, gdim)
+    extent = [g[key] / x0 for key in ("length", "height", "depth")[:DIMENSION[g["kind"]]]]
+    if g["kind"] == "interval":
+        return compat.create_interval(comm, g["cells"][0], [0.0, extent[0]])
+    if g["kind"] == "rectangle":
+        return compat.create_rectangle(comm, [np.zeros(2), np.array(extent)], g["cells"])
+    return compat.create_box(comm, [np.zeros(3), np.array(extent)], g["cells"])
+
+
+def named_facets(mesh, g, x0) -> dict:
+    """{boundary or interface name: local facet indices}; always "electrode"
+    and "reservoir" (for built-ins the faces x = 0 and x = length)."""
+    from dolfinx import mesh as dmesh
     fdim = mesh.topology.dim - 1
-    tol = 1e-8 * length
-    left = dmesh.locate_entities_boundary(mesh, fdim, lambda x: np.isclose(x[0], 0.0, atol=tol))
-    right = dmesh.locate_entities_boundary(mesh, fdim, lambda x: np.isclose(x[0], length, atol=tol))
-    return {"electrode": left, "reservoir": right}
+    if g["kind"] != "mesh":
+        length = g["length"] / x0
+        tol = 1e-8 * length
+        return {"electrode": dmesh.locate_entities_boundary(
+                    mesh, fdim, lambda x: np.isclose(x[0], 0.0, atol=tol)),
+                "reservoir": dmesh.locate_entities_boundary(
+                    mesh, fdim, lambda x: np.isclose(x[0], length, atol=tol))}
+    groups = _file_groups(mesh.comm, g, x0, "facet_groups")
+    found = _match(mesh, fdim, groups, g)
+    return {("electrode" if k == g["electrode"] else "reservoir" if k == g["reservoir"] else k): v
+            for k, v in found.items()}
+
+
+def named_regions(mesh, g, x0) -> dict:
+    """{region name: local cell indices} of a mesh file's cell groups."""
+    if g["kind"] != "mesh":
+        return {}
+    return _match(mesh, mesh.topology.dim, _file_groups(mesh.comm, g, x0, "cell_groups"), g)
+
+
+def _file_groups(comm, g, x0, which):
+    """{name: centroids (internal units)} of a file's groups, on every rank."""
+    groups = None
+    if comm.rank == 0:
+        m = mesh_file(g)
+        groups = {k: m.points[v].mean(axis=1) / x0 for k, v in getattr(m, which).items()}
+    return comm.bcast(groups, root=0)
+
+
+def _keys(points, size):
+    q = np.round(np.asarray(points) / (_LATTICE * size)).astype(np.int64)
+    q = np.ascontiguousarray(np.pad(q, ((0, 0), (0, 3 - q.shape[1]))))
+    return q.view(np.dtype((np.void, 24))).ravel()
+
+
+def _match(mesh, dim, groups, g):
+    """Local entities of dimension `dim` whose centroids are a group's; every
+    entity of a group must be found once (owned) across the ranks."""
+    from dolfinx import mesh as dmesh
+    from mpi4py import MPI
+    mesh.topology.create_entities(dim)
+    imap = mesh.topology.index_map(dim)
+    local = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+    size = float(np.ptp(mesh.geometry.x, axis=0).max())
+    size = mesh.comm.allreduce(size, op=MPI.MAX)
+    keys = _keys(dmesh.compute_midpoints(mesh, dim, local)[:, :mesh.geometry.dim], size)
+    out = {}
+    for name, centroids in groups.items():
+        wanted = np.sort(_keys(centroids, size))
+        where = np.clip(np.searchsorted(wanted, keys), 0, len(wanted) - 1)
+        hit = local[wanted[where] == keys]
+        owned = mesh.comm.allreduce(int((hit < imap.size_local).sum()), op=MPI.SUM)
+        if owned != len(centroids):
+            raise MeshError(f"{g['file']}: group '{name}': {owned} of its {len(centroids)} "
+                            "entities found in the mesh (the group is not made of the mesh's "
+                            "own facets or cells)")
+        out[name] = hit
+    return out
 
 
 def boundary_measures(mesh, facets: dict) -> dict:
-    """{name: ds restricted to the facets of that boundary}."""
+    """{name: ds restricted to that boundary} for the groups on the boundary
+    (interior interfaces are left out: they would need dS, which no block uses
+    yet, and a mesh partitioned with shared facets)."""
     import ufl
+    from dolfinx import mesh as dmesh
     fdim = mesh.topology.dim - 1
-    ids = {name: k + 1 for k, name in enumerate(facets)}
-    entities = np.concatenate([facets[n] for n in facets]).astype(np.int32)
-    values = np.concatenate([np.full(len(facets[n]), ids[n], dtype=np.int32) for n in facets])
+    mesh.topology.create_connectivity(fdim, mesh.topology.dim)
+    exterior = set(dmesh.exterior_facet_indices(mesh.topology).tolist())
+    ids, entities, values = {}, [], []
+    for name, f in facets.items():
+        if all(int(i) in exterior for i in f):
+            ids[name] = len(ids) + 1
+            entities.append(f)
+            values.append(np.full(len(f), ids[name], dtype=np.int32))
+    entities = np.concatenate(entities).astype(np.int32) if entities else np.zeros(0, np.int32)
+    values = np.concatenate(values) if values else np.zeros(0, np.int32)
     entities, first = np.unique(entities, return_index=True)  # (a corner facet: its first name)
     tags = dmesh.meshtags(mesh, fdim, entities, values[first])
     ds = ufl.Measure("ds", domain=mesh, subdomain_data=tags)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 
 from .schema import AUTO_DIRECT_LIMIT
+from .geometry import mesh_info
 from .models import make_blocks
 
 PER_RANK = 150e6  # bytes: Python, dolfinx, PETSc, the JIT-compiled forms
@@ -26,11 +27,8 @@ PETSC_INT_MAX = 2 ** 31 - 1
 
 def unknowns(si) -> int:
     """Global number of unknowns: mesh nodes x unknowns per node (P1)."""
-    nodes = 1
-    for n in si["geometry"]["cells"]:
-        nodes *= n + 1
     per_node = sum(len(b.unknowns) for b in make_blocks(si))
-    return nodes * per_node
+    return mesh_info(si["geometry"]).nodes * per_node
 
 
 def estimate(si, ranks=1) -> int:
@@ -39,10 +37,12 @@ def estimate(si, ranks=1) -> int:
     preset = si["solver"]["preset"]
     if preset == "auto":
         preset = "direct" if n < AUTO_DIRECT_LIMIT else "iterative"
-    if len(si["geometry"]["cells"]) == 1:
+    dim = mesh_info(si["geometry"]).dim
+    if dim == 1:
         per_unknown = 1500.0
     elif preset == "direct":
-        per_unknown = 4000.0 * max(1.0, n / 1.2e5) ** 0.25
+        # LU fill-in: nested dissection stores O(n log n) in 2-D, O(n^(4/3)) in 3-D
+        per_unknown = 4000.0 * max(1.0, n / 1.2e5) ** (0.25 if dim == 2 else 1 / 3)
     else:
         per_unknown = 3000.0
     return int(PER_RANK * ranks + per_unknown * n)
@@ -67,13 +67,14 @@ def gib(nbytes) -> str:
 def check(si, source, ranks=1, ignore_limit=False) -> str | None:
     """Why the case cannot run here (naming the key and the flag), or None."""
     n = unknowns(si)
-    cells = si["geometry"]["cells"]
+    g = si["geometry"]
+    where = f"[geometry] file {g['file']}" if g["kind"] == "mesh" else f"[geometry] cells = {g['cells']}"
     if n > PETSC_INT_MAX:
-        return (f"{source}: [geometry] cells = {cells}: {n:.3g} unknowns, more than PETSc's "
+        return (f"{source}: {where}: {n:.3g} unknowns, more than PETSc's "
                 f"32-bit indices allow ({PETSC_INT_MAX}); use fewer cells")
     need, have = estimate(si, ranks), available()
     if need > have and not ignore_limit:
-        return (f"{source}: [geometry] cells = {cells}: the run needs about {gib(need)} "
+        return (f"{source}: {where}: the run needs about {gib(need)} "
                 f"({n:.3g} unknowns on {ranks} rank(s)), this machine has {gib(have)} "
                 "available; use fewer cells, or pass --ignore-memory-limit if the job runs "
                 "where there is more (e.g. across cluster nodes)")

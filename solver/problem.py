@@ -16,7 +16,7 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from . import compat
-from .geometry import boundary_facets, boundary_measures, build_mesh
+from .geometry import boundary_measures, build_mesh, named_facets, named_regions
 from .models import State, make_blocks
 from .scales import nondimensionalise
 
@@ -40,14 +40,15 @@ class Problem:
             raise NotImplementedError(f"unknowns {unsupported}: only P1 elements are built")
         self.names = [u.name for u in self.unknowns]
         self.index = {n: i for i, n in enumerate(self.names)}
-        g = case.si["geometry"]
-        self.mesh = mesh if mesh is not None else build_mesh(
-            comm, g["kind"], p["length"], p["height"], g["cells"])
+        g, x0 = case.si["geometry"], self.scales.length
+        self.mesh = mesh if mesh is not None else build_mesh(comm, g, x0)
         self.ndim = self.mesh.topology.dim
-        # Electrode area in internal units (1 in 1-D).
-        self.area = 1.0 if self.ndim == 1 else p["height"]
-        self.facets = boundary_facets(self.mesh, p["length"])
+        self.facets = named_facets(self.mesh, g, x0)  # {name: local facets}
+        self.regions = named_regions(self.mesh, g, x0)  # {name: local cells}
         self.ds = boundary_measures(self.mesh, self.facets)
+        # electrode area in internal units (1 in 1-D: a point)
+        self.area = comm.allreduce(fem.assemble_scalar(fem.form(
+            fem.Constant(self.mesh, compat.scalar_type(1.0)) * self.ds["electrode"])), op=MPI.SUM)
         self._spaces()
         # residuals see the numeric parameters as Constants: the compiled
         # forms do not depend on their values, so every case of a sweep (and
@@ -225,10 +226,11 @@ class Problem:
         mesh = self.mesh
         tdim = mesh.topology.dim
         mesh.topology.create_connectivity(tdim, 0)
-        c2v = mesh.topology.connectivity(tdim, 0).array.reshape(-1, 2 ** tdim)
+        dofs = compat.cell_dofs(self.Q)
+        c2v = mesh.topology.connectivity(tdim, 0).array.reshape(dofs.shape[0], -1)
         v2d = np.empty(mesh.topology.index_map(0).size_local
                        + mesh.topology.index_map(0).num_ghosts, dtype=np.int64)
-        v2d[c2v.ravel()] = compat.cell_dofs(self.Q).ravel()
+        v2d[c2v.ravel()] = dofs.ravel()
         return v2d
 
     def scalar_function(self):

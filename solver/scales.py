@@ -94,7 +94,7 @@ def nondimensionalise(case):
     si = case.si
     s = case_scales(si)
     g = si["geometry"]
-    p = {"length": s.to_internal(g["length"], "m"), "height": s.to_internal(g["height"], "m")}
+    p = {key: s.to_internal(g[key], "m") for key in ("length", "height", "depth")}
     for block in make_blocks(si):
         own = block.internal(si, s)
         clash = sorted(set(own) & set(p))

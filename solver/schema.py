@@ -80,12 +80,26 @@ GENERIC: dict[str, dict[str, Param]] = {
                         "grand-potential electrodeposition model"),
     },
     "geometry": {
-        "kind": Param("choice", "rectangle", "domain shape; the electrode is at x = 0, "
-                      "the electrolyte reservoir at x = length", choices=("interval", "rectangle")),
-        "length": q("200 um", "m", "extent in x (electrode to reservoir)", positive),
-        "height": q("200 um", "m", "extent in y (rectangle only)", positive),
-        "cells": Param("int_list", [200, 200], "number of cells in x (and y); "
-                       "quadrilaterals in 2-D"),
+        "kind": Param("choice", "rectangle", "domain: a built-in interval (1-D), rectangle of "
+                      "quadrilaterals (2-D) or box of hexahedra (3-D), with the electrode at "
+                      "x = 0 and the electrolyte reservoir at x = length; or a mesh file "
+                      "(file)", choices=("interval", "rectangle", "box", "mesh")),
+        "length": q("200 um", "m", "extent in x (electrode to reservoir); a mesh: from the "
+                    "file", positive),
+        "height": q("200 um", "m", "extent in y (rectangle, box); a mesh: from the file",
+                    positive),
+        "depth": q("200 um", "m", "extent in z (box); a mesh: from the file", positive),
+        "cells": Param("int_list", [200, 200], "number of cells in x, y and z, as many as the "
+                       "kind has dimensions (not for a mesh file)"),
+        "file": Param("str", "", "mesh: a Gmsh .msh (or meshio XDMF) file, relative to the "
+                      "case file; one first-order cell type; physical groups name the "
+                      "boundaries (meshes/README.md)"),
+        "unit": q("1 m", "m", "mesh: the length of one coordinate unit of the file (\"1 um\" "
+                  "for the meshes of meshes/)", positive),
+        "electrode": Param("str", "electrode", "mesh: the physical group of the electrode "
+                           "boundary"),
+        "reservoir": Param("str", "reservoir", "mesh: the physical group of the electrolyte "
+                           "reservoir boundary"),
     },
     "material": {
         "metal": Param("str", "", "anode metal from the materials library (`anodex materials`), "
@@ -204,6 +218,7 @@ GENERIC: dict[str, dict[str, Param]] = {
 # workstation can hold.  Blocks give the ranges of their keys in Param.
 BOUNDS = {
     "geometry.length": (1e-9, 1.0), "geometry.height": (1e-9, 1.0),
+    "geometry.depth": (1e-9, 1.0), "geometry.unit": (1e-12, 1.0),
     "material.charge_number": (1, 6), "material.molar_volume": (1e-7, 1e-3),
     "material.temperature": (1.0, 3000.0),
     "metal.molar_mass": (1e-3, 1.0), "metal.density": (1.0, 1e5),

@@ -286,9 +286,11 @@ def _case_data(path, base, base_data, cid, values) -> dict:
                              f"{section} = {shown(case_data[section])}, not a table")
         case_data[section][key] = v
     try:
-        validate(case_data, f"{base} with {cid}")
+        case = validate(case_data, f"{base} with {cid}", base_dir=base.parent)
     except CaseError as e:
         raise SweepError(f"{path}: case '{cid}' is invalid:\n{e}") from None
+    if case.si["geometry"]["kind"] == "mesh":  # the case is written elsewhere: name it fully
+        case_data["geometry"]["file"] = case.si["geometry"]["file"]
     return case_data
 
 

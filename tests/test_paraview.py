@@ -8,6 +8,7 @@ cores are busy.
 missing (the Debian 13 / unstable chroot legs) this module is skipped and
 says so."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -64,6 +65,33 @@ def test_paraview_reads_every_field_file_and_renders(tmp_path):
         # one frame per output time: 3 before the restart, 1 after
         assert sorted(p.name for p in png.parent.glob(f"{name}_*.png")) == [
             f"{name}_{k:04d}.png" for k in range(4)]
+
+
+def test_paraview_opens_a_3d_run_from_two_ranks(tmp_path):
+    """The 3-D box case (hexahedra) written by 2 ranks: ParaView reads the
+    25 x 13 x 13 nodes in a 16 x 8 x 8 um box and renders them."""
+    run = tmp_path / "box"
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMP_NUM_THREADS": "1"}
+    subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "mpi4py", "-m", "solver.cli", "run",
+                    ROOT / "cases" / "li_dendrite_3d.toml", "-o", run, "--set", 'time.end="0.02 s"',
+                    "--set", 'output.field_interval="0.01 s"'],
+                   check=True, capture_output=True, env=env, cwd=ROOT)
+    res = subprocess.run([sys.executable, "-m", "postprocess.offscreen", "pvpython",
+                          ROOT / "postprocess" / "paraview_view.py", run, "--summary"],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    info = json.loads(next(ln for ln in res.stdout.splitlines() if ln.startswith("{")))
+    for name in ("eta", "c", "phi"):
+        f = info[f"{name}.xdmf"]
+        assert f["points"] == 25 * 13 * 13
+        assert f["bounds"] == pytest.approx([0, 16e-6, 0, 8e-6, 0, 8e-6], abs=1e-9)
+        assert f["times"][0] == 0.0 and len(f["times"]) >= 2
+    lo, hi = info["eta.xdmf"]["ranges"][-1]
+    assert lo < 0.05 and hi > 0.95
+    import matplotlib.image as mpimg
+    image = mpimg.imread(run / "paraview" / "eta.png")
+    assert np.std(image[..., :3]) > 0.05
 
 
 def test_offscreen_rendering_survives_load(tmp_path):

@@ -47,7 +47,8 @@ def time_case(tol, norm, double_well):
 def run(tol, norm, double_well):
     """Adaptive run to T_END; (accepted steps, max nodal error at T_END)."""
     case = time_case(tol, norm, double_well)
-    mesh = build_mesh(MPI.COMM_WORLD, "rectangle", 1.0, 1.0, [4, 4])  # internal units (um)
+    mesh = build_mesh(MPI.COMM_WORLD, {"kind": "rectangle", "length": 1.0, "height": 1.0,
+                                       "cells": [4, 4]}, 1.0)  # internal units (um)
     t_const = fem.Constant(mesh, compat.scalar_type(0.0))
     t_var = ufl.variable(t_const)
 

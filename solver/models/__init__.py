@@ -141,8 +141,8 @@ class Block:
         return []
 
     @classmethod
-    def resolution_checks(cls, si, cell_size) -> tuple:
-        """(errors, warnings): what the mesh (largest cell size, m) must resolve."""
+    def resolution_checks(cls, si, mesh) -> tuple:
+        """(errors, warnings): what the mesh (geometry.MeshInfo) must resolve."""
         return [], []
 
     @classmethod

@@ -44,10 +44,10 @@ def stabilized_dg(eta, eta_star):
 
 
 def seeds_profile(x, seeds, width):
-    """max over seeds (x_i, y_i, R_i) of (1 - tanh((|x - x_i| - R_i)/width))/2."""
+    """max over seeds (x_i, y_i, z_i, R_i) of (1 - tanh((|x - x_i| - R_i)/width))/2."""
     eta = np.zeros(x.shape[1])
-    for xc, yc, R in seeds:
-        r = np.hypot(x[0] - xc, x[1] - yc)
+    for xc, yc, zc, R in seeds:
+        r = np.sqrt((x[0] - xc) ** 2 + (x[1] - yc) ** 2 + (x[2] - zc) ** 2)
         eta = np.maximum(eta, 0.5 * (1 - np.tanh((r - R) / width)))
     return eta
 
@@ -63,22 +63,26 @@ def gradient_and_barrier(gamma, ell):
 
 
 def seed_positions(si, x0) -> list:
-    """[(x, y, R)] of the initial seeds in internal units ([] for a front).
-    Random positions come from one generator seeded by seed_rng, run alike on
-    every rank: independent of the partition."""
+    """[(x, y, z, R)] of the initial seeds in internal units ([] for a front),
+    in the domain's bounding box from its origin.  Random positions come from
+    one generator seeded by seed_rng, run alike on every rank: independent of
+    the partition."""
     ini, g = si["initial"], si["geometry"]
     if ini["kind"] != "seeds":
         return []
-    L, H, R = g["length"] / x0, g["height"] / x0, ini["seed_radius"] / x0
-    if g["kind"] == "interval":
-        H = 0.0
+    dim = {"interval": 1, "rectangle": 2}.get(g["kind"], 3)
+    extent = np.array([g["length"], g["height"], g["depth"]]) / x0
+    extent[dim:] = 0.0
+    R = ini["seed_radius"] / x0
     if ini["seed_placement"] == "corner":
-        return [(0.0, 0.0, R)]
+        return [(0.0, 0.0, 0.0, R)]
     if ini["seed_placement"] == "center":
-        return [(L / 2, H / 2, R)]
+        return [(*(extent / 2), R)]
+    if ini["seed_placement"] == "electrode":
+        return [(0.0, *(extent[1:] / 2), R)]
     rng = np.random.default_rng(ini["seed_rng"])
-    xy = rng.uniform(0.0, 1.0, size=(ini["seed_count"], 2)) * (L, H)
-    return [(float(x), float(y), R) for x, y in xy]
+    xy = rng.uniform(0.0, 1.0, size=(ini["seed_count"], 2)) * extent[:2]
+    return [(float(x), float(y), 0.0, R) for x, y in xy]
 
 
 PARAMS = {
@@ -118,9 +122,10 @@ PARAMS = {
         "seed_count": Param("int", 1, "seeds: how many", check=positive, bounds=(1, 100000)),
         "seed_placement": Param("choice", "center", "seeds: one at the domain's centre, one "
                                 "at the corner x = y = 0 (a quarter of a centred seed, by "
-                                "symmetry), or seed_count uniformly random positions (drawn from "
-                                "seed_rng, the same on any number of ranks)",
-                                choices=("center", "corner", "random")),
+                                "symmetry), one on the electrode at the centre of its face "
+                                "(a half seed), or seed_count uniformly random positions "
+                                "(drawn from seed_rng, the same on any number of ranks)",
+                                choices=("center", "corner", "electrode", "random")),
         "seed_rng": Param("int", 1, "seeds: random-number seed of the positions",
                           check=nonnegative),
     },
@@ -210,17 +215,25 @@ class PhaseField(Block):
         return errors
 
     @classmethod
-    def resolution_checks(cls, si, cell_size):
-        """(errors, warnings) of the mesh against the interface width."""
+    def resolution_checks(cls, si, mesh):
+        """(errors, warnings) of the mesh against the interface width, where
+        the interface starts (a front: the cells within 5 l of it)."""
         ell = interface_length(si["phase_field"])
+        ini, g = si["initial"], si["geometry"]
+        if ini["kind"] == "front":
+            x0 = ini["interface_position"]
+            cell_size = mesh.max_cell_size(x0 - 5 * ell, x0 + 5 * ell)
+        else:
+            cell_size = mesh.max_cell_size()
         # eta goes from 0.1 to 0.9 over 2 artanh(0.8) l = 2.197 l; with a coarser
         # mesh the interface lies inside one cell and cannot be represented.
         width = 2 * math.atanh(0.8) * ell
         if cell_size > width:
+            fix = (f"use at least {math.ceil(g['length'] / width)} cells in x" if g["kind"] != "mesh"
+                   else "refine the mesh there")
             return [f"[geometry] cells: cell size {cell_size * 1e6:.3g} um is larger than the "
                     f"10-90 % interface width {width * 1e6:.3g} um (from [phase_field] "
-                    "gradient_coefficient and barrier_height): use at least "
-                    f"{math.ceil(si['geometry']['length'] / width)} cells in x"], []
+                    f"gradient_coefficient and barrier_height): {fix}"], []
         if cell_size > ell / 2 * (1 + 1e-3):  # the published kappa, W give ell = 0.49999 um
             return [], [f"cell size {cell_size * 1e6:.3g} um exceeds half the interface length "
                         f"{ell * 1e6:.3g} um: the front will pin to the grid and move in jumps "

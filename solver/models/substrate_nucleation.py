@@ -98,14 +98,17 @@ class SubstrateNucleation(Block):
         if missing:
             errors.append(f"[nucleation] enabled: needs the model blocks {sorted(missing)} "
                           "(the local overpotential)")
+        if si["geometry"]["kind"] in ("box", "mesh"):
+            errors.append("[nucleation] enabled: on built-in 1-D and 2-D meshes only (the "
+                          "sites are the electrode's facets of the interval or rectangle)")
         if si["metal"]["surface_energy"] is None:
             errors.append("[nucleation] enabled: needs [metal] surface_energy (or a "
                           "[material] metal from the library)")
         return errors
 
     @classmethod
-    def resolution_checks(cls, si, cell_size):
-        distance = si["nucleation"]["exclusion_distance"]
+    def resolution_checks(cls, si, mesh):
+        distance, cell_size = si["nucleation"]["exclusion_distance"], mesh.max_cell_size()
         if distance < cell_size:
             return [f"[nucleation] exclusion_distance: {distance * 1e6:.3g} um is below the "
                     f"cell size {cell_size * 1e6:.3g} um; use at least the cell size"], []
@@ -200,7 +203,7 @@ class SubstrateNucleation(Block):
         pb = self.pb
         xq = pb.Q.tabulate_dof_coordinates().T
         dofs = pb.sub_dofs["eta"]
-        seeds = [(x, y, R) for x, y, R, _ in nuclei]
+        seeds = [(x, y, 0.0, R) for x, y, R, _ in nuclei]
         width = pb.p["interface_width"]
         pb.u.x.array[dofs] = np.maximum(pb.u.x.array[dofs], seeds_profile(xq, seeds, width))
         pb.u.x.scatter_forward()
