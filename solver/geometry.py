@@ -79,12 +79,15 @@ def _read(path: str, mtime: float, unit: float) -> MeshFile:
     import io
 
     import meshio
+    said = io.StringIO()
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # (meshio's reader prints)
+        # meshio prints (and on some files calls sys.exit): keep both in hand
+        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
             mesh = meshio.read(path)
-    except Exception as e:  # meshio raises many kinds: all mean "cannot read this"
-        raise MeshError(f"{path}: cannot read the mesh ({type(e).__name__}: "
-                        f"{str(e)[:200]}); a Gmsh .msh or an XDMF mesh is expected") from None
+    except (Exception, SystemExit) as e:  # all mean "cannot read this"
+        why = " ".join(said.getvalue().split()) or f"{type(e).__name__}: {e}"
+        raise MeshError(f"{path}: cannot read the mesh ({why[:200]}); a Gmsh .msh or an "
+                        "XDMF mesh is expected") from None
     kinds = {b.type for b in mesh.cells}
     top = max((CELLS[k][1] for k in kinds & set(CELLS)), default=0)
     used = sorted(k for k in kinds & set(CELLS) if CELLS[k][1] == top)

@@ -160,6 +160,36 @@ bad_case("cells-needs-more-memory", case_text(geometry={"kind": '"rectangle"', "
 value("cells-zero", "geometry", "cells", "[0]", "positive integers")
 value("cells-negative", "geometry", "cells", "[-5]", "positive integers")
 value("cells-string", "geometry", "cells", '"many"', "positive integers")
+bad_case("box-two-cell-counts", case_text(geometry={"kind": '"box"'}), "[geometry] cells",
+         "a box needs 3 cell counts")
+
+
+def mesh_case(cid, geometry, files, *mentions):
+    """kind = "mesh" with a file (relative to the case file) and files on disk."""
+    add(Hostile(cid, ["run", "{p}/case.toml", "-o", "{p}/out"],
+                {"case.toml": case_text(geometry={"kind": '"mesh"', "unit": '"1 um"', **geometry},
+                                        drop=("geometry.cells",)), **files},
+                ("{p}/case.toml",) + mentions))
+
+
+_SQUARE = ("$MeshFormat\n2.2 0 8\n$EndMeshFormat\n$PhysicalNames\n2\n1 1 \"electrode\"\n"
+           "2 9 \"electrolyte\"\n$EndPhysicalNames\n$Nodes\n4\n1 0 0 0\n2 1 0 0\n3 1 1 0\n"
+           "4 0 1 0\n$EndNodes\n$Elements\n{n}\n{elements}$EndElements\n")
+_TRIANGLES = "1 2 2 9 9 1 2 3\n2 2 2 9 9 1 3 4\n"
+mesh_case("mesh-no-file-key", {}, {}, "[geometry] file", "needed for kind")
+mesh_case("mesh-missing-file", {"file": '"nowhere.msh"'}, {}, "[geometry] file", "no such mesh file")
+mesh_case("mesh-is-a-case-file", {"file": '"case.toml"'}, {}, "[geometry] file", "cannot read the mesh")
+mesh_case("mesh-garbage", {"file": '"m.msh"'}, {"m.msh": bytes(range(256)) * 8},
+          "[geometry] file", "cannot read the mesh")
+mesh_case("mesh-mixed-cells", {"file": '"m.msh"'},
+          {"m.msh": _SQUARE.format(n=2, elements="1 2 2 9 9 1 2 3\n2 3 2 9 9 1 2 3 4\n")},
+          "[geometry] file", "one first-order cell type")
+mesh_case("mesh-no-reservoir-group", {"file": '"m.msh"'},
+          {"m.msh": _SQUARE.format(n=3, elements=_TRIANGLES + "3 1 2 1 1 4 1\n")},
+          "[geometry] reservoir", "no 1-D physical group 'reservoir'", "electrode")
+mesh_case("mesh-group-named-wrong", {"file": '"m.msh"', "electrode": '"anode"'},
+          {"m.msh": _SQUARE.format(n=3, elements=_TRIANGLES + "3 1 2 1 1 4 1\n")},
+          "[geometry] electrode", "'anode'")
 value("interval-two-cell-counts", "geometry", "cells", "[40, 40]", "an interval needs 1 cell count")
 bad_case("rectangle-three-counts", case_text(geometry={"kind": '"rectangle"', "height": '"20 um"',
                                                         "cells": "[40, 40, 40]"}),
