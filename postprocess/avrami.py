@@ -89,7 +89,7 @@ def sharp_interface_fraction(case, t, front_speed=None):
     y = (np.arange(RASTER) + 0.5) / RASTER * g["height"]
     X, Y = np.meshgrid(x, y, indexing="ij")
     dist = np.full(X.shape, np.inf)
-    for xc, yc, _ in seeds:
+    for xc, yc, _, _ in seeds:
         dist = np.minimum(dist, np.hypot(X - xc, Y - yc))
     dist = np.sort(dist.ravel())
     return np.searchsorted(dist, seed_radius(t, R0, v, r_star)) / dist.size

@@ -138,9 +138,9 @@ class RunOutput:
                 kept = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
             tmp = series.with_name("timeseries.csv.tmp")
             with open(tmp, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
-                w.writeheader()
-                w.writerows(kept)
+                writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
+                writer.writeheader()
+                writer.writerows(kept)
             os.replace(tmp, series)
             self._csv = open(series, "a", newline="")
             self._writer = csv.DictWriter(self._csv, fieldnames=self.columns)
@@ -153,7 +153,7 @@ class RunOutput:
         self.fields, self.files = output_fields(pb), {}
         self.functions = {}
         x = pb.mesh.geometry.x
-        x *= pb.scales.length  # write coordinates in metres
+        x *= pb.scales.unit("m")  # write coordinates in metres
         try:
             for name in self.fields:
                 f = fem.Function(pb.Q)
@@ -162,7 +162,7 @@ class RunOutput:
                 self.files[name] = compat.xdmf_file(self.comm, self.path / f"{name}{suffix}.xdmf")
                 self.files[name].write_mesh(pb.mesh)
         finally:
-            x /= pb.scales.length
+            x /= pb.scales.unit("m")
         self.output_time = 0.0
         self.last_field_time = None
 
@@ -175,10 +175,10 @@ class RunOutput:
                 f = self.path / b.log_file
                 new = not f.exists()
                 with open(f, "a", newline="") as fh:
-                    w = csv.DictWriter(fh, fieldnames=b.log_columns)
+                    writer = csv.DictWriter(fh, fieldnames=b.log_columns)
                     if new:
-                        w.writeheader()
-                    w.writerows(rows)
+                        writer.writeheader()
+                    writer.writerows(rows)
             if rows:
                 rows.clear()
 

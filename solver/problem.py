@@ -5,8 +5,8 @@ quantities, residual, boundary and initial values and integrals
 (solver/models/).  All unknowns are continuous P1 fields interleaved in one blocked space (so
 PETSc sees a block size and fieldsplit can separate them by component).
 The time-difference weights (a0, a1, a2, 1/dt) are constants updated by the
-stepper; BDF1 is (1, -1, 0), variable-step BDF2 with w = dt_n/dt_(n-1) is
-((1+2w)/(1+w), -(1+w), w^2/(1+w)).
+stepper; BDF1 is (1, -1, 0), variable-step BDF2 with r = dt_n/dt_(n-1) is
+((1+2r)/(1+r), -(1+r), r^2/(1+r)).
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class Problem:
             raise NotImplementedError(f"unknowns {unsupported}: only P1 elements are built")
         self.names = [u.name for u in self.unknowns]
         self.index = {n: i for i, n in enumerate(self.names)}
-        g, x0 = case.si["geometry"], self.scales.length
+        g, x0 = case.si["geometry"], self.scales.unit("m")
         self.mesh = mesh if mesh is not None else build_mesh(comm, g, x0)
         self.ndim = self.mesh.topology.dim
         self.facets = named_facets(self.mesh, g, x0)  # {name: local facets}
@@ -215,9 +215,9 @@ class Problem:
         if dt_prev is None:
             a, b = (1.0, -1.0, 0.0), (1.0, 0.0)
         else:
-            w = dt / dt_prev
-            a = ((1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w))
-            b = (1 + w, -w)
+            r = dt / dt_prev
+            a = ((1 + 2 * r) / (1 + r), -(1 + r), r * r / (1 + r))
+            b = (1 + r, -r)
         for c, val in zip(self.ddt_weights + self.extrapolation_weights, (*a, 1.0 / dt, *b)):
             c.value = val
 

@@ -71,8 +71,8 @@ class Run:
         self.log = run_logger(self.path, comm)
         self.log.info(f"anodex: case {case.si['case']['name']} ({case.source}) on {comm.size} "
                       f"rank(s) -> {self.path}")
-        for w in case.warnings:
-            self.log.warning(w)
+        for warning in case.warnings:
+            self.log.warning(warning)
 
     def build(self, command_line):
         """Problem, solver, stepper and output, from scratch or a checkpoint;
@@ -85,8 +85,8 @@ class Run:
                 pb.set_initial()
             self.ns = NewtonSolver(pb, case.si["solver"])
             self.stepper = Stepper(pb, self.ns, case.si["time"], self.log.info)
-            self.t_end = case.si["time"]["end"] / pb.scales.time
-            self.interval = case.si["output"]["field_interval"] / pb.scales.time
+            self.t_end = pb.scales.to_internal(case.si["time"]["end"], "s")
+            self.interval = pb.scales.to_internal(case.si["output"]["field_interval"], "s")
             self.next_out = min(self.interval, self.t_end)
             if restart:
                 self._restore(saved)

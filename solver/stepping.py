@@ -32,9 +32,9 @@ class GiveUp(RuntimeError):
 class Stepper:
     def __init__(self, problem, solver, time_cfg, log):
         self.pb, self.ns, self.cfg, self.log = problem, solver, time_cfg, log
-        self.t0 = problem.scales.time
+        self.scales = problem.scales
         self.t = 0.0  # internal time
-        self.dt = time_cfg["dt_initial"] / self.t0
+        self.dt = self.scales.to_internal(time_cfg["dt_initial"], "s")
         self.dt_prev = None  # None -> next step is BDF1
         self.step = 0
         self.rejected = 0
@@ -54,6 +54,9 @@ class Stepper:
     def restore(self, state: dict):
         for k in self.STATE:
             setattr(self, k, state[k])
+
+    def seconds(self, t):
+        return self.scales.to_si(t, "s")
 
     def reset_history(self):
         """After the state was changed between steps (by a block's event): the
@@ -101,7 +104,7 @@ class Stepper:
         before_solve(t0, t1): called before every attempt with the step's
         interval (noise draws, time-dependent data).  Returns step statistics."""
         pb, cfg = self.pb, self.cfg
-        dt_min, dt_max = cfg["dt_min"] / self.t0, cfg["dt_max"] / self.t0
+        dt_min, dt_max = (self.scales.to_internal(cfg[k], "s") for k in ("dt_min", "dt_max"))
         tol = cfg["error_tolerance"]
         newton = krylov = 0
         while True:
@@ -117,13 +120,13 @@ class Stepper:
             krylov += lits
             if not ok:
                 self.failed_solves += 1
-                self.log(f"step {self.step + 1}: Newton failed at t = {self.t * self.t0:.6g} s, "
-                         f"dt = {dt * self.t0:.3g} s ({reason} after {its} iterations); cutting dt")
+                self.log(f"step {self.step + 1}: Newton failed at t = {self.seconds(self.t):.6g} s, "
+                         f"dt = {self.seconds(dt):.3g} s ({reason} after {its} iterations); cutting dt")
                 self.dt = dt / 4
                 self.dt_cap = dt / 2 if self.dt_cap is None else min(self.dt_cap, dt / 2)
                 if self.dt < dt_min:
-                    raise GiveUp(f"Newton failed ({reason}) at t = {self.t * self.t0:.6g} s "
-                                 f"with dt below dt_min = {dt_min * self.t0:g} s")
+                    raise GiveUp(f"Newton failed ({reason}) at t = {self.seconds(self.t):.6g} s "
+                                 f"with dt below dt_min = {self.seconds(dt_min):g} s")
                 continue
             self.dt_used = dt
             err = self._error() if tol > 0 and prev is not None else 0.0
@@ -134,7 +137,7 @@ class Stepper:
             if tol > 0 and err > tol and dt > dt_min:
                 self.rejected += 1
                 self.log(f"step {self.step + 1}: rejected, error {err:.3g} > {tol:g} "
-                         f"at dt = {dt * self.t0:.3g} s")
+                         f"at dt = {self.seconds(dt):.3g} s")
                 self.dt = max(dt * factor, dt_min)
                 continue
             self._accept(dt, intended, factor)
@@ -152,7 +155,7 @@ class Stepper:
     def _accept(self, dt, intended, factor):
         """Shift the history and choose the next step."""
         pb, cfg = self.pb, self.cfg
-        dt_min, dt_max = cfg["dt_min"] / self.t0, cfg["dt_max"] / self.t0
+        dt_min, dt_max = (self.scales.to_internal(cfg[k], "s") for k in ("dt_min", "dt_max"))
         pb.u_nm1.x.array[:] = pb.u_n.x.array
         pb.u_n.x.array[:] = pb.u.x.array
         self.t += dt

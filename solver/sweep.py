@@ -308,9 +308,9 @@ def read_manifest(directory) -> list[dict]:
 def write_manifest(directory, rows: list[dict]):
     """Atomic: a kill while writing leaves the previous manifest."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
     path = Path(directory) / MANIFEST
     tmp = path.with_name(MANIFEST + ".tmp")
     tmp.write_text(buf.getvalue())

@@ -15,7 +15,9 @@ from solver.run import run_case
 CASES = Path(__file__).resolve().parents[1] / "cases"
 METAL_CASES = sorted(p for p in CASES.glob("*.toml") if not p.name.startswith("hong2018")
                      and load_case(p).si["material"]["metal"]
-                     and not load_case(p).si["nucleation"]["enabled"])  # test_nucleation.py
+                     and not load_case(p).si["nucleation"]["enabled"]  # test_nucleation.py
+                     and load_case(p).si["geometry"]["kind"] in ("interval", "rectangle"))
+# (the mesh-file and 3-D cases run in tests/test_geometry.py)
 SHRINK = {"geometry.kind": "interval", "geometry.length": "10 um", "geometry.cells": [40],
           "time.end": "5 s", "output.field_interval": "5 s"}
 

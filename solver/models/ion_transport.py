@@ -143,7 +143,7 @@ class IonTransport(Block):
     def fields(self):
         def concentration(pb):
             c = ion_concentration_np(pb.field_values("w"), pb.field_values("eta"), pb.p)
-            return c * pb.scales.site_density / pb.p["dv"]
+            return pb.scales.to_si(c / pb.p["dv"], "mol/m^3")  # (electrolyte sites: c_s/dv)
         return (Field("c", "mol/m^3", concentration),)
 
     def metadata(self, pb):

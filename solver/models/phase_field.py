@@ -270,7 +270,7 @@ class PhaseField(Block):
             "double_well": si["time"]["double_well"],
             "boundary_values": pf["boundary_values"],
             "initial_kind": ini["kind"],
-            "seeds": seed_positions(si, s.length),
+            "seeds": seed_positions(si, s.unit("m")),
         }
 
     # ---- the problem ---------------------------------------------------------
@@ -338,7 +338,8 @@ class PhaseField(Block):
         if self.last_tip is not None and dt > 0 and math.isfinite(tip + self.last_tip):
             velocity = (tip - self.last_tip) / s.to_si(dt, "s")
         self.last_tip = tip
-        return {"deposit_thickness_m": thickness, "metal_mol_m2": thickness * s.site_density,
+        return {"deposit_thickness_m": thickness,
+                "metal_mol_m2": s.to_si(integrals["metal_volume"] / pb.area, "mol/m^2"),
                 "tip_position_m": tip, "tip_velocity_m_s": velocity}
 
     def fields(self):

@@ -127,7 +127,7 @@ class SubstrateNucleation(Block):
         self.cfg = si["nucleation"]
         self.gamma = si["metal"]["surface_energy"]
         self.vm, self.z, self.T = s.molar_volume, s.z, s.temperature
-        self.x0 = s.length
+        self.scales = s
         self._sites(pb)
         self.nuclei = np.zeros((0, 4))  # rows (x, y, R, t_inserted), internal units, every rank
         self.nucleated = 0.0  # mol/m^2 of metal inserted as nuclei
@@ -149,7 +149,7 @@ class SubstrateNucleation(Block):
         if fdim == 0:
             self.areas = np.ones(len(facets))  # 1-D: per m^2 of electrode
         else:
-            length = np.linalg.norm(corners[:, 1] - corners[:, 0], axis=1) * self.x0
+            length = self.scales.to_si(np.linalg.norm(corners[:, 1] - corners[:, 0], axis=1), "m")
             depth = self.cfg["site_depth"] or None
             self.areas = length * (depth if depth else length)
 
@@ -180,19 +180,19 @@ class SubstrateNucleation(Block):
         """Draw and insert this step's nuclei (collective; t, dt internal), log
         them in log_rows (SI); True if eta was changed (new or held nuclei)."""
         cfg, s = self.cfg, pb.scales
-        excl = cfg["exclusion_distance"] / self.x0
+        excl = s.to_internal(cfg["exclusion_distance"], "m")
         new = []
         for x, y, o, j, prob in self._candidates(step, dt):
             if any(math.hypot(x - n[0], y - n[1]) < excl for n in [*self.nuclei, *new]):
                 continue
-            r_star = cnt.critical_radius(self.gamma, self.vm, self.z, o) / self.x0
-            R = cfg["seed_factor"] * max(r_star, cfg["min_seed_radius"] / self.x0)
+            r_star = cnt.critical_radius(self.gamma, self.vm, self.z, o)
+            R = s.to_internal(cfg["seed_factor"] * max(r_star, cfg["min_seed_radius"]), "m")
             new.append((x, y, R, t))
-            self.log_rows.append({"step": step, "t_s": t * s.time, "x_m": x * self.x0,
-                                  "y_m": y * self.x0, "radius_m": R * self.x0,
+            self.log_rows.append({"step": step, "t_s": s.to_si(t, "s"), "x_m": s.to_si(x, "m"),
+                                  "y_m": s.to_si(y, "m"), "radius_m": s.to_si(R, "m"),
                                   "overpotential_V": o, "rate_1_m2_s": j, "probability": prob})
         self.nuclei = np.vstack([self.nuclei, np.array(new, dtype=float).reshape(-1, 4)])
-        held = [n for n in self.nuclei if t - n[3] <= cfg["hold_time"] / s.time]
+        held = [n for n in self.nuclei if t - n[3] <= s.to_internal(cfg["hold_time"], "s")]
         if held:
             before = pb.integral("metal_volume")
             self._impose(held)
