@@ -170,7 +170,7 @@ class RunOutput:
         """Append the blocks' event rows to their log files (rank 0; the rows
         are the same on every rank) and clear them."""
         for b in self.pb.blocks:
-            rows = getattr(b, "log_rows", None)
+            rows = b.log_rows if b.log_file else None
             if self.root and rows:
                 f = self.path / b.log_file
                 new = not f.exists()

@@ -55,7 +55,7 @@ def block_files() -> tuple:
     from .models import registered
     blocks = [cls() for cls in registered()]
     return (tuple(f.name for b in blocks for f in b.fields()),
-            {b.log_file for b in blocks if getattr(b, "log_file", None)})
+            {b.log_file for b in blocks if b.log_file})
 
 
 def run_fields(path: Path) -> tuple:

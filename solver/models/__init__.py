@@ -122,6 +122,10 @@ class Block:
     columns: tuple = ()  # time-series columns written by record()
     # per-run values a checkpoint carries (attributes of the instance)
     checkpoint_state: tuple = ()
+    # an event log in the run directory: its file name and columns; the
+    # instance collects rows in log_rows, the output appends and clears them
+    log_file: str | None = None
+    log_columns: tuple = ()
 
     # ---- the case ------------------------------------------------------------
     @classmethod
