@@ -225,6 +225,7 @@ def _match(mesh, dim, groups, g):
     from dolfinx import mesh as dmesh
     from mpi4py import MPI
     mesh.topology.create_entities(dim)
+    mesh.topology.create_connectivity(dim, mesh.topology.dim)  # (midpoints need it from 0.9)
     imap = mesh.topology.index_map(dim)
     local = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
     size = float(np.ptp(mesh.geometry.x, axis=0).max())
