@@ -42,6 +42,15 @@ def cell_dofs(V):
     return np.asarray(lst)
 
 
+def geometry_dofmap(mesh):
+    """Geometry nodes of every local cell, (cells, nodes per cell)."""
+    g = mesh.geometry
+    dofmap = g.dofmaps[0] if hasattr(g, "dofmaps") else g.dofmap  # 0.10: dofmap deprecated
+    return np.asarray(dofmap.array if hasattr(dofmap, "array") else dofmap).reshape(
+        mesh.topology.index_map(mesh.topology.dim).size_local
+        + mesh.topology.index_map(mesh.topology.dim).num_ghosts, -1)
+
+
 def petsc_vec(u):
     """The PETSc vector behind a Function."""
     return u.x.petsc_vec if hasattr(u.x, "petsc_vec") else u.vector

@@ -14,6 +14,7 @@ import pytest
 from mpi4py import MPI
 
 from conftest import read_timeseries
+from solver import compat
 from solver.case import CaseError, load_case, validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,8 +47,7 @@ def vertex_nodes(mesh):
     tdim = mesh.topology.dim
     mesh.topology.create_connectivity(tdim, 0)
     c2v = mesh.topology.connectivity(tdim, 0).array
-    g = mesh.geometry.dofmap
-    g = np.asarray(g.array if hasattr(g, "array") else g).ravel()
+    g = compat.geometry_dofmap(mesh).ravel()
     out = np.empty(c2v.max() + 1, dtype=np.int64)
     out[c2v] = g
     return out
