@@ -21,9 +21,10 @@ def columns(blocks) -> list:
     return [*STEP_COLUMNS, *(c for b in blocks for c in b.columns), "wall_s"]
 
 
-def record(pb, step, t, dt, newton, krylov) -> dict:
-    """One row in SI units (t, dt in internal units); wall_s is the caller's."""
-    integrals = pb.integrals()
+def record(pb, step, t, dt, newton, krylov, integrals) -> dict:
+    """One row in SI units (t, dt in internal units) from the step's
+    integrals (Stepper.advance assembles them before the history shift);
+    wall_s is the caller's."""
     row = {"step": step, "t_s": pb.scales.to_si(t, "s"), "dt_s": pb.scales.to_si(dt, "s"),
            "newton_its": newton, "krylov_its": krylov}
     for b in pb.blocks:

@@ -148,7 +148,8 @@ class Run:
         st = stepper.advance(self.next_out, before_solve)
         if _signalled:  # (in case a solver swallowed the exception)
             raise Terminated("terminated by SIGTERM")
-        row = observables.record(pb, stepper.step, stepper.t, st["dt"], st["newton"], st["krylov"])
+        row = observables.record(pb, stepper.step, stepper.t, st["dt"], st["newton"], st["krylov"],
+                                 st["integrals"])
         row["wall_s"] = self.wall()
         self.out.append(row)
         changed = [b.after_step(pb, stepper.step, stepper.t, st["dt"]) for b in pb.blocks]
@@ -181,7 +182,7 @@ class Run:
         stepper = self.stepper
         self.last_report = time.perf_counter()
         if not self.restart:
-            self.out.append({**observables.record(self.pb, 0, 0.0, 0.0, 0, 0),
+            self.out.append({**observables.record(self.pb, 0, 0.0, 0.0, 0, 0, self.pb.integrals()),
                              "wall_s": time.perf_counter() - self.wall0})
             self.out.write_fields(0.0)
         state, reason = "completed", f"reached end time {self.case.si['time']['end']:g} s"

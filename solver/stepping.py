@@ -102,7 +102,10 @@ class Stepper:
     def advance(self, t_stop, before_solve=None):
         """Take one accepted step, ending no later than t_stop (internal).
         before_solve(t0, t1): called before every attempt with the step's
-        interval (noise draws, time-dependent data).  Returns step statistics."""
+        interval (noise draws, time-dependent data).  Returns step statistics
+        and the blocks' integrals of the accepted step (assembled before the
+        history shift: a boundary flux holding a time difference is the
+        step's own)."""
         pb, cfg = self.pb, self.cfg
         dt_min, dt_max = (self.scales.to_internal(cfg[k], "s") for k in ("dt_min", "dt_max"))
         tol = cfg["error_tolerance"]
@@ -140,8 +143,13 @@ class Stepper:
                          f"at dt = {self.seconds(dt):.3g} s")
                 self.dt = max(dt * factor, dt_min)
                 continue
+            # the blocks' integrals (consistent boundary fluxes contain the
+            # time difference) on this step's own history levels and weights,
+            # before _accept shifts the history
+            integrals = pb.integrals()
             self._accept(dt, intended, factor)
-            return {"dt": dt, "newton": newton, "krylov": krylov, "error": err}
+            return {"dt": dt, "newton": newton, "krylov": krylov, "error": err,
+                    "integrals": integrals}
 
     @staticmethod
     def _landing(intended, remaining):
