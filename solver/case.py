@@ -90,6 +90,8 @@ def _convert(p: Param, value):
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             return None, f"must be a non-empty list of strings, got {shown(value)}"
         return list(value), None
+    if p.kind in ("number_list", "quantity_list"):
+        return _list(p, value)
     if p.kind == "table":
         if not isinstance(value, dict):
             return None, f"must be a table, got {type(value).__name__}"
@@ -98,6 +100,26 @@ def _convert(p: Param, value):
 
 
 MAX_STRING = 10000  # characters of a string value
+MAX_LIST = 10000  # entries of a list of numbers or quantities
+
+
+def _list(p: Param, value):
+    """A non-empty list of finite numbers, or of quantities of p.unit -> SI floats."""
+    what = "numbers" if p.kind == "number_list" else f'quantities such as "1 {p.unit}"'
+    if not isinstance(value, list) or not value or len(value) > MAX_LIST:
+        return None, f"must be a non-empty list of at most {MAX_LIST} {what}, got {shown(value)}"
+    out = []
+    for i, v in enumerate(value):
+        if p.kind == "number_list":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                return None, f"entry {i + 1}: must be a finite number, got {shown(v)}"
+            out.append(float(v))
+            continue
+        try:
+            out.append(to_si(v, p.unit))
+        except UnitError as e:
+            return None, f"entry {i + 1}: {e}"
+    return out, None
 _PETSC_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
@@ -224,7 +246,8 @@ def _checked(p: Param, value):
         if err:
             err = f"{err}, got {shown(value)}"
     if err is None and val is not None and p.bounds is not None:
-        err = _out_of_bounds(p, val, value)
+        for v in val if isinstance(val, list) else [val]:
+            err = err or _out_of_bounds(p, v, value)
     return val, err
 
 
@@ -255,7 +278,7 @@ def _out_of_bounds(p: Param, val, value) -> str | None:
     lo, hi = p.bounds
     if lo <= val <= hi:
         return None
-    unit = "" if p.kind != "quantity" or p.unit == "1" else f" {p.unit}"
+    unit = "" if p.kind not in ("quantity", "quantity_list") or p.unit == "1" else f" {p.unit}"
     return f"outside the physical range [{lo:g}, {hi:g}]{unit}, got {shown(value)}"
 
 
@@ -513,7 +536,7 @@ def reference_markdown() -> str:
                   "|---|---|---|---|---|---|---|"]
         for key, p in params.items():
             kind = p.kind if p.kind != "choice" else " / ".join(p.choices)
-            unit = p.unit if p.kind == "quantity" else ""
+            unit = p.unit if p.kind in ("quantity", "quantity_list") else ""
             default = "unset" if p.default is None else f"`{_toml_value(p.default)}`"
             bounds = f"{p.bounds[0]:g} to {p.bounds[1]:g}" if p.bounds else ""
             block = OWNER.get((section, key), "")

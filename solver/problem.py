@@ -23,6 +23,12 @@ from .scales import nondimensionalise
 QUADRATURE_DEGREE = 2  # explicit: UFL's estimate for the exponential terms explodes
 
 
+def bc_value(value):
+    """Dirichlet data of a block: a number, or a fem.Constant the block
+    updates in time (before_solve)."""
+    return value if isinstance(value, fem.Constant) else compat.scalar_type(value)
+
+
 class Problem:
     def __init__(self, case, comm, mesh=None, exact=None, exact_state=State):
         """exact: optional manufactured solution, a callable (x, level) ->
@@ -148,10 +154,10 @@ class Problem:
             for name, where, value in b.dirichlet(self.p):
                 sub = self.sub(self.index[name])
                 dofs = fem.locate_dofs_topological(sub, fdim, self.facets[where])
-                bcs.append(fem.dirichletbc(compat.scalar_type(value), dofs, sub))
+                bcs.append(fem.dirichletbc(bc_value(value), dofs, sub))
         return bcs
 
-    def _indicator(self, name, where):
+    def indicator(self, name, where):
         """Vector function: 1 on `name`'s dofs at boundary `where`, else 0."""
         ind = fem.Function(self.V)
         dofs = fem.locate_dofs_topological(self.sub(self.index[name]), self.ndim - 1,
@@ -164,7 +170,7 @@ class Problem:
         """The flux of `name`'s equation out through boundary `where`, as a
         consistent (residual) flux: the residual tested with the indicator of
         the boundary's nodes, which equals the boundary flux."""
-        return ufl.replace(self.F_ufl, {self.v: self._indicator(name, where)})
+        return ufl.replace(self.F_ufl, {self.v: self.indicator(name, where)})
 
     # ---- initial state and history -----------------------------------------
     def set_initial(self):
@@ -196,7 +202,7 @@ class Problem:
         a, L = ufl.lhs(F), ufl.rhs(F)
         if L.empty():
             L = fem.Constant(self.mesh, compat.scalar_type(0.0)) * test * self.dx
-        bcs = [fem.dirichletbc(compat.scalar_type(value),
+        bcs = [fem.dirichletbc(bc_value(value),
                                fem.locate_dofs_topological(self.Q, self.ndim - 1, self.facets[where]),
                                self.Q)
                for unknown, where, value in block.dirichlet(self.p) if unknown == name]

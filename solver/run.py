@@ -145,7 +145,8 @@ class Run:
         def before_solve(t0, t1):
             for b in pb.blocks:
                 b.before_solve(pb, t0, t1)
-        st = stepper.advance(self.next_out, before_solve)
+        land = min([self.next_out] + [b.next_change(pb, stepper.t) for b in pb.blocks])
+        st = stepper.advance(land, before_solve)
         if _signalled:  # (in case a solver swallowed the exception)
             raise Terminated("terminated by SIGTERM")
         row = observables.record(pb, stepper.step, stepper.t, st["dt"], st["newton"], st["krylov"],

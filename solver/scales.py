@@ -54,7 +54,7 @@ class Scales:
         """The SI value of one internal unit of `dimension`."""
         x0, t0, E0 = self.length, self.time, self.energy_density
         table = {
-            "1": 1.0, "RT": 1.0, "m": x0, "s": t0, "1/s": 1 / t0, "m/s": x0 / t0,
+            "1": 1.0, "RT": 1.0, "m": x0, "1/m": 1 / x0, "s": t0, "1/s": 1 / t0, "m/s": x0 / t0,
             "m^2/s": x0 ** 2 / t0,
             "V": self.potential, "J/m^3": E0, "J/m": E0 * x0 ** 2, "m^3/(J*s)": 1 / (E0 * t0),
             "S/m": self.conductivity, "A/m^2": self.current_density,

@@ -18,7 +18,8 @@ INT32 = 2 ** 31 - 1
 
 @dataclass
 class Param:
-    kind: str  # quantity | number | int | bool | choice | str | str_list | int_list | table
+    kind: str  # quantity | number | int | bool | choice | str | str_list | int_list |
+    # number_list | quantity_list | table
     default: Any
     doc: str
     unit: str = "1"  # dimension name from units.DIMENSIONS, for quantities

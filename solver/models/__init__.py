@@ -216,6 +216,11 @@ class Block:
     def before_solve(self, pb, t0: float, t1: float):
         """Before every attempt at the step [t0, t1] (internal time)."""
 
+    def next_change(self, pb, t: float) -> float:
+        """The first time after t (internal) at which the block's data jump or
+        kink (a step of a time profile): steps land on it.  inf: none."""
+        return float("inf")
+
     def after_step(self, pb, step: int, t: float, dt: float) -> bool:
         """After an accepted step; True if it changed the state (the stepper
         then restarts its history)."""
@@ -294,13 +299,19 @@ def unknowns_of(si) -> list:
 
 def _register_builtin():
     from .butler_volmer import ButlerVolmer
+    from .charge_transfer import ChargeTransfer
     from .driving_force import DrivingForce
+    from .electronic_conduction import ElectronicConduction
+    from .interface_curvature import InterfaceCurvature
     from .ion_transport import IonTransport
+    from .ionic_conduction import IonicConduction
     from .phase_field import PhaseField
     from .potential import Potential
+    from .salt_transport import SaltTransport
     from .substrate_nucleation import SubstrateNucleation
     for block in (IonTransport, PhaseField, ButlerVolmer, Potential, DrivingForce,
-                  SubstrateNucleation):
+                  SubstrateNucleation, ChargeTransfer, ElectronicConduction, IonicConduction,
+                  SaltTransport, InterfaceCurvature):
         register(block)
 
 

@@ -1,0 +1,154 @@
+"""Charge transfer at the metal/electrolyte interface of the two-potential
+model, confined to the diffuse interface, with Gibbs-Thomson capillarity
+(physics/audit.md section 2: Chadwick et al., J. Electrochem. Soc. 165
+(2018) C633 for the structure; Zhang, Chadwick & Voorhees, arXiv:2311.03563
+for the overpotential with capillarity).
+
+Overpotential (internal units: RT/(zF)):
+
+    eta_ct = phi_s - phi_e - ln(c/c_b) + gamma V_m K / RT
+
+phi_s, phi_e the electronic and ionic potentials, c/c_b the salt over its
+bulk value (1 for a single-ion solid electrolyte), K the curvature of the
+metal (positive for a convex deposit; the interface_curvature block, absent
+in 1-D), gamma = sqrt(2 kappa W)/6 the interface energy of the phase field.
+Reference: phi_e = 0 at the reservoir, the potential of an M/M^z+ electrode
+at the bulk concentration, so eta_ct = 0 is equilibrium.
+
+Kinetics ([reaction] kinetics; one function of eta_ct, so Marcus and
+Marcus-Hush-Chidsey rates can be added as further choices):
+
+    butler_volmer:  i_F = i0 (c/c_b)^alpha_a [exp(-alpha_c eta_ct) - exp(alpha_a eta_ct)]
+
+(deposition positive; for alpha_a + alpha_c = 1 the cathodic branch is
+first order in c and the rest potential is Nernst's).
+
+Order-parameter equation: the phase_field block's Allen-Cahn terms, plus
+
+    d eta/dt += i_F V_m/(zF) |grad eta| + M kappa K |grad eta|
+
+with |grad eta| replaced by its equilibrium-profile value 2 eta (1 - eta)/l,
+which integrates to 1 across the interface.  The first term moves a flat
+front at v = i_F V_m/(zF) (Faraday); the second (Sun & Beckermann, J. Comput.
+Phys. 220 (2007) 626) cancels the phase field's own curvature motion, so the
+Allen-Cahn mobility M only keeps the profile and capillarity enters through
+i_F alone: the classical critical radius gamma V_m/(zF|eta|) is the model's.
+
+The charge that crosses the interface is S = zF/V_m dh/dt (the same time
+difference as the metal content, so charge and metal agree step by step):
+the source of the electronic and the sink of the ionic current
+(deposition_source).
+Results: the interface-averaged overpotential (weight 2 eta (1 - eta)/l).
+"""
+import math
+
+import ufl
+
+from ..schema import Param, open_unit, positive, q
+from . import Block
+from .grand_potential import capped_exp
+
+PARAMS = {
+    "reaction": {
+        "kinetics": Param("choice", "butler_volmer", "rate law of the charge transfer",
+                          choices=("butler_volmer",)),
+        "exchange_current_density": q("10 A/m^2", "A/m^2", "i0 at the bulk salt "
+                                      "concentration (no seed gives one: supply a measured "
+                                      "value for the interface)", positive, (1e-12, 1e8)),
+        "cathodic_transfer_coefficient": Param("number", 0.5, "alpha_c", check=open_unit),
+        "anodic_transfer_coefficient": Param("number", 0.5, "alpha_a", check=open_unit),
+        "gibbs_thomson": Param("bool", True, "capillarity in the overpotential, "
+                               "gamma V_m K/(zF) (2-D and 3-D; needs the interface_curvature "
+                               "block)"),
+    },
+}
+
+
+GRADIENT_FLOOR = 1e-4  # delta l of the regularised |grad eta|
+
+
+def interface_weight(eta, ell):
+    """|grad eta|, regularised as sqrt(|grad eta|^2 + delta^2) - delta with
+    delta = 1e-4/l: the delta function of the interface, whose integral
+    across it is 1 whatever the profile's width, so a widened profile
+    cannot carry more reaction."""
+    g = ufl.grad(eta)
+    delta = GRADIENT_FLOOR / ell
+    return ufl.sqrt(ufl.inner(g, g) + delta * delta) - delta
+
+
+def deposition_source(s):
+    """S = dh/dt (internal units: zF/V_m per time): the charge transferred
+    from the electrolyte to the metal per volume."""
+    return s.ddt(lambda lev: s.at("metal_fraction", lev))
+
+
+def optional(s, name, lev, default):
+    """Unknown or quantity `name` on the level dict, or `default` when no
+    selected block provides it (the salt of a single-ion electrolyte, the
+    curvature in 1-D)."""
+    return s.at(name, lev) if name in lev or name in s.quantities else default
+
+
+class ChargeTransfer(Block):
+    name = "charge_transfer"
+    params = PARAMS
+    requires = ("eta", "metal_fraction", "electrode_potential", "phi_e")
+    provides = ("charge_transfer_overpotential", "faradaic_current")
+    form_keys = (("reaction", "kinetics"), ("reaction", "gibbs_thomson"))
+    columns = ("interface_overpotential_V",)
+
+    @classmethod
+    def check(cls, si, given):
+        dim = {"interval": 1, "rectangle": 2, "box": 3}.get(si["geometry"]["kind"], 2)
+        if (dim > 1 and si["reaction"]["gibbs_thomson"]
+                and "interface_curvature" not in si["model"]["blocks"]):
+            return ["[model] blocks: the charge_transfer block with [reaction] gibbs_thomson "
+                    "= true needs the interface_curvature block in 2-D and 3-D (add it, or "
+                    "set gibbs_thomson = false)"]
+        return []
+
+    @classmethod
+    def internal(cls, si, s):
+        r, pf = si["reaction"], si["phase_field"]
+        gamma = math.sqrt(2 * pf["gradient_coefficient"] * pf["barrier_height"]) / 6
+        return {"i0": s.to_internal(r["exchange_current_density"], "A/m^2"),
+                "alpha_c": r["cathodic_transfer_coefficient"],
+                "alpha_a": r["anodic_transfer_coefficient"],
+                "capillarity": s.to_internal(gamma, "J/m^3") / s.unit("m")
+                if r["gibbs_thomson"] else 0.0,
+                "ell": s.to_internal(math.sqrt(2 * pf["gradient_coefficient"]
+                                               / pf["barrier_height"]), "m")}
+
+    def quantities(self):
+        def overpotential(s, lev):
+            eta_ct = (s.at("electrode_potential", lev) - lev["phi_e"]
+                      - ufl.ln(optional(s, "salt", lev, 1.0)))
+            return eta_ct + s.p["capillarity"] * optional(s, "curvature", lev, 0.0)
+
+        def current(s, lev):
+            p, eta_ct = s.p, s.at("charge_transfer_overpotential", lev)
+            salt = optional(s, "salt", lev, 1.0)
+            return p["i0"] * salt ** p["alpha_a"] * (capped_exp(-p["alpha_c"] * eta_ct)
+                                                     - capped_exp(p["alpha_a"] * eta_ct))
+        return {"charge_transfer_overpotential": overpotential, "faradaic_current": current}
+
+    def residual(self, s):
+        p, eta, v = s.p, s.u("eta"), s.test("eta")
+        weight = interface_weight(eta, p["ell"])
+        F = -s.u("faradaic_current") * weight * v * s.dxl
+        curvature = optional(s, "curvature", s.levels[0], None)
+        if curvature is not None:
+            F -= p["L"] * p["kappa"] * curvature * weight * v * s.dxl
+        return F
+
+    def integrals(self, pb):
+        s = pb.state
+        weight = interface_weight(s.u("eta"), s.p["ell"])
+        return {"interface_weight": weight * pb.dxl,
+                "weighted_overpotential": s.u("charge_transfer_overpotential") * weight * pb.dxl}
+
+    def record(self, pb, integrals, t, dt):
+        w = integrals["interface_weight"]
+        eta_ct = integrals["weighted_overpotential"] / w if w > 0 else math.nan
+        return {"interface_overpotential_V": pb.scales.to_si(eta_ct, "V")}

@@ -1,0 +1,224 @@
+"""Electronic conduction in the metal and the current collector, with the
+collector's control (physics/audit.md section 2):
+
+    -div((h + eps) sigma_s grad phi_s) = S,    S = zF/V_m dh/dt
+
+(deposition_source: the charge the reaction hands to the metal).  The
+residual is divided by sigma_s, so its rows are of order one.  eps keeps
+phi_s defined outside the metal; no electronic current leaves anywhere but
+through the collector (the electrolyte is an electronic insulator), so eps
+carries none in a steady state.
+
+Collector (the electrode face), [collector] control:
+* potentiostatic: phi_s = V(t) (vs an M/M^z+ electrode at the reservoir);
+* galvanostatic: the total current through the collector is fixed, I(t)
+  per electrode area, deposition positive, entering as a uniform flux; the
+  collector potential is what the solution gives (its mean is reported).
+  (Exact in 1-D and on a collector covered by metal; on a partly bare
+  collector the current density is uniform, not the potential.)
+The time profile multiplies the value: constant, or a table of
+(profile_times, profile_values) held piecewise constant (steps) or
+interpolated linearly (ramps), optionally repeated with profile_period
+(cycling).  Steps land on the table's times; a ramp's value is applied at
+the end of each step (implicit), a step profile's piece in between.
+Results: the collector potential and the current through the collector
+(the consistent flux of this equation at the collector, per electrode area;
+deposition positive), and its time integral, the charge: Faraday's law
+compares it with the metal grown (phase_field's metal_mol_m2).
+"""
+import math
+
+import numpy as np
+import ufl
+from dolfinx import fem
+from mpi4py import MPI
+
+from .. import compat
+from ..schema import Param, nonnegative, positive, q
+from . import Block, Field, Unknown
+from .charge_transfer import deposition_source
+
+PARAMS = {
+    "collector": {
+        "control": Param("choice", "potentiostatic", "potentiostatic: the collector held at "
+                         "potential; galvanostatic: a fixed total current_density",
+                         choices=("potentiostatic", "galvanostatic")),
+        "potential": q("-0.05 V", "V", "potentiostatic: collector potential vs an M/M^z+ "
+                       "electrode at the reservoir (negative plates metal)", bounds=(-20.0, 20.0)),
+        "current_density": q("10 A/m^2", "A/m^2", "galvanostatic: current per electrode area, "
+                             "deposition positive (negative strips metal)", bounds=(-1e8, 1e8)),
+        "profile": Param("choice", "constant", "time profile multiplying the potential or "
+                         "current: constant, or a table of profile_times and profile_values",
+                         choices=("constant", "table")),
+        "profile_times": Param("quantity_list", ["0 s"], "table: times, increasing, the first "
+                               "0 s", unit="s"),
+        "profile_values": Param("number_list", [1.0], "table: the factor at each time"),
+        "interpolation": Param("choice", "step", "table: step (hold each value until the next "
+                               "time) or linear (ramps)", choices=("step", "linear")),
+        "profile_period": q("0 s", "s", "table: repeat the table with this period (cycling); "
+                            "0: hold the last value", nonnegative, (0.0, 1e15)),
+    },
+    "electrode": {
+        "regularization": Param("number", 1e-3, "eps of the conductivities (h + eps) sigma_s "
+                                "and (1 - h + eps) sigma_e of the two-potential model (their "
+                                "values where the phase is absent; with 1e-6 the Newton "
+                                "residual of phi_e in the metal stalls at 5e-9 from round-off)",
+                                check=positive, bounds=(1e-12, 1e-2)),
+    },
+}
+
+
+def next_profile_time(c, t):
+    """The first table time after t (s), repeated with the period; inf: none."""
+    if c["profile"] == "constant":
+        return math.inf
+    times, period = np.asarray(c["profile_times"]), c["profile_period"]
+    base = 0.0
+    if period > 0:
+        base = math.floor(t / period) * period
+        times = np.append(times, period)
+    later = times[base + times > t * (1 + 1e-12) + 1e-300]
+    return base + float(later[0]) if later.size else math.inf
+
+
+def profile_factor(c, t):
+    """The [collector] profile's factor at time t (s) of a collector section (SI)."""
+    if c["profile"] == "constant":
+        return 1.0
+    times, values = np.asarray(c["profile_times"]), np.asarray(c["profile_values"])
+    if c["profile_period"] > 0:
+        t = t % c["profile_period"]
+    if c["interpolation"] == "linear":
+        return float(np.interp(t, times, values))
+    return float(values[np.searchsorted(times, t, side="right") - 1])
+
+
+class ElectronicConduction(Block):
+    name = "electronic_conduction"
+    params = PARAMS
+    unknowns = (Unknown("phi_s", "V", elliptic=True),)
+    provides = ("electrode_potential",)
+    requires = ("metal_fraction",)
+    form_keys = (("collector", "control"),)
+    columns = ("cell_potential_V", "collector_current_A_m2", "collector_charge_C_m2")
+    checkpoint_state = ("charge", "reference")
+
+    @classmethod
+    def check(cls, si, given):
+        c, errors = si["collector"], []
+        if c["profile"] == "table":
+            times = c["profile_times"]
+            if len(times) != len(c["profile_values"]):
+                errors.append(f"[collector] profile_values: {len(c['profile_values'])} values "
+                              f"for {len(times)} profile_times; give one value per time")
+            if times[0] != 0 or any(b <= a for a, b in zip(times, times[1:])):
+                errors.append("[collector] profile_times: must start at 0 s and increase")
+            if 0 < c["profile_period"] <= times[-1]:
+                errors.append("[collector] profile_period: must exceed the last profile time")
+        return errors
+
+    @classmethod
+    def inactive_keys(cls, si):
+        c = si["collector"]
+        out = [("collector", ("current_density",) if c["control"] == "potentiostatic"
+                else ("potential",), f"control is {c['control']}")]
+        if c["profile"] == "constant":
+            out.append(("collector", ("profile_times", "profile_values", "interpolation",
+                                      "profile_period"), 'profile is "constant"'))
+        return out
+
+    @classmethod
+    def internal(cls, si, s):
+        return {"sigma_metal": s.to_internal(si["electrode"]["conductivity"], "S/m"),
+                "eps": si["electrode"]["regularization"],
+                "galvanostatic": si["collector"]["control"] == "galvanostatic"}
+
+    # The unknown is the deviation of the electronic potential from a
+    # reference (the collector potential: V(t), or under galvanostatic
+    # control its last mean), electrode_potential = reference + phi_s.  With
+    # sigma_s ~ 1e7 S/m the potential differences in the metal are ~1e-10 V;
+    # carried on top of ~0.1 V they keep 7 digits and the collector current
+    # 5e-7 relative (measured); as deviations they keep them all.
+    def setup(self, pb):
+        self.pb, self.charge = pb, 0.0
+        self.collector = pb.case.si["collector"]
+        self.galvanostatic = self.collector["control"] == "galvanostatic"
+        self.reference = 0.0 if self.galvanostatic else self._value(0.0)
+        self.value = fem.Constant(pb.mesh, compat.scalar_type(self._value(0.0)))
+        self.offset = fem.Constant(pb.mesh, compat.scalar_type(self.reference))
+        self.previous_mean = None  # form of the collector mean at the last level
+
+    def restore(self, saved):
+        super().restore(saved)
+        self.offset.value = self.reference
+
+    def _value(self, t_internal):
+        """The controlled value at internal time t, internal units."""
+        c, s = self.collector, self.pb.scales
+        factor = profile_factor(c, s.to_si(t_internal, "s"))
+        if self.galvanostatic:
+            return s.to_internal(c["current_density"], "A/m^2") * factor
+        return s.to_internal(c["potential"], "V") * factor
+
+    def next_change(self, pb, t):
+        s = pb.scales
+        return s.to_internal(next_profile_time(self.collector, s.to_si(t, "s")), "s")
+
+    def before_solve(self, pb, t0, t1):
+        """Apply the control at t1 and move the reference there (the collector
+        potential), shifting the stored deviations so the potential is unchanged."""
+        # steps land on the table times (next_change): the middle of a step
+        # lies inside one piece of a step profile
+        at = t1 if self.collector["interpolation"] == "linear" else 0.5 * (t0 + t1)
+        self.value.value = self._value(at)
+        if self.galvanostatic:
+            if self.previous_mean is None:
+                self.previous_mean = fem.form(pb.state.u("phi_s", 1) * pb.ds["electrode"])
+            mean = pb.comm.allreduce(fem.assemble_scalar(self.previous_mean), op=MPI.SUM) / pb.area
+            new = self.reference + mean
+        else:
+            new = float(self.value.value)
+        shift, self.reference = new - self.reference, new
+        self.offset.value = new
+        for f in (pb.u, pb.u_n, pb.u_nm1):
+            f.x.array[pb.sub_dofs["phi_s"]] -= shift
+
+    def quantities(self):
+        return {"electrode_potential": lambda s, lev: self.offset + lev["phi_s"]}
+
+    def _bulk(self, s):
+        """The residual without the imposed current (divided by sigma_s)."""
+        p, phi, r = s.p, s.u("phi_s"), s.test("phi_s")
+        F = (s.u("metal_fraction") + p["eps"]) * ufl.inner(ufl.grad(phi), ufl.grad(r)) * s.dx
+        return F - deposition_source(s) / p["sigma_metal"] * r * s.dxl
+
+    def residual(self, s):
+        F = self._bulk(s)
+        if self.galvanostatic:
+            F += self.value / s.p["sigma_metal"] * s.test("phi_s") * s.ds["electrode"]
+        return F
+
+    def dirichlet(self, p):
+        return [] if self.galvanostatic else [("phi_s", "electrode", 0.0)]
+
+    def initial(self, p):
+        return {"phi_s": lambda x: np.zeros(x.shape[1])}
+
+    def integrals(self, pb):
+        # the consistent flux: the residual tested with the collector's nodes
+        # is minus the current leaving there (divided by sigma_s)
+        collector = pb.indicator("phi_s", "electrode")
+        return {"collector_current": -pb.state.p["sigma_metal"] * ufl.replace(
+                    self._bulk(pb.state), {pb.v: collector}),
+                "collector_potential": pb.state.u("electrode_potential") * pb.ds["electrode"]}
+
+    def record(self, pb, integrals, t, dt):
+        s = pb.scales
+        current = s.to_si(integrals["collector_current"] / pb.area, "A/m^2")
+        self.charge += current * s.to_si(dt, "s")
+        return {"cell_potential_V": s.to_si(integrals["collector_potential"] / pb.area, "V"),
+                "collector_current_A_m2": current, "collector_charge_C_m2": self.charge}
+
+    def fields(self):
+        return (Field("phi_s", "V", lambda pb: pb.scales.to_si(
+            self.reference + pb.field_values("phi_s"), "V")),)

