@@ -83,6 +83,16 @@ def deposition_source(s):
     return s.ddt(lambda lev: s.at("metal_fraction", lev))
 
 
+SALT_FLOOR = 1e-12  # c/c_b in the kinetics: a Newton iterate may overshoot below 0
+
+
+def salt_ratio(s, lev):
+    """c/c_b in the kinetics, floored at SALT_FLOOR (1: a single-ion electrolyte)."""
+    if "salt" not in lev:
+        return 1.0
+    return ufl.max_value(lev["salt"], SALT_FLOOR)
+
+
 def optional(s, name, lev, default):
     """Unknown or quantity `name` on the level dict, or `default` when no
     selected block provides it (the salt of a single-ion electrolyte, the
@@ -122,14 +132,12 @@ class ChargeTransfer(Block):
 
     def quantities(self):
         def overpotential(s, lev):
-            eta_ct = (s.at("electrode_potential", lev) - lev["phi_e"]
-                      - ufl.ln(optional(s, "salt", lev, 1.0)))
+            eta_ct = s.at("electrode_potential", lev) - lev["phi_e"] - ufl.ln(salt_ratio(s, lev))
             return eta_ct + s.p["capillarity"] * optional(s, "curvature", lev, 0.0)
 
         def current(s, lev):
             p, eta_ct = s.p, s.at("charge_transfer_overpotential", lev)
-            salt = optional(s, "salt", lev, 1.0)
-            return p["i0"] * salt ** p["alpha_a"] * (capped_exp(-p["alpha_c"] * eta_ct)
+            return p["i0"] * salt_ratio(s, lev) ** p["alpha_a"] * (capped_exp(-p["alpha_c"] * eta_ct)
                                                      - capped_exp(p["alpha_a"] * eta_ct))
         return {"charge_transfer_overpotential": overpotential, "faradaic_current": current}
 

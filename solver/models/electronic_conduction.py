@@ -58,6 +58,13 @@ PARAMS = {
         "profile_period": q("0 s", "s", "table: repeat the table with this period (cycling); "
                             "0: hold the last value", nonnegative, (0.0, 1e15)),
     },
+    "solver": {
+        "max_potential_update": Param("number", 2.0, "Newton step limiter: largest change "
+                                      "of the electronic potential per iteration, in RT/(zF) "
+                                      "(exponential kinetics overflow on larger steps, e.g. "
+                                      "when a galvanostatic start finds its potential)",
+                                      check=positive, bounds=(1e-6, 1e6)),
+    },
     "electrode": {
         "regularization": Param("number", 1e-3, "eps of the conductivities (h + eps) sigma_s "
                                 "and (1 - h + eps) sigma_e of the two-potential model (their "
@@ -96,7 +103,7 @@ def profile_factor(c, t):
 class ElectronicConduction(Block):
     name = "electronic_conduction"
     params = PARAMS
-    unknowns = (Unknown("phi_s", "V", elliptic=True),)
+    unknowns = (Unknown("phi_s", "V", update_limit="max_potential_update", elliptic=True),)
     provides = ("electrode_potential",)
     requires = ("metal_fraction",)
     form_keys = (("collector", "control"),)

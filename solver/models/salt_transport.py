@@ -33,6 +33,8 @@ PARAMS = {
                                 (1e-6, 1e5)),
         "salt_transference_number": Param("number", 0.4, "t+ of the binary electrolyte's "
                                           "cation (salt_transport block)", check=open_unit),
+    },
+    "solver": {
         "max_salt_update": Param("number", 0.5, "Newton step limiter: largest change of "
                                  "c/c_b per iteration (the step is scaled down)",
                                  check=positive, bounds=(1e-6, 100.0)),
@@ -100,6 +102,15 @@ class SaltTransport(Block):
         near = np.abs(eta - 0.5) < 0.25
         local = salt[near].min(initial=np.inf)
         return {"interface_salt_ratio": pb.comm.allreduce(local, op=MPI.MIN)}
+
+    def stop(self, row):
+        if row["interface_salt_ratio"] <= 0:
+            return ("the salt is depleted at the interface (c <= 0: Sand's time passed, or "
+                    "the current exceeds the limiting current)")
+        return None
+
+    def progress(self, row):
+        return f"c/c_b at the interface = {row['interface_salt_ratio']:.3g}"
 
     def fields(self):
         return (Field("salt_concentration", "mol/m^3", lambda pb: pb.field_values("salt")
