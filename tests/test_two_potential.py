@@ -236,3 +236,101 @@ def test_t8_limiting_current(mpi_tmp_path):
     expected = FARADAY * 3e-10 * 1000 / (0.6 * gap)
     assert ts["interface_salt_ratio"][-1] == pytest.approx(0.5, abs=0.02)
     assert 240 / (1 - ts["interface_salt_ratio"][-1]) == pytest.approx(expected, rel=0.02)
+
+
+GAMMA_LI = 0.52  # J/m^2, library
+VM_LI = 6.94e-3 / 534  # m^3/mol, library M / rho
+R_STAR = GAMMA_LI * VM_LI / (FARADAY * 20e-6)  # 3.502 um at 20 uV
+
+
+def disc_case(radius, ell, rate="1e-5 1/s", end="200 s"):
+    """A quarter disc of Li at the collector corner (its centre at x = y = 0:
+    the collector and a symmetry wall cut it), -20 uV, a highly conducting
+    electrolyte (no ohmic drop), h = l/4."""
+    side = 2.3 * R_STAR
+    cells = math.ceil(side / (ell / 4))
+    data = {
+        "case": {"name": "gibbs-thomson-disc"},
+        "model": {"blocks": BLOCKS + ["interface_curvature"]},
+        "material": {"metal": "Li", "temperature": f"{T} K"},
+        "geometry": {"kind": "rectangle", "length": f"{side!r} m", "height": f"{side!r} m",
+                     "cells": [cells, cells]},
+        "electrolyte": {"conductivity": "100 S/m"},
+        "phase_field": {"interface_length": f"{ell!r} m", "interface_relaxation_rate": rate,
+                        "boundary_values": False},
+        "initial": {"kind": "seeds", "seed_placement": "corner", "seed_radius": f"{radius!r} m",
+                    "interface_width": f"{ell!r} m"},
+        "reaction": {"exchange_current_density": "10 A/m^2"},
+        "collector": {"potential": "-20 uV"},
+        "time": {"end": end, "dt_initial": "1 s", "dt_max": "50 s", "scheme": "bdf1"},
+        "solver": {"newton_tolerance": 1e-10},
+        "output": {"field_interval": "1000 s"},
+    }
+    return validate(data, "<test>")
+
+
+def sharp_disc_current(radius, side):
+    """Butler-Volmer at eta = V + gamma V_m/(zF R) on the quarter circle, per
+    collector length (A/m^2 of the electrode)."""
+    eta = -20e-6 + GAMMA_LI * VM_LI / (FARADAY * radius)
+    i = -2 * 10.0 * math.sinh(0.5 * F_RT * eta)
+    return i * (math.pi / 2 * radius) / side
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ell_over_r_star", [1 / 4, 1 / 8])
+def test_t6_gibbs_thomson_disc_grows_above_and_shrinks_below_r_star(ell_over_r_star,
+                                                                    mpi_tmp_path):
+    """Li at -20 uV: r* = gamma V_m/(zF|V|) = 3.5 um.  A disc of 1.05 r*
+    grows and one of 0.95 r* shrinks, each at the sharp-interface rate
+    within 10 % (the drive is 5 % of the capillary term: 10 % of it is
+    0.5 % of the capillary overpotential; measured 1-3 % at l = r*/7)."""
+    ell = ell_over_r_star * R_STAR
+    for factor in (1.05, 0.95):
+        case = disc_case(factor * R_STAR, ell)
+        ts = run(case, mpi_tmp_path / f"{factor}")
+        current = ts["collector_current_A_m2"][-1]
+        expected = sharp_disc_current(factor * R_STAR, 2.3 * R_STAR)
+        assert np.sign(current) == np.sign(expected) == (1 if factor > 1 else -1)
+        assert current == pytest.approx(expected, rel=0.1)
+
+
+@pytest.mark.slow
+def test_mobility_is_numerical_below_the_kinetic_rate(mpi_tmp_path):
+    """The Allen-Cahn relaxation rate only keeps the profile: from 1e-6/s to
+    1e-5/s the growth of the 1.05 r* disc changes by less than 0.5 % of the
+    capillary-driven rate (measured 5 % of a drive that is 5 % of it).  The
+    counter-term cancels the phase field's own curvature motion to ~0.4 %
+    (measured), so faster relaxation (0.1/s) lets that residue dominate
+    a drive this small: the documented window (docs/two-potential.md)."""
+    currents = [run(disc_case(1.05 * R_STAR, R_STAR / 7, rate), mpi_tmp_path / rate)
+                ["collector_current_A_m2"][-1] for rate in ("1e-6 1/s", "1e-5 1/s")]
+    capillary = sharp_disc_current(1.05 * R_STAR, 2.3 * R_STAR) / (1 - 1 / 1.05)
+    assert abs(currents[1] - currents[0]) < 5e-3 * capillary
+
+
+@pytest.mark.serial
+def test_two_potential_results_are_the_same_on_1_and_2_ranks(tmp_path):
+    """The 2-D disc case through the command line on 1 and 2 ranks: every
+    integral column agrees to 1e-8 relative (the partition changes only the
+    order of floating-point sums)."""
+    import os
+    import subprocess
+    import sys
+    case = tmp_path / "disc.toml"
+    data = disc_case(1.05 * R_STAR, R_STAR / 4, end="100 s").raw
+    from solver.case import dump_toml
+    case.write_text(dump_toml(data, {}))
+    series = {}
+    for ranks in (1, 2):
+        out = tmp_path / f"n{ranks}"
+        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli",
+               "run", case, "-o", out]
+        subprocess.run(list(map(str, cmd)), check=True, capture_output=True,
+                       env={**os.environ, "OMPI_MCA_rmaps_base_oversubscribe": "1"})
+        series[ranks] = read_timeseries(out)
+    assert len(series[1]) == len(series[2]) > 3
+    for a, b in zip(series[1], series[2]):
+        for col in ("metal_mol_m2", "collector_current_A_m2", "reservoir_current_A_m2",
+                    "collector_charge_C_m2", "interface_overpotential_V", "tip_position_m"):
+            assert b[col] == pytest.approx(a[col], rel=1e-8, abs=1e-14)
