@@ -64,4 +64,6 @@ def order_one_case(cells, time, solver, extra=None):
     }
     for section, values in (extra or {}).items():
         data.setdefault(section, {}).update(values)
+        for key in [k for k, v in values.items() if v is None]:  # None: leave unset
+            del data[section][key]
     return validate(data, "<manufactured solution>")
