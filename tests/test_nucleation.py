@@ -213,25 +213,28 @@ def test_nucleation_sweep_power_law_and_classical_exponent():
 
 
 @pytest.mark.serial
-def test_nucleation_log_is_the_same_on_1_2_and_3_ranks(tmp_path):
+@pytest.mark.parametrize("name, end, rank_counts", [
+    ("nucleation_tiny", "0.2 s", (1, 2, 3)),
+    ("nucleation_tiny_two_potential", "12 s", (1, 2))])
+def test_nucleation_log_is_the_same_on_1_2_and_3_ranks(name, end, rank_counts, tmp_path):
     import csv
     import os
     import subprocess
     import sys
     logs = {}
-    for ranks in (1, 2, 3):
+    for ranks in rank_counts:
         out = tmp_path / f"n{ranks}"
         cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli",
-               "run", ROOT / "tests" / "data" / "nucleation_tiny.toml", "-o", out,
-               "--set", 'time.end="0.2 s"']
+               "run", ROOT / "tests" / "data" / f"{name}.toml", "-o", out,
+               "--set", f'time.end="{end}"']
         # an explicit env: Python's snapshot, without what MPI_Init of this
         # process added to the C environment (an mpirun would inherit it and fail)
         subprocess.run(list(map(str, cmd)), check=True, capture_output=True,
                        env={**os.environ, "OMPI_MCA_rmaps_base_oversubscribe": "1"})
         with open(out / "nucleation.csv", newline="") as f:
             logs[ranks] = list(csv.DictReader(f))
-    assert len(logs[1]) >= 2  # the case nucleates within 0.2 s
-    for ranks in (2, 3):
+    assert len(logs[1]) >= 2  # the case nucleates within the time
+    for ranks in rank_counts[1:]:
         assert len(logs[ranks]) == len(logs[1])
         for a, b in zip(logs[1], logs[ranks]):
             assert (a["step"], a["x_m"], a["y_m"], a["radius_m"]) == (
@@ -244,7 +247,7 @@ def test_nucleation_log_is_the_same_on_1_2_and_3_ranks(tmp_path):
     ({"nucleation.contact_angle": "200 deg"}, "--set nucleation.contact_angle: must lie strictly between 0 and pi"),
     ({"nucleation.exclusion_distance": "0.1 um"}, "exclusion_distance: 0.1 um is below the cell size 0.25 um"),
     ({"phase_field.boundary_values": True}, "needs [phase_field] boundary_values = false"),
-    ({"model.blocks": ["phase_field", "driving_force"]}, "needs the model blocks ['ion_transport', 'potential']"),
+    ({"model.blocks": ["phase_field", "driving_force"]}, "needs a model block that gives the local overpotential of the collector (ion_transport or charge_transfer)"),
     ({"metal.surface_energy": "-0.5 J/m^2"}, "--set metal.surface_energy: must be > 0"),
     ({"nucleation.seed_factor": 0.9}, "must be > 1 (a nucleus must be supercritical)"),
 ])

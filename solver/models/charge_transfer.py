@@ -104,7 +104,7 @@ class ChargeTransfer(Block):
     name = "charge_transfer"
     params = PARAMS
     requires = ("eta", "metal_fraction", "electrode_potential", "phi_e")
-    provides = ("charge_transfer_overpotential", "faradaic_current")
+    provides = ("charge_transfer_overpotential", "faradaic_current", "local_overpotential")
     form_keys = (("reaction", "kinetics"), ("reaction", "gibbs_thomson"))
     columns = ("interface_overpotential_V",)
 
@@ -139,7 +139,9 @@ class ChargeTransfer(Block):
             p, eta_ct = s.p, s.at("charge_transfer_overpotential", lev)
             return p["i0"] * salt_ratio(s, lev) ** p["alpha_a"] * (capped_exp(-p["alpha_c"] * eta_ct)
                                                      - capped_exp(p["alpha_a"] * eta_ct))
-        return {"charge_transfer_overpotential": overpotential, "faradaic_current": current}
+        # local_overpotential: what a site of the collector sees (nucleation)
+        return {"charge_transfer_overpotential": overpotential, "faradaic_current": current,
+                "local_overpotential": overpotential}
 
     def residual(self, s):
         p, eta, v = s.p, s.u("eta"), s.test("eta")

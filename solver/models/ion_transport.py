@@ -72,7 +72,7 @@ class IonTransport(Block):
     name = "ion_transport"
     params = PARAMS
     unknowns = (Unknown("w", "RT", update_limit="max_w_update"),)
-    provides = ("concentration_ratio",)
+    provides = ("concentration_ratio", "local_overpotential")
     requires = ("eta", "metal_fraction", "phi")
     columns = ("metal_content_mol_m2", "ion_inflow_mol_m2")
     checkpoint_state = ("inflow",)
@@ -108,8 +108,13 @@ class IonTransport(Block):
 
     def quantities(self):
         # c/c0: the ion concentration over its value at w = 0
+        # local_overpotential: phi - ln(c_l / (2 c0)), phi over the Nernst rest
+        # of the published model (tests/test_electrodeposition.py): what a
+        # site on the collector sees (substrate_nucleation)
         return {"concentration_ratio":
-                lambda s, lev: ion_concentration(lev["w"], lev["eta"], s.p) / s.p["c0"]}
+                lambda s, lev: ion_concentration(lev["w"], lev["eta"], s.p) / s.p["c0"],
+                "local_overpotential":
+                lambda s, lev: lev["phi"] - ufl.ln(electrolyte_fraction(lev["w"], s.p) / (2 * s.p["c0"]))}
 
     def residual(self, s):
         p, w, v = s.p, s.u("w"), s.test("w")

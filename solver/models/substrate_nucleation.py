@@ -6,10 +6,12 @@ times [nucleation] site_depth in 2-D, 1 m^2 in 1-D) nucleates with
 probability P = 1 - exp(-J A dt), J the classical rate (solver/nucleation.py)
 at the site's local overpotential
 
-    eta_loc = (phi - ln(c_l / (2 c0))) RT/(zF)
+    eta_loc: the model's local_overpotential at the site
 
-(the Nernst rest potential of the phase-field model, tests/
-test_electrodeposition.py), cathodic only.  A site nucleates when its draw
+(the published model: (phi - ln(c_l / (2 c0))) RT/(zF), phi over its Nernst
+rest, tests/test_electrodeposition.py; the two-potential model: the
+charge-transfer overpotential phi_s - phi_e - (RT/zF) ln(c/c_b), which on a
+bare blocking collector is the applied potential), cathodic only.  A site nucleates when its draw
 u < P.  u is a hash of ([nucleation] seed, step number, the site's
 coordinates), so the same seed gives the same nuclei on any number of ranks.
 Sites on metal (eta > 1/2) do not nucleate.  The candidates are gathered on
@@ -28,11 +30,11 @@ import math
 
 import numpy as np
 
+from .. import compat
 from .. import nucleation as cnt
 from ..noise import uniform_field
 from ..schema import Param, nonnegative, open_angle, positive, q
 from . import Block
-from .grand_potential import electrolyte_fraction_np
 from .phase_field import seeds_profile
 
 LOG_COLUMNS = ["step", "t_s", "x_m", "y_m", "radius_m", "overpotential_V", "rate_1_m2_s",
@@ -51,7 +53,7 @@ PARAMS = {
     "nucleation": {
         "enabled": Param("bool", False, "explicit stochastic nucleation on the electrode face "
                          "(a bare collector: needs [phase_field] boundary_values = false and "
-                         "the potential and ion_transport blocks); see "
+                         "a model with a local overpotential); see "
                          "solver/models/substrate_nucleation.py"),
         "rate_prefactor": q("0 1/(m^2*s)", "1/(m^2*s)", "J0 in J = J0 exp(-dG*/(k_B T)) "
                             "(no seed gives one: supply it)", nonnegative, (0.0, 1e60)),
@@ -79,7 +81,7 @@ PARAMS = {
 class SubstrateNucleation(Block):
     name = "substrate_nucleation"
     params = PARAMS
-    requires = ("eta", "w", "phi")
+    requires = ("eta", "local_overpotential")
     columns = ("nucleated_mol_m2",)
     checkpoint_state = ("nuclei", "nucleated")
     log_file, log_columns = "nucleation.csv", LOG_COLUMNS
@@ -94,10 +96,12 @@ class SubstrateNucleation(Block):
         if si["phase_field"]["boundary_values"]:
             errors.append("[nucleation] enabled: needs [phase_field] boundary_values = false "
                           "(a bare collector: eta is not held at 1 on the electrode)")
-        missing = {"potential", "ion_transport", "phase_field"} - set(si["model"]["blocks"])
-        if missing:
-            errors.append(f"[nucleation] enabled: needs the model blocks {sorted(missing)} "
-                          "(the local overpotential)")
+        from . import registered
+        chosen = [b for b in registered() if b.name in si["model"]["blocks"]]
+        if not any("local_overpotential" in b.provides for b in chosen):
+            offer = [b.name for b in registered() if "local_overpotential" in b.provides]
+            errors.append("[nucleation] enabled: needs a model block that gives the local "
+                          f"overpotential of the collector ({' or '.join(offer)})")
         if si["geometry"]["kind"] in ("box", "mesh"):
             errors.append("[nucleation] enabled: on built-in 1-D and 2-D meshes only (the "
                           "sites are the electrode's facets of the interval or rectangle)")
@@ -132,6 +136,7 @@ class SubstrateNucleation(Block):
         self.nuclei = np.zeros((0, 4))  # rows (x, y, R, t_inserted), internal units, every rank
         self.nucleated = 0.0  # mol/m^2 of metal inserted as nuclei
         self.log_rows = []
+        self.local = None  # the local overpotential on Q, made at the first draw
 
     def _sites(self, pb):
         """The owned electrode facets: their nodes, centres and areas."""
@@ -158,10 +163,16 @@ class SubstrateNucleation(Block):
         return self.pb.field_values(name)[self.site_dofs].mean(axis=1)
 
     def overpotential(self):
-        """Local overpotential (V) at each owned site."""
-        p, s = self.pb.p, self.pb.scales
-        c_l = electrolyte_fraction_np(self._site_values("w"), p)
-        return s.to_si(self._site_values("phi") - np.log(c_l / (2 * p["c0"])), "V")
+        """Local overpotential (V) at each owned site: the model's
+        local_overpotential (the Nernst-corrected potential of the published
+        model; the charge-transfer overpotential phi_s - phi_e - ln(c/c_b) of
+        the two-potential model) at the site's nodes."""
+        pb = self.pb
+        if self.local is None:
+            self.local = pb.scalar_function()
+            self.local_expr = compat.compiled_expression(pb.state.u("local_overpotential"), pb.Q)
+        self.local.interpolate(self.local_expr)
+        return pb.scales.to_si(self.local.x.array[self.site_dofs].mean(axis=1), "V")
 
     def _candidates(self, step, dt):
         """(x, y, overpotential, rate, probability) of the sites that draw a
