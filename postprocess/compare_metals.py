@@ -30,7 +30,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .plot_run import read_series  # noqa: E402
+from .plot_run import current_columns, read_series  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "cases" / "compare_li_mg_zn.toml"
@@ -88,18 +88,18 @@ def plot(out: Path, metals: list[str]) -> Path:
         ax[1, 0].plot(grown, lead, label=m)
         ax[1, 1 % len(metals)].plot(s["t_s"], grown, label=m)
         if len(metals) > 2:
-            ax[1, 2].plot(s["t_s"][1:], s["electrode_current_A_m2"][1:] / 10, label=m)
+            ax[1, 2].plot(s["t_s"][1:], s[current_columns(s)[0]][1:] / 10, label=m)
         rows.append({"metal": m, "t_end_s": s["t_s"][-1], "grown_um": grown[-1],
                      "tip_lead_end_um": lead[-1], "tip_lead_at_common_growth_um":
                      float(np.interp(growth * 1e6, grown, lead)),
-                     "mean_current_mA_cm2": float(np.mean(s["electrode_current_A_m2"][1:]) / 10),
+                     "mean_current_mA_cm2": float(np.mean(s[current_columns(s)[0]][1:]) / 10),
                      "snapshot_t_s": t})
     ax[1, 0].set(xlabel="deposited thickness (um)", ylabel="tip lead (um)",
                  title="tip ahead of the mean deposit")
     ax[1, 1 % len(metals)].set(xlabel="t (s)", ylabel="deposited thickness (um)",
                                title="growth")
     if len(metals) > 2:
-        ax[1, 2].set(xlabel="t (s)", ylabel="current (mA/cm^2)", title="electrode current")
+        ax[1, 2].set(xlabel="t (s)", ylabel="current (mA/cm^2)", title="collector current")
     for a in ax[1]:
         a.legend()
     fig.tight_layout()

@@ -61,7 +61,9 @@ def run_record(run: Path) -> dict:
     vm, T = si["material"]["molar_volume"], si["material"]["temperature"]
     eta = (float(np.mean([float(r["overpotential_V"]) for r in nuclei])) if nuclei
            else math.nan)
-    return {"run": run.name, "applied_V": si["boundary"]["applied_potential"],
+    two_potential = "electronic_conduction" in si["model"]["blocks"]
+    applied = si["collector"]["potential"] if two_potential else si["boundary"]["applied_potential"]
+    return {"run": run.name, "applied_V": applied,
             "count": count, "density_1_m2": count / area,
             "size_m": math.sqrt(2 * metal_area / (math.pi * count)) if count else math.nan,
             "overpotential_V": eta, "t_end_s": float(s["t_s"][-1]), "area_m2": area,

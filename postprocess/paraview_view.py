@@ -28,9 +28,24 @@ from paraview.simple import (XDMFReader, ColorBy, Contour, CreateView, GetActive
                              SaveScreenshot, SetActiveView, Show)
 
 SIZE = (900, 800)
-FIELDS = {"eta": ("eta (metal = 1)", "Viridis (matplotlib)"),
-          "c": ("c (mol/m^3)", "Inferno (matplotlib)"),
-          "phi": ("phi (V)", "Cool to Warm")}
+# colour maps of the fields the blocks write; others get "Cool to Warm"
+PRESETS = {"eta": "Viridis (matplotlib)", "c": "Inferno (matplotlib)",
+           "salt_concentration": "Inferno (matplotlib)"}
+
+
+def run_fields(run):
+    """{name: unit} of the fields a run wrote (metadata.json), eta first."""
+    try:
+        with open(os.path.join(run, "metadata.json")) as f:
+            fields = json.load(f)["fields"]
+    except (OSError, ValueError, KeyError):
+        fields = {m.group(1): "" for f in sorted(os.listdir(run))
+                  if (m := re.fullmatch(r"([A-Za-z_]+)\.xdmf", f))}
+    return dict(sorted(fields.items(), key=lambda item: item[0] != "eta"))
+
+
+def title(name, unit):
+    return "eta (metal = 1)" if name == "eta" else f"{name} ({unit})" if unit else name
 
 
 def open_field(path):
@@ -51,7 +66,7 @@ def pieces(run, name):
 
 def summary(run):
     out = {}
-    for name in FIELDS:
+    for name in run_fields(run):
         for path in pieces(run, name):
             reader = open_field(path)
             times = list(reader.TimestepValues) if reader.TimestepValues else [0.0]
@@ -66,9 +81,9 @@ def summary(run):
     return out
 
 
-def show_field(view, reader, name):
+def show_field(view, reader, name, unit):
     """Colour the field with its preset and scale, add the eta = 0.5 contour."""
-    title, cmap = FIELDS[name]
+    cmap = PRESETS.get(name, "Cool to Warm")
     display = Show(reader, view)
     ColorBy(display, ("POINTS", name))
     lut = GetColorTransferFunction(name)
@@ -76,7 +91,7 @@ def show_field(view, reader, name):
     display.RescaleTransferFunctionToDataRange(True, False)
     display.SetScalarBarVisibility(view, True)
     bar = GetScalarBar(lut, view)
-    bar.Title, bar.ComponentTitle = title, ""
+    bar.Title, bar.ComponentTitle = title(name, unit), ""
     shown = [reader]
     if name == "eta":
         front = Contour(Input=reader, ContourBy=["POINTS", "eta"], Isosurfaces=[0.5])
@@ -93,7 +108,7 @@ def render(run, outdir, animate):
     every output time of every piece (restarts included), in order."""
     os.makedirs(outdir, exist_ok=True)
     saved = []
-    for name in FIELDS:
+    for name, unit in run_fields(run).items():
         files = pieces(run, name)
         if not files:
             continue
@@ -103,7 +118,7 @@ def render(run, outdir, animate):
         frame = 0
         for k, path in enumerate(files):
             reader = open_field(path)
-            shown = show_field(view, reader, name)
+            shown = show_field(view, reader, name, unit)
             ResetCamera(view)
             zmin, zmax = reader.GetDataInformation().GetBounds()[4:6]
             if zmax > zmin:  # 3-D: look at the box from a corner

@@ -22,11 +22,23 @@ def read_series(run: Path):
     return {k: np.array([float(r[k]) if r[k] else np.nan for r in rows]) for k in rows[0]}
 
 
-def read_last_fields(run: Path):
+def run_fields(run: Path) -> dict:
+    """{name: unit} of the fields the run wrote (metadata.json), eta first."""
+    fields = json.loads((run / "metadata.json").read_text())["fields"]
+    return dict(sorted(fields.items(), key=lambda item: item[0] != "eta"))
+
+
+def current_columns(series) -> list:
+    """The time series' currents (A/m^2): through the electrode or collector
+    face and the reservoir face, whichever the model records."""
+    return [k for k in series if k.endswith("_current_A_m2")]
+
+
+def read_last_fields(run: Path, names):
     """Points (m) and {name: (t, values)} of the last output of each field."""
     import meshio
     fields, points = {}, None
-    for name in ("eta", "c", "phi"):
+    for name in names:
         if not (run / f"{name}.xdmf").exists():
             continue
         with meshio.xdmf.TimeSeriesReader(run / f"{name}.xdmf") as reader:
@@ -40,7 +52,9 @@ def plot_run(run: Path, out: Path | None = None) -> Path:
     run = Path(run)
     ts = read_series(run)
     status = json.loads((run / "status.json").read_text())
-    points, fields = read_last_fields(run)
+    units = run_fields(run)
+    names = list(units)[:3]
+    points, fields = read_last_fields(run, names)
     two_d = np.ptp(points[:, 1]) > 0
     fig, ax = plt.subplots(2, 3, figsize=(15, 8.5))
     t = ts["t_s"]
@@ -48,16 +62,18 @@ def plot_run(run: Path, out: Path | None = None) -> Path:
     ax[0, 0].set(xlabel="t (s)", ylabel="deposit thickness (um)", title="metal deposited")
     ax[0, 1].plot(t, ts["tip_position_m"] * 1e6)
     ax[0, 1].set(xlabel="t (s)", ylabel="tip x (um)", title="eta = 1/2 tip position")
-    ax[0, 2].plot(t[1:], ts["electrode_current_A_m2"][1:] / 10, label="electrode face")
-    ax[0, 2].plot(t[1:], ts["reservoir_current_A_m2"][1:] / 10, label="reservoir face")
-    ax[0, 2].set(xlabel="t (s)", ylabel="current into domain (mA/cm^2)", title="currents")
+    for col in current_columns(ts):
+        ax[0, 2].plot(t[1:], ts[col][1:] / 10, label=col.replace("_current_A_m2", " face"))
+    ax[0, 2].set(xlabel="t (s)", ylabel="current (mA/cm^2)",
+                 title="currents (see docs/case-reference.md for signs)")
     ax[0, 2].legend()
-    names = [("eta", "eta (metal = 1)", "viridis"), ("c", "c (mol/m^3)", "magma"),
-             ("phi", "phi (V)", "coolwarm")]
-    for a, (name, label, cmap) in zip(ax[1], names):
-        if name not in fields:
+    for k, a in enumerate(ax[1]):
+        if k >= len(names) or names[k] not in fields:
             a.set_axis_off()
             continue
+        name = names[k]
+        label = "eta (metal = 1)" if name == "eta" else f"{name} ({units[name]})"
+        cmap = {"eta": "viridis", "c": "magma", "salt_concentration": "magma"}.get(name, "coolwarm")
         tf, v = fields[name]
         if two_d:
             im = a.tripcolor(points[:, 0] * 1e6, points[:, 1] * 1e6, v, cmap=cmap, shading="gouraud")

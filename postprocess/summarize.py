@@ -37,11 +37,21 @@ from .plot_run import read_series  # noqa: E402
 FINAL = {"t_s": "t_end_s", "deposit_thickness_m": "deposit_thickness_m",
          "metal_mol_m2": "metal_mol_m2", "tip_position_m": "tip_position_m",
          "tip_velocity_m_s": "tip_velocity_m_s", "electrode_current_A_m2": "electrode_current_A_m2",
-         "charge_C_m2": "charge_C_m2", "wall_s": "wall_s"}
+         "charge_C_m2": "charge_C_m2", "collector_current_A_m2": "collector_current_A_m2",
+         "collector_charge_C_m2": "collector_charge_C_m2", "wall_s": "wall_s"}
 SERIES = (("deposit_thickness_m", 1e6, "deposit thickness (um)"),
           ("tip_position_m", 1e6, "tip position (um)"),
           ("tip_velocity_m_s", 1e9, "tip velocity (nm/s)"),
           ("electrode_current_A_m2", 0.1, "electrode current (mA/cm^2)"))
+
+
+def series_for(ts) -> tuple:
+    """SERIES with the current a run records (the collector's in the
+    two-potential model, the electrode face's in the published model)."""
+    current = "collector_current_A_m2" if "collector_current_A_m2" in ts else "electrode_current_A_m2"
+    return (*SERIES[:3], (current, 0.1, current.replace("_A_m2", " (mA/cm^2)").replace("_", " ")))
+
+
 _NUMBER = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*)")
 
 
@@ -113,7 +123,7 @@ def summarize(root) -> list[str]:
 
     if series:
         fig, axes = plt.subplots(2, 2, figsize=(12, 8))
-        for (col, scale, label), ax in zip(SERIES, axes.flat):
+        for (col, scale, label), ax in zip(series_for(next(iter(series.values()))), axes.flat):
             for rid, s in series.items():
                 ax.plot(s["t_s"][1:], s[col][1:] * scale, label=rid)
             ax.set(xlabel="t (s)", ylabel=label)
@@ -131,7 +141,8 @@ def summarize(root) -> list[str]:
         x, unit = parsed
         order = np.argsort(x)
         fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-        for ax, (col, scale, label) in zip(axes, (SERIES[0], SERIES[1], SERIES[3])):
+        final = series_for(done[0])
+        for ax, (col, scale, label) in zip(axes, (final[0], final[1], final[3])):
             y = np.array([r[col] for r in done]) * scale
             ax.plot(x[order], y[order], "o-" if len(params) == 1 else "o")
             ax.set(xlabel=f"{p} ({unit})" if unit else p, ylabel=f"final {label}")

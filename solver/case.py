@@ -405,7 +405,11 @@ def _inactive_key_warnings(si, given) -> list[str]:
         conditional.append(("solver", ("refactor_krylov_iterations",),
                             "[solver] reuse_factorization = false"))
     for block in models.registered():
-        conditional += block.inactive_keys(si)
+        if block.selected(si):
+            conditional += block.inactive_keys(si)
+            continue
+        why = f"the model has no block '{block.name}', which reads it ([model] blocks)"
+        conditional += [(section, tuple(keys), why) for section, keys in block.params.items()]
     for section, keys, why in conditional:
         unused = [k for k in keys if _set_differently(si, given, section, k)]
         if unused:

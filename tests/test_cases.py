@@ -1,7 +1,8 @@
 """Smoke tests of the per-metal example cases in cases/ (and of the base case
 of postprocess/compare_metals.py): each resolves its
 materials from the library and runs a few steps (shrunk to 1-D, 10 um, so
-the suite stays fast), depositing metal by Faraday's law."""
+the suite stays fast), depositing metal by Faraday's law.  They are all on
+the two-potential model (docs/two-potential.md)."""
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ def test_metal_case_runs_and_deposits(path, mpi_tmp_path):
     rows = read_timeseries(mpi_tmp_path / path.stem)
     z = case.si["material"]["charge_number"]
     deposited = rows[-1]["metal_mol_m2"] - rows[0]["metal_mol_m2"]
-    charge = rows[-1]["charge_C_m2"] / (z * FARADAY)
+    charge = rows[-1]["collector_charge_C_m2"] / (z * FARADAY)  # the two-potential model
     assert deposited > 0 and np.isfinite(deposited)
     # BDF2 telescopes its own weighted differences: within one step's increment
     increment = max(abs(b["metal_mol_m2"] - a["metal_mol_m2"]) for a, b in zip(rows, rows[1:]))

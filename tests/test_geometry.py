@@ -190,7 +190,8 @@ def test_mesh_file_and_3d_cases_run_alike_on_one_and_two_ranks(tmp_path, case, s
         series[ranks] = read_timeseries(out)
         assert json.loads((out / "status.json").read_text())["status"] == "completed"
     assert len(series[1]) == len(series[2]) == steps + 1
-    for col in ("deposit_thickness_m", "charge_C_m2", "metal_content_mol_m2", "tip_position_m"):
+    for col in ("deposit_thickness_m", "collector_charge_C_m2", "collector_current_A_m2",
+                "tip_position_m"):
         a = np.array([r[col] for r in series[1]])
         b = np.array([r[col] for r in series[2]])
         assert np.abs(a - b).max() <= 1e-6 * np.abs(a).max(), col

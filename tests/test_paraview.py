@@ -82,7 +82,7 @@ def test_paraview_opens_a_3d_run_from_two_ranks(tmp_path):
                          capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     info = json.loads(next(ln for ln in res.stdout.splitlines() if ln.startswith("{")))
-    for name in ("eta", "c", "phi"):
+    for name in ("eta", "phi_s", "phi_e"):  # the two-potential model's fields
         f = info[f"{name}.xdmf"]
         assert f["points"] == 25 * 13 * 13
         assert f["bounds"] == pytest.approx([0, 16e-6, 0, 8e-6, 0, 8e-6], abs=1e-9)

@@ -10,7 +10,7 @@ delta = 1e-4 / l regularises n in the bulk, where grad eta vanishes (with
 1e-2 / l the far tails, weighted in 2-D by their radius, lowered the
 interface-averaged K of a disc by 5 %; now 0.1 %, tests/test_two_potential.py);
 the charge transfer weighs K with the interface delta function, so the
-bulk values do not act.  2-D and 3-D (in 1-D a front has no curvature).
+bulk values do not act.  2-D and 3-D (left out in 1-D: a front is flat).
 """
 import numpy as np
 import ufl
@@ -26,11 +26,10 @@ class InterfaceCurvature(Block):
     requires = ("eta",)
 
     @classmethod
-    def check(cls, si, given):
-        if si["geometry"]["kind"] == "interval":
-            return ["[model] blocks: interface_curvature needs 2-D or 3-D (a 1-D front is "
-                    "flat); remove it"]
-        return []
+    def selected(cls, si):
+        """Named in [model] blocks, and the geometry has a curved interface
+        (in 1-D the block is left out: a front is flat)."""
+        return cls.name in si["model"]["blocks"] and si["geometry"]["kind"] != "interval"
 
     def residual(self, s):
         eta, q = s.u("eta"), s.test("curvature")
