@@ -9,6 +9,10 @@ is [electrolyte] conductivity and i_diffusion = 0.  Binary electrolyte (the
 salt_transport block): sigma_e = sigma_b c/c_b and i_diffusion =
 -(1 - h + eps) sigma_b (2 t+ - 1) RT/(zF) grad(c/c_b) (dilute Nernst-Planck,
 the diffusion potential; the salt block contributes it to ionic_current).
+A crack or grain boundary along x ([electrolyte] crack_conductivity_ratio
+r != 1): sigma_e (1 + (r - 1) chi(y)), chi a strip of crack_width centred at
+crack_center, with tanh edges a tenth of the width wide: a heterogeneous
+solid electrolyte that focuses (r > 1) or shields (r < 1) the current.
 Boundary: phi_e = 0 at the reservoir (the reference: an M/M^z+ electrode at
 the bulk concentration); blocking elsewhere, also at the collector, so a
 bare collector passes no ionic current.
@@ -18,26 +22,79 @@ electrode area, deposition positive); the field phi_e (V).
 import numpy as np
 import ufl
 
+from ..schema import Param, positive, q
 from . import Block, Field, Unknown
 from .charge_transfer import deposition_source, optional
 
 
+PARAMS = {
+    "electrolyte": {
+        "crack_conductivity_ratio": Param("number", 1.0, "conductivity in a strip along x (a "
+                                          "crack or grain boundary) over the bulk's; 1: none",
+                                          check=positive, bounds=(1e-6, 1e6)),
+        "crack_width": q("1 um", "m", "width of that strip", positive, (1e-12, 1.0)),
+        "crack_center": q(None, "m", "y of the strip's centre (default: half the height)",
+                          bounds=(-1.0, 1.0)),
+    },
+}
+
+
+def crack_profile(y, center, width):
+    """chi(y): 1 inside the strip |y - center| < width/2, 0 outside, tanh edges
+    of width/10."""
+    edge = width / 10
+    return 0.5 * (ufl.tanh((y - center + width / 2) / edge)
+                  - ufl.tanh((y - center - width / 2) / edge))
+
+
 class IonicConduction(Block):
     name = "ionic_conduction"
+    params = PARAMS
+    form_keys = (("electrolyte", "crack_conductivity_ratio"),)
     unknowns = (Unknown("phi_e", "V", elliptic=True, quasi_static=True),)
     provides = ("ionic_current",)
     requires = ("metal_fraction",)
     columns = ("reservoir_current_A_m2",)
 
     @classmethod
+    def check(cls, si, given):
+        if si["electrolyte"]["crack_conductivity_ratio"] != 1 and si["geometry"]["kind"] == "interval":
+            return ["[electrolyte] crack_conductivity_ratio: a crack is a strip across y; it "
+                    "needs a 2-D or 3-D geometry (kind = \"interval\" is 1-D)"]
+        return []
+
+    @classmethod
+    def inactive_keys(cls, si):
+        if si["electrolyte"]["crack_conductivity_ratio"] == 1:
+            return [("electrolyte", ("crack_width", "crack_center"),
+                     "crack_conductivity_ratio is 1")]
+        return []
+
+    @classmethod
     def internal(cls, si, s):
-        return {"sigma_ionic": s.to_internal(si["electrolyte"]["conductivity"], "S/m")}
+        e, g = si["electrolyte"], si["geometry"]
+        center = e["crack_center"] if e["crack_center"] is not None else g["height"] / 2
+        return {"sigma_ionic": s.to_internal(e["conductivity"], "S/m"),
+                "crack": e["crack_conductivity_ratio"] != 1,
+                "crack_ratio": e["crack_conductivity_ratio"],
+                "crack_center": s.to_internal(center, "m"),
+                "crack_width": s.to_internal(e["crack_width"], "m")}
+
+    @staticmethod
+    def conductivity(s, lev):
+        """(1 - h + eps) sigma_e, times the crack's factor where there is one."""
+        p = s.p
+        sigma = (1 - s.at("metal_fraction", lev) + p["eps"]) * p["sigma_ionic"]
+        if p["crack"]:
+            y = ufl.SpatialCoordinate(s.dx.ufl_domain())[1]
+            chi = crack_profile(y, p["crack_center"], p["crack_width"])
+            sigma = sigma * (1 + (p["crack_ratio"] - 1) * chi)
+        return sigma
 
     def quantities(self):
         def ionic_current(s, lev):
-            p = s.p
-            sigma = (1 - s.at("metal_fraction", lev) + p["eps"]) * p["sigma_ionic"]
-            return -sigma * optional(s, "salt", lev, 1.0) * ufl.grad(lev["phi_e"])
+            return (-self.conductivity(s, lev) * optional(s, "salt", lev, 1.0)
+                    * ufl.grad(lev["phi_e"]))
         return {"ionic_current": ionic_current}
 
     def residual(self, s):

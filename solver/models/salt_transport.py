@@ -25,6 +25,7 @@ from ..constants import FARADAY, GAS_CONSTANT
 from ..schema import Param, open_unit, positive, q
 from . import Block, Field, Unknown
 from .charge_transfer import deposition_source
+from .ionic_conduction import IonicConduction
 
 PARAMS = {
     "electrolyte": {
@@ -76,9 +77,8 @@ class SaltTransport(Block):
 
     def contributions(self):
         def diffusion_current(s, lev):
-            p = s.p
-            sigma = (1 - s.at("metal_fraction", lev) + p["eps"]) * p["sigma_ionic"]
-            return -sigma * (2 * p["t_plus"] - 1) * ufl.grad(lev["salt"])
+            sigma = IonicConduction.conductivity(s, lev)
+            return -sigma * (2 * s.p["t_plus"] - 1) * ufl.grad(lev["salt"])
         return {"ionic_current": diffusion_current}
 
     def residual(self, s):
