@@ -66,10 +66,10 @@ PARAMS = {
                                       check=positive, bounds=(1e-6, 1e6)),
     },
     "electrode": {
-        "regularization": Param("number", 1e-3, "eps of the conductivities (h + eps) sigma_s "
-                                "and (1 - h + eps) sigma_e of the two-potential model (their "
-                                "values where the phase is absent; with 1e-6 the Newton "
-                                "residual of phi_e in the metal stalls at 5e-9 from round-off)",
+        "regularization": Param("number", 1e-3, "eps of (h + eps) sigma_s, the electronic "
+                                "conductivity left in the electrolyte (no electronic current "
+                                "leaves there; it keeps phi_s defined); also of the salt's "
+                                "storage and diffusion in the metal",
                                 check=positive, bounds=(1e-12, 1e-2)),
     },
 }

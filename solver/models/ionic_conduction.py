@@ -1,7 +1,7 @@
 """Ionic conduction in the electrolyte of the two-potential model
 (physics/audit.md section 2):
 
-    div i_e = -S,    i_e = -(1 - h + eps) sigma_e grad phi_e + i_diffusion
+    div i_e = -S,    i_e = -(1 - h + eps_i) sigma_e grad phi_e + i_diffusion
 
 S = zF/V_m dh/dt the charge the reaction takes out of the electrolyte
 (deposition_source).  Single-ion solid electrolyte (no salt block): sigma_e
@@ -29,6 +29,10 @@ from .charge_transfer import deposition_source, optional
 
 PARAMS = {
     "electrolyte": {
+        "regularization": Param("number", 1e-3, "eps_i of (1 - h + eps_i) sigma_e: the ionic "
+                                "conductivity left in the metal (it keeps phi_e defined; with "
+                                "1e-6 its Newton residual stalled at 5e-9 from round-off)",
+                                check=positive, bounds=(1e-9, 1.0)),
         "crack_conductivity_ratio": Param("number", 1.0, "conductivity in a strip along x (a "
                                           "crack or grain boundary) over the bulk's; 1: none",
                                           check=positive, bounds=(1e-6, 1e6)),
@@ -75,6 +79,7 @@ class IonicConduction(Block):
         e, g = si["electrolyte"], si["geometry"]
         center = e["crack_center"] if e["crack_center"] is not None else g["height"] / 2
         return {"sigma_ionic": s.to_internal(e["conductivity"], "S/m"),
+                "eps_ionic": e["regularization"],
                 "crack": e["crack_conductivity_ratio"] != 1,
                 "crack_ratio": e["crack_conductivity_ratio"],
                 "crack_center": s.to_internal(center, "m"),
@@ -82,9 +87,9 @@ class IonicConduction(Block):
 
     @staticmethod
     def conductivity(s, lev):
-        """(1 - h + eps) sigma_e, times the crack's factor where there is one."""
+        """(1 - h + eps_i) sigma_e, times the crack's factor where there is one."""
         p = s.p
-        sigma = (1 - s.at("metal_fraction", lev) + p["eps"]) * p["sigma_ionic"]
+        sigma = (1 - s.at("metal_fraction", lev) + p["eps_ionic"]) * p["sigma_ionic"]
         if p["crack"]:
             y = ufl.SpatialCoordinate(s.dx.ufl_domain())[1]
             chi = crack_profile(y, p["crack_center"], p["crack_width"])
