@@ -17,8 +17,10 @@ CASES = Path(__file__).resolve().parents[1] / "cases"
 METAL_CASES = sorted(p for p in CASES.glob("*.toml") if not p.name.startswith("hong2018")
                      and load_case(p).si["material"]["metal"]
                      and not load_case(p).si["nucleation"]["enabled"]  # test_nucleation.py
-                     and load_case(p).si["geometry"]["kind"] in ("interval", "rectangle"))
-# (the mesh-file and 3-D cases run in tests/test_geometry.py)
+                     and load_case(p).si["geometry"]["kind"] in ("interval", "rectangle")
+                     and load_case(p).si["electrolyte"]["crack_conductivity_ratio"] == 1)
+# (the mesh-file and 3-D cases run in tests/test_geometry.py, the cracked
+# electrolyte, a 2-D case by nature, in tests/test_two_potential.py)
 SHRINK = {"geometry.kind": "interval", "geometry.length": "10 um", "geometry.cells": [40],
           "time.end": "5 s", "output.field_interval": "5 s"}
 
