@@ -404,3 +404,52 @@ add(Hostile("case-is-a-device", ["run", "/dev/zero", "-o", "{p}/out"], {}, ("/de
 add(Hostile("summarize-missing-directory", ["summarize", "{p}/nowhere"], {},
             ("{p}/nowhere", "not a directory of runs")))
 add(Hostile("materials-long-name", ["materials", "Z" * 3000], {}, ("unknown material", "...")))
+
+
+# ---- the two-potential model's keys (issue 16) ---------------------------------
+TWO_POTENTIAL = {"model": {"blocks": '["phase_field", "charge_transfer", "electronic_conduction", '
+                                     '"ionic_conduction"]'},
+                 "phase_field": {"boundary_values": "false"}}
+
+
+def two_potential(cid, extra, *mentions):
+    """The base case on the two-potential model, with `extra` {section: {key: raw}}."""
+    sections = {s: dict(v) for s, v in TWO_POTENTIAL.items()}
+    for s, v in extra.items():
+        sections.setdefault(s, {}).update(v)
+    bad_case(cid, case_text(**sections), *mentions)
+
+
+two_potential("profile-times-decrease", {"collector": {
+    "profile": '"table"', "profile_times": '["0 s", "10 s", "5 s"]', "profile_values": "[1, -1, 1]"}},
+    "[collector] profile_times", "must start at 0 s and increase")
+two_potential("profile-values-count", {"collector": {
+    "profile": '"table"', "profile_times": '["0 s", "10 s"]', "profile_values": "[1]"}},
+    "[collector] profile_values", "one value per time")
+two_potential("profile-time-without-unit", {"collector": {
+    "profile": '"table"', "profile_times": "[0, 10]", "profile_values": "[1, 2]"}},
+    "[collector] profile_times", "entry 1", "missing unit")
+two_potential("profile-value-string", {"collector": {
+    "profile": '"table"', "profile_times": '["0 s", "10 s"]', "profile_values": '[1, "x"]'}},
+    "[collector] profile_values", "entry 2", "finite number")
+two_potential("profile-period-too-short", {"collector": {
+    "profile": '"table"', "profile_times": '["0 s", "10 s"]', "profile_values": "[1, -1]",
+    "profile_period": '"5 s"'}}, "[collector] profile_period", "exceed the last profile time")
+two_potential("control-misspelt", {"collector": {"control": '"galvanic"'}},
+              "[collector] control", "must be one of")
+two_potential("cathodic-transfer-coefficient-above-one", {"reaction": {"cathodic_transfer_coefficient": "1.5"}},
+              "[reaction] cathodic_transfer_coefficient", "strictly between 0 and 1")
+two_potential("negative-reaction-exchange-current", {"reaction": {"exchange_current_density": '"-10 A/m^2"'}},
+              "[reaction] exchange_current_density", "must be > 0")
+two_potential("crack-in-one-dimension", {"electrolyte": {"crack_conductivity_ratio": "10"}},
+              "[electrolyte] crack_conductivity_ratio", "needs a 2-D or 3-D geometry")
+two_potential("binary-salt-transference-zero", {
+    "model": {"blocks": '["phase_field", "charge_transfer", "electronic_conduction", '
+                        '"ionic_conduction", "salt_transport"]'},
+    "electrolyte": {"salt_transference_number": "0"}},
+    "[electrolyte] salt_transference_number", "strictly between 0 and 1")
+two_potential("binary-salt-with-conductivity", {
+    "model": {"blocks": '["phase_field", "charge_transfer", "electronic_conduction", '
+                        '"ionic_conduction", "salt_transport"]'},
+    "electrolyte": {"conductivity": '"1 S/m"'}},
+    "[electrolyte] salt_concentration", "conflicts with the given conductivity")
