@@ -27,18 +27,19 @@ Order-parameter equation: the phase_field block's Allen-Cahn terms, plus
 
     d eta/dt += i_F V_m/(zF) |grad eta| + M kappa K |grad eta|
 
-with |grad eta| replaced by its equilibrium-profile value 2 eta (1 - eta)/l,
-which integrates to 1 across the interface.  The first term moves a flat
-front at v = i_F V_m/(zF) (Faraday); the second (Sun & Beckermann, J. Comput.
-Phys. 220 (2007) 626) cancels the phase field's own curvature motion, so the
-Allen-Cahn mobility M only keeps the profile and capillarity enters through
-i_F alone: the classical critical radius gamma V_m/(zF|eta|) is the model's.
+(|grad eta| regularised and faded out in the bulk phases: interface_weight;
+its integral across the interface is 1 whatever the profile's width).  The
+first term moves a flat front at v = i_F V_m/(zF) (Faraday); the second
+(Sun & Beckermann, J. Comput. Phys. 220 (2007) 626) cancels the phase
+field's own curvature motion, so the Allen-Cahn mobility M only keeps the
+profile and capillarity enters through i_F alone: the classical critical
+radius gamma V_m/(zF|eta|) is the model's.
 
 The charge that crosses the interface is S = zF/V_m dh/dt (the same time
 difference as the metal content, so charge and metal agree step by step):
 the source of the electronic and the sink of the ionic current
 (deposition_source).
-Results: the interface-averaged overpotential (weight 2 eta (1 - eta)/l).
+Results: the interface-averaged overpotential (weight interface_weight).
 """
 import math
 
@@ -143,8 +144,8 @@ class ChargeTransfer(Block):
 
         def current(s, lev):
             p, eta_ct = s.p, s.at("charge_transfer_overpotential", lev)
-            return p["i0"] * salt_ratio(s, lev) ** p["alpha_a"] * (capped_exp(-p["alpha_c"] * eta_ct)
-                                                     - capped_exp(p["alpha_a"] * eta_ct))
+            rate = capped_exp(-p["alpha_c"] * eta_ct) - capped_exp(p["alpha_a"] * eta_ct)
+            return p["i0"] * salt_ratio(s, lev) ** p["alpha_a"] * rate
         # local_overpotential: what a site of the collector sees (nucleation)
         return {"charge_transfer_overpotential": overpotential, "faradaic_current": current,
                 "local_overpotential": overpotential}
