@@ -289,6 +289,7 @@ def sharp_disc_current(radius, side):
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # 2-D runs: once; the same disc on 2 ranks is compared below
 @pytest.mark.parametrize("ell_over_r_star", [1 / 4, 1 / 8])
 def test_t6_gibbs_thomson_disc_grows_above_and_shrinks_below_r_star(ell_over_r_star,
                                                                     mpi_tmp_path):
@@ -307,6 +308,7 @@ def test_t6_gibbs_thomson_disc_grows_above_and_shrinks_below_r_star(ell_over_r_s
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # 2-D runs: once; the same disc on 2 ranks is compared below
 def test_mobility_is_numerical_below_the_kinetic_rate(mpi_tmp_path):
     """The Allen-Cahn relaxation rate only keeps the profile: from 1e-6/s to
     1e-5/s the growth of the 1.05 r* disc changes by less than 0.5 % of the
