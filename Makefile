@@ -7,10 +7,19 @@ export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = 1
 export OMPI_MCA_rmaps_base_oversubscribe = 1
 # Open MPI 5 (PRRTE, Debian 13+): the same permission to run more ranks than cores
 export PRTE_MCA_rmaps_default_mapping_policy = :oversubscribe
+# Ranks that wait yield their core: the tests start 2- and 3-rank jobs next
+# to a second pytest worker on a 2-core machine (busy-polling made a 3-rank
+# job 3x slower there, measured).
+export OMPI_MCA_mpi_yield_when_idle = 1
 export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 
-.PHONY: setup demo test test-serial test-mpi test-versions bench clean
+# pytest workers of the serial leg (pytest-xdist): one per core
+WORKERS ?= auto
+# a pytest -m expression that narrows both legs (test-compat: "not slow")
+MARK ?=
+
+.PHONY: setup demo test test-compat test-serial test-mpi test-versions bench clean
 
 setup:
 	@bash tools/setup.sh $(VENV)
@@ -28,11 +37,19 @@ test: setup
 test-versions:
 	bash tools/test-versions.sh
 
+# The older dolfinx generations in the chroots of `make test-versions`: the
+# serial leg without the long verification runs (`slow`, each a repeat of a
+# faster test's code path on a finer or longer problem).  Its 1-vs-2 and
+# 1-vs-3-rank comparisons start their own MPI jobs, so MPI is exercised.
+test-compat: setup
+	@$(PY) -c "import dolfinx; print('[test] dolfinx', dolfinx.__version__)"
+	$(MAKE) --no-print-directory test-serial MARK="not slow"
+
 test-serial:
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n $(WORKERS) $(if $(MARK),-m "$(MARK)") tests
 
 test-mpi:
-	mpirun -n 2 $(PY) -m mpi4py -m pytest -q -p no:cacheprovider -m "not serial" tests
+	mpirun -n 2 $(PY) -m mpi4py -m pytest -q -p no:cacheprovider -m "not serial$(if $(MARK), and $(MARK))" tests
 
 bench: setup
 	mpirun -n 2 $(PY) -m mpi4py benchmarks/hong2018.py --end-time 20

@@ -61,6 +61,7 @@ DIMENSIONS = {
     "K": _dim(K=1),
     "V": _UNITS["V"][1],
     "S/m": _dim(m=-3, kg=-1, s=3, A=2),
+    "S": _UNITS["S"][1],
     "m^2/s": _dim(m=2, s=-1),
     "m^3/mol": _dim(m=3, mol=-1),
     "1/s": _dim(s=-1),

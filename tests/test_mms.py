@@ -121,7 +121,14 @@ def two_potential_case(n):
 @pytest.mark.slow
 def test_mms_convergence_rates_two_potential_model():
     """Order-parameter (reaction on |grad eta|, curvature counter-term),
-    electronic and ionic potentials, salt and curvature: P1 rates."""
-    sizes = [16, 32, 64]  # K (a second derivative of eta) is pre-asymptotic at 8
+    electronic and ionic potentials, salt and curvature: P1 rates.  The
+    curvature's cell-size filter (h^2 grad K . grad q) is an O(h^2) change
+    of the operator that the coarse meshes feel: K's L2 rate climbs 1.37,
+    1.69, 1.88 over 16 -> 128 cells (measured), so K is held to the P1
+    rates on the finest pair and to a rate that rises towards them."""
+    sizes = [16, 32, 64, 128]  # K (a second derivative of eta) is pre-asymptotic at 8
     errs = [solve_mms(n, two_potential_case, two_potential_fields) for n in sizes]
-    assert_p1_rates(errs, ("eta", "phi_s", "phi_e", "salt", "curvature"))
+    assert_p1_rates(errs, ("eta", "phi_s", "phi_e", "salt"))
+    assert_p1_rates(errs[-2:], ("curvature",))
+    l2 = np.array([e["curvature"][0] for e in errs])
+    assert np.all(np.diff(np.log2(l2[:-1] / l2[1:])) > 0), l2

@@ -114,6 +114,7 @@ def pfhub8b_small(overrides):
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # 80 s on 2 ranks; nuclei on any partition: test_nucleation_log_is_the_same...
 def test_pfhub_8b_seeds_transform_as_discs_growing_at_the_flat_front_speed():
     """A flat front on this mesh moves at 0.852 um/s (0.917 converged in h:
     the driving force is 0.24 W, so the profile is not the equilibrium one

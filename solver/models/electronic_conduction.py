@@ -12,10 +12,17 @@ carries none in a steady state.
 Collector (the electrode face), [collector] control:
 * potentiostatic: phi_s = V(t) (vs an M/M^z+ electrode at the reservoir);
 * galvanostatic: the total current through the collector is fixed, I(t)
-  per electrode area, deposition positive, entering as a uniform flux; the
-  collector potential is what the solution gives (its mean is reported).
-  (Exact in 1-D and on a collector covered by metal; on a partly bare
-  collector the current density is uniform, not the potential.)
+  per electrode area, deposition positive.  The collector is a metal foil
+  of sheet conductance G = sigma_c t_c (sheet_conductance; 10 um of Cu by
+  default) fed uniformly from behind; the current spreads along it,
+
+      -div_G(G grad_G phi_s) = I - j_n     on the collector face,
+
+  (div_G, grad_G tangential; j_n the current into the domain), so the foil
+  is an equipotential to within I H^2/(2G) over a face of height H (1e-10 V
+  for 10 A/m^2 over 100 um): its potential, an unknown of the solve, is the
+  cell potential (reported as its mean).  On a partly bare collector the
+  current reaches the metal through the foil, as in a cell.
 The time profile multiplies the value: constant, or a table of
 (profile_times, profile_values) held piecewise constant (steps) or
 interpolated linearly (ramps), optionally repeated with profile_period
@@ -47,6 +54,10 @@ PARAMS = {
                        "electrode at the reservoir (negative plates metal)", bounds=(-20.0, 20.0)),
         "current_density": q("10 A/m^2", "A/m^2", "galvanostatic: current per electrode area, "
                              "deposition positive (negative strips metal)", bounds=(-1e8, 1e8)),
+        "sheet_conductance": q("596 S", "S", "galvanostatic: the collector foil's "
+                               "conductance per square, sigma t (10 um of Cu: 5.96e7 S/m x "
+                               "10 um); the current spreads along it to the metal",
+                               positive, (1e-6, 1e12)),
         "profile": Param("choice", "constant", "time profile multiplying the potential or "
                          "current: constant, or a table of profile_times and profile_values",
                          choices=("constant", "table")),
@@ -100,6 +111,13 @@ def profile_factor(c, t):
     return float(values[np.searchsorted(times, t, side="right") - 1])
 
 
+def tangential_gradient(f):
+    """grad f minus its normal part, on a boundary facet."""
+    n = ufl.FacetNormal(ufl.domain.extract_unique_domain(f))
+    g = ufl.grad(f)
+    return g - ufl.inner(g, n) * n
+
+
 class ElectronicConduction(Block):
     name = "electronic_conduction"
     params = PARAMS
@@ -127,8 +145,9 @@ class ElectronicConduction(Block):
     @classmethod
     def inactive_keys(cls, si):
         c = si["collector"]
-        out = [("collector", ("current_density",) if c["control"] == "potentiostatic"
-                else ("potential",), f"control is {c['control']}")]
+        out = [("collector", ("current_density", "sheet_conductance")
+                if c["control"] == "potentiostatic" else ("potential",),
+                f"control is {c['control']}")]
         if c["profile"] == "constant":
             out.append(("collector", ("profile_times", "profile_values", "interpolation",
                                       "profile_period"), 'profile is "constant"'))
@@ -138,6 +157,9 @@ class ElectronicConduction(Block):
     def internal(cls, si, s):
         return {"sigma_metal": s.to_internal(si["electrode"]["conductivity"], "S/m"),
                 "eps": si["electrode"]["regularization"],
+                # G / sigma_s: a length, the residual being divided by sigma_s
+                "sheet": s.to_internal(si["collector"]["sheet_conductance"]
+                                       / si["electrode"]["conductivity"], "m"),
                 "galvanostatic": si["collector"]["control"] == "galvanostatic"}
 
     # The unknown is the deviation of the electronic potential from a
@@ -202,7 +224,10 @@ class ElectronicConduction(Block):
     def residual(self, s):
         F = self._bulk(s)
         if self.galvanostatic:
-            F += self.value / s.p["sigma_metal"] * s.test("phi_s") * s.ds["electrode"]
+            r, ds = s.test("phi_s"), s.ds["electrode"]
+            F += self.value / s.p["sigma_metal"] * r * ds
+            F += s.p["sheet"] * ufl.inner(tangential_gradient(s.u("phi_s")),
+                                          tangential_gradient(r)) * ds
         return F
 
     def dirichlet(self, p):
