@@ -6,12 +6,18 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from mpi4py import MPI
 
 logging.getLogger().setLevel(logging.WARNING)  # JIT build chatter
 
 
+# mpi4py.MPI is imported where it is used, not here: the pytest-xdist
+# controller loads this file too, and an MPI_Init there would put its
+# singleton's variables into the environment of the workers, whose own
+# `mpirun` jobs then fail at start (measured: 46 tests).
+
+
 def pytest_collection_modifyitems(config, items):
+    from mpi4py import MPI
     if MPI.COMM_WORLD.size > 1:
         skip = pytest.mark.skip(reason="serial-only test (runs in the serial leg)")
         for item in items:
@@ -21,6 +27,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def comm():
+    from mpi4py import MPI
     return MPI.COMM_WORLD
 
 
