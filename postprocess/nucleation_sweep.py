@@ -3,7 +3,7 @@ nucleation runs (e.g. cases/sweeps/li_nucleation_overpotential.toml).
 
     python -m postprocess.nucleation_sweep SWEEP_DIR
 
-For each run: N = the nuclei in nucleation.csv; the areal density
+For each run: N = the nuclei in nucleation.csv (0 without the file); the areal density
 n = N / A_c with A_c the collector area of the sites (height x site_depth in
 2-D); the mean nucleus size R = sqrt(2 V / (pi N)), the radius of N equal
 half-discs holding the metal V (per unit depth) at the end of the run; and
@@ -50,8 +50,10 @@ def run_record(run: Path) -> dict:
     case = load_case(run / "case.toml")
     si = case.si
     g, nuc = si["geometry"], si["nucleation"]
-    with open(run / "nucleation.csv", newline="") as f:
-        nuclei = list(csv.DictReader(f))
+    nuclei = []  # a run in which no site nucleated writes no nucleation.csv
+    if (run / "nucleation.csv").exists():
+        with open(run / "nucleation.csv", newline="") as f:
+            nuclei = list(csv.DictReader(f))
     s = read_series(run)
     h = g["height"] / g["cells"][1]
     area = g["height"] * (nuc["site_depth"] or h)
@@ -151,13 +153,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sweep_dir", type=Path)
     a = ap.parse_args(argv)
-    runs = [d for _, d, _ in list_runs(a.sweep_dir) if (d / "nucleation.csv").exists()]
+    runs = [d for _, d, _ in list_runs(a.sweep_dir)]
     unfinished = [d.name for d in runs if not finished(d)]
     if unfinished:
         print(f"left out, not finished: {', '.join(unfinished)}")
     runs = [d for d in runs if finished(d)]
     if not runs:
-        raise SystemExit(f"no finished runs with nucleation.csv under {a.sweep_dir}")
+        raise SystemExit(f"no finished runs under {a.sweep_dir}")
     rows = summarise([run_record(d) for d in runs])
     fits = {"density": power_fit([r["overpotential_V"] for r in rows],
                                  [r["density_1_m2"] for r in rows]),

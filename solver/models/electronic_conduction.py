@@ -30,8 +30,9 @@ interpolated linearly (ramps), optionally repeated with profile_period
 the end of each step (implicit), a step profile's piece in between.
 Results: the collector potential and the current through the collector
 (the consistent flux of this equation at the collector, per electrode area;
-deposition positive), and its time integral, the charge: Faraday's law
-compares it with the metal grown (phase_field's metal_mol_m2).
+deposition positive), and its time integral, the charge (dQ/dt = I
+integrated with the run's BDF scheme): Faraday's law compares it with the
+metal grown (phase_field's metal_mol_m2).
 """
 import math
 
@@ -126,7 +127,7 @@ class ElectronicConduction(Block):
     requires = ("metal_fraction",)
     form_keys = (("collector", "control"),)
     columns = ("cell_potential_V", "collector_current_A_m2", "collector_charge_C_m2")
-    checkpoint_state = ("charge", "reference")
+    checkpoint_state = ("charge", "charge_previous", "reference")
 
     @classmethod
     def check(cls, si, given):
@@ -169,7 +170,7 @@ class ElectronicConduction(Block):
     # carried on top of ~0.1 V they keep 7 digits and the collector current
     # 5e-7 relative (measured); as deviations they keep them all.
     def setup(self, pb):
-        self.pb, self.charge = pb, 0.0
+        self.pb, self.charge, self.charge_previous = pb, 0.0, 0.0
         self.collector = pb.case.si["collector"]
         self.galvanostatic = self.collector["control"] == "galvanostatic"
         self.reference = 0.0 if self.galvanostatic else self._value(0.0)
@@ -247,7 +248,15 @@ class ElectronicConduction(Block):
     def record(self, pb, integrals, t, dt):
         s = pb.scales
         current = s.to_si(integrals["collector_current"] / pb.area, "A/m^2")
-        self.charge += current * s.to_si(dt, "s")
+        if dt > 0:
+            # dQ/dt = I with the step's own BDF weights, the scheme of the
+            # metal's time difference: the rectangle rule I dt lagged the
+            # metal of BDF2 nucleation runs by 0.5-1.6 % (measured), an O(dt)
+            # error of the quadrature, not of the charge balance
+            a0, a1, a2 = (float(c.value) for c in pb.ddt_weights[:3])
+            charge = (current * s.to_si(dt, "s") - a1 * self.charge
+                      - a2 * self.charge_previous) / a0
+            self.charge_previous, self.charge = self.charge, charge
         return {"cell_potential_V": s.to_si(integrals["collector_potential"] / pb.area, "V"),
                 "collector_current_A_m2": current, "collector_charge_C_m2": self.charge}
 
