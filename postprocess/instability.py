@@ -58,11 +58,28 @@ CAPILLARY = {"electrolyte.conductivity": '"0.1 S/m"', "collector.current_density
              "time.dt_max": '"20 s"', "output.field_interval": '"500 s"'}
 RUNS = [("ohmic", 4.0, {}), ("ohmic", 8.0, {}), ("ohmic", 16.0, {}),
         ("capillary", 2.0, CAPILLARY), ("capillary", 4.0, CAPILLARY)]
+# T7 for the growth rate: the ohmic 8 um mode at interface lengths l = 1,
+# 0.5 (the run above) and 0.25 um, h = l/4 each
+WIDTHS = (1.0, 0.5, 0.25)
+
+
+def width_overrides(ell):
+    return {} if ell == 0.5 else {"phase_field.interface_length": f'"{ell} um"',
+                                  "initial.interface_width": f'"{ell} um"'}
+
+
+WIDTH_RUNS = [("ohmic", 8.0, width_overrides(ell)) for ell in WIDTHS]
+
+
+def run_name(regime, wavelength, overrides):
+    ell = overrides.get("phase_field.interface_length", "")
+    suffix = f"_l{ell.strip(chr(34)).split()[0]}um" if regime == "ohmic" and ell else ""
+    return f"{regime}_{wavelength:g}um{suffix}"
 
 
 def settings(wavelength_um, overrides):
     """--set items: one wavelength of height, h = l/4 (20 um long)."""
-    ell = 0.25 if "phase_field.interface_length" in overrides else 0.5
+    ell = float(overrides.get("phase_field.interface_length", '"0.5 um"').strip('"').split()[0])
     h = ell / 4
     items = {"geometry.height": f'"{wavelength_um} um"',
              "initial.perturbation_wavelength": f'"{wavelength_um} um"',
@@ -71,7 +88,7 @@ def settings(wavelength_um, overrides):
 
 
 def run_one(out, regime, wavelength, overrides, ranks):
-    run = out / f"{regime}_{wavelength:g}um"
+    run = out / run_name(regime, wavelength, overrides)
     status = run / "status.json"
     if status.exists() and json.loads(status.read_text())["status"] == "completed":
         return run
@@ -106,10 +123,10 @@ def predicted_rate(si, wavelength, gap):
     return vm / (z * FARADAY) * B * S / (S + B) * (i / s - gamma * vm * k * k / (z * FARADAY))
 
 
-def analyse(out: Path):
+def analyse(out: Path, runs=RUNS):
     rows = []
-    for regime, wavelength, overrides in RUNS:
-        run = out / f"{regime}_{wavelength:g}um"
+    for regime, wavelength, overrides in runs:
+        run = out / run_name(regime, wavelength, overrides)
         si = load_case(run / "case.toml").si
         omega, s = measured_rate(run)
         gap = float(np.mean(si["geometry"]["length"] - s["deposit_thickness_m"]))
@@ -156,7 +173,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(args.parallel) as pool:
-        list(pool.map(lambda r: run_one(args.out, *r, args.ranks), RUNS))
+        list(pool.map(lambda r: run_one(args.out, *r, args.ranks), RUNS + WIDTH_RUNS[::2]))
     rows = analyse(args.out)
     with open(args.out / "instability.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -166,6 +183,106 @@ def main(argv=None):
         print(f"{r['regime']:9s} {r['wavelength_um']:5.1f} um: omega {r['omega_measured_1_s']:+.4g} 1/s, "
               f"predicted {r['omega_predicted_1_s']:+.4g} 1/s")
     print(plot(rows, args.out))
+    width_series(args.out)
+    liquid_series(args.out, args.ranks, args.parallel)
+
+
+LIQUID = ROOT / "cases" / "li_liquid_instability.toml"
+LIQUID_FRACTIONS = (0.25, 0.5, 0.75, 0.9)  # of the limiting current at the start
+
+
+def limiting_current(si, gap):
+    """zF D c_b / ((1 - t+) gap): the steady flux D c_b/gap at depletion."""
+    e = si["electrolyte"]
+    return (si["material"]["charge_number"] * FARADAY * e["diffusivity"]
+            * e["salt_concentration"] / ((1 - e["salt_transference_number"]) * gap))
+
+
+def liquid_series(out: Path, ranks: int, parallel: int):
+    """The liquid (binary) electrolyte: the growth rate of the 8 um mode at
+    fractions of the limiting current, each run to 2 um of growth, against
+    the ohmic-only rate (predicted_rate at the electrolyte's conductivity)."""
+    si = load_case(LIQUID).si
+    gap0 = si["geometry"]["length"] - si["initial"]["interface_position"]
+    z, vm = si["material"]["charge_number"], si["material"]["molar_volume"]
+    jobs = []
+    for fraction in LIQUID_FRACTIONS:
+        i = fraction * limiting_current(si, gap0)
+        t_end = 2e-6 * z * FARADAY / (i * vm)
+        run = out / f"liquid_{fraction:g}"
+        jobs.append((run, i, ["--set", f'collector.current_density="{i!r} A/m^2"',
+                              "--set", f'time.end="{t_end!r} s"',
+                              "--set", f'time.dt_max="{t_end / 50!r} s"']))
+
+    def go(job):
+        run, _, sets = job
+        status = run / "status.json"
+        if status.exists() and json.loads(status.read_text())["status"] in ("completed",
+                                                                              "stopped"):
+            return
+        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli",
+               "run", str(LIQUID), "-o", str(run), "--overwrite", *sets]
+        print("[instability]", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True, cwd=ROOT, env=os.environ, capture_output=True)
+
+    with ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(go, jobs))
+    rows = []
+    for run, i, _ in jobs:
+        run_si = load_case(run / "case.toml").si
+        omega, s = measured_rate(run)
+        gap = float(np.mean(run_si["geometry"]["length"] - s["deposit_thickness_m"]))
+        rows.append({"current_A_m2": i, "fraction_of_limiting_start": i / limiting_current(si, gap0),
+                     "fraction_of_limiting_mean_gap": i / limiting_current(si, gap),
+                     "omega_measured_1_s": omega,
+                     "omega_ohmic_1_s": predicted_rate(
+                         run_si, si["initial"]["perturbation_wavelength"], gap),
+                     "min_interface_salt_ratio": float(np.min(s["interface_salt_ratio"])),
+                     "t_end_s": float(s["t_s"][-1]),
+                     "status": json.loads((run / "status.json").read_text())["reason"]})
+    with open(out / "instability_liquid.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    x = [r["fraction_of_limiting_mean_gap"] for r in rows]
+    ax.plot(x, [r["omega_measured_1_s"] for r in rows], "o-", label="binary electrolyte (phase field)")
+    ax.plot(x, [r["omega_ohmic_1_s"] for r in rows], "k--",
+            label="ohmic only: linear stability, same conductivity")
+    ax.set(xlabel="current / limiting current (mean gap)", ylabel="growth rate omega (1/s)",
+           title="8 um mode, 1 M binary electrolyte (t+ = 0.4)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "instability_liquid.png", dpi=110)
+    plt.close(fig)
+    for r in rows:
+        print(f"i = {r['current_A_m2']:.4g} A/m^2 ({r['fraction_of_limiting_mean_gap']:.2f} i_lim): "
+              f"omega {r['omega_measured_1_s']:+.4g} 1/s, ohmic-only {r['omega_ohmic_1_s']:+.4g} 1/s, "
+              f"min c/c_b {r['min_interface_salt_ratio']:.3f}; {r['status']}")
+
+
+def width_series(out: Path):
+    """The measured rate at l = 1, 0.5, 0.25 um, its extrapolation to l = 0
+    (the quadratic through the three: Richardson), the observed order, and
+    the sharp-interface prediction; writes instability_width.csv."""
+    rows = analyse(out, WIDTH_RUNS)
+    ell = np.array([r["interface_length_um"] for r in rows])
+    omega = np.array([r["omega_measured_1_s"] for r in rows])
+    extrapolated = float(np.polyval(np.polyfit(ell, omega, 2), 0.0))
+    order = math.log2((omega[0] - omega[1]) / (omega[1] - omega[2])) \
+        if (omega[0] - omega[1]) * (omega[1] - omega[2]) > 0 else math.nan
+    predicted = rows[-1]["omega_predicted_1_s"]
+    with open(out / "instability_width.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["interface_length_um", "omega_measured_1_s", "omega_predicted_1_s"])
+        for r in rows:
+            w.writerow([r["interface_length_um"], r["omega_measured_1_s"], r["omega_predicted_1_s"]])
+        w.writerow([0.0, extrapolated, predicted])
+    for r in rows:
+        print(f"l = {r['interface_length_um']:.3g} um: omega {r['omega_measured_1_s']:+.5g} 1/s "
+              f"({r['omega_measured_1_s'] / r['omega_predicted_1_s'] - 1:+.2%} from the prediction)")
+    print(f"l -> 0 (Richardson): {extrapolated:+.5g} 1/s ({extrapolated / predicted - 1:+.2%}); "
+          f"observed order {order:.2f}")
 
 
 if __name__ == "__main__":

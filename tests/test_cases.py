@@ -38,7 +38,10 @@ def test_metal_case_runs_and_deposits(path, mpi_tmp_path):
     el = case.si["material"]["electrolyte"]
     if el:
         assert prov["electrolyte.conductivity"].startswith(f"library {el}")
-    assert prov["electrolyte.diffusivity"].startswith("derived: Nernst-Einstein")
+    if "salt_transport" in case.si["model"]["blocks"]:  # binary: D given, sigma derived
+        assert prov["electrolyte.conductivity"].startswith("derived: z^2 F^2 (D+ + D-)")
+    else:
+        assert prov["electrolyte.diffusivity"].startswith("derived: Nernst-Einstein")
     assert prov["phase_field.barrier_height"].startswith("derived from [metal] surface_energy")
     result = run_case(case, mpi_tmp_path / path.stem)
     assert result["status"] == "completed", result
@@ -47,6 +50,6 @@ def test_metal_case_runs_and_deposits(path, mpi_tmp_path):
     deposited = rows[-1]["metal_mol_m2"] - rows[0]["metal_mol_m2"]
     charge = rows[-1]["collector_charge_C_m2"] / (z * FARADAY)  # the two-potential model
     assert deposited > 0 and np.isfinite(deposited)
-    # BDF2 telescopes its own weighted differences: within one step's increment
-    increment = max(abs(b["metal_mol_m2"] - a["metal_mol_m2"]) for a, b in zip(rows, rows[1:]))
-    assert abs(deposited - charge) <= increment
+    # the charge is integrated with the run's BDF weights (electronic_conduction):
+    # equal to the cases' Newton tolerance (measured 4.5e-6 for li_llzo)
+    assert deposited == pytest.approx(charge, rel=1e-4)
