@@ -95,6 +95,15 @@ def set_bc(b, bcs, x0, factor):
     fem.petsc.set_bc(b, bcs, x0, **{_SETBC_KW: factor})
 
 
+def cell_size(f):
+    """The cell size h of the mesh of the UFL expression f, as a UFL
+    expression: the cell diameter over sqrt(d) (the edge of a square or
+    cubic cell).  UFL's topological_dimension became a property (sid)."""
+    domain = ufl.domain.extract_unique_domain(f)
+    dim = domain.topological_dimension
+    return ufl.CellDiameter(domain) / (dim() if callable(dim) else dim) ** 0.5
+
+
 def lumped_measure(mesh):
     """Vertex quadrature (mass lumping): Gauss-Lobatto-Legendre of degree 1
     on intervals, quadrilaterals and hexahedra, the vertex rule on triangles

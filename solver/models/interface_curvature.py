@@ -23,11 +23,10 @@ interface-averaged K of a disc by 5 %; now 0.1 %, tests/test_two_potential.py);
 the charge transfer weighs K with the interface delta function, so the
 bulk values do not act.  2-D and 3-D (left out in 1-D: a front is flat).
 """
-import math
-
 import numpy as np
 import ufl
 
+from .. import compat
 from . import Block, Unknown
 
 REGULARIZATION = 1e-4  # delta l
@@ -50,8 +49,7 @@ class InterfaceCurvature(Block):
         grad = ufl.grad(eta)
         normal = grad / ufl.sqrt(ufl.inner(grad, grad) + delta * delta)
         curvature = s.u("curvature")
-        domain = ufl.domain.extract_unique_domain(curvature)
-        h = ufl.CellDiameter(domain) / math.sqrt(domain.topological_dimension())
+        h = compat.cell_size(curvature)
         return (curvature * q * s.dxl + h * h * ufl.inner(ufl.grad(curvature), ufl.grad(q)) * s.dx
                 - ufl.inner(normal, ufl.grad(q)) * s.dx)
 
