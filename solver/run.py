@@ -5,6 +5,7 @@ The loop is generic: the blocks draw their per-step random numbers
 columns to the time series and may end the run (stop)."""
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import time
@@ -25,17 +26,34 @@ class Terminated(BaseException):
 
 
 _signalled = []  # SIGTERM received (the handler's exception may reach us wrapped)
+_writing = []  # inside writes_complete(): the signal waits for its end
 
 
 def terminate_on_sigterm():
     """Raise Terminated on SIGTERM.  Raised inside a PETSc callback it comes
     back as a PETSc error (petsc4py 3.25), so the signal is also remembered:
     describe() reports it whatever exception carried it, and the step loop
-    checks it after every step."""
+    checks it after every step.  During writes_complete() it is only
+    remembered and raised at the end (raised inside np.savez it left a
+    half-closed zip file and a traceback on stderr, measured)."""
     def handler(signum, frame):
         _signalled.append(signum)
-        raise Terminated("terminated by SIGTERM")
+        if not _writing:
+            raise Terminated("terminated by SIGTERM")
     signal.signal(signal.SIGTERM, handler)
+
+
+@contextlib.contextmanager
+def writes_complete():
+    """A step's outputs (time series, logs, fields, checkpoint) are written
+    whole: a SIGTERM arriving meanwhile ends the run after them."""
+    _writing.append(True)
+    try:
+        yield
+    finally:
+        _writing.pop()
+    if _signalled and not _writing:
+        raise Terminated("terminated by SIGTERM")
 
 
 def describe(error: BaseException) -> str:
@@ -126,7 +144,8 @@ class Run:
         scalars = {**self.stepper.state(), "next_out": self.next_out, "wall_s": self.wall()}
         for b in self.pb.blocks:
             scalars.update(b.state())
-        checkpoint.save(self.path, self.pb, scalars)
+        with writes_complete():
+            checkpoint.save(self.path, self.pb, scalars)
         self.out.output_time += time.perf_counter() - t0
         self.last_checkpoint = time.perf_counter()
 
@@ -149,20 +168,21 @@ class Run:
         st = stepper.advance(land, before_solve)
         if _signalled:  # (in case a solver swallowed the exception)
             raise Terminated("terminated by SIGTERM")
-        row = observables.record(pb, stepper.step, stepper.t, st["dt"], st["newton"], st["krylov"],
-                                 st["integrals"])
-        row["wall_s"] = self.wall()
-        self.out.append(row)
-        changed = [b.after_step(pb, stepper.step, stepper.t, st["dt"]) for b in pb.blocks]
-        if any(changed):
-            stepper.reset_history()
-        self.out.append_logs()
-        wrote_fields = stepper.t >= self.next_out * (1 - 1e-12)
-        if wrote_fields:
-            self.out.write_fields(self.seconds(stepper.t))
-            self.next_out = min(self.next_out + self.interval, self.t_end)
-        if self.checkpoint_due(wrote_fields):
-            self.write_checkpoint()
+        with writes_complete():
+            row = observables.record(pb, stepper.step, stepper.t, st["dt"], st["newton"],
+                                     st["krylov"], st["integrals"])
+            row["wall_s"] = self.wall()
+            self.out.append(row)
+            changed = [b.after_step(pb, stepper.step, stepper.t, st["dt"]) for b in pb.blocks]
+            if any(changed):
+                stepper.reset_history()
+            self.out.append_logs()
+            wrote_fields = stepper.t >= self.next_out * (1 - 1e-12)
+            if wrote_fields:
+                self.out.write_fields(self.seconds(stepper.t))
+                self.next_out = min(self.next_out + self.interval, self.t_end)
+            if self.checkpoint_due(wrote_fields):
+                self.write_checkpoint()
         self._report(st, row)
         stops = [r for r in (b.stop(row) for b in pb.blocks) if r]
         if stepper.step >= self.case.si["time"]["max_steps"]:
