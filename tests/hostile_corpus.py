@@ -453,3 +453,9 @@ two_potential("binary-salt-with-conductivity", {
                         '"ionic_conduction", "salt_transport"]'},
     "electrolyte": {"conductivity": '"1 S/m"'}},
     "[electrolyte] salt_concentration", "conflicts with the given conductivity")
+two_potential("sheet-conductance-as-conductivity", {"collector": {
+    "control": '"galvanostatic"', "current_density": '"10 A/m^2"', "sheet_conductance": '"5.96e7 S/m"'}},
+    "[collector] sheet_conductance", "S")
+two_potential("sheet-conductance-zero", {"collector": {
+    "control": '"galvanostatic"', "current_density": '"10 A/m^2"', "sheet_conductance": '"0 S"'}},
+    "[collector] sheet_conductance", "must be > 0")
