@@ -44,15 +44,16 @@ def terminate_on_sigterm():
 
 
 @contextlib.contextmanager
-def writes_complete():
+def writes_complete(then_end=True):
     """A step's outputs (time series, logs, fields, checkpoint) are written
-    whole: a SIGTERM arriving meanwhile ends the run after them."""
+    whole: a SIGTERM arriving meanwhile ends the run after them (then_end),
+    or is only recorded when the run is ending anyway (finish)."""
     _writing.append(True)
     try:
         yield
     finally:
         _writing.pop()
-    if _signalled and not _writing:
+    if then_end and _signalled and not _writing:
         raise Terminated("terminated by SIGTERM")
 
 
@@ -233,15 +234,16 @@ class Run:
         wall = time.perf_counter() - self.wall0
         summary = {"t_s": self.seconds(stepper.t), "steps": stepper.step,
                    "rejected_steps": stepper.rejected, "failed_solves": stepper.failed_solves}
-        out.status(state, reason, **summary)
-        try:
-            out.write_fields(self.seconds(stepper.t))  # the last state, also after a failure
-        finally:
-            out.write_meta(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), wall_time_s=wall,
-                           setup_time_s=self.setup_s,
-                           time_split_s={**self.ns.time_split(), "output": out.output_time},
-                           result=summary, status=state)
-            out.close()
+        with writes_complete(then_end=False):
+            out.status(state, reason, **summary)
+            try:
+                out.write_fields(self.seconds(stepper.t))  # the last state, also after a failure
+            finally:
+                out.write_meta(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), wall_time_s=wall,
+                               setup_time_s=self.setup_s,
+                               time_split_s={**self.ns.time_split(), "output": out.output_time},
+                               result=summary, status=state)
+                out.close()
         self.log.info(f"{state}: {reason} (t = {self.seconds(stepper.t):.4g} s, {stepper.step} "
                       f"steps, {stepper.rejected} rejected, wall {wall:.1f} s)")
         return summary
