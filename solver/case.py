@@ -186,7 +186,7 @@ def validate(data: dict, source: str = "<case>", from_cli=frozenset(), base_dir=
             errors.append(f"[{section}] unknown keys {listing(unknown)}; valid keys: "
                           f"{', '.join(params)}")
         for key, p in params.items():
-            value = section_given.get(key, copy.deepcopy(p.default))
+            value = section_given.get(key, copy.deepcopy(_default(p, section, key, data)))
             if key in section_given:
                 given.add((section, key))
             if value is not None:
@@ -209,6 +209,17 @@ def validate(data: dict, source: str = "<case>", from_cli=frozenset(), base_dir=
     case = Case(raw=raw, si=si, source=source, provenance=provenance)
     case.warnings += _resolution_warnings(si) + _inactive_key_warnings(si, given)
     return case
+
+
+def _default(p: Param, section, key, data):
+    """A key's default; [model] blocks: a standalone block's alone when the case
+    gives its section and no [model] blocks (models.Block.standalone_section)."""
+    if (section, key) == ("model", "blocks") and not isinstance(data.get("model"), dict):
+        alone = [b.name for b in models.registered()
+                 if b.standalone_section and isinstance(data.get(b.standalone_section), dict)]
+        if len(alone) == 1:
+            return alone
+    return p.default
 
 
 def _unknown_names(data, from_cli) -> list[str]:
@@ -329,6 +340,15 @@ def _geometry_checks(si, given, from_cli) -> list[str]:
                 2: "a rectangle needs 2 cell counts, [nx, ny]",
                 3: "a box needs 3 cell counts, [nx, ny, nz]"}[ndim]
         errors.append(f"[geometry] cells: {need}; got {shown(g['cells'])}")
+    if g.get("first_cell") is not None:
+        if not ndim:
+            errors.append("[geometry] first_cell: grades the built-in interval, rectangle and "
+                          "box; a mesh file carries its own grading")
+        elif len(g["cells"]) == ndim:
+            try:
+                geometry.grading_ratio(g["length"], g["cells"][0], g["first_cell"])
+            except geometry.MeshError as e:
+                errors.append(str(e))
     switched = ("geometry", "kind") in from_cli and ("geometry", "height") not in from_cli
     if ndim == 1 and _set_differently(si, given, "geometry", "height") and not switched:
         # (a 2-D case shrunk with --set geometry.kind=interval only gets a warning)

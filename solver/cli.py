@@ -189,7 +189,10 @@ def _run(args, argv):
         if comm.rank == 0:
             print(f"anodex: {_oserror(e) if isinstance(e, OSError) else e}", file=sys.stderr)
         return 2
-    logging.getLogger().setLevel(logging.WARNING)  # silence JIT build chatter
+    # silence JIT build chatter (setuptools sets the root logger to INFO when
+    # it first compiles, so a filter rather than a level)
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger().addFilter(lambda record: record.levelno >= logging.WARNING)
     from petsc4py import PETSc
 
     from .checkpoint import CheckpointError

@@ -138,6 +138,16 @@ class MeshInfo:
         return float(self.sizes[inside].max() if inside.any() else self.sizes.max())
 
 
+    def electrode_cell_size(self, depth) -> float:
+        """The largest cell whose centroid lies within `depth` of x = 0, or the
+        cell nearest to x = 0 if none does."""
+        if self.sizes is None:
+            return self.uniform_size
+        inside = self.centroids_x <= depth
+        return float(self.sizes[inside].max() if inside.any()
+                     else self.sizes[np.argmin(self.centroids_x)])
+
+
 def mesh_file(g) -> MeshFile:
     return read_mesh_file(g["file"], g["unit"])
 
@@ -155,8 +165,40 @@ def mesh_info(g) -> MeshInfo:
     dim = DIMENSION[g["kind"]]
     extent = (g["length"], g["height"], g["depth"])[:dim]
     h = max(e / n for e, n in zip(extent, g["cells"]))
-    return MeshInfo(dim, math.prod(g["cells"]), math.prod(n + 1 for n in g["cells"]),
+    info = MeshInfo(dim, math.prod(g["cells"]), math.prod(n + 1 for n in g["cells"]),
                     tuple(extent) + (0.0,) * (3 - dim), uniform_size=h)
+    if g.get("first_cell"):  # graded in x: one entry per column of cells
+        x = graded_nodes(g["length"], g["cells"][0], g["first_cell"])
+        across = max([e / n for e, n in zip(extent[1:], g["cells"][1:])] + [0.0])
+        info.centroids_x, info.sizes = 0.5 * (x[1:] + x[:-1]), np.maximum(np.diff(x), across)
+    return info
+
+
+def grading_ratio(length, cells, first_cell) -> float:
+    """r of the geometric cell sizes first_cell * r^i (i < cells) that sum to
+    length; GeometryError if beyond [1/e, e] (a grading no mesh should have)."""
+    def total(log_r):
+        r = math.exp(log_r)
+        return first_cell * cells if abs(log_r) < 1e-12 else first_cell * math.expm1(cells * log_r) / (r - 1)
+    hi = min(1.0, 700.0 / cells)  # (no overflow)
+    lo = -hi
+    if not total(lo) <= length <= total(hi):
+        raise MeshError(f"[geometry] first_cell: {first_cell:.3g} m cannot start {cells} cells "
+                        f"over {length:.3g} m with a growth ratio within "
+                        f"[{math.exp(lo):.3g}, {math.exp(hi):.3g}] per cell; "
+                        f"between {total(lo):.3g} m and {total(hi):.3g} m of length would do "
+                        "(or change the cell count)")
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if total(mid) < length else (lo, mid)
+    return math.exp(0.5 * (lo + hi))
+
+
+def graded_nodes(length, cells, first_cell) -> np.ndarray:
+    """The cells + 1 node positions 0 ... length of a geometric grading."""
+    r = grading_ratio(length, cells, first_cell)
+    x = np.concatenate([[0.0], np.cumsum(first_cell * r ** np.arange(cells))])
+    return x * (length / x[-1])
 
 
 # ---- building (dolfinx from here on) -------------------------------------------
@@ -173,10 +215,17 @@ def build_mesh(comm, g, x0):
         return compat.create_mesh(comm, cells, x, name, gdim)
     extent = [g[key] / x0 for key in ("length", "height", "depth")[:DIMENSION[g["kind"]]]]
     if g["kind"] == "interval":
-        return compat.create_interval(comm, g["cells"][0], [0.0, extent[0]])
-    if g["kind"] == "rectangle":
-        return compat.create_rectangle(comm, [np.zeros(2), np.array(extent)], g["cells"])
-    return compat.create_box(comm, [np.zeros(3), np.array(extent)], g["cells"])
+        mesh = compat.create_interval(comm, g["cells"][0], [0.0, extent[0]])
+    elif g["kind"] == "rectangle":
+        mesh = compat.create_rectangle(comm, [np.zeros(2), np.array(extent)], g["cells"])
+    else:
+        mesh = compat.create_box(comm, [np.zeros(3), np.array(extent)], g["cells"])
+    if g.get("first_cell"):  # the uniform nodes i L/n moved to the graded ones
+        n = g["cells"][0]
+        graded = graded_nodes(g["length"], n, g["first_cell"]) / x0
+        x = mesh.geometry.x
+        x[:, 0] = np.interp(x[:, 0], np.linspace(0.0, extent[0], n + 1), graded)
+    return mesh
 
 
 def named_facets(mesh, g, x0) -> dict:

@@ -203,6 +203,22 @@ class RunOutput:
         if self.root:
             write_status(self.path, state, reason, **extra)
 
+    def write_results(self, results: dict):
+        """Files of the blocks' final results (rank 0): a dict to .json, a
+        {column: array} to .csv; each written whole, then renamed."""
+        if not self.root:
+            return
+        for name, content in results.items():
+            tmp = self.path / f"{name}.tmp"
+            if name.endswith(".json"):
+                tmp.write_text(json.dumps(content, indent=2, default=float) + "\n")
+            else:
+                with open(tmp, "w", newline="") as f:
+                    writer = csv.writer(f)
+                    writer.writerow(list(content))
+                    writer.writerows(zip(*[[f"{v:.17g}" for v in col] for col in content.values()]))
+            os.replace(tmp, self.path / name)
+
     def write_meta(self, **extra):
         self.meta.update(extra)
         if self.root:

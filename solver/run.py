@@ -238,6 +238,9 @@ class Run:
             out.status(state, reason, **summary)
             try:
                 out.write_fields(self.seconds(stepper.t))  # the last state, also after a failure
+                if state != "failed":
+                    for b in self.pb.blocks:
+                        out.write_results(b.final_results(self.pb))
             finally:
                 out.write_meta(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), wall_time_s=wall,
                                setup_time_s=self.setup_s,

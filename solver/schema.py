@@ -92,6 +92,10 @@ GENERIC: dict[str, dict[str, Param]] = {
         "depth": q("200 um", "m", "extent in z (box); a mesh: from the file", positive),
         "cells": Param("int_list", [200, 200], "number of cells in x, y and z, as many as the "
                        "kind has dimensions (not for a mesh file)"),
+        "first_cell": q(None, "m", "interval, rectangle, box: grade the cells in x "
+                        "geometrically from this size at the electrode (x = 0) to fill the "
+                        "length with the given number of cells (nanometre layers next to "
+                        "micrometre features); unset: uniform", positive),
         "file": Param("str", "", "mesh: a Gmsh .msh (or meshio XDMF) file, relative to the "
                       "case file; one first-order cell type; physical groups name the "
                       "boundaries (meshes/README.md)"),

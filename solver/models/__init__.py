@@ -126,6 +126,10 @@ class Block:
     # instance collects rows in log_rows, the output appends and clears them
     log_file: str | None = None
     log_columns: tuple = ()
+    # a section of this block's own: a case that gives it and no [model]
+    # blocks is a model of this block alone (e.g. [space_charge])
+    standalone_section: str | None = None
+    result_files: tuple = ()  # the files final_results() writes
 
     # ---- the case ------------------------------------------------------------
     @classmethod
@@ -203,6 +207,13 @@ class Block:
     def fields(self) -> tuple:
         """Field, ...: what the block writes for ParaView."""
         return ()
+
+    def final_results(self, pb) -> dict:
+        """At the end of a run (called on every rank): {file name: content} for
+        the run directory (names of result_files), a dict for a .json file,
+        {column: array} for a .csv file; rank 0's is written, the others may
+        return {}."""
+        return {}
 
     def stop(self, row: dict) -> str | None:
         """A reason to end the run after this row, or None."""
@@ -308,10 +319,11 @@ def _register_builtin():
     from .phase_field import PhaseField
     from .potential import Potential
     from .salt_transport import SaltTransport
+    from .space_charge import SpaceCharge
     from .substrate_nucleation import SubstrateNucleation
     for block in (IonTransport, PhaseField, ButlerVolmer, Potential, DrivingForce,
                   SubstrateNucleation, ChargeTransfer, ElectronicConduction, IonicConduction,
-                  SaltTransport, InterfaceCurvature):
+                  SaltTransport, InterfaceCurvature, SpaceCharge):
         register(block)
 
 
