@@ -1,0 +1,262 @@
+"""The space-charge block (issue 17) against the analytic limits of
+physics/audit.md section 3, each computed here independently of the block:
+
+- Gouy-Chapman profile, Grahame charge and (eps/lambda) cosh capacitance of
+  a dilute Frenkel pair;
+- Mott-Schottky width and capacitance of a depletion layer (one carrier);
+- the exact first integral sigma = sqrt(2 eps |int_0^step rho dphi|) of
+  saturated (Fermi-Dirac) layers, by quadrature of rho(phi) on 200 001 points;
+- domain-length and mesh independence, whole-cell neutrality, a Stern layer,
+  a graded 2-D mesh, and 1 and 2 ranks.
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import read_timeseries
+from solver.case import dump_toml, validate
+from solver.run import run_case
+
+E = 1.602176634e-19
+KT = 1.380649e-23 * 300.0
+EPS = 60 * 8.8541878128e-12
+N = 3.3e28  # 1/m^3
+
+
+def case(step=0.1, energy=0.35, alpha=1.0, length=None, cells=400, first_cell=None,
+         carriers="frenkel_pair", background=None, z=1, extra=None, kind="interval"):
+    """A steady case: only [case], [material] temperature, [geometry] and
+    [space_charge].  The length defaults to 20 bulk Debye lengths, the first
+    cell to a fortieth of the thinnest layer thickness."""
+    lam = debye(energy, alpha, carriers, background, z)
+    length = length or 20 * lam
+    sc = {"carriers": f'"{carriers}"', "site_density": f'"{N!r} m^-3"',
+          "available_site_fraction": repr(alpha), "formation_energy": f'"{energy!r} eV"',
+          "relative_permittivity": "60", "potential_step": f'"{step!r} V"',
+          "carrier_charge_number": str(z)}
+    if background:
+        sc["background_concentration"] = f'"{background!r} m^-3"'
+    if first_cell is None:
+        first_cell = min(lam, abs(first_integral(step, energy, alpha, carriers, background, z)
+                                  / rho(np.array([step]), energy, alpha, carriers, background, z)[0])) / 40
+    data = {"case": {"name": '"sc"'}, "material": {"temperature": '"300 K"'},
+            "geometry": {"kind": f'"{kind}"', "length": f'"{length!r} m"', "cells": f"[{cells}]",
+                         "first_cell": f'"{first_cell!r} m"'},
+            "space_charge": sc}
+    if kind == "rectangle":
+        data["geometry"].update({"height": f'"{length / 4!r} m"', "cells": f"[{cells}, 3]"})
+    for dotted, value in (extra or {}).items():
+        section, key = dotted.split(".")
+        data.setdefault(section, {})[key] = value
+    import tomllib
+    return validate(tomllib.loads("\n".join(f"[{s}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items())
+                                            for s, kv in data.items())), "<space charge>")
+
+
+def occupancies(phi, energy, alpha, carriers, background, z):
+    """[(charge in e, n(phi))] of the carriers, straight from the issue's formulas
+    (phi the electrostatic potential: a defect of charge q has energy E + q phi)."""
+    if carriers == "frenkel_pair":
+        return [(s * abs(z), alpha * N / (1 + alpha * np.exp((energy * E + s * abs(z) * E * phi) / KT)))
+                for s in (1, -1)]
+    return [(z, alpha * N / (1 + (alpha * N / background - 1) * np.exp(z * E * phi / KT)))]
+
+
+def rho(phi, energy, alpha, carriers="frenkel_pair", background=None, z=1):
+    total = sum(q * E * n for q, n in occupancies(phi, energy, alpha, carriers, background, z))
+    return total - (z * E * background if carriers == "single" else 0.0)
+
+
+def debye(energy, alpha, carriers="frenkel_pair", background=None, z=1, h=1e-7):
+    drho = (rho(np.array([h]), energy, alpha, carriers, background, z)[0]
+            - rho(np.array([-h]), energy, alpha, carriers, background, z)[0]) / (2 * h)
+    return math.sqrt(EPS / -drho)
+
+
+def first_integral(step, energy, alpha, carriers="frenkel_pair", background=None, z=1):
+    """sigma of a semi-infinite flat layer, sign of the step, by the trapezoidal
+    rule on 200 001 points."""
+    phi = np.linspace(0.0, step, 200001)
+    r = rho(phi, energy, alpha, carriers, background, z)
+    integral = float(np.sum(0.5 * (r[1:] + r[:-1]) * np.diff(phi)))
+    return math.copysign(math.sqrt(2 * EPS * abs(integral)), step)
+
+
+def decay_width(step, *args):
+    """x where phi = step/e in a semi-infinite layer: int_{step/e}^{step} dphi/|E(phi)|,
+    |E(phi)| = sqrt(2 |int_0^phi rho| / eps) (the first integral), by quadrature."""
+    phi = np.linspace(0.0, step, 400001)
+    r = rho(phi, *args)
+    cumulative = np.concatenate([[0.0], np.cumsum(0.5 * (r[1:] + r[:-1]) * np.diff(phi))])
+    field = np.sqrt(2 * np.abs(cumulative) / EPS)
+    upper = np.abs(phi) >= abs(step) / math.e
+    f = 1 / field[upper]
+    return float(np.sum(0.5 * (f[1:] + f[:-1]) * np.abs(np.diff(phi[upper]))))
+
+
+def solve(case_, path):
+    status = run_case(case_, path)
+    assert status["status"] == "stopped" and "steady state" in status["reason"], status
+    from mpi4py import MPI
+    result = MPI.COMM_WORLD.bcast(json.loads((path / "space_charge.json").read_text())
+                                  if MPI.COMM_WORLD.rank == 0 else None, root=0)
+    return result
+
+
+def profile(path):
+    from mpi4py import MPI
+    if MPI.COMM_WORLD.rank != 0:
+        return MPI.COMM_WORLD.bcast(None, root=0)
+    data = np.genfromtxt(path / "space_charge_profile.csv", delimiter=",", names=True)
+    return MPI.COMM_WORLD.bcast(data, root=0)
+
+
+def test_gouy_chapman_profile_grahame_charge_and_capacitance(mpi_tmp_path):
+    """Dilute pair (n0/N = 1.3e-6), step 0.1 V = 3.9 kT/e:
+    phi = (4kT/e) artanh(tanh(e step/4kT) e^(-x/lambda)), sigma = sqrt(8 eps kT n0)
+    sinh(e step/2kT), C_d = (eps/lambda) cosh(e step/2kT), all within 0.5 %."""
+    energy, step = 0.35, 0.1
+    n0 = N / (1 + math.exp(energy * E / KT))
+    lam = math.sqrt(EPS * KT / (2 * E * E * n0))
+    r = solve(case(step, energy), mpi_tmp_path / "gc")
+    grahame = math.sqrt(8 * EPS * KT * n0) * math.sinh(E * step / (2 * KT))
+    assert r["debye_length_m"] == pytest.approx(lam, rel=1e-4)
+    assert r["surface_charge_C_m2"] == pytest.approx(grahame, rel=5e-3)
+    assert r["surface_charge_e_nm2"] == pytest.approx(grahame / E * 1e-18, rel=5e-3)
+    assert r["capacitance_uF_cm2"] == pytest.approx(100 * grahame / step, rel=5e-3)
+    assert r["differential_capacitance_uF_cm2"] == pytest.approx(
+        100 * EPS / lam * math.cosh(E * step / (2 * KT)), rel=5e-3)
+    p = profile(mpi_tmp_path / "gc")
+    inner = p["x_m"] < 5 * lam
+    exact = 4 * KT / E * np.arctanh(np.tanh(E * step / (4 * KT)) * np.exp(-p["x_m"][inner] / lam))
+    assert np.abs(p["phi_V"][inner] - exact).max() < 5e-3 * step
+    # the 1/e width, from the exact profile
+    x_e = -lam * math.log(math.tanh(E * step / math.e / (4 * KT)) / math.tanh(E * step / (4 * KT)))
+    assert r["width_m"] == pytest.approx(x_e, rel=5e-3)
+    assert r["layer_charge_C_m2"] == pytest.approx(-grahame, rel=5e-3)
+
+
+def test_mott_schottky_depletion_width_and_capacitance(mpi_tmp_path):
+    """One mobile cation (c_b = 1e24 m^-3, dilute) depleted by +0.5 V: the
+    depletion width |sigma|/(e c_b) = sqrt(2 eps (step - kT/e)/(e c_b)) and
+    C_d^-2 = 2 (step - kT/e)/(eps e c_b), within 0.5 %."""
+    cb, step = 1e24, 0.5
+    r = solve(case(step, carriers="single", background=cb), mpi_tmp_path / "ms")
+    width = math.sqrt(2 * EPS * (step - KT / E) / (E * cb))
+    assert abs(r["surface_charge_C_m2"]) / (E * cb) == pytest.approx(width, rel=5e-3)
+    assert r["surface_charge_C_m2"] > 0  # the electrode's charge has the step's sign
+    c_d = r["differential_capacitance_uF_cm2"] / 100
+    assert c_d ** -2 == pytest.approx(2 * (step - KT / E) / (EPS * E * cb), rel=5e-3)
+    assert r["width_m"] == pytest.approx(decay_width(step, 0.35, 1.0, "single", cb, 1), rel=5e-3)
+
+
+@pytest.mark.parametrize("label, kw", [
+    ("pair, saturated, +1 V", dict(step=1.0, energy=0.2, alpha=0.05)),
+    ("pair, saturated, -0.8 V", dict(step=-0.8, energy=0.25, alpha=0.3)),
+    ("pair, z = 2, +0.4 V", dict(step=0.4, energy=0.6, alpha=0.1, z=2)),
+    ("single cation, accumulation -0.6 V", dict(step=-0.6, carriers="single", background=1e26,
+                                               alpha=0.01)),
+    ("single vacancy, +0.5 V", dict(step=0.5, carriers="single", background=1e25, alpha=0.02, z=-1)),
+])
+def test_saturated_layer_charge_equals_its_first_integral(mpi_tmp_path, label, kw):
+    """Fermi-Dirac layers whose carriers reach the saturation alpha N: the
+    surface charge within 0.5 % of sqrt(2 eps |int_0^step rho dphi|) (the
+    semi-infinite first integral), and d sigma/d step = eps |rho(step)|/|sigma|."""
+    r = solve(case(**kw), mpi_tmp_path / label.replace(" ", "_").replace(",", ""))
+    exact = first_integral(kw["step"], kw.get("energy", 0.35), kw["alpha"], kw.get("carriers", "frenkel_pair"),
+                           kw.get("background"), kw.get("z", 1))
+    assert r["surface_charge_C_m2"] == pytest.approx(exact, rel=5e-3)
+    rho_s = rho(np.array([kw["step"]]), kw.get("energy", 0.35), kw["alpha"],
+                kw.get("carriers", "frenkel_pair"), kw.get("background"), kw.get("z", 1))[0]
+    assert r["differential_capacitance_uF_cm2"] / 100 == pytest.approx(EPS * abs(rho_s) / abs(exact),
+                                                                       rel=5e-3)
+    args = (kw.get("energy", 0.35), kw["alpha"], kw.get("carriers", "frenkel_pair"),
+            kw.get("background"), kw.get("z", 1))
+    assert r["width_m"] == pytest.approx(decay_width(kw["step"], *args), rel=5e-3)
+    # saturation is reached: the densest carrier within 1 % of alpha N
+    p = profile(mpi_tmp_path / label.replace(" ", "_").replace(",", ""))
+    densest = max(p[c][0] for c in p.dtype.names if c.startswith("n_"))
+    assert densest > 0.99 * kw["alpha"] * N
+
+
+def test_charge_independent_of_domain_length_and_mesh(mpi_tmp_path):
+    """The saturated +1 V pair: 10 vs 40 Debye lengths, and 200 cells vs 800
+    with a first cell 4x smaller: the surface charge agrees within 0.1 %."""
+    kw = dict(step=1.0, energy=0.2, alpha=0.05)
+    lam = debye(0.2, 0.05)
+    ref = solve(case(**kw, length=40 * lam, cells=800), mpi_tmp_path / "ref")["surface_charge_C_m2"]
+    short = solve(case(**kw, length=10 * lam, cells=400), mpi_tmp_path / "short")
+    coarse_cell = case(**kw).si["geometry"]["first_cell"] * 4
+    coarse = solve(case(**kw, cells=200, first_cell=coarse_cell), mpi_tmp_path / "coarse")
+    assert short["surface_charge_C_m2"] == pytest.approx(ref, rel=1e-3)
+    assert coarse["surface_charge_C_m2"] == pytest.approx(ref, rel=1e-3)
+    assert short["far_field_ratio"] < 1e-3
+
+
+def test_whole_cell_is_neutral_to_solver_tolerance(mpi_tmp_path):
+    """Electrode charge + space charge + the reservoir's charge = 0 within
+    1e-9 of the surface charge at Newton tolerance 1e-12 (1e-4 at 1e-6)."""
+    for tol, bound in ((1e-12, 1e-9), (1e-6, 1e-4)):
+        r = solve(case(1.0, 0.2, 0.05, extra={"solver.newton_tolerance": repr(tol)}),
+                  mpi_tmp_path / f"tol{tol}")
+        assert abs(r["neutrality_C_m2"]) < bound * abs(r["surface_charge_C_m2"])
+
+
+def test_stern_layer_in_series(mpi_tmp_path):
+    """With C_S = 0.5 F/m^2 the electrode potential splits: sigma = C_S (E -
+    psi_d) = the Grahame charge of the diffuse step psi_d, and 1/C_d = 1/C_S +
+    1/C_diffuse(psi_d)."""
+    energy, step, cs = 0.35, 0.1, 0.5
+    n0 = N / (1 + math.exp(energy * E / KT))
+    lam = math.sqrt(EPS * KT / (2 * E * E * n0))
+    r = solve(case(step, energy, extra={"space_charge.stern_capacitance": f'"{cs} F/m^2"'}),
+              mpi_tmp_path / "stern")
+    psi = r["diffuse_layer_step_V"]
+    assert 0 < psi < step
+    assert r["surface_charge_C_m2"] == pytest.approx(cs * (step - psi), rel=1e-6)
+    assert r["surface_charge_C_m2"] == pytest.approx(
+        math.sqrt(8 * EPS * KT * n0) * math.sinh(E * psi / (2 * KT)), rel=5e-3)
+    diffuse = EPS / lam * math.cosh(E * psi / (2 * KT))
+    assert r["differential_capacitance_uF_cm2"] / 100 == pytest.approx(1 / (1 / cs + 1 / diffuse),
+                                                                       rel=5e-3)
+
+
+def test_graded_rectangle_matches_the_first_integral(mpi_tmp_path):
+    """The saturated +1 V pair on a graded 2-D rectangle (quadrilaterals)."""
+    kw = dict(step=1.0, energy=0.2, alpha=0.05)
+    r = solve(case(**kw, kind="rectangle"), mpi_tmp_path / "rect")
+    assert r["surface_charge_C_m2"] == pytest.approx(first_integral(1.0, 0.2, 0.05), rel=5e-3)
+
+
+def test_charge_voltage_curve_in_the_time_series(mpi_tmp_path):
+    """The ramp's rows are equilibria: each row's charge is the first integral
+    at that row's step."""
+    run_path = mpi_tmp_path / "curve"
+    solve(case(0.5, 0.2, 0.05), run_path)
+    rows = read_timeseries(run_path)
+    assert len(rows) > 4
+    for row in rows[1:]:
+        assert row["surface_charge_C_m2"] == pytest.approx(
+            first_integral(row["potential_step_V"], 0.2, 0.05), rel=5e-3)
+
+
+@pytest.mark.serial
+def test_same_results_on_one_and_two_ranks(tmp_path):
+    """space_charge.json from 1 and 2 ranks agree within 1e-9."""
+    path = tmp_path / "sc.toml"
+    path.write_text(dump_toml(case(1.0, 0.2, 0.05, kind="rectangle").raw, {}))
+    results = {}
+    for ranks in (1, 2):
+        out = tmp_path / f"n{ranks}"
+        subprocess.run(["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m",
+                        "solver.cli", "run", str(path), "-o", str(out)], check=True,
+                       capture_output=True, env={**os.environ, "OMPI_MCA_rmaps_base_oversubscribe": "1"})
+        results[ranks] = json.loads((out / "space_charge.json").read_text())
+    for key in ("surface_charge_C_m2", "layer_charge_C_m2", "differential_capacitance_uF_cm2",
+                "width_m"):
+        assert results[2][key] == pytest.approx(results[1][key], rel=1e-9)
