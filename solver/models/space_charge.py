@@ -44,6 +44,7 @@ import numpy as np
 import ufl
 
 from ..constants import BOLTZMANN, ELEMENTARY_CHARGE, VACUUM_PERMITTIVITY
+from ..geometry import MeshError, grading_ratio
 from ..scales import case_scales
 from ..schema import Param, nonnegative, positive, q
 from . import Block, Field, Unknown
@@ -209,26 +210,56 @@ class SpaceCharge(Block):
         return math.sqrt(2 * eps * abs(total))
 
     @classmethod
+    def layer_thickness(cls, si) -> float:
+        """The layer's thinnest possible thickness at the electrode: |sigma| over
+        the largest |rho| (the first integral's, at the full step), at most the
+        bulk Debye length; what the first cells must resolve."""
+        step, lam = si["space_charge"]["potential_step"], cls.bulk(si)["debye_length_m"]
+        if not step:
+            return lam
+        return min(cls.first_integral_charge(si, step) / abs(cls.charge_density(si, step)), lam)
+
+    @classmethod
+    def derive(cls, ctx):
+        """A built-in mesh whose uniform cells do not resolve the layer is graded:
+        first_cell a tenth of the layer's thickness (unless the case gives it)."""
+        si = ctx.si
+        g = si["geometry"]
+        if (not cls.selected(si) or si["space_charge"]["relative_permittivity"] is None
+                or g["kind"] == "mesh" or g["first_cell"] is not None
+                or ("geometry", "first_cell") in ctx.given):
+            return []
+        thickness = cls.layer_thickness(si)
+        if g["length"] / g["cells"][0] <= thickness / 4:
+            return []
+        first = thickness / 10
+        try:
+            grading_ratio(g["length"], g["cells"][0], first)
+        except MeshError:
+            return []  # (resolution_checks warns)
+        ctx.put("geometry", "first_cell", first, f"{first!r} m",
+                f"derived: a tenth of the space-charge layer's thickness at the electrode "
+                f"({thickness:.3g} m), which the uniform cells did not resolve")
+        return []
+
+    @classmethod
     def resolution_checks(cls, si, mesh):
-        """The first cells must resolve the layer next to the electrode: its
-        thinnest possible thickness |sigma| / max|rho| (all its charge at the
-        largest density); the domain must hold the bulk's Debye length."""
-        sc, warnings = si["space_charge"], []
-        if sc["relative_permittivity"] is None:
+        """The first cells must resolve the layer next to the electrode; the
+        domain must hold the bulk's Debye length."""
+        warnings = []
+        if si["space_charge"]["relative_permittivity"] is None:
             return [], []
-        step, bulk = sc["potential_step"], cls.bulk(si)
-        thickness = min(cls.first_integral_charge(si, step) / abs(cls.charge_density(si, step))
-                        if step else math.inf, bulk["debye_length_m"])
+        thickness, lam = cls.layer_thickness(si), cls.bulk(si)["debye_length_m"]
         h = mesh.electrode_cell_size(thickness)
         if h > thickness / 4:
             warnings.append(f"[geometry]: cells of {h:.3g} m at the electrode do not resolve the "
                             f"space-charge layer (its thinnest thickness there, |sigma|/|rho|, is "
-                            f"{thickness:.3g} m): the surface charge will be inaccurate; "
-                            f"[geometry] first_cell = \"{thickness / 10:.2g} m\" grades the mesh")
-        if mesh.extent[0] < 5 * bulk["debye_length_m"]:
+                            f"{thickness:.3g} m): the surface charge will be inaccurate; refine "
+                            f"the mesh there to {thickness / 10:.2g} m")
+        if mesh.extent[0] < 5 * lam:
             warnings.append(f"[geometry] length: {mesh.extent[0]:.3g} m is less than 5 Debye "
-                            f"lengths ({bulk['debye_length_m']:.3g} m): the layer is cut by the "
-                            "reservoir (space_charge.json: far_field_ratio)")
+                            f"lengths ({lam:.3g} m): the layer is cut by the reservoir "
+                            "(space_charge.json: far_field_ratio)")
         return [], warnings
 
     @classmethod
