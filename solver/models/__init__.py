@@ -311,6 +311,7 @@ def unknowns_of(si) -> list:
 def _register_builtin():
     from .butler_volmer import ButlerVolmer
     from .charge_transfer import ChargeTransfer
+    from .defect_transport import DefectTransport
     from .driving_force import DrivingForce
     from .electronic_conduction import ElectronicConduction
     from .interface_curvature import InterfaceCurvature
@@ -323,7 +324,7 @@ def _register_builtin():
     from .substrate_nucleation import SubstrateNucleation
     for block in (IonTransport, PhaseField, ButlerVolmer, Potential, DrivingForce,
                   SubstrateNucleation, ChargeTransfer, ElectronicConduction, IonicConduction,
-                  SaltTransport, InterfaceCurvature, SpaceCharge):
+                  SaltTransport, InterfaceCurvature, SpaceCharge, DefectTransport):
         register(block)
 
 
