@@ -95,7 +95,7 @@ GENERIC: dict[str, dict[str, Param]] = {
         "first_cell": q(None, "m", "interval, rectangle, box: grade the cells in x "
                         "geometrically from this size at the electrode (x = 0) to fill the "
                         "length with the given number of cells (nanometre layers next to "
-                        "micrometre features); unset: uniform", positive),
+                        "micrometre features); unset: uniform", positive, (1e-14, 1.0)),
         "file": Param("str", "", "mesh: a Gmsh .msh (or meshio XDMF) file, relative to the "
                       "case file; one first-order cell type; physical groups name the "
                       "boundaries (meshes/README.md)"),

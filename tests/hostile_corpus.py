@@ -459,3 +459,45 @@ two_potential("sheet-conductance-as-conductivity", {"collector": {
 two_potential("sheet-conductance-zero", {"collector": {
     "control": '"galvanostatic"', "current_density": '"10 A/m^2"', "sheet_conductance": '"0 S"'}},
     "[collector] sheet_conductance", "must be > 0")
+
+
+# ---- the space-charge blocks (issue 17) ---------------------------------------------
+def space_charge(cid, sc, *mentions, drop=(), **sections):
+    """A standalone space-charge case (no [model]): [space_charge] keys as raw TOML."""
+    base = {"carriers": '"frenkel_pair"', "relative_permittivity": "60",
+            "potential_step": '"0.1 V"'}
+    base.update(sc)
+    for key in drop:
+        base.pop(key)
+    sections = {"case": {"name": '"sc"'}, **sections, "space_charge": base,
+                "geometry": {"kind": '"interval"', "length": '"200 nm"', "cells": "[100]",
+                             **sections.get("geometry", {})}}
+    text = "".join(f"[{s}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items())
+                   for s, kv in sections.items())
+    bad_case(cid, text, *mentions)
+
+
+space_charge("sc-no-permittivity", {}, "[space_charge] relative_permittivity", "not set",
+             drop=("relative_permittivity",))
+space_charge("sc-single-without-background", {"carriers": '"single"'},
+             "[space_charge] background_concentration", "needs the immobile background")
+space_charge("sc-background-above-saturation", {
+    "carriers": '"single"', "background_concentration": '"1e23 cm^-3"',
+    "available_site_fraction": "0.5"}, "[space_charge] background_concentration",
+    "below the carriers' saturation density")
+space_charge("sc-site-fraction-above-one", {"available_site_fraction": "1.5"},
+             "[space_charge] available_site_fraction", "(0, 1]")
+space_charge("sc-charge-number-zero", {"carrier_charge_number": "0"},
+             "[space_charge] carrier_charge_number", "must not be 0")
+space_charge("sc-site-density-as-molar", {"site_density": '"50 mol/m^3"'},
+             "[space_charge] site_density", "unit")
+space_charge("sc-formation-energy-without-unit", {"formation_energy": "0.5"},
+             "[space_charge] formation_energy", "missing unit")
+space_charge("sc-steady-ends-before-ramp", {"ramp_time": '"10 s"'}, "[time] end",
+             "before its step is applied in full", time={"end": '"1 s"'})
+space_charge("sc-transport-alone", {}, "[model] blocks", "defect_transport moves the defects",
+             model={"blocks": '["defect_transport"]'})
+space_charge("sc-first-cell-impossible", {}, "[geometry] first_cell", "cannot start 100 cells",
+             geometry={"first_cell": '"1 um"'})
+space_charge("sc-first-cell-subatomic", {}, "[geometry] first_cell", "outside the physical range",
+             geometry={"first_cell": '"1e-30 m"'})

@@ -135,9 +135,10 @@ class SpaceCharge(Block):
     def check(cls, si, given):
         sc, errors = si["space_charge"], []
         if sc["relative_permittivity"] is None:
+            lib = si["material"]["electrolyte"]
+            why = (f" (the library's {lib} has no permittivity)" if lib else "")
             errors.append("[space_charge] relative_permittivity: not set; give eps_r of the "
-                          "solid electrolyte (e.g. 60 for LLZO), or an [material] electrolyte "
-                          "whose library entry has it")
+                          f"solid electrolyte, or [electrolyte] permittivity{why}")
         if sc["carriers"] == "single":
             cb, sites = sc["background_concentration"], sc["available_site_fraction"] * sc["site_density"]
             if cb is None:
@@ -221,12 +222,20 @@ class SpaceCharge(Block):
 
     @classmethod
     def derive(cls, ctx):
-        """A built-in mesh whose uniform cells do not resolve the layer is graded:
-        first_cell a tenth of the layer's thickness (unless the case gives it)."""
+        """eps_r from [electrolyte] permittivity (the case's or the library
+        electrolyte's); a built-in mesh whose uniform cells do not resolve the
+        layer is graded: first_cell a tenth of the layer's thickness (unless
+        the case gives it)."""
         si = ctx.si
+        if not cls.selected(si):
+            return []
+        eps_r = si["electrolyte"]["permittivity"]
+        if si["space_charge"]["relative_permittivity"] is None and eps_r is not None:
+            ctx.put("space_charge", "relative_permittivity", eps_r, repr(eps_r),
+                    f"[electrolyte] permittivity ({ctx.provenance.get('electrolyte.permittivity', 'case file')})")
         g = si["geometry"]
-        if (not cls.selected(si) or si["space_charge"]["relative_permittivity"] is None
-                or g["kind"] == "mesh" or g["first_cell"] is not None
+        if (cls.check(si, ctx.given) or g["kind"] == "mesh" or not g["cells"]
+                or g["first_cell"] is not None
                 or ("geometry", "first_cell") in ctx.given):
             return []
         thickness = cls.layer_thickness(si)
