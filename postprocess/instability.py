@@ -59,13 +59,18 @@ CAPILLARY = {"electrolyte.conductivity": '"0.1 S/m"', "collector.current_density
 RUNS = [("ohmic", 4.0, {}), ("ohmic", 8.0, {}), ("ohmic", 16.0, {}),
         ("capillary", 2.0, CAPILLARY), ("capillary", 4.0, CAPILLARY)]
 # T7 for the growth rate: the ohmic 8 um mode at interface lengths l = 1,
-# 0.5 (the run above) and 0.25 um, h = l/4 each
+# 0.5 (the run above) and 0.25 um, h = l/4 each, and the numerical
+# relaxation rate r with r l fixed (0.25 um/s): the profile's lag behind the
+# front, v/(r l), is the same at every width (the rate at a fixed r is not
+# mobility-free: at l = 1 um, r = 0.25, 0.5 and 2 1/s gave 0.0096, 0.0083
+# and 0.0007 1/s, measured)
 WIDTHS = (1.0, 0.5, 0.25)
 
 
 def width_overrides(ell):
     return {} if ell == 0.5 else {"phase_field.interface_length": f'"{ell} um"',
-                                  "initial.interface_width": f'"{ell} um"'}
+                                  "initial.interface_width": f'"{ell} um"',
+                                  "phase_field.interface_relaxation_rate": f'"{0.25 / ell:g} 1/s"'}
 
 
 WIDTH_RUNS = [("ohmic", 8.0, width_overrides(ell)) for ell in WIDTHS]
@@ -73,7 +78,9 @@ WIDTH_RUNS = [("ohmic", 8.0, width_overrides(ell)) for ell in WIDTHS]
 
 def run_name(regime, wavelength, overrides):
     ell = overrides.get("phase_field.interface_length", "")
+    rate = overrides.get("phase_field.interface_relaxation_rate", "")
     suffix = f"_l{ell.strip(chr(34)).split()[0]}um" if regime == "ohmic" and ell else ""
+    suffix += f"_r{rate.strip(chr(34)).split()[0]}" if regime == "ohmic" and rate else ""
     return f"{regime}_{wavelength:g}um{suffix}"
 
 

@@ -162,6 +162,9 @@ def test_mott_schottky_depletion_width_and_capacitance(mpi_tmp_path):
     ("single cation, accumulation -0.6 V", dict(step=-0.6, carriers="single", background=1e26,
                                                alpha=0.01)),
     ("single vacancy, +0.5 V", dict(step=0.5, carriers="single", background=1e25, alpha=0.02, z=-1)),
+    # bulk defects at 1e-20 of the sites (Debye length 1 m): all the charge
+    # sits in the saturated core, 1 um of the cm-long tail holds the rest
+    ("pair, 1.2 eV, +1.6 V in 1 um", dict(step=1.6, energy=1.2, alpha=0.5, length=1e-6)),
 ])
 def test_saturated_layer_charge_equals_its_first_integral(mpi_tmp_path, label, kw):
     """Fermi-Dirac layers whose carriers reach the saturation alpha N: the
@@ -177,7 +180,8 @@ def test_saturated_layer_charge_equals_its_first_integral(mpi_tmp_path, label, k
                                                                        rel=5e-3)
     args = (kw.get("energy", 0.35), kw["alpha"], kw.get("carriers", "frenkel_pair"),
             kw.get("background"), kw.get("z", 1))
-    assert r["width_m"] == pytest.approx(decay_width(kw["step"], *args), rel=5e-3)
+    if "length" not in kw:  # (the 1/e point of the 1.2 eV layer lies in its tail, beyond 1 um)
+        assert r["width_m"] == pytest.approx(decay_width(kw["step"], *args), rel=5e-3)
     # saturation is reached: the densest carrier within 1 % of alpha N
     p = profile(mpi_tmp_path / label.replace(" ", "_").replace(",", ""))
     densest = max(p[c][0] for c in p.dtype.names if c.startswith("n_"))

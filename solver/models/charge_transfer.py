@@ -90,6 +90,13 @@ def deposition_source(s):
     return s.ddt(lambda lev: s.at("metal_fraction", lev))
 
 
+def charge_source(s):
+    """The current from the ionic into the electronic conductor per volume:
+    d(interface_charge)/dt, the reaction's dh/dt plus the charging of any
+    layer a block adds to interface_charge (interface_space_charge)."""
+    return s.ddt(lambda lev: s.at("interface_charge", lev))
+
+
 SALT_FLOOR = 1e-12  # c/c_b in the kinetics: a Newton iterate may overshoot below 0
 
 
@@ -111,7 +118,8 @@ class ChargeTransfer(Block):
     name = "charge_transfer"
     params = PARAMS
     requires = ("eta", "metal_fraction", "electrode_potential", "phi_e")
-    provides = ("charge_transfer_overpotential", "faradaic_current", "local_overpotential")
+    provides = ("charge_transfer_overpotential", "faradaic_current", "local_overpotential",
+                "interface_charge", "exchange_current_log_shift")
     form_keys = (("reaction", "kinetics"), ("reaction", "gibbs_thomson"))
     columns = ("interface_overpotential_V",)
 
@@ -145,10 +153,17 @@ class ChargeTransfer(Block):
         def current(s, lev):
             p, eta_ct = s.p, s.at("charge_transfer_overpotential", lev)
             rate = capped_exp(-p["alpha_c"] * eta_ct) - capped_exp(p["alpha_a"] * eta_ct)
-            return p["i0"] * salt_ratio(s, lev) ** p["alpha_a"] * rate
-        # local_overpotential: what a site of the collector sees (nucleation)
+            i0 = p["i0"] * salt_ratio(s, lev) ** p["alpha_a"]
+            if "exchange_current_log_shift" in s.contributions:  # (e.g. Frumkin's factor)
+                i0 = i0 * ufl.exp(s.at("exchange_current_log_shift", lev))
+            return i0 * rate
+        # local_overpotential: what a site of the collector sees (nucleation);
+        # interface_charge: the charge handed across, per volume (h; layers add
+        # their stored charge); exchange_current_log_shift: ln of a factor on i0
         return {"charge_transfer_overpotential": overpotential, "faradaic_current": current,
-                "local_overpotential": overpotential}
+                "local_overpotential": overpotential,
+                "interface_charge": lambda s, lev: s.at("metal_fraction", lev),
+                "exchange_current_log_shift": lambda s, lev: 0.0}
 
     def residual(self, s):
         p, eta, v = s.p, s.u("eta"), s.test("eta")

@@ -23,7 +23,7 @@ import ufl
 
 from ..schema import positive, q
 from . import Block, Field, Unknown
-from .space_charge import SIGNS, carrier_names, theta
+from .space_charge import SIGNS, UflOps, carrier_names, theta
 
 PARAMS = {
     "space_charge": {
@@ -88,7 +88,7 @@ class DefectTransport(Block):
             sign = SIGNS[name] if len(self.carriers) == 2 else 1.0
 
             def occupancy(lev, name=name):
-                return theta(p, name, lev["phi_sc"], lev[f"w_{name}"], ufl.tanh)
+                return theta(p, name, lev["phi_sc"], lev[f"w_{name}"], UflOps)
             # q grad(w)/kT in internal units: sign * sc_u * grad(w)
             mobility = p[f"tr_D_{name}"] * occupancy(s.levels[0]) * sign * p["sc_u"]
             F += s.ddt(occupancy) * v * s.dxl + mobility * ufl.inner(ufl.grad(w), ufl.grad(v)) * s.dx
@@ -104,7 +104,7 @@ class DefectTransport(Block):
         s = pb.state
         out = {}
         for name in SIGNS:
-            out[f"tr_amount_{name}"] = (theta(s.p, name, s.u("phi_sc"), s.u(f"w_{name}"), ufl.tanh)
+            out[f"tr_amount_{name}"] = (theta(s.p, name, s.u("phi_sc"), s.u(f"w_{name}"), UflOps)
                                         * pb.dxl) if name in self.carriers else 0 * s.u("phi_sc") * pb.dxl
             out[f"tr_influx_{name}"] = pb.boundary_flux(f"w_{name}", "reservoir")
         return out

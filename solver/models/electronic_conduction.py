@@ -3,7 +3,7 @@ collector's control (physics/audit.md section 2):
 
     -div((h + eps) sigma_s grad phi_s) = S,    S = zF/V_m dh/dt
 
-(deposition_source: the charge the reaction hands to the metal).  The
+(charge_source: the charge the reaction hands to the metal).  The
 residual is divided by sigma_s, so its rows are of order one.  eps keeps
 phi_s defined outside the metal; no electronic current leaves anywhere but
 through the collector (the electrolyte is an electronic insulator), so eps
@@ -44,7 +44,7 @@ from mpi4py import MPI
 from .. import compat
 from ..schema import Param, nonnegative, positive, q
 from . import Block, Field, Unknown
-from .charge_transfer import deposition_source
+from .charge_transfer import charge_source
 
 PARAMS = {
     "collector": {
@@ -220,7 +220,7 @@ class ElectronicConduction(Block):
         """The residual without the imposed current (divided by sigma_s)."""
         p, phi, r = s.p, s.u("phi_s"), s.test("phi_s")
         F = (s.u("metal_fraction") + p["eps"]) * ufl.inner(ufl.grad(phi), ufl.grad(r)) * s.dx
-        return F - deposition_source(s) / p["sigma_metal"] * r * s.dxl
+        return F - charge_source(s) / p["sigma_metal"] * r * s.dxl
 
     def residual(self, s):
         F = self._bulk(s)

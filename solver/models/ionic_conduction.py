@@ -4,7 +4,7 @@
     div i_e = -S,    i_e = -(1 - h + eps_i) sigma_e grad phi_e + i_diffusion
 
 S = zF/V_m dh/dt the charge the reaction takes out of the electrolyte
-(deposition_source).  Single-ion solid electrolyte (no salt block): sigma_e
+(charge_source).  Single-ion solid electrolyte (no salt block): sigma_e
 is [electrolyte] conductivity and i_diffusion = 0.  Binary electrolyte (the
 salt_transport block): sigma_e = sigma_b c/c_b and i_diffusion =
 -(1 - h + eps) sigma_b (2 t+ - 1) RT/(zF) grad(c/c_b) (dilute Nernst-Planck,
@@ -24,7 +24,7 @@ import ufl
 
 from ..schema import Param, positive, q
 from . import Block, Field, Unknown
-from .charge_transfer import deposition_source, optional
+from .charge_transfer import charge_source, optional
 
 
 PARAMS = {
@@ -105,7 +105,7 @@ class IonicConduction(Block):
     def residual(self, s):
         q = s.test("phi_e")
         return (-ufl.inner(s.u("ionic_current"), ufl.grad(q)) * s.dx
-                + deposition_source(s) * q * s.dxl)
+                + charge_source(s) * q * s.dxl)
 
     def dirichlet(self, p):
         return [("phi_e", "reservoir", 0.0)]

@@ -20,7 +20,7 @@ block makes it an unknown).  Occupancies with lattice-site saturation:
   119, 22281, 2015):
       n = alpha N / (1 + (alpha N / c_b - 1) exp(z e (phi - w) / kT)).
 
-Both are alpha N / (1 + A exp(s z e (phi - w)/kT)), written with tanh so
+Both are alpha N / (1 + A exp(s z e (phi - w)/kT)), written with softplus so
 that neither overflows.  Boundary: phi = potential_step at the electrode,
 or, with a Stern layer, eps dphi/dn = C_S (E - phi) (E the electrode
 potential, potential_step); phi = 0 at the reservoir (the bulk).  The step
@@ -93,10 +93,45 @@ PARAMS = {
 SIGNS = {"plus": 1.0, "minus": -1.0}  # the charge signs of a Frenkel pair
 
 
-def occupancy(u, alpha, log_a, tanh):
-    """theta = n/N = alpha / (1 + exp(log_a + u)) = alpha (1 - tanh((log_a + u)/2)) / 2,
-    u = s z e (phi - w) / kT; `tanh` of numpy or UFL."""
-    return 0.5 * alpha * (1 - tanh(0.5 * (log_a + u)))
+class NumpyOps:
+    exp, ln, sqrt, abs, maximum = np.exp, np.log, np.sqrt, np.abs, np.maximum
+
+    @staticmethod
+    def where(condition, a, b):
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def positive(x):
+        return x > 0
+
+
+class UflOps:
+    exp, ln, sqrt, abs, maximum, where = ufl.exp, ufl.ln, ufl.sqrt, abs, ufl.max_value, ufl.conditional
+
+    @staticmethod
+    def positive(x):
+        return ufl.gt(x, 0)
+
+
+# |psi| (RT/zF) below which the layer is linear (Debye): the first integral
+# I(psi) = O(psi^2) is a sum of O(psi) terms, so its round-off is relative
+# 1e-16/psi^2; the linear law errs by O(psi) ~ 1e-4
+LINEAR_STEP = 1e-4
+
+
+def softplus(x, ops):
+    """ln(1 + e^x) without overflow."""
+    return ops.maximum(x, 0.0) + ops.ln(1 + ops.exp(-ops.abs(x)))
+
+
+
+
+def occupancy(u, alpha, log_a, ops):
+    """theta = n/N = alpha / (1 + exp(log_a + u)) = alpha exp(-softplus(log_a + u)),
+    u = s z e (phi - w) / kT: neither overflows nor cancels (1 - tanh did, for
+    dilute defects: a formation energy of 0.9 eV lost all digits); `ops`:
+    NumpyOps or UflOps."""
+    return alpha * ops.exp(-softplus(log_a + u, ops))
 
 
 def carrier_names(p) -> list:
@@ -104,19 +139,63 @@ def carrier_names(p) -> list:
     return [k[len("sc_log_a_"):] for k in p if k.startswith("sc_log_a_")]
 
 
-def theta(p, name, phi, w, tanh):
+def theta(p, name, phi, w, ops):
     """n/N of carrier `name` at potential phi and its w (internal units)."""
     sign = SIGNS[name] if len(carrier_names(p)) == 2 else 1.0
-    return occupancy(sign * p["sc_u"] * (phi - w), p["sc_alpha"], p[f"sc_log_a_{name}"], tanh)
+    return occupancy(sign * p["sc_u"] * (phi - w), p["sc_alpha"], p[f"sc_log_a_{name}"], ops)
 
 
-def charge(p, phi, ws, tanh):
+def charge(p, phi, ws, ops):
     """rho / (|z| e N): the carriers' signed occupancies and the background;
     ws: {carrier: w} of the carriers out of equilibrium."""
     rho = p.get("sc_background", 0.0)
     for name in carrier_names(p):
-        rho = rho + p[f"sc_sign_{name}"] * theta(p, name, phi, ws.get(name, 0.0), tanh)
+        rho = rho + p[f"sc_sign_{name}"] * theta(p, name, phi, ws.get(name, 0.0), ops)
     return rho
+
+
+SERIES = 1e-4  # below this |argument| expm1 and log1p are their Taylor series
+
+
+def expm1(x, ops):
+    """e^x - 1 without cancellation (UFL has no expm1)."""
+    return ops.where(ops.positive(SERIES - ops.abs(x)), x * (1 + x / 2 * (1 + x / 3 * (1 + x / 4))),
+                     ops.exp(x) - 1)
+
+
+def log1p(y, ops):
+    """ln(1 + y) without cancellation (UFL has no log1p)."""
+    return ops.where(ops.positive(SERIES - ops.abs(y)), y * (1 - y * (1 / 2 - y * (1 / 3 - y / 4))),
+                     ops.ln(1 + y))
+
+
+def occupancy_integral(x, u, ops):
+    """ln(1 + u (e^x - 1)), 0 < u < 1, without cancellation (dilute u, small x)
+    or overflow (x + ln(u + (1 - u) e^-x) above x = 600)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return ops.where(ops.positive(x - 600.0), x + ops.ln(u + (1 - u) * ops.exp(-x)),
+                         log1p(u * expm1(x, ops), ops))
+
+
+def semi_infinite_charge(p, psi, ops):
+    """The electrode charge of a flat semi-infinite equilibrium layer whose
+    potential steps by psi (internal units: charge |z| e N x0 per area,
+    potential RT/(zF)): the first integral of Poisson's equation,
+    sigma = sign(psi) sqrt(2 eps' |I(psi)|), I = int_0^psi rho' dphi, with
+    int_0^psi alpha/(1 + A e^(a phi)) dphi = -(alpha/a) ln(1 + (theta0/alpha)(e^(-a psi) - 1))
+    (theta0 the bulk occupancy); below LINEAR_STEP the Debye law
+    sigma = sqrt(eps' |d rho'/d phi|) psi."""
+    integral, k0 = p.get("sc_background", 0.0) * psi, 0.0
+    for name in carrier_names(p):
+        sign = SIGNS[name] if len(carrier_names(p)) == 2 else 1.0
+        a, alpha = sign * p["sc_u"], p["sc_alpha"]
+        theta0 = occupancy(0.0, alpha, p[f"sc_log_a_{name}"], ops)
+        integral = integral - p[f"sc_sign_{name}"] * alpha / a * occupancy_integral(
+            -a * psi, theta0 / alpha, ops)
+        k0 = k0 + theta0 * (1 - theta0 / alpha) * abs(a)
+    full = psi * ops.sqrt(2 * p["sc_screening"] * ops.abs(integral)) / (ops.abs(psi) + 1e-300)
+    return ops.where(ops.positive(LINEAR_STEP - ops.abs(psi)), ops.sqrt(p["sc_screening"] * k0) * psi,
+                     full)
 
 
 class SpaceCharge(Block):
@@ -176,7 +255,7 @@ class SpaceCharge(Block):
         sc = si["space_charge"]
         kT, e = BOLTZMANN * si["material"]["temperature"], ELEMENTARY_CHARGE
         z, alpha, N = abs(sc["carrier_charge_number"]), sc["available_site_fraction"], sc["site_density"]
-        n0 = {k: N * float(occupancy(0.0, alpha, la, np.tanh)) for k, (s, la) in cls.carriers(si).items()}
+        n0 = {k: N * float(occupancy(0.0, alpha, la, NumpyOps)) for k, (s, la) in cls.carriers(si).items()}
         drho = -sum((z * e) ** 2 / kT * n * (1 - n / (alpha * N)) for n in n0.values())
         eps = sc["relative_permittivity"] * VACUUM_PERMITTIVITY
         return {"densities_m3": n0, "drho_dphi": drho, "debye_length_m": math.sqrt(-eps / drho)}
@@ -185,7 +264,7 @@ class SpaceCharge(Block):
     def charge_density(cls, si, phi) -> float:
         """rho (C/m^3) at potential phi (V) in equilibrium (w = 0)."""
         sc, s = si["space_charge"], case_scales(si)
-        rho = charge(cls.internal(si, s), phi / s.unit("V"), {}, np.tanh)
+        rho = charge(cls.internal(si, s), phi / s.unit("V"), {}, NumpyOps)
         return abs(sc["carrier_charge_number"]) * ELEMENTARY_CHARGE * sc["site_density"] * float(rho)
 
     @classmethod
@@ -310,7 +389,7 @@ class SpaceCharge(Block):
     def quantities(self):
         def defect_charge(s, lev):
             ws = {n: lev[f"w_{n}"] for n in self.names if f"w_{n}" in lev}
-            return charge(s.p, lev["phi_sc"], ws, ufl.tanh)
+            return charge(s.p, lev["phi_sc"], ws, UflOps)
         return {"defect_charge": defect_charge}
 
     def residual(self, s):
@@ -369,7 +448,7 @@ class SpaceCharge(Block):
     def nodal_theta(self, pb, name):
         """n/N of a carrier at the nodes (owned and ghost)."""
         w = pb.field_values(f"w_{name}") if f"w_{name}" in pb.index else 0.0
-        return theta(pb.p, name, pb.field_values("phi_sc"), w, np.tanh)
+        return theta(pb.p, name, pb.field_values("phi_sc"), w, NumpyOps)
 
     def fields(self):
         def carrier(name):
@@ -378,7 +457,7 @@ class SpaceCharge(Block):
         def charge_density(pb):
             ws = {n: pb.field_values(f"w_{n}") for n in self.names if f"w_{n}" in pb.index}
             return (pb.p["sc_charge_unit_C_m2"] / pb.scales.unit("m")
-                    * charge(pb.p, pb.field_values("phi_sc"), ws, np.tanh))
+                    * charge(pb.p, pb.field_values("phi_sc"), ws, NumpyOps))
         return ((Field("phi_sc", "V", lambda pb: pb.scales.to_si(pb.field_values("phi_sc"), "V")),)
                 + tuple(Field(f"n_{name}", "1/m^3", carrier(name))
                         for name in getattr(self, "names", SIGNS))  # (all, before setup)
@@ -400,7 +479,7 @@ class SpaceCharge(Block):
                 ws[n] = fem.Function(Q)
                 ws[n].x.array[:] = pb.field_values(f"w_{n}")
         d, v = ufl.TrialFunction(Q), ufl.TestFunction(Q)
-        rho = charge(p, phi, ws, ufl.tanh)
+        rho = charge(p, phi, ws, UflOps)
 
         def linear(f, v):
             """The Poisson residual linearised about phi, in the direction f."""
@@ -436,9 +515,9 @@ class SpaceCharge(Block):
         cols = {"x_m": x, "phi_V": pb.scales.to_si(phi, "V")}
         N = pb.case.si["space_charge"]["site_density"]
         for m in self.names:
-            cols[f"n_{m}_m3"] = N * theta(pb.p, m, phi, ws.get(m, 0.0), np.tanh)
+            cols[f"n_{m}_m3"] = N * theta(pb.p, m, phi, ws.get(m, 0.0), NumpyOps)
         cols["charge_density_C_m3"] = (pb.p["sc_charge_unit_C_m2"] / pb.scales.unit("m")
-                                       * charge(pb.p, phi, ws, np.tanh))
+                                       * charge(pb.p, phi, ws, NumpyOps))
         gathered = pb.comm.gather(cols, root=0)
         if pb.comm.rank != 0:
             return None
