@@ -424,9 +424,13 @@ def _inactive_key_warnings(si, given) -> list[str]:
     if not si["solver"]["reuse_factorization"]:
         conditional.append(("solver", ("refactor_krylov_iterations",),
                             "[solver] reuse_factorization = false"))
+    selected = [b for b in models.registered() if b.selected(si)]
+    shared = {name for b in selected for name in b.reads_keys_of}
     for block in models.registered():
         if block.selected(si):
             conditional += block.inactive_keys(si)
+            continue
+        if block.name in shared:  # (another block reads its keys)
             continue
         why = f"the model has no block '{block.name}', which reads it ([model] blocks)"
         conditional += [(section, tuple(keys), why) for section, keys in block.params.items()]

@@ -368,3 +368,100 @@ def test_mms_convergence_rates_pnp():
     from test_mms import assert_p1_rates, solve_mms
     errs = [solve_mms(n, pnp_case, pnp_fields) for n in (8, 16, 32)]
     assert_p1_rates(errs, ("phi_sc", "w_plus", "w_minus"))
+
+
+# ---- the sub-grid law under a deposition interface (interface_space_charge) -------
+
+@pytest.mark.parametrize("label, kw, stern", [
+    ("dilute pair, +0.1 V", dict(step=0.1, energy=0.35), None),
+    ("dilute pair, -0.25 V, Stern 0.5", dict(step=-0.25, energy=0.35), 0.5),
+    ("saturated pair, +1 V, Stern 2", dict(step=1.0, energy=0.2, alpha=0.05), 2.0),
+    ("vacancy depletion, -0.5 V, Stern 0.2", dict(step=-0.5, carriers="single", background=1e25,
+                                                  alpha=0.02, z=-1), 0.2),
+])
+def test_subgrid_law_matches_the_resolved_layer(mpi_tmp_path, label, kw, stern):
+    """What interface_space_charge puts under each interface point (the closed
+    first integral, the Stern balance by bisection, its derivative) against
+    the resolved 1-D layer of space_charge: surface charge, diffuse step and
+    differential capacitance within 1 %."""
+    from solver.models.interface_space_charge import rest_diffuse_step
+    from solver.models.space_charge import NumpyOps, SpaceCharge, semi_infinite_charge
+    from solver.scales import case_scales
+    extra = {"space_charge.stern_capacitance": f'"{stern} F/m^2"'} if stern else {}
+    c = case(**kw, extra=extra)
+    resolved = solve(c, mpi_tmp_path / label.replace(" ", "_").replace(",", ""))
+    s = case_scales(c.si)
+    p = SpaceCharge.internal(c.si, s)
+    volt, unit = s.unit("V"), p["sc_charge_unit_C_m2"]
+    psi = rest_diffuse_step(p)
+    sigma = unit * float(semi_infinite_charge(p, psi, NumpyOps))
+    h = 1e-6
+    slope = unit * float(semi_infinite_charge(p, psi + h, NumpyOps)
+                         - semi_infinite_charge(p, psi - h, NumpyOps)) / (2 * h * volt)
+    c_d = slope if not stern else 1 / (1 / stern + 1 / slope)
+    assert sigma == pytest.approx(resolved["surface_charge_C_m2"], rel=0.01)
+    assert psi * volt == pytest.approx(resolved["diffuse_layer_step_V"], rel=0.01)
+    assert 100 * c_d == pytest.approx(resolved["differential_capacitance_uF_cm2"], rel=0.01)
+
+
+def deposition_case(volts, extra=None):
+    """The T4 Li front of test_two_potential (1-D, single-ion, i0 = 10 A/m^2)
+    with a dilute Frenkel-pair layer (0.1 V rest step) and a Stern layer."""
+    from test_two_potential import BLOCKS, case_1d, potentiostatic
+    more = {"model.blocks": BLOCKS + ["interface_space_charge"],
+            "space_charge.relative_permittivity": 60, "space_charge.formation_energy": "0.35 eV",
+            "space_charge.potential_step": "0.1 V", "space_charge.stern_capacitance": "0.5 F/m^2",
+            "time.end": "5 s", **(extra or {})}
+    return case_1d("Li", potentiostatic(volts), more)
+
+
+def test_frumkin_current_voltage_curve(mpi_tmp_path):
+    """The steady current of the layered interface against the sharp
+    interface: V = eta - i gap/sigma_e, i = i0 e^(-(1 - a)(psi - psi_rest)) 2 sinh(-eta/2)
+    (a = 1/2, potentials in RT/F), psi the Stern balance at the rest step +
+    eta; within 0.5 %.  Without the Frumkin factor the plain T4 curve."""
+    from test_two_potential import F_RT, asinh_ohmic_voltage, current_at, run
+    from solver.models.interface_space_charge import rest_diffuse_step
+    from solver.models.space_charge import NumpyOps, SpaceCharge, semi_infinite_charge
+    from solver.scales import case_scales
+    c = deposition_case(-0.06)
+    s = case_scales(c.si)
+    p = SpaceCharge.internal(c.si, s)
+    rest, volt = rest_diffuse_step(p), s.unit("V")
+
+    def diffuse(eta):  # psi of the Stern balance at the step rest + eta (internal)
+        return rest_diffuse_step({**p, "sc_step": p["sc_step"] + eta / volt})
+
+    def eta_of(i):  # the overpotential carrying i (bisection; i falls as eta rises)
+        lo, hi = -1.0, 0.0
+        for _ in range(100):
+            mid = 0.5 * (lo + hi)
+            current = 10.0 * math.exp(-0.5 * (diffuse(mid) - rest)) * 2 * math.sinh(-mid * F_RT / 2)
+            lo, hi = (mid, hi) if current > i else (lo, mid)
+        return 0.5 * (lo + hi)
+    for volts in (-0.03, -0.1):
+        ts = run(deposition_case(volts), mpi_tmp_path / f"frumkin{volts}")
+        i, gap = ts["collector_current_A_m2"][-1], 20e-6 - ts["tip_position_m"][-1]
+        assert eta_of(i) - i * gap / 0.1 == pytest.approx(volts, rel=5e-3)
+        plain = run(deposition_case(volts, {"space_charge.frumkin": False}),
+                    mpi_tmp_path / f"plain{volts}")
+        i, gap = plain["collector_current_A_m2"][-1], 20e-6 - plain["tip_position_m"][-1]
+        assert asinh_ohmic_voltage(i, 10.0, 1, gap, 0.1) == pytest.approx(volts, rel=5e-3)
+    assert abs(rest * volt - 0.0948) < 1e-3  # (the Stern layer takes 5 mV of the rest step)
+
+
+def test_collector_charge_is_metal_plus_layer_charge(mpi_tmp_path):
+    """The electronic current through the collector, integrated, equals
+    zF x metal grown plus the layer's charge change (the sub-grid law's
+    sigma integrated over the interface), within 1e-6 of the larger; with
+    i0 = 1e-9 A/m^2 nearly all of a -0.06 V step charges the layer."""
+    from test_two_potential import run
+    for i0, what in (("1e-9 A/m^2", "capacitive"), ("10 A/m^2", "faradaic")):
+        ts = run(deposition_case(-0.06, {"reaction.exchange_current_density": i0,
+                                         "time.end": "1 s"}), mpi_tmp_path / what)
+        metal = 96485.33212 * (ts["metal_mol_m2"] - ts["metal_mol_m2"][0])
+        layer = -(ts["interface_layer_charge_C_m2"] - ts["interface_layer_charge_C_m2"][0])
+        scale = max(np.abs(metal).max(), np.abs(layer).max())
+        assert np.abs(ts["collector_charge_C_m2"] - metal - layer).max() < 1e-6 * scale
+        if what == "capacitive":
+            assert layer[-1] > 1e3 * abs(metal[-1]) and layer[-1] > 1e-3

@@ -130,6 +130,7 @@ class Block:
     # blocks is a model of this block alone (e.g. [space_charge])
     standalone_section: str | None = None
     result_files: tuple = ()  # the files final_results() writes
+    reads_keys_of: tuple = ()  # blocks whose case keys this one reads too
 
     # ---- the case ------------------------------------------------------------
     @classmethod
@@ -315,6 +316,7 @@ def _register_builtin():
     from .driving_force import DrivingForce
     from .electronic_conduction import ElectronicConduction
     from .interface_curvature import InterfaceCurvature
+    from .interface_space_charge import InterfaceSpaceCharge
     from .ion_transport import IonTransport
     from .ionic_conduction import IonicConduction
     from .phase_field import PhaseField
@@ -324,7 +326,8 @@ def _register_builtin():
     from .substrate_nucleation import SubstrateNucleation
     for block in (IonTransport, PhaseField, ButlerVolmer, Potential, DrivingForce,
                   SubstrateNucleation, ChargeTransfer, ElectronicConduction, IonicConduction,
-                  SaltTransport, InterfaceCurvature, SpaceCharge, DefectTransport):
+                  SaltTransport, InterfaceCurvature, SpaceCharge, DefectTransport,
+                  InterfaceSpaceCharge):
         register(block)
 
 

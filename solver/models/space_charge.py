@@ -198,6 +198,41 @@ def semi_infinite_charge(p, psi, ops):
                      full)
 
 
+def carrier_errors(si) -> list:
+    """The [space_charge] carrier keys that do not make a layer."""
+    sc, errors = si["space_charge"], []
+    if sc["relative_permittivity"] is None:
+        lib = si["material"]["electrolyte"]
+        why = (f" (the library's {lib} has no permittivity)" if lib else "")
+        errors.append("[space_charge] relative_permittivity: not set; give eps_r of the "
+                      f"solid electrolyte, or [electrolyte] permittivity{why}")
+    if sc["carriers"] == "single":
+        cb, sites = sc["background_concentration"], sc["available_site_fraction"] * sc["site_density"]
+        if cb is None:
+            errors.append("[space_charge] background_concentration: carriers = \"single\" "
+                          "needs the immobile background's density, e.g. \"1e18 cm^-3\"")
+        elif cb >= sites:
+            errors.append(f"[space_charge] background_concentration: {cb:.4g} 1/m^3 must lie "
+                          f"below the carriers' saturation density alpha N = {sites:.4g} 1/m^3")
+    return errors
+
+
+def carrier_inactive_keys(si) -> list:
+    if si["space_charge"]["carriers"] == "frenkel_pair":
+        return [("space_charge", ("background_concentration",), "carriers = \"frenkel_pair\"")]
+    return [("space_charge", ("formation_energy",), "carriers = \"single\"")]
+
+
+def permittivity_from_electrolyte(ctx):
+    """[space_charge] relative_permittivity from [electrolyte] permittivity (the
+    case's or the library electrolyte's) unless the case gives it."""
+    si = ctx.si
+    eps_r = si["electrolyte"]["permittivity"]
+    if si["space_charge"]["relative_permittivity"] is None and eps_r is not None:
+        ctx.put("space_charge", "relative_permittivity", eps_r, repr(eps_r),
+                f"[electrolyte] permittivity ({ctx.provenance.get('electrolyte.permittivity', 'case file')})")
+
+
 class SpaceCharge(Block):
     name = "space_charge"
     params = PARAMS
@@ -212,20 +247,7 @@ class SpaceCharge(Block):
     # ---- the case ------------------------------------------------------------
     @classmethod
     def check(cls, si, given):
-        sc, errors = si["space_charge"], []
-        if sc["relative_permittivity"] is None:
-            lib = si["material"]["electrolyte"]
-            why = (f" (the library's {lib} has no permittivity)" if lib else "")
-            errors.append("[space_charge] relative_permittivity: not set; give eps_r of the "
-                          f"solid electrolyte, or [electrolyte] permittivity{why}")
-        if sc["carriers"] == "single":
-            cb, sites = sc["background_concentration"], sc["available_site_fraction"] * sc["site_density"]
-            if cb is None:
-                errors.append("[space_charge] background_concentration: carriers = \"single\" "
-                              "needs the immobile background's density, e.g. \"1e18 cm^-3\"")
-            elif cb >= sites:
-                errors.append(f"[space_charge] background_concentration: {cb:.4g} 1/m^3 must lie "
-                              f"below the carriers' saturation density alpha N = {sites:.4g} 1/m^3")
+        sc, errors = si["space_charge"], carrier_errors(si)
         if "defect_transport" not in si["model"]["blocks"] and si["time"]["end"] < sc["ramp_time"]:
             errors.append(f"[time] end: {si['time']['end']:g} s ends the steady problem before "
                           f"its step is applied in full ([space_charge] ramp_time = "
@@ -234,9 +256,7 @@ class SpaceCharge(Block):
 
     @classmethod
     def inactive_keys(cls, si):
-        if si["space_charge"]["carriers"] == "frenkel_pair":
-            return [("space_charge", ("background_concentration",), "carriers = \"frenkel_pair\"")]
-        return [("space_charge", ("formation_energy",), "carriers = \"single\"")]
+        return carrier_inactive_keys(si)
 
     @staticmethod
     def carriers(si) -> dict:
@@ -308,10 +328,7 @@ class SpaceCharge(Block):
         si = ctx.si
         if not cls.selected(si):
             return []
-        eps_r = si["electrolyte"]["permittivity"]
-        if si["space_charge"]["relative_permittivity"] is None and eps_r is not None:
-            ctx.put("space_charge", "relative_permittivity", eps_r, repr(eps_r),
-                    f"[electrolyte] permittivity ({ctx.provenance.get('electrolyte.permittivity', 'case file')})")
+        permittivity_from_electrolyte(ctx)
         g = si["geometry"]
         if (cls.check(si, ctx.given) or g["kind"] == "mesh" or not g["cells"]
                 or g["first_cell"] is not None

@@ -1,0 +1,139 @@
+"""A space-charge layer under every point of the metal/electrolyte interface
+of the two-potential model, as a sub-grid law (physics/audit.md section 3):
+the layer (nm) is far thinner than the interface (um), so at each point it
+is the equilibrium flat layer of the space_charge block, in closed form:
+
+    sigma(psi) = sign(psi) sqrt(2 eps |int_0^psi rho dphi|)
+
+(space_charge.semi_infinite_charge; Fermi-Dirac defects of [space_charge]).
+The interfacial step is the rest step (potential_step) plus the local
+phi_s - phi_e; with a Stern layer (stern_capacitance C_S) it splits into a
+compact drop and the diffuse step psi_d, solved at every point with the rest
+of the system (the unknown psi_d):
+
+    C_S (potential_step + phi_s - phi_e - psi_d) = sigma(psi_d)
+
+(without one, psi_d is the whole step).  The layer then acts on the model
+in two ways:
+
+- Frumkin's correction of the exchange current (Bard & Faulkner sec. 13.7;
+  Bazant, Chu & Bayly, SIAM J. Appl. Math. 65, 1463, 2005):
+  i0 -> i0 exp(-(1 - alpha_c) zF (psi_d - psi_rest)/RT), i0 the measured
+  value at rest; the Nernst potential is unchanged;
+- its charging current: the electrode holds sigma(psi_d) per interface
+  area, spread over the diffuse interface with its delta function
+  (interface_weight), and the current between the two conductors is
+  d(h - sigma w/(zF c_s))/dt: the same term leaves one potential equation
+  and enters the other, so the charge is conserved.
+Results: the layer's charge per electrode area (what the collector charge
+holds besides the metal) and the interface-averaged diffuse step.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..schema import Param
+from . import Block, Field, Unknown
+from .charge_transfer import interface_weight
+from .space_charge import (NumpyOps, SpaceCharge, UflOps, carrier_errors, carrier_inactive_keys,
+                           permittivity_from_electrolyte, semi_infinite_charge)
+
+PARAMS = {
+    "space_charge": {
+        "frumkin": Param("bool", True, "interface_space_charge: the diffuse step's Frumkin "
+                         "factor on the exchange current"),
+    },
+}
+
+
+def rest_diffuse_step(p) -> float:
+    """psi_d at rest (internal): the Stern balance at the rest step, by bisection."""
+    step = p["sc_step"]
+    if not p["sc_stern"]:
+        return step
+
+    def balance(psi):
+        return p["sc_stern_capacitance"] * (step - psi) - float(semi_infinite_charge(p, psi, NumpyOps))
+    lo, hi = min(0.0, step), max(0.0, step)  # balance(lo) >= 0 >= balance(hi)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if balance(mid) > 0 else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+class InterfaceSpaceCharge(Block):
+    name = "interface_space_charge"
+    params = PARAMS
+    unknowns = (Unknown("psi_d", "V", update_limit="max_layer_potential_update"),)
+    requires = ("eta", "electrode_potential", "phi_e", "interface_charge",
+                "exchange_current_log_shift")
+    form_keys = (("space_charge", "carriers"), ("space_charge", "frumkin"))
+    reads_keys_of = ("space_charge",)
+    columns = ("interface_layer_charge_C_m2", "diffuse_layer_step_V")
+
+    @classmethod
+    def check(cls, si, given):
+        if "space_charge" in si["model"]["blocks"]:
+            return ["[model] blocks: space_charge resolves a layer, interface_space_charge puts "
+                    "one under a deposition model's interface; select one of them"]
+        return carrier_errors(si)
+
+    @classmethod
+    def derive(cls, ctx):
+        if cls.selected(ctx.si):
+            permittivity_from_electrolyte(ctx)
+        return []
+
+    @classmethod
+    def inactive_keys(cls, si):
+        return carrier_inactive_keys(si) + [
+            ("space_charge", ("ramp_time",), "interface_space_charge: the step is the interface's")]
+
+    @classmethod
+    def internal(cls, si, s):
+        p = SpaceCharge.internal(si, s)
+        p["isc_to_model_charge"] = p["sc_charge_unit_C_m2"] / s.unit("C/m^2")
+        p["isc_rest"] = rest_diffuse_step(p)
+        p["isc_frumkin"] = 1.0 if si["space_charge"]["frumkin"] else 0.0
+        return p
+
+    @staticmethod
+    def step(s, lev):
+        """The whole interfacial step: rest step + phi_s - phi_e (internal V)."""
+        return s.p["sc_step"] + s.at("electrode_potential", lev) - lev["phi_e"]
+
+    def residual(self, s):
+        p, psi, v = s.p, s.u("psi_d"), s.test("psi_d")
+        if not p["sc_stern"]:
+            return (psi - self.step(s, s.levels[0])) * v * s.dxl
+        stored = semi_infinite_charge(p, psi, UflOps) / p["sc_stern_capacitance"]
+        return (psi + stored - self.step(s, s.levels[0])) * v * s.dxl
+
+    def contributions(self):
+        def stored_charge(s, lev):  # -sigma w, in the model's charge per volume
+            p = s.p
+            return (-p["isc_to_model_charge"] * semi_infinite_charge(p, lev["psi_d"], UflOps)
+                    * interface_weight(lev["eta"], p["ell"]))
+        def frumkin(s, lev):
+            p = s.p
+            return -p["isc_frumkin"] * (1 - p["alpha_c"]) * (lev["psi_d"] - p["isc_rest"])
+        return {"interface_charge": stored_charge, "exchange_current_log_shift": frumkin}
+
+    def initial(self, p):
+        return {"psi_d": lambda x: np.full(x.shape[1], p["isc_rest"])}
+
+    def integrals(self, pb):
+        s = pb.state
+        weight = interface_weight(s.u("eta"), s.p["ell"])
+        return {"isc_charge": semi_infinite_charge(s.p, s.u("psi_d"), UflOps) * weight * pb.dxl,
+                "isc_weight": weight * pb.dxl, "isc_step": s.u("psi_d") * weight * pb.dxl}
+
+    def record(self, pb, integrals, t, dt):
+        w = integrals["isc_weight"]
+        return {"interface_layer_charge_C_m2": pb.p["sc_charge_unit_C_m2"] * integrals["isc_charge"] / pb.area,
+                "diffuse_layer_step_V": pb.scales.to_si(integrals["isc_step"] / w, "V") if w > 0 else math.nan}
+
+    def fields(self):
+        return (Field("psi_d", "V", lambda pb: pb.scales.to_si(pb.field_values("psi_d"), "V")),)
