@@ -27,11 +27,12 @@ from .space_charge import SIGNS, UflOps, carrier_names, theta
 
 PARAMS = {
     "space_charge": {
-        "diffusivity_plus": q("1e-14 m^2/s", "m^2/s", "defect_transport: D of the positive "
-                              "defect of a pair, or of the single carrier", positive,
+        "diffusivity_plus": q("1e-14 m^2/s", "m^2/s", "D of the positive defect of a pair, "
+                              "or of the single carrier: their transport (defect_transport) "
+                              "and the layer's conductivity (its resistance)", positive,
                               (1e-30, 1e-3)),
-        "diffusivity_minus": q("1e-14 m^2/s", "m^2/s", "defect_transport: D of the negative "
-                               "defect of a pair", positive, (1e-30, 1e-3)),
+        "diffusivity_minus": q("1e-14 m^2/s", "m^2/s", "D of the negative defect of a pair",
+                               positive, (1e-30, 1e-3)),
     },
 }
 

@@ -24,7 +24,14 @@ in two ways:
   area, spread over the diffuse interface with its delta function
   (interface_weight), and the current between the two conductors is
   d(h - sigma w/(zF c_s))/dt: the same term leaves one potential equation
-  and enters the other, so the charge is conserved.
+  and enters the other, so the charge is conserved;
+- its resistance in series with the reaction: the layer's defects conduct
+  kappa(x) instead of the bulk's kappa_b, so it adds the resistance of a
+  length L_R(psi_d) = int (kappa_b/kappa - 1) dx of bulk electrolyte
+  (space_charge.resistance_length; tabulated over the rest step +- 1 V at
+  65 knots, interpolated in asinh(L_R/lambda)); the reaction sees the
+  overpotential eta_ct + i_F L_R/sigma_e, the drop an unknown (layer_drop)
+  solved with the rest.
 Results: the layer's charge per electrode area (what the collector charge
 holds besides the metal) and the interface-averaged diffuse step.
 """
@@ -34,18 +41,47 @@ import math
 
 import numpy as np
 
+import ufl
+
 from ..schema import Param
 from . import Block, Field, Unknown
 from .charge_transfer import interface_weight
 from .space_charge import (NumpyOps, SpaceCharge, UflOps, carrier_errors, carrier_inactive_keys,
-                           permittivity_from_electrolyte, semi_infinite_charge)
+                           permittivity_from_electrolyte, resistance_length, semi_infinite_charge)
 
 PARAMS = {
     "space_charge": {
         "frumkin": Param("bool", True, "interface_space_charge: the diffuse step's Frumkin "
                          "factor on the exchange current"),
+        "layer_resistance": Param("bool", True, "interface_space_charge: the layer's "
+                                  "resistance in series with the reaction"),
     },
 }
+KNOTS = 65  # of the resistance table, over the rest step +- 1 V
+
+
+def resistance_table(p, volt) -> dict:
+    """Internal parameters of L_R(psi): knots psi_j over the rest diffuse step
+    +- 1 V (volt: the SI value of one internal volt), asinh(L_R/lambda) at
+    them, lambda the bulk Debye length."""
+    rest, scale = p["isc_rest"], math.sqrt(p["sc_screening"])
+    knots = rest + np.linspace(-1.0, 1.0, KNOTS) / volt
+    values = np.arcsinh([resistance_length(p, k) / scale for k in knots])
+    out = {"isc_R_scale": scale}
+    for j, (k, v) in enumerate(zip(knots, values)):
+        out[f"isc_R_knot_{j}"], out[f"isc_R_value_{j}"] = float(k), float(v)
+    return out
+
+
+def piecewise_linear(p, x):
+    """The table's interpolant at x (UFL), extrapolated linearly beyond it."""
+    def slope(j):
+        return ((p[f"isc_R_value_{j + 1}"] - p[f"isc_R_value_{j}"])
+                / (p[f"isc_R_knot_{j + 1}"] - p[f"isc_R_knot_{j}"]))
+    value = p["isc_R_value_0"] + slope(0) * (x - p["isc_R_knot_0"])
+    for j in range(1, KNOTS - 1):
+        value = value + (slope(j) - slope(j - 1)) * ufl.max_value(x - p[f"isc_R_knot_{j}"], 0.0)
+    return value
 
 
 def rest_diffuse_step(p) -> float:
@@ -66,11 +102,13 @@ def rest_diffuse_step(p) -> float:
 class InterfaceSpaceCharge(Block):
     name = "interface_space_charge"
     params = PARAMS
-    unknowns = (Unknown("psi_d", "V", update_limit="max_layer_potential_update"),)
+    unknowns = (Unknown("psi_d", "V", update_limit="max_layer_potential_update"),
+                Unknown("layer_drop", "V", update_limit="max_layer_potential_update"))
     requires = ("eta", "electrode_potential", "phi_e", "interface_charge",
-                "exchange_current_log_shift")
-    form_keys = (("space_charge", "carriers"), ("space_charge", "frumkin"))
-    reads_keys_of = ("space_charge",)
+                "exchange_current_log_shift", "charge_transfer_overpotential", "faradaic_current")
+    form_keys = (("space_charge", "carriers"), ("space_charge", "frumkin"),
+                 ("space_charge", "layer_resistance"))
+    reads_keys_of = ("space_charge", "defect_transport")
     columns = ("interface_layer_charge_C_m2", "diffuse_layer_step_V")
 
     @classmethod
@@ -97,6 +135,9 @@ class InterfaceSpaceCharge(Block):
         p["isc_to_model_charge"] = p["sc_charge_unit_C_m2"] / s.unit("C/m^2")
         p["isc_rest"] = rest_diffuse_step(p)
         p["isc_frumkin"] = 1.0 if si["space_charge"]["frumkin"] else 0.0
+        p["isc_resistance"] = si["space_charge"]["layer_resistance"]
+        if p["isc_resistance"]:
+            p.update(resistance_table(p, s.unit("V")))
         return p
 
     @staticmethod
@@ -106,10 +147,16 @@ class InterfaceSpaceCharge(Block):
 
     def residual(self, s):
         p, psi, v = s.p, s.u("psi_d"), s.test("psi_d")
+        drop, q = s.u("layer_drop"), s.test("layer_drop")
+        if p["isc_resistance"]:  # drop = i_F L_R(psi)/sigma_e
+            length = p["isc_R_scale"] * ufl.sinh(piecewise_linear(p, psi))
+            F = (drop - s.u("faradaic_current") * length / p["sigma_ionic"]) * q * s.dxl
+        else:
+            F = drop * q * s.dxl
         if not p["sc_stern"]:
-            return (psi - self.step(s, s.levels[0])) * v * s.dxl
+            return F + (psi - self.step(s, s.levels[0])) * v * s.dxl
         stored = semi_infinite_charge(p, psi, UflOps) / p["sc_stern_capacitance"]
-        return (psi + stored - self.step(s, s.levels[0])) * v * s.dxl
+        return F + (psi + stored - self.step(s, s.levels[0])) * v * s.dxl
 
     def contributions(self):
         def stored_charge(s, lev):  # -sigma w, in the model's charge per volume
@@ -119,10 +166,13 @@ class InterfaceSpaceCharge(Block):
         def frumkin(s, lev):
             p = s.p
             return -p["isc_frumkin"] * (1 - p["alpha_c"]) * (lev["psi_d"] - p["isc_rest"])
-        return {"interface_charge": stored_charge, "exchange_current_log_shift": frumkin}
+        return {"interface_charge": stored_charge, "exchange_current_log_shift": frumkin,
+                # the reaction's overpotential behind the layer (i_F > 0 deposits)
+                "charge_transfer_overpotential": lambda s, lev: lev["layer_drop"]}
 
     def initial(self, p):
-        return {"psi_d": lambda x: np.full(x.shape[1], p["isc_rest"])}
+        return {"psi_d": lambda x: np.full(x.shape[1], p["isc_rest"]),
+                "layer_drop": lambda x: np.zeros(x.shape[1])}
 
     def integrals(self, pb):
         s = pb.state
@@ -136,4 +186,5 @@ class InterfaceSpaceCharge(Block):
                 "diffuse_layer_step_V": pb.scales.to_si(integrals["isc_step"] / w, "V") if w > 0 else math.nan}
 
     def fields(self):
-        return (Field("psi_d", "V", lambda pb: pb.scales.to_si(pb.field_values("psi_d"), "V")),)
+        return tuple(Field(n, "V", lambda pb, n=n: pb.scales.to_si(pb.field_values(n), "V"))
+                     for n in ("psi_d", "layer_drop"))

@@ -198,6 +198,27 @@ def semi_infinite_charge(p, psi, ops):
                      full)
 
 
+def conductivity_ratio(p, phi, ops):
+    """kappa(phi)/kappa_bulk: sum D_i n_i over its bulk value (the defects'
+    Nernst-Einstein conductivity, w = 0)."""
+    names = carrier_names(p)
+    total = sum(p[f"sc_mobility_{n}"] * theta(p, n, phi, 0.0, ops) for n in names)
+    return total / sum(p[f"sc_mobility_{n}"] * theta(p, n, 0.0, 0.0, ops) for n in names)
+
+
+def resistance_length(p, psi, points=4000) -> float:
+    """L_R = int_0^inf (kappa_b/kappa(x) - 1) dx of a flat semi-infinite layer
+    stepping by psi (internal units): its resistance is that of L_R of bulk
+    electrolyte.  With dx = dphi/|phi'| and |phi'| = |sigma(phi)|/eps' (the
+    first integral), by the midpoint rule in phi (the integrand is finite at
+    phi -> 0, where both vanish linearly)."""
+    if psi == 0:
+        return 0.0
+    phi = psi * (np.arange(points) + 0.5) / points
+    field = np.abs(semi_infinite_charge(p, phi, NumpyOps)) / p["sc_screening"]
+    return float(np.sum((1 / conductivity_ratio(p, phi, NumpyOps) - 1) / field) * abs(psi) / points)
+
+
 def carrier_errors(si) -> list:
     """The [space_charge] carrier keys that do not make a layer."""
     sc, errors = si["space_charge"], []
@@ -387,8 +408,10 @@ class SpaceCharge(Block):
             p["sc_stern_capacitance"] = sc["stern_capacitance"] * phi0 / (charge_unit * x0)
         if sc["carriers"] == "single":  # the background, in units of |z| e N
             p["sc_background"] = -np.sign(z) * sc["background_concentration"] / N
+        diffusivity = {"plus": sc["diffusivity_plus"], "minus": sc["diffusivity_minus"]}
         for name, (sign, log_a) in cls.carriers(si).items():
             p[f"sc_log_a_{name}"] = log_a
+            p[f"sc_mobility_{name}"] = diffusivity[name] / diffusivity["plus"]
             # (ints stay Python numbers: not Constants of the forms)
             p[f"sc_sign_{name}"] = int(sign) * (int(np.sign(z)) if sc["carriers"] == "single" else 1)
         return p
@@ -568,6 +591,12 @@ class SpaceCharge(Block):
         sc, e, bulk = si["space_charge"], ELEMENTARY_CHARGE, self.bulk(si)
         sigma, step = self.last["surface_charge_C_m2"], self.last["potential_step_V"]
         diffuse = float(prof["phi_V"][0])
+        kT, z = BOLTZMANN * si["material"]["temperature"], sc["carrier_charge_number"]
+        mobility = {n: sc[f"diffusivity_{n}"] * n0 for n, n0 in bulk["densities_m3"].items()}
+        kappa_b = (z * e) ** 2 / kT * sum(mobility.values())
+        ratio = sum(sc[f"diffusivity_{n}"] * prof[f"n_{n}_m3"] for n in mobility) / sum(mobility.values())
+        excess = 1 / ratio - 1  # kappa_b/kappa - 1 along x
+        resistance_length = float(np.sum(0.5 * (excess[1:] + excess[:-1]) * np.diff(prof["x_m"])))
         summary = {
             "surface_charge_C_m2": sigma,
             "surface_charge_e_nm2": sigma / e * 1e-18,
@@ -580,6 +609,9 @@ class SpaceCharge(Block):
             "diffuse_layer_step_V": diffuse,
             "bulk_densities_m3": bulk["densities_m3"],
             "far_field_ratio": abs(self.far_charge / sigma) if sigma else 0.0,
+            "bulk_conductivity_S_m": kappa_b,
+            "layer_resistance_length_m": resistance_length,
+            "layer_resistance_ohm_cm2": 1e4 * resistance_length / kappa_b,
             "neutrality_C_m2": sigma + self.far_charge + self.last["layer_charge_C_m2"],
             "sign_convention": "phi is the electrostatic potential of the electrode against "
                                "the bulk; surface_charge is the electrode's (Grahame's sign), "
