@@ -258,6 +258,7 @@ class SpaceCharge(Block):
     name = "space_charge"
     params = PARAMS
     standalone_section = "space_charge"  # a case with only this section selects this block
+    reads_keys_of = ("defect_transport",)  # (the diffusivities: the layer's resistance)
     unknowns = (Unknown("phi_sc", "V", update_limit="max_layer_potential_update", elliptic=True),)
     provides = ("defect_charge",)
     form_keys = (("space_charge", "carriers"),)
