@@ -167,7 +167,8 @@ class PhaseField(Block):
     unknowns = (Unknown("eta", "1", update_limit="max_eta_update"),)
     provides = ("metal_fraction",)
     form_keys = (("time", "double_well"), ("phase_field", "boundary_values"))
-    columns = ("deposit_thickness_m", "metal_mol_m2", "tip_position_m", "tip_velocity_m_s")
+    columns = ("deposit_thickness_m", "metal_mol_m2", "tip_position_m", "tip_velocity_m_s",
+               "perturbation_mode_m")
     checkpoint_state = ("last_tip",)
 
     # ---- the case ------------------------------------------------------------
@@ -328,7 +329,15 @@ class PhaseField(Block):
         return {"seed": pb.case.si["noise"]["seed"]}
 
     def integrals(self, pb):
-        return {"metal_volume": pb.state.u("metal_fraction") * pb.dxl}
+        out = {"metal_volume": pb.state.u("metal_fraction") * pb.dxl}
+        p = pb.p
+        if pb.ndim > 1 and p["initial_kind"] == "front" and p["perturbation_amplitude"] > 0:
+            # the front's Fourier mode: a front x = X + a cos(k y') holds metal
+            # int h dx = X + a cos(k y') per y', so a = (2/H) int h cos(k y') dA
+            y = ufl.SpatialCoordinate(pb.mesh)[1] - p["height"] / 2
+            k = 2 * math.pi / p["perturbation_wavelength"]
+            out["front_mode"] = pb.state.u("metal_fraction") * ufl.cos(k * y) * pb.dx
+        return out
 
     def record(self, pb, integrals, t, dt):
         s = pb.scales
@@ -338,9 +347,11 @@ class PhaseField(Block):
         if self.last_tip is not None and dt > 0 and math.isfinite(tip + self.last_tip):
             velocity = (tip - self.last_tip) / s.to_si(dt, "s")
         self.last_tip = tip
+        mode = (s.to_si(2 * integrals["front_mode"] / pb.area, "m") if "front_mode" in integrals
+                else math.nan)  # (no perturbed front)
         return {"deposit_thickness_m": thickness,
                 "metal_mol_m2": s.to_si(integrals["metal_volume"] / pb.area, "mol/m^2"),
-                "tip_position_m": tip, "tip_velocity_m_s": velocity}
+                "tip_position_m": tip, "tip_velocity_m_s": velocity, "perturbation_mode_m": mode}
 
     def fields(self):
         return (Field("eta", "1", lambda pb: pb.field_values("eta")),)
