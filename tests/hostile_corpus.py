@@ -501,3 +501,6 @@ space_charge("sc-first-cell-impossible", {}, "[geometry] first_cell", "cannot st
              geometry={"first_cell": '"1 um"'})
 space_charge("sc-first-cell-subatomic", {}, "[geometry] first_cell", "outside the physical range",
              geometry={"first_cell": '"1e-30 m"'})
+space_charge("sc-transport-with-open-reservoir", {"far_boundary": '"semi_infinite"'},
+             "[space_charge] far_boundary", "defect_transport needs",
+             model={"blocks": '["space_charge", "defect_transport"]'})

@@ -42,8 +42,8 @@ def case(step=0.1, energy=0.35, alpha=1.0, length=None, cells=400, first_cell=No
     if background:
         sc["background_concentration"] = f'"{background!r} m^-3"'
     if first_cell is None:
-        first_cell = min(lam, abs(first_integral(step, energy, alpha, carriers, background, z)
-                                  / rho(np.array([step]), energy, alpha, carriers, background, z)[0])) / 40
+        first_cell = min(lam, length, abs(first_integral(step, energy, alpha, carriers, background, z)
+                                          / rho(np.array([step]), energy, alpha, carriers, background, z)[0])) / 40
     data = {"case": {"name": '"sc"'}, "material": {"temperature": '"300 K"'},
             "geometry": {"kind": f'"{kind}"', "length": f'"{length!r} m"', "cells": f"[{cells}]",
                          "first_cell": f'"{first_cell!r} m"'},
@@ -202,13 +202,46 @@ def test_charge_independent_of_domain_length_and_mesh(mpi_tmp_path):
     assert short["far_field_ratio"] < 1e-3
 
 
+@pytest.mark.parametrize("label, kw, lengths", [
+    ("dilute pair 0.1 V", dict(step=0.1, energy=0.35), (1.0, 0.2)),
+    ("saturated pair 1 V", dict(step=1.0, energy=0.2, alpha=0.05), (1.0, 0.6)),
+    ("1.2 eV pair 0.3 V, Debye length 1 m", dict(step=0.3, energy=1.2, alpha=0.5), (1e-6,)),
+])
+def test_semi_infinite_reservoir_makes_short_domains_exact(mpi_tmp_path, label, kw, lengths):
+    """far_boundary = "semi_infinite" (the default without transport): the
+    layer continues beyond the reservoir face by its first integral, so a
+    domain of one Debye length, a fraction of one, or 1 um of a 1 m layer gives
+    the semi-infinite charge and capacitance within 0.5 %; phi = 0 there
+    ("bulk") gives a different layer (more than 5 % off, the capacitor of
+    the domain)."""
+    lam = debye(kw["energy"], kw.get("alpha", 1.0))
+    exact = first_integral(kw["step"], kw["energy"], kw.get("alpha", 1.0))
+    rho_s = rho(np.array([kw["step"]]), kw["energy"], kw.get("alpha", 1.0))[0]
+    for fraction in lengths:
+        tag = f"{label}-{fraction}".replace(" ", "_").replace(",", "")
+        r = solve(case(**kw, length=fraction * lam, cells=200), mpi_tmp_path / tag)
+        assert r["surface_charge_C_m2"] == pytest.approx(exact, rel=5e-3)
+        assert r["differential_capacitance_uF_cm2"] / 100 == pytest.approx(EPS * abs(rho_s) / abs(exact),
+                                                                           rel=5e-3)
+        bulk = solve(case(**kw, length=fraction * lam, cells=200,
+                          extra={"space_charge.far_boundary": '"bulk"'}), mpi_tmp_path / f"{tag}-bulk")
+        assert abs(bulk["surface_charge_C_m2"] / exact - 1) > 0.05
+
+
 def test_whole_cell_is_neutral_to_solver_tolerance(mpi_tmp_path):
-    """Electrode charge + space charge + the reservoir's charge = 0 within
-    1e-9 of the surface charge at Newton tolerance 1e-12 (1e-4 at 1e-6)."""
-    for tol, bound in ((1e-12, 1e-9), (1e-6, 1e-4)):
-        r = solve(case(1.0, 0.2, 0.05, extra={"solver.newton_tolerance": repr(tol)}),
-                  mpi_tmp_path / f"tol{tol}")
-        assert abs(r["neutrality_C_m2"]) < bound * abs(r["surface_charge_C_m2"])
+    """Electrode charge + space charge + the charge at or beyond the
+    reservoir face = 0 within 1e-9 of the surface charge at Newton tolerance
+    1e-12 (1e-4 at 1e-6), with either far boundary (in 3 Debye lengths the
+    continuation beyond holds a share of the charge)."""
+    lam = debye(0.2, 0.05)
+    for far in ("semi_infinite", "bulk"):
+        for tol, bound in ((1e-12, 1e-9), (1e-6, 1e-4)):
+            r = solve(case(1.0, 0.2, 0.05, length=3 * lam,
+                           extra={"solver.newton_tolerance": repr(tol),
+                                  "space_charge.far_boundary": f'"{far}"'}),
+                      mpi_tmp_path / f"{far}{tol}")
+            assert abs(r["neutrality_C_m2"]) < bound * abs(r["surface_charge_C_m2"])
+            assert r["far_field_ratio"] > 1e-4
 
 
 def test_stern_layer_in_series(mpi_tmp_path):

@@ -82,6 +82,12 @@ PARAMS = {
         "ramp_time": q("1 s", "s", "the step is ramped linearly from 0 over this time; "
                        "without defect_transport the run ends at its end (the steady "
                        "problem; the time series is the charge-voltage curve)", nonnegative),
+        "far_boundary": Param("choice", "auto", "the reservoir face: semi_infinite (the "
+                              "equilibrium layer continues beyond it, eps dphi/dn = -sigma(phi) "
+                              "by the first integral: exact for a flat layer, so the domain may "
+                              "be shorter than the layer), bulk (phi = 0 there), or auto "
+                              "(semi_infinite; bulk with defect_transport, whose defects the "
+                              "reservoir supplies)", choices=("auto", "semi_infinite", "bulk")),
     },
     "solver": {
         "max_layer_potential_update": Param("number", 4.0, "Newton step limiter of the space-"
@@ -261,7 +267,7 @@ class SpaceCharge(Block):
     reads_keys_of = ("defect_transport",)  # (the diffusivities: the layer's resistance)
     unknowns = (Unknown("phi_sc", "V", update_limit="max_layer_potential_update", elliptic=True),)
     provides = ("defect_charge",)
-    form_keys = (("space_charge", "carriers"),)
+    form_keys = (("space_charge", "carriers"), ("space_charge", "far_boundary"))
     result_files = ("space_charge.json", "space_charge_profile.csv")
     columns = ("potential_step_V", "surface_charge_C_m2", "layer_charge_C_m2",
                "capacitance_uF_cm2")
@@ -270,11 +276,21 @@ class SpaceCharge(Block):
     @classmethod
     def check(cls, si, given):
         sc, errors = si["space_charge"], carrier_errors(si)
-        if "defect_transport" not in si["model"]["blocks"] and si["time"]["end"] < sc["ramp_time"]:
+        transport = "defect_transport" in si["model"]["blocks"]
+        if not transport and si["time"]["end"] < sc["ramp_time"]:
             errors.append(f"[time] end: {si['time']['end']:g} s ends the steady problem before "
                           f"its step is applied in full ([space_charge] ramp_time = "
                           f"{sc['ramp_time']:g} s)")
+        if transport and sc["far_boundary"] == "semi_infinite":
+            errors.append("[space_charge] far_boundary: defect_transport needs \"bulk\" (or "
+                          "\"auto\"): its reservoir supplies defects at the bulk's potential")
         return errors
+
+    @staticmethod
+    def semi_infinite_reservoir(si) -> bool:
+        sc = si["space_charge"]
+        return sc["far_boundary"] == "semi_infinite" or (
+            sc["far_boundary"] == "auto" and "defect_transport" not in si["model"]["blocks"])
 
     @classmethod
     def inactive_keys(cls, si):
@@ -383,10 +399,11 @@ class SpaceCharge(Block):
                             f"space-charge layer (its thinnest thickness there, |sigma|/|rho|, is "
                             f"{thickness:.3g} m): the surface charge will be inaccurate; refine "
                             f"the mesh there to {thickness / 10:.2g} m")
-        if mesh.extent[0] < 5 * lam:
+        if mesh.extent[0] < 5 * lam and not cls.semi_infinite_reservoir(si):
             warnings.append(f"[geometry] length: {mesh.extent[0]:.3g} m is less than 5 Debye "
                             f"lengths ({lam:.3g} m): the layer is cut by the reservoir "
-                            "(space_charge.json: far_field_ratio)")
+                            "(space_charge.json: far_field_ratio); far_boundary = "
+                            "\"semi_infinite\" continues it beyond")
         return [], warnings
 
     @classmethod
@@ -404,6 +421,7 @@ class SpaceCharge(Block):
              "sc_step": s.to_internal(sc["potential_step"], "V"),
              "sc_ramp": s.to_internal(sc["ramp_time"], "s"),
              "sc_stern": sc["stern_capacitance"] is not None,
+             "sc_open": cls.semi_infinite_reservoir(si),
              "sc_charge_unit_C_m2": charge_unit * x0}
         if sc["stern_capacitance"] is not None:
             p["sc_stern_capacitance"] = sc["stern_capacitance"] * phi0 / (charge_unit * x0)
@@ -439,10 +457,12 @@ class SpaceCharge(Block):
         F -= s.u("defect_charge") * v * s.dx
         if p["sc_stern"]:
             F += p["sc_stern_capacitance"] * (phi - self.step_value) * v * s.ds["electrode"]
+        if p["sc_open"]:  # the layer beyond holds sigma(phi): eps dphi/dn = -sigma(phi)
+            F += semi_infinite_charge(p, phi, UflOps) * v * s.ds["reservoir"]
         return F
 
     def dirichlet(self, p):
-        bcs = [("phi_sc", "reservoir", 0.0)]
+        bcs = [] if p["sc_open"] else [("phi_sc", "reservoir", 0.0)]
         if not p["sc_stern"]:
             bcs.append(("phi_sc", "electrode", self.step_value))
         return bcs
@@ -465,8 +485,11 @@ class SpaceCharge(Block):
                        * s.ds["electrode"])
         else:
             surface = pb.boundary_flux("phi_sc", "electrode")
-        return {"sc_surface_charge": surface,
-                "sc_far_charge": pb.boundary_flux("phi_sc", "reservoir"),
+        if pb.p["sc_open"]:  # the charge of the layer's continuation beyond the reservoir face
+            far = -semi_infinite_charge(s.p, s.u("phi_sc"), UflOps) * s.ds["reservoir"]
+        else:
+            far = pb.boundary_flux("phi_sc", "reservoir")
+        return {"sc_surface_charge": surface, "sc_far_charge": far,
                 "sc_layer_charge": s.u("defect_charge") * pb.dx}
 
     def record(self, pb, integrals, t, dt):
@@ -528,8 +551,11 @@ class SpaceCharge(Block):
                     - ufl.derivative(rho, phi, f) * v * pb.dx)
         fdim = pb.ndim - 1
         dofs = {b: fem.locate_dofs_topological(Q, fdim, pb.facets[b]) for b in ("electrode", "reservoir")}
-        bcs = [fem.dirichletbc(compat.scalar_type(0.0), dofs["reservoir"], Q)]
+        bcs = [] if pb.p["sc_open"] else [fem.dirichletbc(compat.scalar_type(0.0), dofs["reservoir"], Q)]
         a, L = linear(d, v), fem.Constant(pb.mesh, compat.scalar_type(0.0)) * v * pb.dx
+        if pb.p["sc_open"]:
+            tail = semi_infinite_charge(p, phi, UflOps)
+            a += ufl.derivative(tail, phi, d) * v * pb.ds["reservoir"]
         if pb.p["sc_stern"]:
             a += p["sc_stern_capacitance"] * d * v * pb.ds["electrode"]
             L += p["sc_stern_capacitance"] * v * pb.ds["electrode"]
@@ -572,12 +598,13 @@ class SpaceCharge(Block):
         return out
 
     @staticmethod
-    def decay_width(x, phi) -> float:
-        """Where phi first falls to 1/e of its electrode value (linear between nodes)."""
+    def decay_width(x, phi) -> float | None:
+        """Where phi first falls to 1/e of its electrode value (linear between
+        nodes); None if it does not inside the domain."""
         ratio = phi / phi[0] if phi[0] else np.zeros_like(phi)
         below = np.nonzero(ratio <= math.exp(-1))[0]
         if not len(below):
-            return math.inf
+            return None
         i = below[0]
         return float(x[i - 1] + (x[i] - x[i - 1]) * (ratio[i - 1] - math.exp(-1))
                      / (ratio[i - 1] - ratio[i]))
