@@ -7,8 +7,8 @@ under -0.1 V) to `end` (400 s) twice: as it is (OUT/without) and with the interf
 block (OUT/with), whose [space_charge] values are those of
 cases/li_llzo_space_charge.toml plus a Stern layer of 0.3 F/m^2 (eps/d of
 a few angstrom of eps_r ~ 10: an assumption).  Finished runs are reused.
-Draws OUT/space_charge_effect.png: the perturbation's amplitude (tip minus
-the mean front) against time, the current density along the front at the
+Draws OUT/space_charge_effect.png: the perturbation's amplitude (the front's
+Fourier mode) against time, the current density along the front at the
 end (the metal gained per row of nodes between the last two field outputs)
 and the layer's diffuse step along it; the numbers go to
 OUT/space_charge_effect.csv.
@@ -34,6 +34,7 @@ from solver.case import load_case  # noqa: E402
 from solver.constants import FARADAY  # noqa: E402
 
 from .compare_metals import fields_at  # noqa: E402
+from .instability import amplitude  # noqa: E402
 from .plot_run import read_series  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,12 +100,13 @@ def plot(out: Path, runs: dict) -> Path:
     rows = []
     for label, path in runs.items():
         s = read_series(path)
-        amplitude = s["tip_position_m"] - s["deposit_thickness_m"]
-        ax[0].plot(s["t_s"], 1e6 * amplitude, label=label)
+        a = amplitude(s)
+        ax[0].plot(s["t_s"], 1e6 * a, label=label)
         y, i = local_current(path)
         ax[1].plot(1e6 * y, i, label=label)
-        rows.append({"case": label, "amplitude_start_um": 1e6 * amplitude[0],
-                     "amplitude_end_um": 1e6 * amplitude[-1],
+        rows.append({"case": label, "amplitude_start_um": 1e6 * a[0],
+                     "amplitude_end_um": 1e6 * a[-1],
+                     "growth_rate_1_s": float(np.polyfit(s["t_s"], np.log(a), 1)[0]),
                      "current_mean_A_m2": float(np.mean(i)), "current_max_A_m2": float(i.max()),
                      "current_min_A_m2": float(i.min())})
     points, steps = fields_at(runs["with the layer"], "psi_d")
@@ -112,7 +114,8 @@ def plot(out: Path, runs: dict) -> Path:
     y, x = front(points, eta)
     psi = np.array([np.interp(xf, *sorted_row(points, steps[-1][1], yf)) for yf, xf in zip(y, x)])
     ax[2].plot(1e6 * y, 1e3 * psi, "C1-")
-    ax[0].set(xlabel="time (s)", ylabel="tip - mean front (um)", title="perturbation amplitude")
+    ax[0].set(xlabel="time (s)", ylabel="amplitude (um)",
+              title="perturbation amplitude (the front's Fourier mode)")
     ax[1].set(xlabel="y along the front (um)", ylabel="deposition current (A/m^2)",
               title=f"current along the front at t = {steps[-1][0]:g} s")
     ax[2].set(xlabel="y along the front (um)", ylabel="diffuse step psi_d (mV)",
