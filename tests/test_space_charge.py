@@ -537,3 +537,18 @@ def test_depleted_layer_resistance_in_series(mpi_tmp_path):
     bare = run(deposition_case(-0.1, {**layer, "space_charge.layer_resistance": False}),
                mpi_tmp_path / "bare")
     assert i < 0.95 * bare["collector_current_A_m2"][-1]
+
+
+def test_permittivity_from_the_electrolyte_section_with_provenance():
+    """relative_permittivity unset: [electrolyte] permittivity fills it, and
+    the resolved case says where it came from; neither: a clear error."""
+    import tomllib
+    from solver.case import CaseError
+    text = ('[geometry]\nkind = "interval"\nlength = "100 nm"\ncells = [100]\n'
+            '[space_charge]\npotential_step = "0.1 V"\n')
+    c = validate(tomllib.loads(text + '[electrolyte]\npermittivity = 42\n'), "<eps>")
+    assert c.si["space_charge"]["relative_permittivity"] == 42
+    assert "[electrolyte] permittivity" in c.provenance["space_charge.relative_permittivity"]
+    assert "[electrolyte] permittivity" in c.to_toml()
+    with pytest.raises(CaseError, match="relative_permittivity: not set"):
+        validate(tomllib.loads(text), "<eps>")
