@@ -16,6 +16,7 @@ from solver.run import run_case
 CASES = Path(__file__).resolve().parents[1] / "cases"
 METAL_CASES = sorted(p for p in CASES.glob("*.toml") if not p.name.startswith("hong2018")
                      and load_case(p).si["material"]["metal"]
+                     and "phase_field" in load_case(p).si["model"]["blocks"]  # (not a layer alone)
                      and not load_case(p).si["nucleation"]["enabled"]  # test_nucleation.py
                      and load_case(p).si["geometry"]["kind"] in ("interval", "rectangle")
                      and load_case(p).si["electrolyte"]["crack_conductivity_ratio"] == 1)

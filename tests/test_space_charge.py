@@ -14,6 +14,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -552,3 +553,29 @@ def test_permittivity_from_the_electrolyte_section_with_provenance():
     assert "[electrolyte] permittivity" in c.to_toml()
     with pytest.raises(CaseError, match="relative_permittivity: not set"):
         validate(tomllib.loads(text), "<eps>")
+
+
+CASES = sorted((Path(__file__).resolve().parents[1] / "cases").glob("*_space_charge.toml"))
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_space_charge_cases(path, mpi_tmp_path):
+    """Each example case runs and its surface charge is the first integral of
+    its own inputs (read back from space_charge.json) within 0.5 %."""
+    from solver.case import load_case
+    r = solve(load_case(path), mpi_tmp_path / path.stem)
+    i = r["inputs"]
+    kT, z = 1.380649e-23 * i["temperature_K"], i["carrier_charge_number"]
+    phi = np.linspace(0.0, r["potential_step_V"], 400001)
+    alpha, N = i["available_site_fraction"], i["site_density_m3"]
+    if i["carriers"] == "frenkel_pair":
+        ef = i["formation_energy_eV"] * E
+        density = sum(s * abs(z) * E * alpha * N / (1 + alpha * np.exp((ef + s * abs(z) * E * phi) / kT))
+                      for s in (1, -1))
+    else:
+        cb = i["background_concentration_m3"]
+        density = z * E * (alpha * N / (1 + (alpha * N / cb - 1) * np.exp(z * E * phi / kT)) - cb)
+    integral = np.sum(0.5 * (density[1:] + density[:-1]) * np.diff(phi))
+    eps = i["relative_permittivity"] * 8.8541878128e-12
+    exact = math.copysign(math.sqrt(2 * eps * abs(integral)), r["potential_step_V"])
+    assert r["surface_charge_C_m2"] == pytest.approx(exact, rel=5e-3)
