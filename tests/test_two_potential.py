@@ -427,9 +427,10 @@ def test_t2_faraday_across_nucleus_insertions(metal, z, mpi_tmp_path):
 @pytest.mark.serial  # a minute of 2-D stepping: once, not again in the 2-rank leg
 def test_perturbation_grows_at_the_linear_stability_rate(tmp_path):
     """cases/li_instability.toml (8 um wavelength, 300 A/m^2, E = 2e4 V/m)
-    shortened to 60 s in a 14 um domain: the amplitude tip - mean front grows
-    at the sharp-interface rate omega = V_m/(zF) B S/(S + B) (E - gamma V_m
-    k^2/(zF)) within 10 % (measured -3.7 % over 150 s in the full case)."""
+    shortened to 60 s in a 14 um domain: the amplitude (the front's Fourier
+    mode) grows at the sharp-interface rate omega = V_m/(zF) B S/(S + B)
+    (E - gamma V_m k^2/(zF)) within 10 % (docs/two-potential.md has the
+    full case's)."""
     from postprocess.instability import measured_rate, predicted_rate
     from solver.case import load_case
     case = load_case(ROOT / "cases" / "li_instability.toml",
