@@ -35,16 +35,16 @@ def case(step=0.1, energy=0.35, alpha=1.0, length=None, cells=400, first_cell=No
     [space_charge].  The length defaults to 20 bulk Debye lengths, the first
     cell to a fortieth of the thinnest layer thickness."""
     lam = debye(energy, alpha, carriers, background, z)
-    length = length or 20 * lam
+    length = float(length or 20 * lam)
     sc = {"carriers": f'"{carriers}"', "site_density": f'"{N!r} m^-3"',
           "available_site_fraction": repr(alpha), "formation_energy": f'"{energy!r} eV"',
           "relative_permittivity": "60", "potential_step": f'"{step!r} V"',
           "carrier_charge_number": str(z)}
     if background:
         sc["background_concentration"] = f'"{background!r} m^-3"'
-    if first_cell is None:
-        first_cell = min(lam, length, abs(first_integral(step, energy, alpha, carriers, background, z)
-                                          / rho(np.array([step]), energy, alpha, carriers, background, z)[0])) / 40
+    if first_cell is None:  # (float: numpy 2 writes np.float64(...) for repr)
+        first_cell = float(min(lam, length, abs(first_integral(step, energy, alpha, carriers, background, z)
+                                                / rho(np.array([step]), energy, alpha, carriers, background, z)[0])) / 40)
     data = {"case": {"name": '"sc"'}, "material": {"temperature": '"300 K"'},
             "geometry": {"kind": f'"{kind}"', "length": f'"{length!r} m"', "cells": f"[{cells}]",
                          "first_cell": f'"{first_cell!r} m"'},
