@@ -178,6 +178,10 @@ def _info(args):
     return 0
 
 
+def _warnings_only(record) -> bool:
+    return record.levelno >= logging.WARNING
+
+
 def _run(args, argv):
     from mpi4py import MPI
 
@@ -192,7 +196,7 @@ def _run(args, argv):
     # silence JIT build chatter (setuptools sets the root logger to INFO when
     # it first compiles, so a filter rather than a level)
     logging.getLogger().setLevel(logging.WARNING)
-    logging.getLogger().addFilter(lambda record: record.levelno >= logging.WARNING)
+    logging.getLogger().addFilter(_warnings_only)  # (the same object: added once per process)
     from petsc4py import PETSc
 
     from .checkpoint import CheckpointError

@@ -318,34 +318,6 @@ class SpaceCharge(Block):
         eps = sc["relative_permittivity"] * VACUUM_PERMITTIVITY
         return {"densities_m3": n0, "drho_dphi": drho, "debye_length_m": math.sqrt(-eps / drho)}
 
-    @classmethod
-    def charge_density(cls, si, phi) -> float:
-        """rho (C/m^3) at potential phi (V) in equilibrium (w = 0)."""
-        sc, s = si["space_charge"], case_scales(si)
-        rho = charge(cls.internal(si, s), phi / s.unit("V"), {}, NumpyOps)
-        return abs(sc["carrier_charge_number"]) * ELEMENTARY_CHARGE * sc["site_density"] * float(rho)
-
-    @classmethod
-    def first_integral_charge(cls, si, step) -> float:
-        """|sigma| of a flat semi-infinite layer, sqrt(2 eps |int_0^step rho dphi|), with
-        int alpha N/(1 + A e^(a phi)) dphi = alpha N (phi - ln(1 + A e^(a phi))/a)
-        (the mesh check's estimate of the layer)."""
-        sc = si["space_charge"]
-        kT, e = BOLTZMANN * si["material"]["temperature"], ELEMENTARY_CHARGE
-        z, alpha, N = sc["carrier_charge_number"], sc["available_site_fraction"], sc["site_density"]
-        zc = abs(z) if sc["carriers"] == "frenkel_pair" else z
-        total = 0.0
-        for s, log_a in cls.carriers(si).values():
-            a = s * zc * e / kT
-
-            def antiderivative(phi):
-                return alpha * N * (phi - np.logaddexp(0.0, log_a + a * phi) / a)
-            sign_q = s * (1 if zc > 0 else -1)
-            total += sign_q * abs(zc) * e * (antiderivative(step) - antiderivative(0.0))
-        if sc["carriers"] == "single":  # the background: -z e c_b
-            total -= z * e * sc["background_concentration"] * step
-        eps = sc["relative_permittivity"] * VACUUM_PERMITTIVITY
-        return math.sqrt(2 * eps * abs(total))
 
     @classmethod
     def layer_thickness(cls, si) -> float:
@@ -355,7 +327,11 @@ class SpaceCharge(Block):
         step, lam = si["space_charge"]["potential_step"], cls.bulk(si)["debye_length_m"]
         if not step:
             return lam
-        return min(cls.first_integral_charge(si, step) / abs(cls.charge_density(si, step)), lam)
+        s = case_scales(si)
+        p, psi = cls.internal(si, s), step / s.unit("V")
+        # sigma (|z| e N x0) over rho (|z| e N): a length in x0
+        sigma = float(semi_infinite_charge(p, psi, NumpyOps))
+        return min(abs(sigma / float(charge(p, psi, {}, NumpyOps))) * s.unit("m"), lam)
 
     @classmethod
     def derive(cls, ctx):
