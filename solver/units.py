@@ -29,6 +29,8 @@ _UNITS = {
     "s": (1.0, _dim(s=1)),
     "min": (60.0, _dim(s=1)),
     "h": (3600.0, _dim(s=1)),
+    "d": (86400.0, _dim(s=1)),
+    "year": (3.15576e7, _dim(s=1)),  # the Julian year, 365.25 d (IAU)
     "A": (1.0, _dim(A=1)),
     "K": (1.0, _dim(K=1)),
     "mol": (1.0, _dim(mol=1)),
@@ -51,7 +53,7 @@ _UNITS = {
 _PREFIXES = {"G": 1e9, "M": 1e6, "k": 1e3, "c": 1e-2, "m": 1e-3, "u": 1e-6,
              "µ": 1e-6, "n": 1e-9, "p": 1e-12}
 # Units that take no prefix (so "min" is minutes, not milli-inches).
-_NO_PREFIX = {"min", "h", "1", "M", "deg"}
+_NO_PREFIX = {"min", "h", "d", "year", "1", "M", "deg"}
 
 # Named dimensions used by the case schema.
 DIMENSIONS = {
