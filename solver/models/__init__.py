@@ -322,12 +322,13 @@ def _register_builtin():
     from .phase_field import PhaseField
     from .potential import Potential
     from .salt_transport import SaltTransport
+    from .sei import SEI
     from .space_charge import SpaceCharge
     from .substrate_nucleation import SubstrateNucleation
     for block in (IonTransport, PhaseField, ButlerVolmer, Potential, DrivingForce,
                   SubstrateNucleation, ChargeTransfer, ElectronicConduction, IonicConduction,
                   SaltTransport, InterfaceCurvature, SpaceCharge, DefectTransport,
-                  InterfaceSpaceCharge):
+                  InterfaceSpaceCharge, SEI):
         register(block)
 
 
