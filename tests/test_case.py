@@ -58,7 +58,7 @@ def test_hong_case_maps_onto_published_numbers():
      ["[noise] correlation_time", "more than 10000 noise windows", "use at least 0.0001 s"]),
     ("[geometry]\ncells = [40, 40]\n", ["[geometry] cells", "larger than the 10-90 % interface width",
                                         "at least 183 cells"]),
-    ("[model]\nblocks = [\"phase_field\", \"sei\"]\n", ["[model] blocks", "unknown model block"]),
+    ("[model]\nblocks = [\"phase_field\", \"plasticity\"]\n", ["[model] blocks", "unknown model block"]),
     ("[model]\nblocks = [\"butler_volmer\", \"phase_field\"]\n", ["[model] blocks", "needs unknown"]),
     ("[electrolyte\n", ["not valid TOML"]),
 ])
