@@ -1,4 +1,5 @@
-"""Plot a run: time series (deposit, tip, currents) and the final fields.
+"""Plot a run: time series (deposit, tip, currents) and the final fields;
+of a 0-D SEI run, the thickness and resistance.
 
     python -m postprocess.plot_run RUN_DIR [-o summary.png]
 """
@@ -48,10 +49,30 @@ def read_last_fields(run: Path, names):
     return points, fields
 
 
+def plot_sei_0d(run: Path, ts, status, out: Path) -> Path:
+    """A 0-D SEI run (geometry kind = "point"): thickness and resistance."""
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.5))
+    days = ts["t_s"][1:] / 86400
+    ax[0].plot(days, ts["sei_thickness_m"][1:] * 1e9)
+    ax[0].set(xlabel="t (days)", ylabel="SEI thickness L (nm)", title="SEI thickness")
+    ax[1].plot(days, ts["sei_resistance_ohm_m2"][1:] * 1e4)
+    ax[1].set(xlabel="t (days)", ylabel="rho L (ohm cm^2)", title="SEI ionic resistance")
+    for a in ax:
+        a.set_xscale("log")
+    fig.suptitle(f"{run.name}: {status['status']} ({status['reason']})")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def plot_run(run: Path, out: Path | None = None) -> Path:
     run = Path(run)
     ts = read_series(run)
     status = json.loads((run / "status.json").read_text())
+    out = Path(out) if out else run / "summary.png"
+    if "deposit_thickness_m" not in ts and "sei_thickness_m" in ts:
+        return plot_sei_0d(run, ts, status, out)
     units = run_fields(run)
     names = list(units)[:3]
     points, fields = read_last_fields(run, names)
@@ -89,7 +110,6 @@ def plot_run(run: Path, out: Path | None = None) -> Path:
         a.set_title(f"{label} at t = {tf:.3g} s")
     fig.suptitle(f"{run.name}: {status['status']} ({status['reason']})")
     fig.tight_layout()
-    out = Path(out) if out else run / "summary.png"
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out

@@ -389,13 +389,26 @@ def _cross_checks(si, given=frozenset(), from_cli=frozenset()) -> list[str]:
     selected = [b for b in models.registered() if b.selected(si)]
     for block in selected:
         errors += block.check(si, given)
-    errors += _model_checks(si)
-    if errors:
+    errors += _model_checks(si) + _point_checks(si)
+    if errors or si["geometry"]["kind"] == "point":
         return errors
     info = geometry.mesh_info(si["geometry"])
     for block in selected:
         errors += block.resolution_checks(si, info)[0]
     return errors
+
+
+def _point_checks(si) -> list[str]:
+    """kind = "point" is the 0-D mode of the sei block, which needs it."""
+    blocks, point = si["model"]["blocks"], si["geometry"]["kind"] == "point"
+    if point and blocks != ["sei"]:
+        return [f"[geometry] kind = \"point\": the 0-D SEI mode, whose model is the sei block "
+                f"alone ([model] blocks = [\"sei\"]), got {shown(blocks)}; for "
+                f"{shown(blocks)} choose interval, rectangle, box or mesh"]
+    if not point and blocks == ["sei"]:
+        return [f"[model] blocks = [\"sei\"]: the sei block alone is the 0-D SEI mode; set "
+                f"[geometry] kind = \"point\", or add sei to a two-potential deposition model"]
+    return []
 
 
 def _set_differently(si, given, section, key) -> bool:
@@ -416,7 +429,11 @@ def _inactive_key_warnings(si, given) -> list[str]:
         conditional.append(("geometry", ("height",), 'kind = "interval" (1-D)'))
     if kind != "box":
         conditional.append(("geometry", ("depth",), f'kind = "{kind}" (a box has a depth)'))
-    if kind == "mesh":
+    if kind == "point":
+        conditional.append(("geometry", ("length", "height", "cells", "first_cell", "file",
+                                          "unit", "electrode", "reservoir"),
+                            'kind = "point" (0-D)'))
+    elif kind == "mesh":
         conditional.append(("geometry", ("cells",), 'kind = "mesh" (the file has the cells)'))
     else:
         conditional.append(("geometry", ("file", "unit", "electrode", "reservoir"),

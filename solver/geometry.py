@@ -162,6 +162,8 @@ def mesh_info(g) -> MeshInfo:
         return MeshInfo(m.dim, len(m.cells), len(m.points), tuple(extent) + (0.0,) * (3 - m.dim),
                         centroids_x=corners[:, :, 0].mean(axis=1),
                         sizes=np.ptp(corners, axis=1).max(axis=1))
+    if g["kind"] == "point":  # the 0-D SEI mode: one state, no mesh
+        return MeshInfo(0, 1, 1, (0.0, 0.0, 0.0))
     dim = DIMENSION[g["kind"]]
     extent = (g["length"], g["height"], g["depth"])[:dim]
     h = max(e / n for e, n in zip(extent, g["cells"]))

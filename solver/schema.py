@@ -84,7 +84,9 @@ GENERIC: dict[str, dict[str, Param]] = {
         "kind": Param("choice", "rectangle", "domain: a built-in interval (1-D), rectangle of "
                       "quadrilaterals (2-D) or box of hexahedra (3-D), with the electrode at "
                       "x = 0 and the electrolyte reservoir at x = length; or a mesh file "
-                      "(file)", choices=("interval", "rectangle", "box", "mesh")),
+                      "(file); \"point\": no space, the 0-D mode of the sei block (an SEI "
+                      "over days to years)", choices=("interval", "rectangle", "box", "mesh",
+                                                      "point")),
         "length": q("200 um", "m", "extent in x (electrode to reservoir); a mesh: from the "
                     "file", positive),
         "height": q("200 um", "m", "extent in y (rectangle, box); a mesh: from the file",

@@ -1,11 +1,12 @@
-"""The SEI block's case keys (issue 18, work in progress): one growth law of
-solver/sei_laws.py, its SI inputs and their checks.  The 0-D mode
-(solver/zero_d.py) and the field on the interface are to be wired in.
+"""The SEI block: an interphase of thickness L growing on the metal by one
+growth law of solver/sei_laws.py (docs/sei.md), with its SI inputs and
+their checks.  Alone, with [geometry] kind = "point", it is the 0-D mode
+(solver/zero_d.py): L(t) over days to years.
 """
 from __future__ import annotations
 
 from ..schema import Param, nonnegative, open_unit, positive, q
-from ..sei_laws import LAWS
+from ..sei_laws import LAWS, arrhenius
 from . import Block
 
 REACTION = ("exchange_current_density", "transfer_coefficient", "equilibrium_potential",
@@ -19,6 +20,8 @@ LAW_KEYS = {
     "tunnelling": REACTION + ("tunnelling_decay_length",),
     "mixed": ("rate_constant", "solvent_diffusivity", "solvent_concentration"),
 }
+# keys with a default that only some laws read
+OPTIONAL_KEYS = {"solvent_stoichiometry": ("solvent_diffusion", "mixed")}
 ALL_LAW_KEYS = sorted({k for keys in LAW_KEYS.values() for k in keys})
 
 PARAMS = {
@@ -53,6 +56,13 @@ PARAMS = {
         "tunnelling_decay_length": q(None, "m", "tunnelling: lambda of the electrons' exp(-L/lambda)",
                                      positive, (1e-12, 1e-6)),
         "rate_constant": q(None, "m/s", "mixed: k of the surface reaction", positive, (1e-30, 1.0)),
+        "solvent_stoichiometry": Param("number", 1.0, "solvent_diffusion, mixed: solvent "
+                                       "molecules per formula unit of SEI (1: Ploehn et al. "
+                                       "2004; PyBaMM's models: the charge_number)",
+                                       check=positive, bounds=(0.01, 100.0)),
+        "ionic_resistivity": q("2e5 ohm*m", "ohm*m", "rho of the SEI for the metal's ions: the "
+                               "interphase resistance is rho L (PyBaMM's \"SEI resistivity\"); "
+                               "an ion-blocking film (Mg): large", positive, (1e-6, 1e20)),
     },
 }
 
@@ -70,10 +80,30 @@ class SEI(Block):
             errors.append(f"[sei] {', '.join(missing)}: law = \"{law}\" needs "
                           f"{'it' if len(missing) == 1 else 'them'} (its keys: "
                           f"{', '.join(LAW_KEYS[law])})")
-        foreign = [k for k in ALL_LAW_KEYS if ("sei", k) in given and k not in LAW_KEYS[law]]
+        users = {k: [lw for lw, keys in LAW_KEYS.items() if k in keys] for k in ALL_LAW_KEYS}
+        users.update(OPTIONAL_KEYS)
+        foreign = [k for k in users if ("sei", k) in given and law not in users[k]]
         if foreign:
-            users = {k: [lw for lw, keys in LAW_KEYS.items() if k in keys] for k in foreign}
             errors.append(f"[sei] {', '.join(foreign)}: not a key of law = \"{law}\" ("
-                          + "; ".join(f"{k}: {', '.join(v)}" for k, v in users.items())
+                          + "; ".join(f"{k}: {', '.join(users[k])}" for k in foreign)
                           + "); remove it or choose that law")
         return errors
+
+
+RATE_CONSTANTS = ("exchange_current_density", "solvent_diffusivity", "electronic_conductivity",
+                  "interstitial_diffusivity", "rate_constant")
+
+
+def rate_parameters(si) -> dict:
+    """The law's parameters at [material] temperature (SI): every rate
+    constant scaled by arrhenius(), so j scales by the same factor for every
+    law (PyBaMM's convention: the Arrhenius factor multiplies j_SEI)."""
+    sei, T = si["sei"], si["material"]["temperature"]
+    law = sei["law"]
+    p = {k: sei[k] for k in ("molar_volume", "charge_number") + LAW_KEYS[law]
+         + tuple(k for k, laws in OPTIONAL_KEYS.items() if law in laws)}
+    for k in RATE_CONSTANTS:
+        if k in p:
+            p[k] = arrhenius(p[k], sei["activation_energy"], T, sei["reference_temperature"])
+    p["temperature"] = T
+    return p
