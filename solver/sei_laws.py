@@ -43,32 +43,57 @@ def arrhenius(value_ref, activation_energy, T, T_ref):
     return value_ref * math.exp(-activation_energy / GAS_CONSTANT * (1 / T - 1 / T_ref))
 
 
-def growth_rate(law: str, L: float, p: dict) -> float:
-    """dL/dt (m/s) at thickness L for the law's parameters p (SI, already at T):
-    V (molar volume), z, and the law's own keys."""
+# the coefficients of each law's dL/dt, and their dimensions
+COEFFICIENT_UNITS = {"A": "m/s", "B": "m^2/s", "K": "m^2/(s*V)", "a": "1/V", "U": "V",
+                     "lam": "m", "ell": "m"}
+
+
+def coefficients(law: str, p: dict) -> dict:
+    """The SI coefficients of dL/dt for the law's parameters p (at T):
+    reaction A e^(-a (dphi - U)); tunnelling the same times e^(-L/lam);
+    solvent_diffusion B/L; electron_migration K (U - dphi)/L;
+    interstitial_diffusion B e^(-a dphi)/L; mixed A/(1 + L/ell)."""
     V, z = p["molar_volume"], p["charge_number"]
-    return V * current_density(law, L, p) / (z * FARADAY)
-
-
-def current_density(law: str, L: float, p: dict) -> float:
-    """j (A/m^2) of the SEI reaction at thickness L (parameters at T)."""
-    z, f = p["charge_number"], FARADAY / (GAS_CONSTANT * p["temperature"])
+    f = FARADAY / (GAS_CONSTANT * p["temperature"])
     if law in ("reaction", "tunnelling"):
-        j = p["exchange_current_density"] * math.exp(
-            -p["transfer_coefficient"] * f * (p["electrode_potential"] - p["equilibrium_potential"]))
-        return j * math.exp(-L / p["tunnelling_decay_length"]) if law == "tunnelling" else j
+        c = {"A": V * p["exchange_current_density"] / (z * FARADAY),
+             "a": p["transfer_coefficient"] * f, "U": p["equilibrium_potential"]}
+        return {**c, "lam": p["tunnelling_decay_length"]} if law == "tunnelling" else c
     if law == "solvent_diffusion":
-        return (z * FARADAY * p["solvent_diffusivity"] * p["solvent_concentration"]
-                / (p["solvent_stoichiometry"] * L))
+        return {"B": V * p["solvent_diffusivity"] * p["solvent_concentration"] / p["solvent_stoichiometry"]}
     if law == "electron_migration":
-        return p["electronic_conductivity"] * (p["equilibrium_potential"] - p["electrode_potential"]) / L
+        return {"K": V * p["electronic_conductivity"] / (z * FARADAY), "U": p["equilibrium_potential"]}
     if law == "interstitial_diffusion":
-        return (FARADAY * p["interstitial_diffusivity"] * p["interstitial_concentration"] / L
-                * math.exp(-f * p["electrode_potential"]))
+        return {"B": V * p["interstitial_diffusivity"] * p["interstitial_concentration"] / z, "a": f}
     if law == "mixed":
-        k, D = p["rate_constant"], p["solvent_diffusivity"]
-        return z * FARADAY * p["solvent_concentration"] * k / (p["solvent_stoichiometry"] * (1 + L * k / D))
+        return {"A": V * p["solvent_concentration"] * p["rate_constant"] / p["solvent_stoichiometry"],
+                "ell": p["solvent_diffusivity"] / p["rate_constant"]}
     raise ValueError(f"unknown SEI law {law!r}; one of {', '.join(LAWS)}")
+
+
+def growth_rate(law: str, L, dphi, c: dict, exp=math.exp):
+    """dL/dt at thickness L and electrode potential dphi, for the coefficients
+    c of coefficients() in any consistent units; exp: math.exp for numbers,
+    a UFL exponential for forms (the spatial model)."""
+    if law == "reaction":
+        return c["A"] * exp(-c["a"] * (dphi - c["U"]))
+    if law == "tunnelling":
+        return c["A"] * exp(-c["a"] * (dphi - c["U"]) - L / c["lam"])
+    if law == "solvent_diffusion":
+        return c["B"] / L
+    if law == "electron_migration":
+        return c["K"] * (c["U"] - dphi) / L
+    if law == "interstitial_diffusion":
+        return c["B"] * exp(-c["a"] * dphi) / L
+    if law == "mixed":
+        return c["A"] / (1 + L / c["ell"])
+    raise ValueError(f"unknown SEI law {law!r}; one of {', '.join(LAWS)}")
+
+
+def current_density(law: str, L, dphi, p: dict, exp=math.exp):
+    """j = z F dL/dt / V (A/m^2), the SEI reaction's current, SI."""
+    return (p["charge_number"] * FARADAY / p["molar_volume"]
+            * growth_rate(law, L, dphi, coefficients(law, p), exp))
 
 
 def closed_form(law: str, t: float, L0: float, p: dict) -> float:

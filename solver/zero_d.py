@@ -9,7 +9,8 @@ Runge-Kutta (TS "rk", "5dp"):
 
 Q, the charge the SEI reaction consumed (C/m^2), is the time integral of
 the current, not derived from L: the check z F (L - L0)/V = Q compares two
-integrals (Faraday's law of the SEI).
+integrals (Faraday's law of the SEI).  The electrode potential is the
+[sei] electrode_potential key, constant.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import time
 from mpi4py import MPI
 
 from .constants import FARADAY
-from .sei_laws import current_density, growth_rate
+from .sei_laws import coefficients, current_density, growth_rate
 
 COLUMNS = ("step", "t_s", "dt_s", "sei_thickness_m", "sei_charge_C_m2", "sei_current_A_m2",
            "sei_resistance_ohm_m2", "wall_s")
@@ -38,13 +39,15 @@ def integrate(law: str, p: dict, L0: float, t_end: float, rtol: float = 1e-10):
     ts.setProblemType(PETSc.TS.ProblemType.NONLINEAR)
     ts.setType("rk")
     ts.setRKType("5dp")
+    c, dphi = coefficients(law, p), p.get("electrode_potential", 0.0)
     u = PETSc.Vec().createSeq(2)
     u.setValues([0, 1], [L0, 0.0])
     u.assemble()
 
     def rhs(ts_, t, x, out):
         L = x.getValue(0)
-        out.setValues([0, 1], [growth_rate(law, L, p), current_density(law, L, p)])
+        rate = growth_rate(law, L, dphi, c)
+        out.setValues([0, 1], [rate, p["charge_number"] * FARADAY / p["molar_volume"] * rate])
         out.assemble()
     ts.setRHSFunction(rhs, u.duplicate())
     rows = []
@@ -57,7 +60,7 @@ def integrate(law: str, p: dict, L0: float, t_end: float, rtol: float = 1e-10):
     ts.setExactFinalTime(PETSc.TS.ExactFinalTime.MATCHSTEP)
     ts.setMaxSteps(10 ** 7)
     # first step: a millionth of the time L0 takes to double at the initial rate
-    ts.setTimeStep(min(t_end / SAMPLES, 1e-6 * L0 / max(growth_rate(law, L0, p), 1e-300)))
+    ts.setTimeStep(min(t_end / SAMPLES, 1e-6 * L0 / max(growth_rate(law, L0, dphi, c), 1e-300)))
     # the charge's absolute tolerance: the charge of rtol L0 of SEI
     q0 = p["charge_number"] * FARADAY * L0 / p["molar_volume"]
     atol = u.duplicate()
@@ -111,7 +114,7 @@ def run_point(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=N
             writer.writerow(COLUMNS)
             for step, (t, dt, L, Q) in enumerate(rows):
                 writer.writerow([step] + [f"{v:.17g}" for v in (
-                    t, dt, L, Q, current_density(law, L, p), rho * L, wall)])
+                    t, dt, L, Q, current_density(law, L, p.get("electrode_potential", 0.0), p), rho * L, wall)])
         meta = {"anodex": __version__, "versions": compat.versions(), "mpi_ranks": comm.size,
                 "git_sha": git_sha(), "command_line": command_line, "case_source": case.source,
                 "mode": "0-D SEI (geometry kind = point)", "law": law,
