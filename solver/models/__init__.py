@@ -284,6 +284,8 @@ def make_blocks(si) -> list:
     unknown = [n for n in si["model"]["blocks"] if n not in _REGISTRY]
     if unknown:
         raise BlockError(f"unknown model block(s) {unknown}; available: {list(_REGISTRY)}")
+    if si["geometry"]["kind"] == "point":  # 0-D (the sei block's): keys and checks, no model
+        return []
     blocks = [cls() for cls in _REGISTRY.values() if cls.selected(si)]
     owner = {}
     for b in blocks:

@@ -1,13 +1,45 @@
-"""The SEI block: an interphase of thickness L growing on the metal by one
-growth law of solver/sei_laws.py (docs/sei.md), with its SI inputs and
-their checks.  Alone, with [geometry] kind = "point", it is the 0-D mode
-(solver/zero_d.py): L(t) over days to years.
+"""The SEI block: an interphase of thickness L on the metal, growing by one
+law of solver/sei_laws.py (docs/sei.md).  Alone, with [geometry] kind =
+"point", it is the 0-D mode (solver/zero_d.py).  With the two-potential
+model it is a field carried by the moving metal/electrolyte interface:
+
+- surface conservation of the SEI, Gamma = L/V per area, on the diffuse
+  interface (Teigen et al., Commun. Math. Sci. 7, 1009, 2009; the Eulerian
+  form of Xu & Zhao, J. Sci. Comput. 19, 573, 2003), for a surface moving
+  along its normal n = -grad(eta)/|grad(eta)| with the deposit's speed
+  v_n = i_F V_m/(zF) (internal: i_F):
+      dL/dt + v_n n.grad L = G(L, dphi) - K v_n L
+  G the growth law at the local electrode potential dphi (the reaction's
+  overpotential), K the curvature (interface_curvature; 0 in 1-D): a
+  growing tip (K v_n > 0) stretches and thins its SEI.  The same equation
+  off the interface extends L along the normal.
+- the areal strain of the SEI, stretched with the surface:
+      de/dt + v_n n.grad e = K v_n (1 + e)
+  where e exceeds critical_strain the SEI cracks (after the step): L drops
+  to initial_thickness, the film that forms at once on fresh metal, and e
+  to 0; the charge of the broken SEI stays consumed (sei_cracked_charge).
+- the SEI's ionic resistance in series with the reaction: the reaction sees
+  eta_ct + i_F rho L (the unknown sei_drop), so thicker SEI slows deposition.
+- the charge the SEI takes: z_SEI F L/V_SEI per interface area, spread with
+  the interface's delta function, joins interface_charge, so its growth is
+  a current between the conductors like the metal's (charge_source), and
+  Faraday's law reads  collector charge = zF (metal grown) + SEI charge.
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from .. import noise
+from ..constants import FARADAY
 from ..schema import Param, nonnegative, open_unit, positive, q
-from ..sei_laws import LAWS, arrhenius
-from . import Block
+from ..sei_laws import COEFFICIENT_UNITS, LAWS, arrhenius, coefficients, growth_rate
+from . import Block, Field, Unknown
+from .charge_transfer import GRADIENT_FLOOR, interface_weight, optional
+from .grand_potential import capped_exp
 
 REACTION = ("exchange_current_density", "transfer_coefficient", "equilibrium_potential",
             "electrode_potential")
@@ -41,8 +73,9 @@ PARAMS = {
         "transfer_coefficient": Param("number", None, "reaction, tunnelling: alpha", check=open_unit),
         "equilibrium_potential": q(None, "V", "reaction, tunnelling, electron_migration: U_SEI",
                                    bounds=(-10.0, 10.0)),
-        "electrode_potential": q(None, "V", "the electrode's potential against the reference of "
-                                 "U_SEI", bounds=(-10.0, 10.0)),
+        "electrode_potential": q(None, "V", "0-D mode: the electrode's potential against the "
+                                 "reference of U_SEI (with a deposition model: the local "
+                                 "potential)", bounds=(-10.0, 10.0)),
         "solvent_diffusivity": q(None, "m^2/s", "solvent_diffusion, mixed: D of the solvent in "
                                  "the SEI", positive, (1e-40, 1e-3)),
         "solvent_concentration": q(None, "mol/m^3", "solvent_diffusion, mixed: c outside the SEI",
@@ -63,31 +96,50 @@ PARAMS = {
         "ionic_resistivity": q("2e5 ohm*m", "ohm*m", "rho of the SEI for the metal's ions: the "
                                "interphase resistance is rho L (PyBaMM's \"SEI resistivity\"); "
                                "an ion-blocking film (Mg): large", positive, (1e-6, 1e20)),
+        "critical_strain": Param("number", 0.1, "with a deposition model: the areal strain "
+                                 "at which the SEI cracks (an assumption: inorganic SEI "
+                                 "phases fail at strains of order 0.1)", check=positive,
+                                 bounds=(1e-6, 1e6)),
+        "initial_profile": Param("choice", "uniform", "with a deposition model: L at the start "
+                                 "along the interface: uniform; sine, L0 (1 + a cos(2 pi y / "
+                                 "length)); random, L0 (1 + a u) with u uniform in [-1, 1) on "
+                                 "squares of the length ([noise] seed); patch, a broken spot "
+                                 "L0 (1 - a) for |y - height/2| < length/2",
+                                 choices=("uniform", "sine", "random", "patch")),
+        "profile_amplitude": Param("number", 0.5, "a of initial_profile", check=positive,
+                                   bounds=(0.0, 0.999)),
+        "profile_length": q("10 um", "m", "the length of initial_profile", positive, (1e-12, 1.0)),
     },
 }
+SPATIAL_KEYS = ("critical_strain", "initial_profile", "profile_amplitude", "profile_length")
+PROFILE_KEYS = ("profile_amplitude", "profile_length")
+DEPOSITION = ("charge_transfer", "electronic_conduction", "ionic_conduction")
 
 
-class SEI(Block):
-    name = "sei"
-    params = PARAMS
-    standalone_section = "sei"
+def point(si) -> bool:
+    return si["geometry"]["kind"] == "point"
 
-    @classmethod
-    def check(cls, si, given):
-        law, sei, errors = si["sei"]["law"], si["sei"], []
-        missing = [k for k in LAW_KEYS[law] if sei[k] is None]
-        if missing:
-            errors.append(f"[sei] {', '.join(missing)}: law = \"{law}\" needs "
-                          f"{'it' if len(missing) == 1 else 'them'} (its keys: "
-                          f"{', '.join(LAW_KEYS[law])})")
-        users = {k: [lw for lw, keys in LAW_KEYS.items() if k in keys] for k in ALL_LAW_KEYS}
-        users.update(OPTIONAL_KEYS)
-        foreign = [k for k in users if ("sei", k) in given and law not in users[k]]
-        if foreign:
-            errors.append(f"[sei] {', '.join(foreign)}: not a key of law = \"{law}\" ("
-                          + "; ".join(f"{k}: {', '.join(users[k])}" for k in foreign)
-                          + "); remove it or choose that law")
-        return errors
+
+def law_keys(si) -> tuple:
+    """The keys the case's law needs: with a deposition model the electrode
+    potential is the local one, not a key."""
+    keys = LAW_KEYS[si["sei"]["law"]]
+    return keys if point(si) else tuple(k for k in keys if k != "electrode_potential")
+
+
+def initial_thickness(si, p, x):
+    """L at the points x (internal units, shape (3, N)) by initial_profile."""
+    sei, L0 = si["sei"], p["sei_L0"]
+    a, length, kind = sei["profile_amplitude"], p["sei_profile_length"], sei["initial_profile"]
+    if kind == "uniform":
+        return np.full(x.shape[1], L0)
+    if kind == "sine":
+        return L0 * (1 + a * np.cos(2 * math.pi * x[1] / length))
+    if kind == "patch":
+        return np.where(np.abs(x[1] - 0.5 * p["height"]) < 0.5 * length, L0 * (1 - a), L0)
+    # random: one value per square of the length along the face (y, z)
+    squares = np.floor(x[1:] / length).T + 0.5
+    return L0 * (1 + a * noise.uniform_field(squares, si["noise"]["seed"], 0, 1e6))
 
 
 RATE_CONSTANTS = ("exchange_current_density", "solvent_diffusivity", "electronic_conductivity",
@@ -100,10 +152,162 @@ def rate_parameters(si) -> dict:
     law (PyBaMM's convention: the Arrhenius factor multiplies j_SEI)."""
     sei, T = si["sei"], si["material"]["temperature"]
     law = sei["law"]
-    p = {k: sei[k] for k in ("molar_volume", "charge_number") + LAW_KEYS[law]
+    p = {k: sei[k] for k in ("molar_volume", "charge_number") + law_keys(si)
          + tuple(k for k, laws in OPTIONAL_KEYS.items() if law in laws)}
     for k in RATE_CONSTANTS:
         if k in p:
             p[k] = arrhenius(p[k], sei["activation_energy"], T, sei["reference_temperature"])
     p["temperature"] = T
     return p
+
+
+class SEI(Block):
+    name = "sei"
+    params = PARAMS
+    standalone_section = "sei"
+    requires = ("eta", "faradaic_current", "charge_transfer_overpotential", "interface_charge")
+    unknowns = (Unknown("sei_thickness", "m"), Unknown("sei_strain", "1"),
+                Unknown("sei_drop", "V"))
+    form_keys = (("sei", "law"),)
+    columns = ("sei_thickness_m", "sei_charge_C_m2", "sei_cracked_charge_C_m2", "sei_drop_V")
+    checkpoint_state = ("cracked_charge", "charge_origin")
+
+    @classmethod
+    def check(cls, si, given):
+        law, sei, errors = si["sei"]["law"], si["sei"], []
+        if not point(si):
+            missing = [b for b in DEPOSITION if b not in si["model"]["blocks"]]
+            if missing:
+                return [f"[model] blocks: the sei block grows on the interface of the "
+                        f"two-potential model, which needs {', '.join(missing)} (or use "
+                        f"[geometry] kind = \"point\" for the 0-D mode)"]
+            if sei["initial_profile"] != "uniform" and si["geometry"]["kind"] == "interval":
+                errors.append(f"[sei] initial_profile = \"{sei['initial_profile']}\": varies "
+                              "along the interface, which a 1-D interval does not have; use "
+                              "\"uniform\" or a rectangle")
+        missing = [k for k in law_keys(si) if sei[k] is None]
+        if missing:
+            errors.append(f"[sei] {', '.join(missing)}: law = \"{law}\" needs "
+                          f"{'it' if len(missing) == 1 else 'them'} (its keys: "
+                          f"{', '.join(law_keys(si))})")
+        users = {k: [lw for lw, keys in LAW_KEYS.items() if k in keys] for k in ALL_LAW_KEYS}
+        users.update(OPTIONAL_KEYS)
+        foreign = [k for k in users if ("sei", k) in given and law not in users[k]
+                   and (point(si) or k != "electrode_potential")]
+        if foreign:
+            errors.append(f"[sei] {', '.join(foreign)}: not a key of law = \"{law}\" ("
+                          + "; ".join(f"{k}: {', '.join(users[k])}" for k in foreign)
+                          + "); remove it or choose that law")
+        return errors
+
+
+    @classmethod
+    def inactive_keys(cls, si):
+        if point(si):
+            return [("sei", SPATIAL_KEYS, 'geometry kind = "point" (0-D)')]
+        out = [("sei", ("electrode_potential",), "a deposition model: the electrode "
+                "potential is the local one")]
+        if si["sei"]["initial_profile"] == "uniform":
+            out.append(("sei", PROFILE_KEYS, 'initial_profile = "uniform"'))
+        return out
+
+    @classmethod
+    def internal(cls, si, s):
+        """The law's coefficients in internal units (prefix sei_c_), L0, the
+        resistivity (rho sigma0), the charge of SEI per h (z_SEI V_m/(z V_SEI))."""
+        sei = si["sei"]
+        p = {"sei_L0": s.to_internal(sei["initial_thickness"], "m"),
+             "sei_profile_length": s.to_internal(sei["profile_length"], "m"),
+             "sei_rho": sei["ionic_resistivity"] * s.unit("S/m"),
+             "sei_critical_strain": sei["critical_strain"],
+             "sei_charge_factor": (sei["charge_number"] * si["material"]["molar_volume"]
+                                   / (si["material"]["charge_number"] * sei["molar_volume"])),
+             "sei_C_m2": sei["charge_number"] * FARADAY / sei["molar_volume"] * s.unit("m")}
+        for k, v in coefficients(sei["law"], rate_parameters(si)).items():
+            unit = COEFFICIENT_UNITS[k]
+            scale = (s.unit("m^2/s") / s.unit("V") if unit == "m^2/(s*V)"
+                     else 1 / s.unit("V") if unit == "1/V" else s.unit(unit))
+            p[f"sei_c_{k}"] = v / scale
+        return p
+
+    def setup(self, pb):
+        self.law, self.si = pb.case.si["sei"]["law"], pb.case.si
+        self.cracked_charge, self.charge_origin = 0.0, None
+
+    def growth(self, s, lev):
+        """G(L, dphi) of the law (internal), L floored at 1e-3 L0 against a
+        Newton iterate below 0, the exponentials capped."""
+        p = s.p
+        c = {k[len("sei_c_"):]: v for k, v in p.items() if k.startswith("sei_c_")}
+        L = ufl.max_value(lev["sei_thickness"], 1e-3 * p["sei_L0"])
+        return growth_rate(self.law, L, s.at("charge_transfer_overpotential", lev), c, capped_exp)
+
+    @staticmethod
+    def transport(s, f, lev):
+        """v_n n.grad f, the surface's normal motion carrying f (v_n = i_F)."""
+        g = ufl.grad(lev["eta"])
+        magnitude = ufl.sqrt(ufl.inner(g, g) + (GRADIENT_FLOOR / s.p["ell"]) ** 2)
+        return -s.at("faradaic_current", lev) * ufl.inner(g, ufl.grad(f)) / magnitude
+
+    def residual(self, s):
+        p, lev = s.p, s.levels[0]
+        L, e, drop = lev["sei_thickness"], lev["sei_strain"], lev["sei_drop"]
+        stretch = optional(s, "curvature", lev, 0.0) * s.at("faradaic_current", lev)  # K v_n
+        vL, ve, vd = s.test("sei_thickness"), s.test("sei_strain"), s.test("sei_drop")
+        F = (s.ddt(lambda lv: lv["sei_thickness"]) - self.growth(s, lev) + stretch * L) * vL * s.dxl
+        F += self.transport(s, L, lev) * vL * s.dx
+        F += (s.ddt(lambda lv: lv["sei_strain"]) - stretch * (1 + e)) * ve * s.dxl
+        F += self.transport(s, e, lev) * ve * s.dx
+        return F + (drop - s.at("faradaic_current", lev) * p["sei_rho"] * L) * vd * s.dxl
+
+    def contributions(self):
+        def charge(s, lev):  # the SEI's charge per volume, in h
+            return (s.p["sei_charge_factor"] * lev["sei_thickness"]
+                    * interface_weight(lev["eta"], s.p["ell"]))
+        return {"interface_charge": charge,
+                # the reaction's overpotential behind the SEI (i_F > 0 deposits)
+                "charge_transfer_overpotential": lambda s, lev: lev["sei_drop"]}
+
+    def initial(self, p):
+        return {"sei_thickness": lambda x: initial_thickness(self.si, p, x),
+                "sei_strain": lambda x: np.zeros(x.shape[1]),
+                "sei_drop": lambda x: np.zeros(x.shape[1])}
+
+    def integrals(self, pb):
+        s = pb.state
+        w = interface_weight(s.u("eta"), s.p["ell"])
+        return {"sei_weight": w * pb.dxl, "sei_L": s.u("sei_thickness") * w * pb.dxl,
+                "sei_drop": s.u("sei_drop") * w * pb.dxl}
+
+    def record(self, pb, integrals, t, dt):
+        s, w = pb.scales, integrals["sei_weight"]
+        stored = pb.p["sei_C_m2"] * integrals["sei_L"] / pb.area  # C/m^2
+        if self.charge_origin is None:
+            self.charge_origin = stored
+        mean = (lambda k, unit: s.to_si(integrals[k] / w, unit) if w > 0 else math.nan)
+        return {"sei_thickness_m": mean("sei_L", "m"), "sei_drop_V": mean("sei_drop", "V"),
+                "sei_charge_C_m2": stored - self.charge_origin + self.cracked_charge,
+                "sei_cracked_charge_C_m2": self.cracked_charge}
+
+    def after_step(self, pb, step, t, dt):
+        """The crack rule: where the strain exceeds critical_strain, L drops to
+        L0 and the strain to 0 at every time level (the next step's time
+        difference sees no jump); the broken SEI's charge stays consumed."""
+        strain = pb.field_values("sei_strain")
+        broken = strain > pb.p["sei_critical_strain"]
+        if not pb.comm.allreduce(bool(broken.any()), op=MPI.LOR):
+            return False
+        before = pb.integral("sei_L")
+        for f in (pb.u, pb.u_n, pb.u_nm1):
+            f.x.array[pb.sub_dofs["sei_thickness"][broken]] = pb.p["sei_L0"]
+            f.x.array[pb.sub_dofs["sei_strain"][broken]] = 0.0
+            f.x.scatter_forward()
+        lost = before - pb.integral("sei_L")
+        self.cracked_charge += pb.p["sei_C_m2"] * lost / pb.area
+        return True
+
+    def fields(self):
+        return (Field("sei_thickness", "m",
+                      lambda pb: pb.scales.to_si(pb.field_values("sei_thickness"), "m")),
+                Field("sei_strain", "1", lambda pb: pb.field_values("sei_strain").copy()),
+                Field("sei_drop", "V", lambda pb: pb.scales.to_si(pb.field_values("sei_drop"), "V")))
