@@ -3,6 +3,7 @@ year, Faraday's law of the SEI, Arrhenius scaling, the 0-D mode end to end
 ([geometry] kind = "point") and its bad inputs."""
 import math
 
+import numpy as np
 import pytest
 
 from conftest import read_timeseries
@@ -125,3 +126,193 @@ def test_point_geometry_is_the_zero_d_mode_only():
     data["geometry"] = {"kind": "interval", "cells": [10]}
     with pytest.raises(CaseError, match="the sei block alone is the 0-D SEI mode"):
         validate(data, "<sei>")
+
+
+# ---- the SEI on the two-potential interface ----------------------------------------------
+
+DEPOSITION = ["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction"]
+B_FAST = 9.585e-5 * 1.5e-17 * 2636.0  # V D c of the 1-D runs: L from 5 to 10 nm in 10 s
+
+
+def sei_1d(volts, extra=None):
+    """The two-potential 1-D front of test_two_potential (Li, 0.1 S/m, i0 =
+    10 A/m^2, h = l/8) under a solvent-diffusion SEI, BDF2."""
+    from test_two_potential import case_1d
+    more = {"model.blocks": DEPOSITION + ["sei"], "sei.law": "solvent_diffusion",
+            "sei.solvent_diffusivity": "1.5e-17 m^2/s", "sei.solvent_concentration": "2636 mol/m^3",
+            "time.scheme": "bdf2", "time.dt_max": "0.25 s", **(extra or {})}
+    return case_1d("Li", {"control": "potentiostatic", "potential": f"{volts!r} V"}, more)
+
+
+def series(path):
+    rows = read_timeseries(path)
+    return {k: np.array([r[k] for r in rows]) for k in rows[0]}
+
+
+def test_flat_interface_follows_the_zero_d_law(mpi_tmp_path):
+    """A flat SEI on a plating front grows as the 0-D law: at the end within
+    1 % of the closed form sqrt(L0^2 + 2 V D c t) (measured 0.012 %) and of
+    the 0-D mode's run for the same [sei]."""
+    case = sei_1d(-0.05)
+    run_case(case, mpi_tmp_path / "1d")
+    ts = series(mpi_tmp_path / "1d")
+    t = ts["t_s"][-1]
+    closed = math.sqrt(L0 ** 2 + 2 * B_FAST * t)
+    assert closed > 1.9 * L0  # it grew
+    assert ts["sei_thickness_m"][-1] == pytest.approx(closed, rel=1e-2)
+    data = point_case(solvent_diffusivity="1.5e-17 m^2/s")
+    data["time"]["end"] = f"{t!r} s"
+    run_case(validate(data, "<sei>"), mpi_tmp_path / "0d")
+    zero_d = read_timeseries(mpi_tmp_path / "0d")[-1]["sei_thickness_m"]
+    assert ts["sei_thickness_m"][-1] == pytest.approx(zero_d, rel=1e-2)
+    assert (ts["collector_current_A_m2"][1:] > 0).all()  # it plated meanwhile
+
+
+def test_faraday_with_the_sei_share(mpi_tmp_path):
+    """Collector charge = zF (metal grown) + SEI charge at every step: three
+    quantities from independent integrals (the collector's flux, the metal
+    content, the SEI on the interface); the SEI takes > 5 % of the charge."""
+    run_case(sei_1d(-0.05), mpi_tmp_path / "run")
+    ts = series(mpi_tmp_path / "run")
+    metal = FARADAY * (ts["metal_mol_m2"] - ts["metal_mol_m2"][0])
+    assert ts["sei_charge_C_m2"][-1] > 0.05 * ts["collector_charge_C_m2"][-1]
+    residual = ts["collector_charge_C_m2"] - metal - ts["sei_charge_C_m2"]
+    assert np.abs(residual).max() < 1e-8 * ts["collector_charge_C_m2"][-1]
+
+
+def test_plating_under_the_sei_follows_the_series_resistances(mpi_tmp_path):
+    """V = eta_BV(i) + i (rho L + gap/sigma): symmetric Butler-Volmer, the
+    SEI's rho L and the electrolyte over the gap, within 0.5 %, for a 20 nm
+    SEI that barely grows (the SEI current < 1e-6 of i)."""
+    from test_two_potential import asinh_ohmic_voltage
+    for volts, rho in ((-0.06, 2e5), (-0.12, 5e5)):
+        case = sei_1d(volts, {"sei.solvent_diffusivity": "1e-27 m^2/s", "time.end": "5 s",
+                              "sei.initial_thickness": "20 nm",
+                              "sei.ionic_resistivity": f"{rho!r} ohm*m"})
+        run_case(case, mpi_tmp_path / f"{volts}")
+        ts = series(mpi_tmp_path / f"{volts}")
+        i, L = ts["collector_current_A_m2"][-1], ts["sei_thickness_m"][-1]
+        gap = 20e-6 - ts["tip_position_m"][-1]
+        sei_drop = i * rho * L
+        assert sei_drop > 0.2 * abs(volts)  # the SEI matters
+        # (the interface-averaged i_F is 0.2 % above the collector's current:
+        # the O(h^2) quadrature offset of test_two_potential.case_1d)
+        assert ts["sei_drop_V"][-1] == pytest.approx(sei_drop, rel=5e-3)
+        assert asinh_ohmic_voltage(i, 10.0, 1, gap, 0.1) - sei_drop == pytest.approx(volts, rel=5e-3)
+
+
+def sei_2d(extra=None, seeds=False):
+    """A 2-D Li front (flat at 2 um, or a quarter disc of 2 um at the corner)
+    in a 5 x 4 um box, l = 0.5 um, h = l/4, i0 = 100 A/m^2 at -0.1 V, under
+    the default SEI (5 nm, rho = 2e5 ohm m, 1/3 of the drive) growing slowly."""
+    data = {
+        "case": {"name": "sei-2d"},
+        "model": {"blocks": DEPOSITION + ["interface_curvature", "sei"]},
+        "material": {"metal": "Li", "temperature": "298.15 K"},
+        "geometry": {"kind": "rectangle", "length": "5 um", "height": "4 um", "cells": [40, 32]},
+        "electrolyte": {"conductivity": "0.1 S/m"},
+        "phase_field": {"interface_length": "0.5 um", "interface_relaxation_rate": "1 1/s",
+                        "boundary_values": False},
+        "initial": {"interface_position": "2 um", "interface_width": "0.5 um"},
+        "reaction": {"exchange_current_density": "100 A/m^2"},
+        "collector": {"potential": "-0.1 V"},
+        "sei": {"law": "solvent_diffusion", "solvent_diffusivity": "1e-22 m^2/s",
+                "solvent_concentration": "2636 mol/m^3"},
+        "time": {"end": "10 s", "dt_initial": "0.01 s", "dt_max": "1 s"},
+        "output": {"field_interval": "10 s"},
+    }
+    if seeds:
+        data["initial"] = {"kind": "seeds", "seed_placement": "corner", "seed_radius": "2 um",
+                           "interface_width": "0.5 um"}
+        data["geometry"].update(length="4 um")
+        data["geometry"]["cells"] = [32, 32]
+    for key, value in (extra or {}).items():
+        section, name = key.split(".")
+        data[section][name] = value
+    return validate(data, "<test>")
+
+
+def last_field(path, name):
+    import meshio
+    with meshio.xdmf.TimeSeriesReader(path / f"{name}.xdmf") as reader:
+        points, _ = reader.read_points_cells()
+        _, data, _ = reader.read_data(reader.num_steps - 1)
+    return points, data[name].ravel()
+
+
+@pytest.mark.serial  # 2-D runs: once; the 2-rank comparison is below
+def test_uniform_sei_stays_uniform_and_a_broken_patch_focuses_the_current(tmp_path):
+    """A uniform SEI on a flat 2-D front stays uniform along it (within 1e-9
+    of L at every height) and the front stays flat (tip - mean < 2 nm).  A
+    patch where the SEI is 10 % as thick (1 um wide) takes more current: its
+    front runs ahead, tip - mean > 50 nm after 10 s."""
+    ahead = {}
+    for profile in ("uniform", "patch"):
+        extra = {"sei.initial_profile": profile}
+        if profile == "patch":
+            extra.update({"sei.profile_amplitude": 0.9, "sei.profile_length": "1 um"})
+        run_case(sei_2d(extra), tmp_path / profile)
+        ts = series(tmp_path / profile)
+        ahead[profile] = ts["tip_position_m"][-1] - (2e-6 + ts["deposit_thickness_m"][-1]
+                                                     - ts["deposit_thickness_m"][0])
+        assert ts["deposit_thickness_m"][-1] - ts["deposit_thickness_m"][0] > 0.1e-6
+    points, L = last_field(tmp_path / "uniform", "sei_thickness")
+    for x in np.unique(np.round(points[:, 0], 12)):
+        row = L[np.isclose(points[:, 0], x, rtol=0, atol=1e-12)]
+        assert np.ptp(row) < 1e-9 * row.mean()
+    assert abs(ahead["uniform"]) < 2e-9
+    assert ahead["patch"] > 50e-9
+
+
+@pytest.mark.serial
+def test_a_growing_disc_stretches_its_sei_and_keeps_l_times_r(tmp_path):
+    """Surface conservation: a quarter disc growing by 20 % in radius under
+    an SEI that does not grow keeps L R within 1 % (the dilation term), the
+    areal strain at the front is R/R0 - 1 within 2 % of it; with
+    critical_strain = 0.1 it cracks: L drops to the fresh film and the
+    broken SEI's charge stays in the Faraday balance."""
+    base = {"sei.ionic_resistivity": "1 ohm*m", "sei.solvent_diffusivity": "1e-26 m^2/s",
+            "collector.potential": "-0.05 V", "time.end": "16 s"}
+    run_case(sei_2d({**base, "sei.critical_strain": 1e6}, seeds=True), tmp_path / "whole")
+    ts = series(tmp_path / "whole")
+    radius = np.sqrt(4 * ts["deposit_thickness_m"] * 4e-6 / math.pi)
+    assert radius[-1] > 1.2 * radius[0]
+    product = ts["sei_thickness_m"] * radius
+    assert product[-1] == pytest.approx(product[0], rel=1e-2)
+    points, strain = last_field(tmp_path / "whole", "sei_strain")
+    _, eta = last_field(tmp_path / "whole", "eta")
+    front = np.abs(eta - 0.5) < 0.1
+    assert np.median(strain[front]) == pytest.approx(radius[-1] / radius[0] - 1, rel=2e-2)
+
+    run_case(sei_2d({**base, "sei.critical_strain": 0.1}, seeds=True), tmp_path / "cracked")
+    ts = series(tmp_path / "cracked")
+    assert ts["sei_cracked_charge_C_m2"][-1] > 0
+    assert ts["sei_thickness_m"][-1] < 0.5 * 5e-9
+    metal = FARADAY * (ts["metal_mol_m2"] - ts["metal_mol_m2"][0])
+    residual = ts["collector_charge_C_m2"] - metal - ts["sei_charge_C_m2"]
+    assert np.abs(residual).max() < 1e-8 * ts["collector_charge_C_m2"][-1]
+
+
+@pytest.mark.serial
+def test_sei_results_are_the_same_on_1_and_2_ranks(tmp_path):
+    """A random SEI on a 2-D front through the command line on 1 and 2
+    ranks: every SEI and deposition column agrees to 1e-8 relative."""
+    import os
+    import subprocess
+    import sys
+    from solver.case import dump_toml
+    path = tmp_path / "random.toml"
+    path.write_text(dump_toml(sei_2d({"sei.initial_profile": "random", "time.end": "3 s",
+                                      "sei.profile_length": "1 um"}).raw, {}))
+    runs = {}
+    for ranks in (1, 2):
+        out = tmp_path / f"n{ranks}"
+        subprocess.run(["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m",
+                        "solver.cli", "run", str(path), "-o", str(out)], check=True,
+                       capture_output=True, env={**os.environ, "OMPI_MCA_rmaps_base_oversubscribe": "1"})
+        runs[ranks] = read_timeseries(out)
+    assert len(runs[1]) == len(runs[2]) > 3
+    for a, b in zip(runs[1], runs[2]):
+        for col in ("sei_thickness_m", "sei_charge_C_m2", "sei_drop_V", "metal_mol_m2",
+                    "collector_charge_C_m2", "tip_position_m"):
+            assert b[col] == pytest.approx(a[col], rel=1e-8, abs=1e-14)

@@ -16,7 +16,7 @@ model it is a field carried by the moving metal/electrolyte interface:
 - the areal strain of the SEI, stretched with the surface:
       de/dt + v_n n.grad e = K v_n (1 + e)
   where e exceeds critical_strain the SEI cracks (after the step): L drops
-  to initial_thickness, the film that forms at once on fresh metal, and e
+  to fresh_thickness, the film that forms at once on fresh metal, and e
   to 0; the charge of the broken SEI stays consumed (sei_cracked_charge).
 - the SEI's ionic resistance in series with the reaction: the reaction sees
   eta_ct + i_F rho L (the unknown sei_drop), so thicker SEI slows deposition.
@@ -33,13 +33,12 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from .. import noise
 from ..constants import FARADAY
 from ..schema import Param, nonnegative, open_unit, positive, q
 from ..sei_laws import COEFFICIENT_UNITS, LAWS, arrhenius, coefficients, growth_rate
 from . import Block, Field, Unknown
 from .charge_transfer import GRADIENT_FLOOR, interface_weight, optional
-from .grand_potential import capped_exp
+from .grand_potential import capped_exp, clamp01
 
 REACTION = ("exchange_current_density", "transfer_coefficient", "equilibrium_potential",
             "electrode_potential")
@@ -100,20 +99,33 @@ PARAMS = {
                                  "at which the SEI cracks (an assumption: inorganic SEI "
                                  "phases fail at strains of order 0.1)", check=positive,
                                  bounds=(1e-6, 1e6)),
+        "fresh_thickness": q("1 nm", "m", "with a deposition model: the film that forms at "
+                             "once on the metal a crack exposes (L after a crack)", positive,
+                             (1e-12, 1e-3)),
         "initial_profile": Param("choice", "uniform", "with a deposition model: L at the start "
                                  "along the interface: uniform; sine, L0 (1 + a cos(2 pi y / "
-                                 "length)); random, L0 (1 + a u) with u uniform in [-1, 1) on "
-                                 "squares of the length ([noise] seed); patch, a broken spot "
-                                 "L0 (1 - a) for |y - height/2| < length/2",
+                                 "length)); random, L0 (1 + a u), u in [-1, 1] "
+                                 ""
+                                 "a smooth random field of wavelengths down to the length "
+                                 "([noise] seed); patch, a broken spot L0 (1 - a) for "
+                                 "|y - height/2| < length/2 (edges smoothed over l)",
                                  choices=("uniform", "sine", "random", "patch")),
         "profile_amplitude": Param("number", 0.5, "a of initial_profile", check=positive,
                                    bounds=(0.0, 0.999)),
         "profile_length": q("10 um", "m", "the length of initial_profile", positive, (1e-12, 1.0)),
     },
 }
-SPATIAL_KEYS = ("critical_strain", "initial_profile", "profile_amplitude", "profile_length")
+SPATIAL_KEYS = ("critical_strain", "fresh_thickness", "initial_profile", "profile_amplitude", "profile_length")
 PROFILE_KEYS = ("profile_amplitude", "profile_length")
 DEPOSITION = ("charge_transfer", "electronic_conduction", "ionic_conduction")
+
+
+STRETCH_BAND = 1e-2  # eta (1 - eta) below which the stretch fades (|x| > 2.3 l)
+
+
+def floored(p, L):
+    """L, floored at 1e-3 of the fresh film against a Newton iterate below 0."""
+    return ufl.max_value(L, 1e-3 * p["sei_fresh"])
 
 
 def point(si) -> bool:
@@ -128,7 +140,9 @@ def law_keys(si) -> tuple:
 
 
 def initial_thickness(si, p, x):
-    """L at the points x (internal units, shape (3, N)) by initial_profile."""
+    """L at the points x (internal units, shape (3, N)) by initial_profile;
+    the patch's edges and the random field smooth on the interface length l
+    (a step in L is what the transport of L cannot carry without ringing)."""
     sei, L0 = si["sei"], p["sei_L0"]
     a, length, kind = sei["profile_amplitude"], p["sei_profile_length"], sei["initial_profile"]
     if kind == "uniform":
@@ -136,11 +150,40 @@ def initial_thickness(si, p, x):
     if kind == "sine":
         return L0 * (1 + a * np.cos(2 * math.pi * x[1] / length))
     if kind == "patch":
-        return np.where(np.abs(x[1] - 0.5 * p["height"]) < 0.5 * length, L0 * (1 - a), L0)
-    # random: one value per square of the length along the face (y, z)
-    squares = np.floor(x[1:] / length).T + 0.5
-    return L0 * (1 + a * noise.uniform_field(squares, si["noise"]["seed"], 0, 1e6))
+        edges = (0.5 * (p["height"] - length), 0.5 * (p["height"] + length))
+        inside = 0.5 * (np.tanh((x[1] - edges[0]) / p["ell"]) - np.tanh((x[1] - edges[1]) / p["ell"]))
+        return L0 * (1 - a * inside)
+    return L0 * (1 + a * random_profile(si["noise"]["seed"], p, x))
 
+
+def random_profile(seed, p, x):
+    """A smooth random field along the face in [-1, 1]: Fourier modes of the
+    face's height (and depth) with wavelengths down to profile_length,
+    Gaussian amplitudes ~ 1/k and random phases drawn from [noise] seed
+    (the same on any partition), scaled by its maximum on a fine grid."""
+    rng = np.random.default_rng(seed)
+    extent = [p["height"]] + ([p["depth"]] if x.shape[0] > 2 and np.ptp(x[2]) > 0 else [])
+    kmax = [max(1, int(e / p["sei_profile_length"])) for e in extent]
+    modes = [(ky, kz) for ky in range(kmax[0] + 1) for kz in range(kmax[-1] + 1 if len(extent) > 1 else 1)
+             if ky or kz]
+    amplitude = rng.standard_normal(len(modes)) / np.hypot(*np.array(modes, float).T)
+    phase = rng.uniform(0, 2 * math.pi, len(modes))
+
+    def field(y, z):
+        out = np.zeros_like(y)
+        for (ky, kz), c, ph in zip(modes, amplitude, phase):
+            arg = 2 * math.pi * ky * y / extent[0] + ph
+            if len(extent) > 1:
+                arg = arg + 2 * math.pi * kz * z / extent[1]
+            out += c * np.cos(arg)
+        return out
+    grid = np.linspace(0, 1, 8 * kmax[0] + 1)
+    if len(extent) > 1:
+        gy, gz = np.meshgrid(grid * extent[0], np.linspace(0, extent[1], 8 * kmax[-1] + 1))
+        top = np.abs(field(gy.ravel(), gz.ravel())).max()
+    else:
+        top = np.abs(field(grid * extent[0], 0.0)).max()
+    return field(x[1], x[2]) / top
 
 RATE_CONSTANTS = ("exchange_current_density", "solvent_diffusivity", "electronic_conductivity",
                   "interstitial_diffusivity", "rate_constant")
@@ -220,6 +263,7 @@ class SEI(Block):
              "sei_profile_length": s.to_internal(sei["profile_length"], "m"),
              "sei_rho": sei["ionic_resistivity"] * s.unit("S/m"),
              "sei_critical_strain": sei["critical_strain"],
+             "sei_fresh": s.to_internal(sei["fresh_thickness"], "m"),
              "sei_charge_factor": (sei["charge_number"] * si["material"]["molar_volume"]
                                    / (si["material"]["charge_number"] * sei["molar_volume"])),
              "sei_C_m2": sei["charge_number"] * FARADAY / sei["molar_volume"] * s.unit("m")}
@@ -235,12 +279,10 @@ class SEI(Block):
         self.cracked_charge, self.charge_origin = 0.0, None
 
     def growth(self, s, lev):
-        """G(L, dphi) of the law (internal), L floored at 1e-3 L0 against a
-        Newton iterate below 0, the exponentials capped."""
+        """G(L, dphi) of the law (internal), the exponentials capped."""
         p = s.p
         c = {k[len("sei_c_"):]: v for k, v in p.items() if k.startswith("sei_c_")}
-        L = ufl.max_value(lev["sei_thickness"], 1e-3 * p["sei_L0"])
-        return growth_rate(self.law, L, s.at("charge_transfer_overpotential", lev), c, capped_exp)
+        return growth_rate(self.law, floored(p, lev["sei_thickness"]), s.at("charge_transfer_overpotential", lev), c, capped_exp)
 
     @staticmethod
     def transport(s, f, lev):
@@ -252,13 +294,16 @@ class SEI(Block):
     def residual(self, s):
         p, lev = s.p, s.levels[0]
         L, e, drop = lev["sei_thickness"], lev["sei_strain"], lev["sei_drop"]
-        stretch = optional(s, "curvature", lev, 0.0) * s.at("faradaic_current", lev)  # K v_n
+        # K v_n, on the interface only: the curvature field is noise in the bulk
+        e_ = clamp01(lev["eta"])
+        band = ufl.min_value(1.0, e_ * (1 - e_) / STRETCH_BAND)
+        stretch = optional(s, "curvature", lev, 0.0) * s.at("faradaic_current", lev) * band
         vL, ve, vd = s.test("sei_thickness"), s.test("sei_strain"), s.test("sei_drop")
         F = (s.ddt(lambda lv: lv["sei_thickness"]) - self.growth(s, lev) + stretch * L) * vL * s.dxl
         F += self.transport(s, L, lev) * vL * s.dx
         F += (s.ddt(lambda lv: lv["sei_strain"]) - stretch * (1 + e)) * ve * s.dxl
         F += self.transport(s, e, lev) * ve * s.dx
-        return F + (drop - s.at("faradaic_current", lev) * p["sei_rho"] * L) * vd * s.dxl
+        return F + (drop - s.at("faradaic_current", lev) * p["sei_rho"] * floored(p, L)) * vd * s.dxl
 
     def contributions(self):
         def charge(s, lev):  # the SEI's charge per volume, in h
@@ -291,7 +336,7 @@ class SEI(Block):
 
     def after_step(self, pb, step, t, dt):
         """The crack rule: where the strain exceeds critical_strain, L drops to
-        L0 and the strain to 0 at every time level (the next step's time
+        fresh_thickness and the strain to 0 at every time level (the next step's time
         difference sees no jump); the broken SEI's charge stays consumed."""
         strain = pb.field_values("sei_strain")
         broken = strain > pb.p["sei_critical_strain"]
@@ -299,7 +344,7 @@ class SEI(Block):
             return False
         before = pb.integral("sei_L")
         for f in (pb.u, pb.u_n, pb.u_nm1):
-            f.x.array[pb.sub_dofs["sei_thickness"][broken]] = pb.p["sei_L0"]
+            f.x.array[pb.sub_dofs["sei_thickness"][broken]] = pb.p["sei_fresh"]
             f.x.array[pb.sub_dofs["sei_strain"][broken]] = 0.0
             f.x.scatter_forward()
         lost = before - pb.integral("sei_L")
