@@ -504,3 +504,40 @@ space_charge("sc-first-cell-subatomic", {}, "[geometry] first_cell", "outside th
 space_charge("sc-transport-with-open-reservoir", {"far_boundary": '"semi_infinite"'},
              "[space_charge] far_boundary", "defect_transport needs",
              model={"blocks": '["space_charge", "defect_transport"]'})
+
+
+# ---- the SEI (issue 18) -----------------------------------------------------------------
+def sei(cid, keys, *mentions, drop=(), **sections):
+    """A 0-D SEI case ([geometry] kind = "point"): [sei] keys as raw TOML."""
+    base = {"law": '"solvent_diffusion"', "solvent_diffusivity": '"2.5e-22 m^2/s"',
+            "solvent_concentration": '"2636 mol/m^3"'}
+    base.update(keys)
+    for key in drop:
+        base.pop(key)
+    sections = {"case": {"name": '"sei"'}, "geometry": {"kind": '"point"'},
+                "time": {"end": '"1 year"'}, **sections, "sei": base}
+    text = "".join(f"[{s}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items())
+                   for s, kv in sections.items())
+    bad_case(cid, text, *mentions)
+
+
+sei("sei-negative-thickness", {"initial_thickness": '"-5 nm"'}, "[sei] initial_thickness",
+    "must be > 0")
+sei("sei-law-without-its-keys", {"law": '"tunnelling"'}, "[sei] exchange_current_density",
+    "law = \"tunnelling\" needs them", drop=("solvent_diffusivity", "solvent_concentration"))
+sei("sei-key-of-another-law", {"electronic_conductivity": '"1e-12 S/m"'},
+    "[sei] electronic_conductivity", "not a key of law = \"solvent_diffusion\"")
+sei("sei-law-misspelt", {"law": '"solvent-diffusion"'}, "[sei] law", "must be one of")
+sei("sei-diffusivity-in-wrong-unit", {"solvent_diffusivity": '"2.5e-22 m/s"'},
+    "[sei] solvent_diffusivity", "m^2/s")
+sei("sei-time-in-years-typo", {}, "[time] end", "unit", time={"end": '"1 yr"'})
+sei("sei-point-with-deposition", {}, "[geometry] kind = \"point\"", "the 0-D SEI mode",
+    model={"blocks": '["phase_field", "charge_transfer", "electronic_conduction", '
+                     '"ionic_conduction", "sei"]'})
+sei("sei-zero-molar-volume", {"molar_volume": '"0 m^3/mol"'}, "[sei] molar_volume", "must be > 0")
+two_potential("sei-patch-in-one-dimension", {
+    "model": {"blocks": '["phase_field", "charge_transfer", "electronic_conduction", '
+                        '"ionic_conduction", "sei"]'},
+    "sei": {"solvent_diffusivity": '"2.5e-22 m^2/s"', "solvent_concentration": '"2636 mol/m^3"',
+            "initial_profile": '"patch"'}},
+    "[sei] initial_profile", "1-D interval")
