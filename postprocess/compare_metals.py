@@ -17,7 +17,6 @@ time.  The numbers behind the figure go to OUT_DIR/compare_metals.csv.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -30,7 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .plot_run import current_columns, read_series  # noqa: E402
+from .plot_run import current_columns, read_series, save_figure_and_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "cases" / "compare_li_mg_zn.toml"
@@ -102,14 +101,7 @@ def plot(out: Path, metals: list[str]) -> Path:
         ax[1, 2].set(xlabel="t (s)", ylabel="current (mA/cm^2)", title="collector current")
     for a in ax[1]:
         a.legend()
-    fig.tight_layout()
-    png = out / "compare_metals.png"
-    fig.savefig(png, dpi=110)
-    with open(out / "compare_metals.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return png
+    return save_figure_and_rows(fig, rows, out, "compare_metals")
 
 
 def main(argv=None):

@@ -49,6 +49,19 @@ def read_last_fields(run: Path, names):
     return points, fields
 
 
+def save_figure_and_rows(fig, rows: list, out: Path, stem: str) -> Path:
+    """out/<stem>.png from fig (closed) and out/<stem>.csv from rows (dicts)."""
+    fig.tight_layout()
+    png = out / f"{stem}.png"
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    with open(out / f"{stem}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return png
+
+
 def plot_sei_0d(run: Path, ts, status, out: Path) -> Path:
     """A 0-D SEI run (geometry kind = "point"): thickness and resistance."""
     fig, ax = plt.subplots(1, 2, figsize=(11, 4.5))

@@ -14,7 +14,6 @@ time.  The numbers at 1 day and 1 year go to OUT/sei_passivation.csv.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import matplotlib
@@ -27,7 +26,7 @@ from mpi4py import MPI  # noqa: E402
 from solver.case import load_case  # noqa: E402
 from solver.zero_d import run_point  # noqa: E402
 
-from .plot_run import read_series  # noqa: E402
+from .plot_run import read_series, save_figure_and_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = [  # (label, case, --set overrides, style)
@@ -75,15 +74,7 @@ def plot(series: dict, out: Path) -> Path:
     ax[0].legend(fontsize=8)
     fig.suptitle("Passivating interphases plateau, mixed-conducting ones keep growing "
                  "(0-D, 298 K; cases/*_sei.toml)")
-    fig.tight_layout()
-    path = out / "sei_passivation.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    with open(out / "sei_passivation.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return save_figure_and_rows(fig, rows, out, "sei_passivation")
 
 
 def main(argv=None):

@@ -16,7 +16,6 @@ OUT/space_charge_effect.csv.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -35,7 +34,7 @@ from solver.constants import FARADAY  # noqa: E402
 
 from .compare_metals import fields_at  # noqa: E402
 from .instability import amplitude  # noqa: E402
-from .plot_run import read_series  # noqa: E402
+from .plot_run import read_series, save_figure_and_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "cases" / "li_llzo.toml"
@@ -122,14 +121,7 @@ def plot(out: Path, runs: dict) -> Path:
               title=f"the layer's diffuse step (rest {1e3 * psi.mean():.0f} mV mean)")
     for a in ax[:2]:
         a.legend()
-    fig.tight_layout()
-    png = out / "space_charge_effect.png"
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-    with open(out / "space_charge_effect.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    png = save_figure_and_rows(fig, rows, out, "space_charge_effect")
     for r in rows:
         print(r)
     return png

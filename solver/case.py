@@ -22,7 +22,6 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
 
 from . import geometry, models
 from .schema import SCHEMA, Param
@@ -406,8 +405,8 @@ def _point_checks(si) -> list[str]:
                 f"alone ([model] blocks = [\"sei\"]), got {shown(blocks)}; for "
                 f"{shown(blocks)} choose interval, rectangle, box or mesh"]
     if not point and blocks == ["sei"]:
-        return [f"[model] blocks = [\"sei\"]: the sei block alone is the 0-D SEI mode; set "
-                f"[geometry] kind = \"point\", or add sei to a two-potential deposition model"]
+        return ["[model] blocks = [\"sei\"]: the sei block alone is the 0-D SEI mode; set "
+                "[geometry] kind = \"point\", or add sei to a two-potential deposition model"]
     return []
 
 

@@ -6,7 +6,6 @@ columns to the time series and may end the run (stop)."""
 from __future__ import annotations
 
 import contextlib
-import math
 import signal
 import time
 from pathlib import Path

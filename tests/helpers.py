@@ -67,3 +67,31 @@ def order_one_case(cells, time, solver, extra=None):
         for key in [k for k, v in values.items() if v is None]:  # None: leave unset
             del data[section][key]
     return validate(data, "<manufactured solution>")
+
+
+def run_on_ranks(case_path, out, ranks):
+    """`anodex run case_path -o out` under mpirun with `ranks` ranks."""
+    import os
+    import subprocess
+    import sys
+    subprocess.run(["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m",
+                    "solver.cli", "run", str(case_path), "-o", str(out)], check=True,
+                   capture_output=True, env={**os.environ, "OMPI_MCA_rmaps_base_oversubscribe": "1"})
+
+
+def assert_same_on_1_and_2_ranks(case, tmp_path, columns, rel=1e-8):
+    """Run `case` through the command line on 1 and 2 ranks: the same number
+    of steps, and every column in `columns` of every row within `rel`."""
+    import pytest
+    from conftest import read_timeseries
+    from solver.case import dump_toml
+    path = tmp_path / "case.toml"
+    path.write_text(dump_toml(case.raw, {}))
+    runs = {}
+    for ranks in (1, 2):
+        run_on_ranks(path, tmp_path / f"n{ranks}", ranks)
+        runs[ranks] = read_timeseries(tmp_path / f"n{ranks}")
+    assert len(runs[1]) == len(runs[2]) > 3
+    for a, b in zip(runs[1], runs[2]):
+        for col in columns:
+            assert b[col] == pytest.approx(a[col], rel=rel, abs=1e-14)

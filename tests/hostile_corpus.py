@@ -462,20 +462,23 @@ two_potential("sheet-conductance-zero", {"collector": {
 
 
 # ---- the space-charge blocks (issue 17) ---------------------------------------------
+def standalone(cid, name, base, keys, drop, sections, mentions):
+    """A case of `sections` (raw TOML) plus [name] = base updated by keys,
+    without the keys in drop."""
+    own = {k: v for k, v in {**base, **keys}.items() if k not in drop}
+    text = "".join(f"[{s}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items())
+                   for s, kv in {**sections, name: own}.items())
+    bad_case(cid, text, *mentions)
+
+
 def space_charge(cid, sc, *mentions, drop=(), **sections):
     """A standalone space-charge case (no [model]): [space_charge] keys as raw TOML."""
     base = {"carriers": '"frenkel_pair"', "relative_permittivity": "60",
             "potential_step": '"0.1 V"'}
-    base.update(sc)
-    for key in drop:
-        base.pop(key)
-    sections = {"case": {"name": '"sc"'}, **sections, "space_charge": base,
-                "geometry": {"kind": '"interval"', "length": '"200 nm"', "cells": "[100]",
-                             **sections.get("geometry", {})}}
-    text = "".join(f"[{s}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items())
-                   for s, kv in sections.items())
-    bad_case(cid, text, *mentions)
-
+    geometry = {"kind": '"interval"', "length": '"200 nm"', "cells": "[100]",
+                **sections.pop("geometry", {})}
+    standalone(cid, "space_charge", base, sc, drop,
+               {"case": {"name": '"sc"'}, **sections, "geometry": geometry}, mentions)
 
 space_charge("sc-no-permittivity", {}, "[space_charge] relative_permittivity", "not set",
              drop=("relative_permittivity",))
@@ -511,15 +514,8 @@ def sei(cid, keys, *mentions, drop=(), **sections):
     """A 0-D SEI case ([geometry] kind = "point"): [sei] keys as raw TOML."""
     base = {"law": '"solvent_diffusion"', "solvent_diffusivity": '"2.5e-22 m^2/s"',
             "solvent_concentration": '"2636 mol/m^3"'}
-    base.update(keys)
-    for key in drop:
-        base.pop(key)
-    sections = {"case": {"name": '"sei"'}, "geometry": {"kind": '"point"'},
-                "time": {"end": '"1 year"'}, **sections, "sei": base}
-    text = "".join(f"[{s}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items())
-                   for s, kv in sections.items())
-    bad_case(cid, text, *mentions)
-
+    standalone(cid, "sei", base, keys, drop, {"case": {"name": '"sei"'}, "geometry": {
+        "kind": '"point"'}, "time": {"end": '"1 year"'}, **sections}, mentions)
 
 sei("sei-negative-thickness", {"initial_thickness": '"-5 nm"'}, "[sei] initial_thickness",
     "must be > 0")

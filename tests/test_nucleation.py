@@ -4,7 +4,6 @@ inputs, PFHub benchmark 8a (a seed of 1.01 r* grows, 0.99 r* shrinks) and 8b
 import math
 
 import pytest
-from dolfinx import fem
 
 from helpers import Simulation
 from solver import nucleation as cnt

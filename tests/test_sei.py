@@ -297,22 +297,8 @@ def test_a_growing_disc_stretches_its_sei_and_keeps_l_times_r(tmp_path):
 def test_sei_results_are_the_same_on_1_and_2_ranks(tmp_path):
     """A random SEI on a 2-D front through the command line on 1 and 2
     ranks: every SEI and deposition column agrees to 1e-8 relative."""
-    import os
-    import subprocess
-    import sys
-    from solver.case import dump_toml
-    path = tmp_path / "random.toml"
-    path.write_text(dump_toml(sei_2d({"sei.initial_profile": "random", "time.end": "3 s",
-                                      "sei.profile_length": "1 um"}).raw, {}))
-    runs = {}
-    for ranks in (1, 2):
-        out = tmp_path / f"n{ranks}"
-        subprocess.run(["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m",
-                        "solver.cli", "run", str(path), "-o", str(out)], check=True,
-                       capture_output=True, env={**os.environ, "OMPI_MCA_rmaps_base_oversubscribe": "1"})
-        runs[ranks] = read_timeseries(out)
-    assert len(runs[1]) == len(runs[2]) > 3
-    for a, b in zip(runs[1], runs[2]):
-        for col in ("sei_thickness_m", "sei_charge_C_m2", "sei_drop_V", "metal_mol_m2",
-                    "collector_charge_C_m2", "tip_position_m"):
-            assert b[col] == pytest.approx(a[col], rel=1e-8, abs=1e-14)
+    from helpers import assert_same_on_1_and_2_ranks
+    case = sei_2d({"sei.initial_profile": "random", "time.end": "3 s", "sei.profile_length": "1 um"})
+    assert_same_on_1_and_2_ranks(case, tmp_path, ("sei_thickness_m", "sei_charge_C_m2", "sei_drop_V",
+                                                  "metal_mol_m2", "collector_charge_C_m2",
+                                                  "tip_position_m"))

@@ -11,9 +11,6 @@ physics/audit.md section 3, each computed here independently of the block:
 """
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -288,13 +285,11 @@ def test_same_results_on_one_and_two_ranks(tmp_path):
     """space_charge.json from 1 and 2 ranks agree within 1e-9."""
     path = tmp_path / "sc.toml"
     path.write_text(dump_toml(case(1.0, 0.2, 0.05, kind="rectangle").raw, {}))
+    from helpers import run_on_ranks
     results = {}
     for ranks in (1, 2):
-        out = tmp_path / f"n{ranks}"
-        subprocess.run(["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m",
-                        "solver.cli", "run", str(path), "-o", str(out)], check=True,
-                       capture_output=True, env={**os.environ, "OMPI_MCA_rmaps_base_oversubscribe": "1"})
-        results[ranks] = json.loads((out / "space_charge.json").read_text())
+        run_on_ranks(path, tmp_path / f"n{ranks}", ranks)
+        results[ranks] = json.loads((tmp_path / f"n{ranks}" / "space_charge.json").read_text())
     for key in ("surface_charge_C_m2", "layer_charge_C_m2", "differential_capacitance_uF_cm2",
                 "width_m"):
         assert results[2][key] == pytest.approx(results[1][key], rel=1e-9)
@@ -457,9 +452,9 @@ def test_frumkin_current_voltage_curve(mpi_tmp_path):
     interface: V = eta - i gap/sigma_e, i = i0 e^(-(1 - a)(psi - psi_rest)) 2 sinh(-eta/2)
     (a = 1/2, potentials in RT/F), psi the Stern balance at the rest step +
     eta; within 0.5 %.  Without the Frumkin factor the plain T4 curve."""
-    from test_two_potential import F_RT, asinh_ohmic_voltage, current_at, run
+    from test_two_potential import F_RT, asinh_ohmic_voltage, run
     from solver.models.interface_space_charge import rest_diffuse_step
-    from solver.models.space_charge import NumpyOps, SpaceCharge, semi_infinite_charge
+    from solver.models.space_charge import SpaceCharge
     from solver.scales import case_scales
     c = deposition_case(-0.06)
     s = case_scales(c.si)

@@ -158,7 +158,7 @@ def test_t5_tafel_slope_charge_transfer_resistance_and_nernst_rest(metal, z, mpi
     (i1, _), (i2, _) = current(tafel[0]), current(tafel[1])
     slope_mV_per_decade = 1e3 * (tafel[0] - tafel[1]) / math.log10(i2 / i1)
     assert slope_mV_per_decade == pytest.approx({1: 118.3, 2: 59.2, 3: 39.4}[z], rel=2e-3)
-    (i_minus, v_minus), (i_plus, v_plus) = current(-1e-3), current(1e-3)
+    (i_minus, _), (i_plus, _) = current(-1e-3), current(1e-3)
     r_ct_ohm_cm2 = 2e-3 / (i_minus - i_plus) * 1e4
     exact = GAS_CONSTANT * T / (z * FARADAY * 10.0) * 1e4  # 25.69/12.85/8.56 Ohm cm^2
     assert r_ct_ohm_cm2 == pytest.approx(exact, rel=5e-3)
@@ -354,26 +354,10 @@ def test_two_potential_results_are_the_same_on_1_and_2_ranks(tmp_path):
     """The 2-D disc case through the command line on 1 and 2 ranks: every
     integral column agrees to 1e-8 relative (the partition changes only the
     order of floating-point sums)."""
-    import os
-    import subprocess
-    import sys
-    case = tmp_path / "disc.toml"
-    data = disc_case(1.05 * R_STAR, R_STAR / 4, end="100 s").raw
-    from solver.case import dump_toml
-    case.write_text(dump_toml(data, {}))
-    series = {}
-    for ranks in (1, 2):
-        out = tmp_path / f"n{ranks}"
-        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli",
-               "run", case, "-o", out]
-        subprocess.run(list(map(str, cmd)), check=True, capture_output=True,
-                       env={**os.environ, "OMPI_MCA_rmaps_base_oversubscribe": "1"})
-        series[ranks] = read_timeseries(out)
-    assert len(series[1]) == len(series[2]) > 3
-    for a, b in zip(series[1], series[2]):
-        for col in ("metal_mol_m2", "collector_current_A_m2", "reservoir_current_A_m2",
-                    "collector_charge_C_m2", "interface_overpotential_V", "tip_position_m"):
-            assert b[col] == pytest.approx(a[col], rel=1e-8, abs=1e-14)
+    from helpers import assert_same_on_1_and_2_ranks
+    assert_same_on_1_and_2_ranks(disc_case(1.05 * R_STAR, R_STAR / 4, end="100 s"), tmp_path, (
+        "metal_mol_m2", "collector_current_A_m2", "reservoir_current_A_m2",
+        "collector_charge_C_m2", "interface_overpotential_V", "tip_position_m"))
 
 
 @pytest.mark.slow
