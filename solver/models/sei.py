@@ -318,6 +318,11 @@ class SEI(Block):
                 "sei_strain": lambda x: np.zeros(x.shape[1]),
                 "sei_drop": lambda x: np.zeros(x.shape[1])}
 
+    def error_indicators(self, p, nodal):
+        """L/L0: the stepper follows the SEI's growth too (a year of it, where
+        the front has settled)."""
+        return {"sei_thickness/L0": nodal["sei_thickness"] / p["sei_L0"]}
+
     def integrals(self, pb):
         s = pb.state
         w = interface_weight(s.u("eta"), s.p["ell"])
