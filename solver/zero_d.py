@@ -29,8 +29,10 @@ SAMPLES = 200  # the step is at most t_end/SAMPLES: the time series draws the cu
 
 
 def integrate(law: str, p: dict, L0: float, t_end: float, rtol: float = 1e-10):
-    """[(t, dt, L, Q)] at t = 0 and every accepted step to t_end (s)."""
+    """[(t, dt, L, Q, wall)] at t = 0 and every accepted step to t_end (s);
+    wall: seconds since the call."""
     from petsc4py import PETSc
+    wall0 = time.perf_counter()
     prefix = "anodex_sei_"
     opts = PETSc.Options(prefix)
     opts["ts_adapt_dt_max"] = t_end / SAMPLES
@@ -53,7 +55,8 @@ def integrate(law: str, p: dict, L0: float, t_end: float, rtol: float = 1e-10):
     rows = []
 
     def monitor(ts_, step, t, x):
-        rows.append((t, t - rows[-1][0] if rows else 0.0, x.getValue(0), x.getValue(1)))
+        rows.append((t, t - rows[-1][0] if rows else 0.0, x.getValue(0), x.getValue(1),
+                     time.perf_counter() - wall0))
     ts.setMonitor(monitor)
     ts.setTime(0.0)
     ts.setMaxTime(t_end)
@@ -94,6 +97,7 @@ def run_point(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=N
              f"T = {p['temperature']:g} K, to {t_end:g} s -> {path}")
     for warning in case.warnings:
         log.warning(warning)
+    setup = time.perf_counter() - wall0
     try:
         rows = integrate(law, p, L0, t_end)
     except Exception as e:
@@ -112,9 +116,10 @@ def run_point(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=N
         with open(path / "timeseries.csv", "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(COLUMNS)
-            for step, (t, dt, L, Q) in enumerate(rows):
+            for step, (t, dt, L, Q, seconds) in enumerate(rows):
                 writer.writerow([step] + [f"{v:.17g}" for v in (
-                    t, dt, L, Q, current_density(law, L, p.get("electrode_potential", 0.0), p), rho * L, wall)])
+                    t, dt, L, Q, current_density(law, L, p.get("electrode_potential", 0.0), p),
+                    rho * L, setup + seconds)])
         meta = {"anodex": __version__, "versions": compat.versions(), "mpi_ranks": comm.size,
                 "git_sha": git_sha(), "command_line": command_line, "case_source": case.source,
                 "mode": "0-D SEI (geometry kind = point)", "law": law,

@@ -30,7 +30,7 @@ def test_zero_d_matches_the_closed_form_over_a_year(law):
     rows = integrate(law, P, L0, YEAR)
     assert rows[-1][0] == pytest.approx(YEAR, rel=1e-12)
     assert len(rows) > 100
-    for t, _, L, _ in rows:
+    for t, _, L, _, _ in rows:
         assert L == pytest.approx(closed_form(law, t, L0, P), rel=1e-8)
     assert rows[-1][2] > 1.1 * L0
 
@@ -50,7 +50,7 @@ def test_solvent_diffusion_closed_form_written_out():
 def test_faraday_of_the_sei(law):
     """The charge, integrated from the current j(L) alongside L, equals
     z F (L - L0)/V, the charge of the SEI grown."""
-    for t, _, L, Q in integrate(law, P, L0, YEAR)[1:]:
+    for t, _, L, Q, _ in integrate(law, P, L0, YEAR)[1:]:
         assert Q == pytest.approx(2 * FARADAY * (L - L0) / 9.585e-5, rel=1e-7)
 
 
