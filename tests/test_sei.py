@@ -2,6 +2,7 @@
 year, Faraday's law of the SEI, Arrhenius scaling, the 0-D mode end to end
 ([geometry] kind = "point") and its bad inputs."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -320,3 +321,31 @@ def test_sei_results_are_the_same_on_1_and_2_ranks(tmp_path):
     assert_same_on_1_and_2_ranks(case, tmp_path, ("sei_thickness_m", "sei_charge_C_m2", "sei_drop_V",
                                                   "metal_mol_m2", "collector_charge_C_m2",
                                                   "tip_position_m"))
+
+
+CASES = Path(__file__).resolve().parents[1] / "cases"
+
+
+def thickness_at(rows, t):
+    return float(np.interp(t, [r["t_s"] for r in rows], [r["sei_thickness_m"] for r in rows]))
+
+
+def test_the_example_cases_show_what_their_comments_say(mpi_tmp_path):
+    """cases/li_sei_year.toml: the closed form at one year; the passivating
+    Li | argyrodite interphase plateaus (a year adds < 50 % to the first
+    day's L), the mixed-conducting Li | LATP-like one keeps growing (> 10x),
+    the Mg film blocks (rho L > 0.1 ohm m^2 = 1000 ohm cm^2); li_sei_patch
+    is a valid case (tests above run its physics)."""
+    from solver.case import load_case
+    day = 86400.0
+    rows = {}
+    for name in ("li_sei_year", "li_argyrodite_sei", "li_latp_sei", "mg_film_sei"):
+        run_case(load_case(CASES / f"{name}.toml"), mpi_tmp_path / name)
+        rows[name] = read_timeseries(mpi_tmp_path / name)
+    expected = math.sqrt(25e-18 + 2 * 9.585e-5 * 2.5e-22 * 2636.0 * YEAR)
+    assert rows["li_sei_year"][-1]["sei_thickness_m"] == pytest.approx(expected, rel=1e-6)
+    growth = {k: v[-1]["sei_thickness_m"] / thickness_at(v, day) for k, v in rows.items()}
+    assert growth["li_argyrodite_sei"] < 1.5
+    assert growth["li_latp_sei"] > 10
+    assert rows["mg_film_sei"][-1]["sei_resistance_ohm_m2"] > 0.1
+    assert load_case(CASES / "li_sei_patch.toml").si["sei"]["initial_profile"] == "patch"
