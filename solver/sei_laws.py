@@ -16,7 +16,7 @@ so j scales by that factor for every law.  f = F/RT; eta = dphi - U_SEI
       j = z F D_sol c_sol / (nu L)                             L^2 = L0^2 + 2 V D_sol c_sol t / nu
   (nu = 1, Ploehn's; PyBaMM's "solvent-diffusion limited", j = F D c/L with
   z_sei Li per SEI, is nu = z)
-- electron_migration (Marquis 2020, eq. 5.94):
+- electron_migration (Marquis 2020, eq. 5.94), for dphi < U_SEI (0 above):
       j = kappa_e (U_SEI - dphi) / L                            L^2 = L0^2 + 2 V kappa_e (U_SEI - dphi) t/(zF)
 - interstitial_diffusion (Single, Latz & Horstmann, ChemSusChem 11, 1950, 2018):
   neutral Li interstitials, one electron each:
@@ -71,10 +71,11 @@ def coefficients(law: str, p: dict) -> dict:
     raise ValueError(f"unknown SEI law {law!r}; one of {', '.join(LAWS)}")
 
 
-def growth_rate(law: str, L, dphi, c: dict, exp=math.exp):
+def growth_rate(law: str, L, dphi, c: dict, exp=math.exp, positive_part=lambda v: max(v, 0.0)):
     """dL/dt at thickness L and electrode potential dphi, for the coefficients
-    c of coefficients() in any consistent units; exp: math.exp for numbers,
-    a UFL exponential for forms (the spatial model)."""
+    c of coefficients() in any consistent units; exp and positive_part: for
+    numbers, or UFL's for forms (the spatial model).  Electron migration
+    forms SEI only below U_SEI (above it: no growth, as PyBaMM's)."""
     if law == "reaction":
         return c["A"] * exp(-c["a"] * (dphi - c["U"]))
     if law == "tunnelling":
@@ -82,7 +83,7 @@ def growth_rate(law: str, L, dphi, c: dict, exp=math.exp):
     if law == "solvent_diffusion":
         return c["B"] / L
     if law == "electron_migration":
-        return c["K"] * (c["U"] - dphi) / L
+        return c["K"] * positive_part(c["U"] - dphi) / L
     if law == "interstitial_diffusion":
         return c["B"] * exp(-c["a"] * dphi) / L
     if law == "mixed":
@@ -113,7 +114,7 @@ def closed_form(law: str, t: float, L0: float, p: dict) -> float:
                          * t / p["solvent_stoichiometry"])
     if law == "electron_migration":
         return math.sqrt(L0 * L0 + 2 * V * p["electronic_conductivity"]
-                         * (p["equilibrium_potential"] - p["electrode_potential"]) * t / (z * F))
+                         * max(p["equilibrium_potential"] - p["electrode_potential"], 0.0) * t / (z * F))
     if law == "interstitial_diffusion":
         return math.sqrt(L0 * L0 + 2 * V * p["interstitial_diffusivity"] * p["interstitial_concentration"]
                          * math.exp(-f * p["electrode_potential"]) * t / z)

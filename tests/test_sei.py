@@ -349,3 +349,15 @@ def test_the_example_cases_show_what_their_comments_say(mpi_tmp_path):
     assert growth["li_latp_sei"] > 10
     assert rows["mg_film_sei"][-1]["sei_resistance_ohm_m2"] > 0.1
     assert load_case(CASES / "li_sei_patch.toml").si["sei"]["initial_profile"] == "patch"
+
+
+def test_electron_migration_above_the_sei_potential_forms_nothing(mpi_tmp_path):
+    """At an electrode potential above U_SEI the electron-migration law
+    forms no SEI (it does not dissolve it either; PyBaMM's convention):
+    L stays L0 over the year, the run completes."""
+    data = point_case(law="electron_migration", electronic_conductivity="1e-9 S/m",
+                      equilibrium_potential="0.4 V", electrode_potential="1 V")
+    for key in ("solvent_diffusivity", "solvent_concentration"):
+        del data["sei"][key]
+    assert run_case(validate(data, "<sei>"), mpi_tmp_path / "run")["status"] == "completed"
+    assert read_timeseries(mpi_tmp_path / "run")[-1]["sei_thickness_m"] == pytest.approx(L0, rel=1e-12)

@@ -282,7 +282,9 @@ class SEI(Block):
         """G(L, dphi) of the law (internal), the exponentials capped."""
         p = s.p
         c = {k[len("sei_c_"):]: v for k, v in p.items() if k.startswith("sei_c_")}
-        return growth_rate(self.law, floored(p, lev["sei_thickness"]), s.at("charge_transfer_overpotential", lev), c, capped_exp)
+        return growth_rate(self.law, floored(p, lev["sei_thickness"]),
+                           s.at("charge_transfer_overpotential", lev), c, capped_exp,
+                           lambda v: ufl.max_value(v, 0.0))
 
     @staticmethod
     def transport(s, f, lev):
