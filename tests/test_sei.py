@@ -162,7 +162,7 @@ def test_flat_interface_follows_the_zero_d_law(mpi_tmp_path):
     assert closed > 1.9 * L0  # it grew
     assert ts["sei_thickness_m"][-1] == pytest.approx(closed, rel=1e-2)
     data = point_case(solvent_diffusivity="1.5e-17 m^2/s")
-    data["time"]["end"] = f"{t!r} s"
+    data["time"]["end"] = f"{float(t)!r} s"
     run_case(validate(data, "<sei>"), mpi_tmp_path / "0d")
     zero_d = read_timeseries(mpi_tmp_path / "0d")[-1]["sei_thickness_m"]
     assert ts["sei_thickness_m"][-1] == pytest.approx(zero_d, rel=1e-2)
