@@ -38,16 +38,27 @@ FINAL = {"t_s": "t_end_s", "deposit_thickness_m": "deposit_thickness_m",
          "metal_mol_m2": "metal_mol_m2", "tip_position_m": "tip_position_m",
          "tip_velocity_m_s": "tip_velocity_m_s", "electrode_current_A_m2": "electrode_current_A_m2",
          "charge_C_m2": "charge_C_m2", "collector_current_A_m2": "collector_current_A_m2",
-         "collector_charge_C_m2": "collector_charge_C_m2", "wall_s": "wall_s"}
+         "collector_charge_C_m2": "collector_charge_C_m2", "wall_s": "wall_s",
+         **{k: k for k in ("sei_thickness_m", "sei_charge_C_m2", "sei_current_A_m2",
+                           "sei_resistance_ohm_m2")}}
 SERIES = (("deposit_thickness_m", 1e6, "deposit thickness (um)"),
           ("tip_position_m", 1e6, "tip position (um)"),
           ("tip_velocity_m_s", 1e9, "tip velocity (nm/s)"),
           ("electrode_current_A_m2", 0.1, "electrode current (mA/cm^2)"))
 
 
+SEI_SERIES = (("sei_thickness_m", 1e9, "SEI thickness (nm)"),
+              ("sei_charge_C_m2", 1.0, "SEI charge (C/m^2)"),
+              ("sei_current_A_m2", 1.0, "SEI current (A/m^2)"),
+              ("sei_resistance_ohm_m2", 1e4, "SEI resistance rho L (ohm cm^2)"))
+
+
 def series_for(ts) -> tuple:
     """SERIES with the current a run records (the collector's in the
-    two-potential model, the electrode face's in the published model)."""
+    two-potential model, the electrode face's in the published model); a
+    0-D SEI run's own."""
+    if "sei_thickness_m" in ts and "deposit_thickness_m" not in ts:
+        return SEI_SERIES
     current = "collector_current_A_m2" if "collector_current_A_m2" in ts else "electrode_current_A_m2"
     return (*SERIES[:3], (current, 0.1, current.replace("_A_m2", " (mA/cm^2)").replace("_", " ")))
 

@@ -361,3 +361,20 @@ def test_electron_migration_above_the_sei_potential_forms_nothing(mpi_tmp_path):
         del data["sei"][key]
     assert run_case(validate(data, "<sei>"), mpi_tmp_path / "run")["status"] == "completed"
     assert read_timeseries(mpi_tmp_path / "run")[-1]["sei_thickness_m"] == pytest.approx(L0, rel=1e-12)
+
+
+@pytest.mark.serial
+def test_a_sweep_of_zero_d_runs_summarizes(tmp_path):
+    """anodex summarize on 0-D SEI runs: their final thickness and charge in
+    summary.csv, the SEI series plotted (not the deposit's, which they lack)."""
+    from postprocess.summarize import summarize
+    for T in ("298.15 K", "318.15 K"):
+        data = point_case(activation_energy="30 kJ/mol")
+        data["material"]["temperature"] = T
+        run_case(validate(data, "<sei>"), tmp_path / T.replace(" ", ""))
+    summarize(tmp_path)
+    import csv
+    with open(tmp_path / "summary.csv") as f:
+        rows = {r["id"]: r for r in csv.DictReader(f)}
+    assert float(rows["318.15K"]["sei_thickness_m"]) > float(rows["298.15K"]["sei_thickness_m"])
+    assert (tmp_path / "summary_series.png").exists()
