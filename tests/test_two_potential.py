@@ -327,7 +327,11 @@ def test_galvanostatic_collector_is_an_equipotential_foil():
     at the corner covers 7 of its 8 um): the foil spreads the fixed current
     to the metal, and its potential is uniform to 1e-12 V (I H^2/(2G) ~
     5e-14 V; as the uniform flux the control used to be, 2.5e-11 V,
-    measured).  The metal grown matches the charge / zF within 1e-6."""
+    measured).  The metal grown matches the charge / zF within 1e-5: the
+    20 s grow 5e-4 of the metal in the domain, and the Newton tolerance
+    (1e-10 of the residual) leaves that difference uncertain by ~1e-6 of
+    it across partitions (measured on 2 ranks, identical runs: -4.0e-7 to
+    +2.2e-6; MUMPS's parallel pivoting varies the iterates); 1 rank: -6.4e-7."""
     from mpi4py import MPI
     from helpers import Simulation
     i = 1.0
@@ -346,7 +350,7 @@ def test_galvanostatic_collector_is_an_equipotential_foil():
     assert high - low < 1e-12
     grown = pb.scales.to_si((pb.integrals()["metal_volume"] - start["metal_volume"])
                             / pb.area, "mol/m^2")
-    assert grown == pytest.approx(i * sim.t_seconds / FARADAY, rel=1e-6)  # z = 1
+    assert grown == pytest.approx(i * sim.t_seconds / FARADAY, rel=1e-5)  # z = 1
 
 
 @pytest.mark.serial
