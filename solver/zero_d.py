@@ -72,8 +72,7 @@ def integrate(law: str, p: dict, L0: float, t_end: float, rtol: float = 1e-10):
     ts.setTolerances(rtol=rtol, atol=atol)
     ts.setFromOptions()
     ts.solve(u)
-    for key in ("ts_adapt_dt_max",):
-        del opts[key]
+    del opts["ts_adapt_dt_max"]
     ts.destroy()
     return rows
 

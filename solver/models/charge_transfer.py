@@ -79,9 +79,13 @@ def interface_weight(eta, ell):
     parameter inside the metal of 2-D runs to 1.6 (measured)."""
     g = ufl.grad(eta)
     delta = GRADIENT_FLOOR / ell
+    return (ufl.sqrt(ufl.inner(g, g) + delta * delta) - delta) * interface_band(eta, BAND)
+
+
+def interface_band(eta, floor):
+    """1 across the interface, fading to 0 where eta (1 - eta) < floor."""
     e = clamp01(eta)
-    band = ufl.min_value(1.0, e * (1 - e) / BAND)
-    return (ufl.sqrt(ufl.inner(g, g) + delta * delta) - delta) * band
+    return ufl.min_value(1.0, e * (1 - e) / floor)
 
 
 def deposition_source(s):

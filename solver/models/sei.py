@@ -37,8 +37,8 @@ from ..constants import FARADAY
 from ..schema import Param, nonnegative, open_unit, positive, q
 from ..sei_laws import COEFFICIENT_UNITS, LAWS, arrhenius, coefficients, growth_rate
 from . import Block, Field, Unknown
-from .charge_transfer import GRADIENT_FLOOR, interface_weight, optional
-from .grand_potential import capped_exp, clamp01
+from .charge_transfer import GRADIENT_FLOOR, interface_band, interface_weight, optional
+from .grand_potential import capped_exp
 
 REACTION = ("exchange_current_density", "transfer_coefficient", "equilibrium_potential",
             "electrode_potential")
@@ -153,16 +153,17 @@ def initial_thickness(si, p, x):
         edges = (0.5 * (p["height"] - length), 0.5 * (p["height"] + length))
         inside = 0.5 * (np.tanh((x[1] - edges[0]) / p["ell"]) - np.tanh((x[1] - edges[1]) / p["ell"]))
         return L0 * (1 - a * inside)
-    return L0 * (1 + a * random_profile(si["noise"]["seed"], p, x))
+    box = si["geometry"]["kind"] == "box"
+    return L0 * (1 + a * random_profile(si["noise"]["seed"], p, x, box))
 
 
-def random_profile(seed, p, x):
+def random_profile(seed, p, x, three_d):
     """A smooth random field along the face in [-1, 1]: Fourier modes of the
-    face's height (and depth) with wavelengths down to profile_length,
+    face's height (and of a box's depth: three_d) with wavelengths down to profile_length,
     Gaussian amplitudes ~ 1/k and random phases drawn from [noise] seed
     (the same on any partition), scaled by its maximum on a fine grid."""
     rng = np.random.default_rng(seed)
-    extent = [p["height"]] + ([p["depth"]] if x.shape[0] > 2 and np.ptp(x[2]) > 0 else [])
+    extent = [p["height"]] + ([p["depth"]] if three_d else [])
     kmax = [max(1, int(e / p["sei_profile_length"])) for e in extent]
     modes = [(ky, kz) for ky in range(kmax[0] + 1) for kz in range(kmax[-1] + 1 if len(extent) > 1 else 1)
              if ky or kz]
@@ -297,9 +298,8 @@ class SEI(Block):
         p, lev = s.p, s.levels[0]
         L, e, drop = lev["sei_thickness"], lev["sei_strain"], lev["sei_drop"]
         # K v_n, on the interface only: the curvature field is noise in the bulk
-        e_ = clamp01(lev["eta"])
-        band = ufl.min_value(1.0, e_ * (1 - e_) / STRETCH_BAND)
-        stretch = optional(s, "curvature", lev, 0.0) * s.at("faradaic_current", lev) * band
+        stretch = (optional(s, "curvature", lev, 0.0) * s.at("faradaic_current", lev)
+                   * interface_band(lev["eta"], STRETCH_BAND))
         vL, ve, vd = s.test("sei_thickness"), s.test("sei_strain"), s.test("sei_drop")
         F = (s.ddt(lambda lv: lv["sei_thickness"]) - self.growth(s, lev) + stretch * L) * vL * s.dxl
         F += self.transport(s, L, lev) * vL * s.dx
