@@ -388,13 +388,32 @@ def _cross_checks(si, given=frozenset(), from_cli=frozenset()) -> list[str]:
     selected = [b for b in models.registered() if b.selected(si)]
     for block in selected:
         errors += block.check(si, given)
-    errors += _model_checks(si) + _point_checks(si)
+    errors += _model_checks(si) + _point_checks(si) + _adaptivity_checks(si)
     if errors or si["geometry"]["kind"] == "point":
         return errors
-    info = geometry.mesh_info(si["geometry"])
+    info = _mesh_info(si)
     for block in selected:
         errors += block.resolution_checks(si, info)[0]
     return errors
+
+
+def _mesh_info(si):
+    """What the blocks must resolve is met by the finest cells of an adaptive
+    mesh, those at the interface: the base cells / 2^levels."""
+    info = geometry.mesh_info(si["geometry"])
+    adapt = si["mesh_adaptivity"]
+    if adapt["enabled"]:
+        info.uniform_size /= 2 ** adapt["levels"]
+        if info.sizes is not None:
+            info.sizes = info.sizes / 2 ** adapt["levels"]
+    return info
+
+
+def _adaptivity_checks(si) -> list[str]:
+    if si["mesh_adaptivity"]["enabled"] and si["geometry"]["kind"] not in ("rectangle", "box"):
+        return [f"[mesh_adaptivity] enabled: refines the built-in rectangle and box (as "
+                f"triangles, tetrahedra), not kind = \"{si['geometry']['kind']}\""]
+    return []
 
 
 def _point_checks(si) -> list[str]:
@@ -458,7 +477,7 @@ def _inactive_key_warnings(si, given) -> list[str]:
 
 
 def _resolution_warnings(si) -> list[str]:
-    info = geometry.mesh_info(si["geometry"])
+    info = _mesh_info(si)
     return [w for b in models.registered() if b.selected(si)
             for w in b.resolution_checks(si, info)[1]]
 

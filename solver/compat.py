@@ -117,13 +117,54 @@ def create_interval(comm, n, extent):
     return dolfinx.mesh.create_interval(comm, n, extent)
 
 
-def create_rectangle(comm, corners, n):
-    return dolfinx.mesh.create_rectangle(comm, corners, n,
-                                         cell_type=dolfinx.mesh.CellType.quadrilateral)
+def create_rectangle(comm, corners, n, simplex=False):
+    """Quadrilaterals, or triangles (simplex: what refine() can split)."""
+    cell = dolfinx.mesh.CellType.triangle if simplex else dolfinx.mesh.CellType.quadrilateral
+    return dolfinx.mesh.create_rectangle(comm, corners, n, cell_type=cell)
 
 
-def create_box(comm, corners, n):
-    return dolfinx.mesh.create_box(comm, corners, n, cell_type=dolfinx.mesh.CellType.hexahedron)
+def create_box(comm, corners, n, simplex=False):
+    """Hexahedra, or tetrahedra (simplex)."""
+    cell = dolfinx.mesh.CellType.tetrahedron if simplex else dolfinx.mesh.CellType.hexahedron
+    return dolfinx.mesh.create_box(comm, corners, n, cell_type=cell)
+
+
+def refine(mesh, cells):
+    """The mesh with the local `cells` (and what conformity needs) split by
+    edge bisection (Plaza), redistributed over the ranks.  0.5-0.8 return
+    the mesh, 0.9 on a tuple whose first entry it is."""
+    tdim = mesh.topology.dim
+    mesh.topology.create_entities(1)
+    mesh.topology.create_connectivity(tdim, 1)
+    edges = dolfinx.mesh.compute_incident_entities(
+        mesh.topology if _TOPOLOGY_FIRST else mesh, np.asarray(cells, dtype=np.int32), tdim, 1)
+    out = dolfinx.mesh.refine(mesh, edges)
+    return out[0] if isinstance(out, tuple) else out
+
+
+_TOPOLOGY_FIRST = "topology" in str(inspect.signature(dolfinx.mesh.compute_incident_entities))
+
+
+def point_values(f, points):
+    """Values (N x value size) of the Function f at the points (N x 3, on
+    every rank the same or not), where this rank's cells hold them, NaN
+    elsewhere: the slow, version-proof path of interpolation between
+    non-matching meshes (0.5.2 has no interpolate_nonmatching)."""
+    import dolfinx.geometry as dg
+    mesh = f.function_space.mesh
+    tdim = mesh.topology.dim
+    tree = dg.bb_tree(mesh, tdim) if hasattr(dg, "bb_tree") else dg.BoundingBoxTree(mesh, tdim)
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    candidates = dg.compute_collisions_points(tree, points) if hasattr(
+        dg, "compute_collisions_points") else dg.compute_collisions(tree, points)
+    colliding = dg.compute_colliding_cells(mesh, candidates, points)
+    size = f.function_space.dofmap.index_map_bs
+    out = np.full((len(points), size), np.nan)
+    found = [(i, colliding.links(i)[0]) for i in range(len(points)) if len(colliding.links(i))]
+    if found:
+        rows, cells = (np.array(v) for v in zip(*found))
+        out[rows] = f.eval(points[rows], cells.astype(np.int32)).reshape(len(rows), size)
+    return out
 
 
 def create_mesh(comm, cells, x, cell_name, gdim):

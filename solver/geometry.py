@@ -205,8 +205,9 @@ def graded_nodes(length, cells, first_cell) -> np.ndarray:
 
 # ---- building (dolfinx from here on) -------------------------------------------
 
-def build_mesh(comm, g, x0):
-    """The dolfinx mesh of a [geometry] section, in internal units (x0 metres)."""
+def build_mesh(comm, g, x0, simplex=False):
+    """The dolfinx mesh of a [geometry] section, in internal units (x0 metres);
+    simplex: triangles or tetrahedra for the built-in rectangle and box."""
     from . import compat
     if g["kind"] == "mesh":
         m = mesh_file(g) if comm.rank == 0 else None
@@ -219,9 +220,9 @@ def build_mesh(comm, g, x0):
     if g["kind"] == "interval":
         mesh = compat.create_interval(comm, g["cells"][0], [0.0, extent[0]])
     elif g["kind"] == "rectangle":
-        mesh = compat.create_rectangle(comm, [np.zeros(2), np.array(extent)], g["cells"])
+        mesh = compat.create_rectangle(comm, [np.zeros(2), np.array(extent)], g["cells"], simplex)
     else:
-        mesh = compat.create_box(comm, [np.zeros(3), np.array(extent)], g["cells"])
+        mesh = compat.create_box(comm, [np.zeros(3), np.array(extent)], g["cells"], simplex)
     if g.get("first_cell"):  # the uniform nodes i L/n moved to the graded ones
         n = g["cells"][0]
         graded = graded_nodes(g["length"], n, g["first_cell"]) / x0

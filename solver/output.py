@@ -148,6 +148,21 @@ class RunOutput:
         self.status("running", f"restarted from the checkpoint at step {step}")
         self._setup_fields(suffix)
 
+    def remesh(self, problem, adaptation, t_seconds):
+        """After a mesh adaptation: the fields go on in <name>.m<k>.xdmf."""
+        for f in self.files.values():
+            f.close()
+        self.pb = problem
+        dofs = problem.V.dofmap.index_map.size_global * problem.V.dofmap.index_map_bs
+        self.meta["dofs"] = dofs
+        self.meta.setdefault("adaptations", []).append(
+            {"adaptation": adaptation, "t_s": t_seconds, "dofs": dofs,
+             "cells": problem.mesh.topology.index_map(problem.ndim).size_global})
+        spent = self.output_time
+        self._setup_fields(f".m{adaptation}")
+        self.output_time = spent
+        self.write_fields(t_seconds)
+
     def _setup_fields(self, suffix):
         pb = self.pb
         self.fields, self.files = output_fields(pb), {}

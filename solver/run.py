@@ -17,6 +17,7 @@ from .nonlinear import NewtonSolver
 from .output import RunOutput, prepare_directory, run_logger, write_status
 from .problem import Problem
 from .stepping import GiveUp, Stepper
+from .adapt import Adaptor, transfer
 
 
 class Terminated(BaseException):
@@ -103,9 +104,17 @@ class Run:
         a failure is recorded in status.json."""
         case, restart = self.case, self.restart
         try:
-            self.pb = pb = Problem(case, self.comm)
+            self.adaptor = None
+            if case.si["mesh_adaptivity"]["enabled"]:
+                if restart:
+                    raise ValueError("[mesh_adaptivity]: a restart of an adaptive run is not "
+                                     "supported yet (issue 19, in progress)")
+                self.adaptor = Adaptor(case, self.comm)
+                self.pb = pb = self.initial_adapted_problem()
+            else:
+                self.pb = pb = Problem(case, self.comm)
             saved = checkpoint.load(self.path, pb) if restart else {}
-            if not restart:
+            if not restart and self.adaptor is None:
                 pb.set_initial()
             self.ns = NewtonSolver(pb, case.si["solver"])
             self.stepper = Stepper(pb, self.ns, case.si["time"], self.log.info)
@@ -128,6 +137,39 @@ class Run:
         self.last_checkpoint = time.perf_counter()
         self.log.info(f"{self.out.meta['dofs']} unknowns, linear solver preset "
                       f"'{self.ns.preset}', setup {self.setup_s:.1f} s")
+
+    def initial_adapted_problem(self):
+        """The initial state on a mesh refined `levels` times, one level per
+        pass: each pass refines where the previous one's initial fields
+        change too much across a cell."""
+        pb = Problem(self.case, self.comm, self.adaptor.base)
+        pb.set_initial()
+        for level in range(1, self.case.si["mesh_adaptivity"]["levels"] + 1):
+            pb = Problem(self.case, self.comm, self.adaptor.refine(pb, level))
+            pb.set_initial()
+        return pb
+
+    def adapt(self):
+        """A new mesh for the current state (solver/adapt.py): the problem,
+        solver and stepper rebuilt on it, the blocks' and stepper's state
+        carried over, the history restarted (BDF1), new field files."""
+        t0 = time.perf_counter()
+        old = self.pb
+        pb = Problem(self.case, self.comm, self.adaptor.refine(old))
+        transfer(old, pb)
+        for new_block, old_block in zip(pb.blocks, old.blocks):
+            new_block.restore(old_block.state())
+        ns = NewtonSolver(pb, self.case.si["solver"])
+        ns.timing, ns.factorizations = self.ns.timing, self.ns.factorizations  # (the run's totals)
+        self.ns = ns
+        stepper = Stepper(pb, self.ns, self.case.si["time"], self.log.info)
+        stepper.restore(self.stepper.state())
+        stepper.reset_history()
+        self.pb, self.stepper = pb, stepper
+        self.adaptor.adaptations += 1
+        self.out.remesh(pb, self.adaptor.adaptations, self.seconds(stepper.t))
+        self.log.info(f"adapted the mesh ({self.adaptor.adaptations}): {self.out.meta['dofs']} "
+                      f"unknowns, {time.perf_counter() - t0:.2f} s")
 
     def _restore(self, saved):
         self.stepper.restore(saved)
@@ -182,6 +224,9 @@ class Run:
             changed = [b.after_step(pb, stepper.step, stepper.t, st["dt"]) for b in pb.blocks]
             if any(changed):
                 stepper.reset_history()
+            if self.adaptor and stepper.step % self.case.si["mesh_adaptivity"]["interval"] == 0:
+                self.adapt()
+                pb, stepper = self.pb, self.stepper
             self.out.append_logs()
             wrote_fields = stepper.t >= self.next_out * (1 - 1e-12)
             if wrote_fields:

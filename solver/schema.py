@@ -210,6 +210,25 @@ GENERIC: dict[str, dict[str, Param]] = {
         "every_wall": q("10 min", "s", "and whenever this much wall time has passed since "
                         "the last one", positive),
     },
+    "mesh_adaptivity": {
+        "enabled": Param("bool", False, "rebuild the mesh every `interval` steps: the "
+                         "[geometry] cells as triangles (tetrahedra), refined `levels` times "
+                         "where the fields change too much across a cell (rectangle, box)"),
+        "levels": Param("int", 3, "refinement levels above the base mesh: the finest cells "
+                        "are the base cells / 2^levels", check=nonnegative, bounds=(0, 12)),
+        "interval": Param("int", 10, "accepted steps between adaptations", check=positive,
+                          bounds=(1, 10 ** 9)),
+        "interface_jump": Param("number", 0.25, "refine where the phase field changes by "
+                                "more than this across a cell (0.25: at least 3 cells across "
+                                "the 10-90 % width of the interface); 0: not used",
+                                check=nonnegative, bounds=(0.0, 1.0)),
+        "potential_jump": Param("number", 0.0, "refine where a potential changes by more "
+                                "than this (in RT/(zF)) across a cell; 0: not used",
+                                check=nonnegative, bounds=(0.0, 1e6)),
+        "buffer_layers": Param("int", 2, "layers of cells around the marked ones refined too "
+                               "(the interface moves between adaptations)", check=nonnegative,
+                               bounds=(0, 20)),
+    },
     "scales": {
         "length": q("1 um", "m", "length scale x0 of the internal non-dimensional system",
                     positive),
@@ -257,7 +276,7 @@ for _dotted, _bounds in BOUNDS.items():
 # block's new section goes after the physics sections named here.
 HEAD = ("case", "model", "geometry", "material", "metal", "electrode", "electrolyte")
 PHYSICS = ("phase_field", "grand_potential", "initial", "boundary", "noise", "nucleation")
-TAIL = ("time", "solver", "output", "checkpoint", "scales")
+TAIL = ("time", "solver", "output", "checkpoint", "mesh_adaptivity", "scales")
 
 SCHEMA: dict[str, dict[str, Param]] = {}  # the assembled schema (assemble())
 OWNER: dict[tuple, str] = {}  # (section, key) -> the block that declares it

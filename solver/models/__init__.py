@@ -187,6 +187,11 @@ class Block:
         """{unknown: f(x) -> values at points x (shape (3, N))}."""
         return {}
 
+    def adaptivity_fields(self) -> dict:
+        """{unknown: [mesh_adaptivity] key of the largest change across a
+        cell}: where it is exceeded, adaptive meshes refine."""
+        return {}
+
     def error_indicators(self, p: dict, nodal: dict) -> dict:
         """{name: nodal array} whose time-step error the stepper controls,
         computed from nodal values {unknown: array} (internal units)."""

@@ -234,6 +234,9 @@ class ElectronicConduction(Block):
     def dirichlet(self, p):
         return [] if self.galvanostatic else [("phi_s", "electrode", 0.0)]
 
+    def adaptivity_fields(self):
+        return {"phi_s": "potential_jump"}
+
     def initial(self, p):
         return {"phi_s": lambda x: np.zeros(x.shape[1])}
 

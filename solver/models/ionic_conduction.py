@@ -110,6 +110,9 @@ class IonicConduction(Block):
     def dirichlet(self, p):
         return [("phi_e", "reservoir", 0.0)]
 
+    def adaptivity_fields(self):
+        return {"phi_e": "potential_jump"}
+
     def initial(self, p):
         return {"phi_e": lambda x: np.zeros(x.shape[1])}
 

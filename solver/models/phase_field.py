@@ -315,6 +315,9 @@ class PhaseField(Block):
             return 0.5 * (1 - np.tanh((x[0] - front) / p["interface_width"]))
         return {"eta": eta0}
 
+    def adaptivity_fields(self):
+        return {"eta": "interface_jump"}
+
     def error_indicators(self, p, nodal):
         return {"eta": nodal["eta"]}
 

@@ -60,6 +60,9 @@ class Potential(Block):
     def dirichlet(self, p):
         return [("phi", "electrode", p["phi_applied"]), ("phi", "reservoir", p["phi_reservoir"])]
 
+    def adaptivity_fields(self):
+        return {"phi": "potential_jump"}
+
     def initial(self, p):
         # a start only: being quasi-static, phi is solved for at t = 0
         return {"phi": lambda x: p["phi_reservoir"] + 0 * x[0]}

@@ -1,0 +1,142 @@
+"""Adaptive meshes (issue 19, work in progress): every `interval` steps the
+mesh is rebuilt from the coarse base mesh of [geometry] (triangles or
+tetrahedra), refined `levels` times where the blocks' fields vary too much
+across a cell, and the state is carried over.
+
+Refinement: at each level, the fields of the old mesh are evaluated at the
+vertices of the current one; a cell is split (Plaza edge bisection, the
+mesh redistributed) where some block's field changes across it by more than
+its threshold (Block.adaptivity_fields: the phase field by interface_jump,
+so that at least 0.8/interface_jump cells span the interface's 10-90 %
+width), and so are the cells around those (buffer_layers).  Building from
+the base mesh each time is what coarsens: a region the interface has left
+is no longer refined.
+
+Transfer: the new nodal values are the old P1 fields evaluated at the new
+nodes (exact where the new mesh refines the old one; interpolation where it
+coarsens), then the metal is restored exactly: eta += s 4 eta (1 - eta),
+a change confined to the interface, with s such that the lumped integral
+of h(eta) (the metal, Faraday's left side) is what it was.
+"""
+from __future__ import annotations
+
+import numpy as np
+from mpi4py import MPI
+
+from . import compat
+
+
+def global_point_values(f, points, comm):
+    """f at `points` (this rank's, N x 3), whichever rank holds them: all
+    points go to every rank, each evaluates where its cells hold them, the
+    largest (the only finite) value wins.  O(total points) per rank."""
+    counts = comm.allgather(len(points))
+    everywhere = np.vstack(comm.allgather(np.asarray(points).reshape(-1, 3)))
+
+    def evaluate(at):
+        values = compat.point_values(f, at)
+        return comm.allreduce(np.where(np.isnan(values), -np.inf, values), op=MPI.MAX)
+    values = evaluate(everywhere)
+    missing = np.isinf(values[:, 0])  # the same on every rank
+    if missing.any():  # on the boundary, between the cells' tolerances: nudge inwards
+        x = f.function_space.mesh.geometry.x
+        lo = comm.allreduce(x.min(axis=0), op=MPI.MIN)
+        hi = comm.allreduce(x.max(axis=0), op=MPI.MAX)
+        moved = everywhere[missing] + 1e-9 * (0.5 * (lo + hi) - everywhere[missing])
+        values[missing] = evaluate(moved)
+    if np.isinf(values).any():
+        raise RuntimeError(f"mesh adaptation: {int(np.isinf(values[:, 0]).sum())} new nodes lie "
+                           "outside the old mesh")
+    start = sum(counts[:comm.rank])
+    return values[start:start + len(points)]
+
+
+def scalar_field(pb, name):
+    """Unknown `name` of pb as a Function of the scalar space Q."""
+    from dolfinx import fem
+    f = fem.Function(pb.Q)
+    f.x.array[:] = pb.field_values(name)
+    return f
+
+
+class Adaptor:
+    """The base mesh and the rules ([mesh_adaptivity]) of one run."""
+
+    def __init__(self, case, comm):
+        from .geometry import build_mesh
+        from .scales import case_scales
+        self.cfg, self.comm = case.si["mesh_adaptivity"], comm
+        self.base = build_mesh(comm, case.si["geometry"], case_scales(case.si).unit("m"),
+                               simplex=True)
+        self.adaptations = 0
+
+    def thresholds(self, pb) -> dict:
+        """{unknown: the largest change across a cell}, of the model's blocks."""
+        out = {}
+        for b in pb.blocks:
+            for name, key in b.adaptivity_fields().items():
+                if self.cfg[key] > 0:
+                    out[name] = self.cfg[key]
+        return out
+
+    def refine(self, pb, levels=None):
+        """The base mesh refined where pb's fields change by more than their
+        thresholds across a cell (evaluated at each level's vertices)."""
+        fields = {name: scalar_field(pb, name) for name in self.thresholds(pb)}
+        limits = self.thresholds(pb)
+        mesh = self.base
+        for _ in range(self.cfg["levels"] if levels is None else levels):
+            marked = self.marked_cells(mesh, fields, limits)
+            if not self.comm.allreduce(len(marked), op=MPI.SUM):
+                break
+            mesh = compat.refine(mesh, marked)
+        return mesh
+
+    def marked_cells(self, mesh, fields, limits):
+        """Local cells across which a field changes by more than its limit,
+        grown by buffer_layers layers of neighbours (within the rank)."""
+        tdim = mesh.topology.dim
+        owned = mesh.topology.index_map(tdim).size_local
+        cells = compat.geometry_dofmap(mesh)[:owned]
+        x = mesh.geometry.x
+        marked = np.zeros(owned, dtype=bool)
+        for name, f in fields.items():
+            values = global_point_values(f, x, self.comm)[:, 0]
+            marked |= np.ptp(values[cells], axis=1) > limits[name]
+        for _ in range(self.cfg["buffer_layers"]):
+            touched = np.zeros(len(x), dtype=bool)
+            touched[cells[marked].ravel()] = True
+            marked |= touched[cells].any(axis=1)
+        return np.flatnonzero(marked).astype(np.int32)
+
+
+def transfer(old, new):
+    """The state of Problem `old` onto Problem `new` (every time level the
+    current one: the stepper restarts its history), then the metal restored
+    (module docstring)."""
+    values = global_point_values(old.u, new.V.tabulate_dof_coordinates(), old.comm)
+    new.u.x.array[:] = values.ravel()
+    if "eta" in new.names and "metal_volume" in new.integral_forms:
+        restore_metal(new, old.integral("metal_volume"))
+    for f in (new.u_n, new.u_nm1):
+        f.x.array[:] = new.u.x.array
+
+
+def restore_metal(pb, target):
+    """eta += s 4 eta (1 - eta), s by the secant method, until the lumped
+    metal integral equals `target` to 1e-12 relative."""
+    dofs = pb.sub_dofs["eta"]
+    eta0 = pb.u.x.array[dofs].copy()
+    shape = 4 * np.clip(eta0, 0, 1) * (1 - np.clip(eta0, 0, 1))
+
+    def misfit(s):
+        pb.u.x.array[dofs] = eta0 + s * shape
+        return pb.integral("metal_volume") - target
+    s0, s1 = 0.0, 1e-3
+    f0, f1 = misfit(s0), misfit(s1)
+    for _ in range(20):
+        if abs(f1) <= 1e-12 * abs(target) or f1 == f0:
+            break
+        s0, s1, f0 = s1, s1 - f1 * (s1 - s0) / (f1 - f0), f1
+        f1 = misfit(s1)
+    return s1
