@@ -111,15 +111,18 @@ class Adaptor:
 
 
 def transfer(old, new):
-    """The state of Problem `old` onto Problem `new` (every time level the
-    current one: the stepper restarts its history), then the metal restored
-    (module docstring)."""
-    values = global_point_values(old.u, new.V.tabulate_dof_coordinates(), old.comm)
-    new.u.x.array[:] = values.ravel()
+    """The state of Problem `old` onto Problem `new`: the current level (also
+    u_n, the same after an accepted step) and u_(n-1), so BDF2 goes on; the
+    metal of the current level restored (module docstring), the same nodal
+    change made to u_(n-1) (the step's time difference is kept)."""
+    coords = new.V.tabulate_dof_coordinates()
+    new.u.x.array[:] = global_point_values(old.u, coords, old.comm).ravel()
+    new.u_nm1.x.array[:] = global_point_values(old.u_nm1, coords, old.comm).ravel()
+    before = new.u.x.array.copy()
     if "eta" in new.names and "metal_volume" in new.integral_forms:
         restore_metal(new, old.integral("metal_volume"))
-    for f in (new.u_n, new.u_nm1):
-        f.x.array[:] = new.u.x.array
+    new.u_nm1.x.array[:] += new.u.x.array - before
+    new.u_n.x.array[:] = new.u.x.array
 
 
 def restore_metal(pb, target):

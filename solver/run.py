@@ -152,7 +152,7 @@ class Run:
     def adapt(self):
         """A new mesh for the current state (solver/adapt.py): the problem,
         solver and stepper rebuilt on it, the blocks' and stepper's state
-        carried over, the history restarted (BDF1), new field files."""
+        carried over with both history levels, new field files."""
         t0 = time.perf_counter()
         old = self.pb
         pb = Problem(self.case, self.comm, self.adaptor.refine(old))
@@ -164,7 +164,6 @@ class Run:
         self.ns = ns
         stepper = Stepper(pb, self.ns, self.case.si["time"], self.log.info)
         stepper.restore(self.stepper.state())
-        stepper.reset_history()
         self.pb, self.stepper = pb, stepper
         self.adaptor.adaptations += 1
         self.out.remesh(pb, self.adaptor.adaptations, self.seconds(stepper.t))
@@ -251,7 +250,6 @@ class Run:
 
     def loop(self):
         """Step to the end or a stop; record how the run ended."""
-        stepper = self.stepper
         self.last_report = time.perf_counter()
         if not self.restart:
             self.out.append({**observables.record(self.pb, 0, 0.0, 0.0, 0, 0, self.pb.integrals()),
@@ -259,7 +257,7 @@ class Run:
             self.out.write_fields(0.0)
         state, reason = "completed", f"reached end time {self.case.si['time']['end']:g} s"
         try:
-            while stepper.t < self.t_end * (1 - 1e-12):
+            while self.stepper.t < self.t_end * (1 - 1e-12):
                 stop = self.step()
                 if stop:
                     state, reason = "stopped", stop
@@ -269,8 +267,8 @@ class Run:
             # (a SIGTERM inside a solve can surface as failed solves down to dt_min)
             state, reason = "failed", "terminated by SIGTERM" if _signalled else str(e)
             self.write_checkpoint()
-            self.log.error(f"run gave up: {reason}; checkpoint written at step {stepper.step} "
-                           f"(t = {self.seconds(stepper.t):.6g} s)")
+            self.log.error(f"run gave up: {reason}; checkpoint written at step {self.stepper.step} "
+                           f"(t = {self.seconds(self.stepper.t):.6g} s)")
         except BaseException as e:
             state, reason = "failed", describe(e)
             raise

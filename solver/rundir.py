@@ -47,7 +47,7 @@ class OutputDirError(RuntimeError):
 
 def _field_files(fields) -> re.Pattern:
     names = "|".join(re.escape(f) for f in fields)
-    return re.compile(rf"({names})(\.r[0-9]+)?\.(xdmf|h5)")
+    return re.compile(rf"({names})(\.r[0-9]+)?(\.m[0-9]+)?\.(xdmf|h5)")
 
 
 def block_files() -> tuple:
