@@ -35,13 +35,17 @@ def global_point_values(f, points, comm):
 
     def evaluate(at):
         values = compat.point_values(f, at)
-        return comm.allreduce(np.where(np.isnan(values), -np.inf, values), op=MPI.MAX)
+        local = np.ascontiguousarray(np.where(np.isnan(values), -np.inf, values))
+        out = np.empty_like(local)
+        comm.Allreduce(local, out, op=MPI.MAX)  # (the buffer form: elementwise)
+        return out
     values = evaluate(everywhere)
     missing = np.isinf(values[:, 0])  # the same on every rank
     if missing.any():  # on the boundary, between the cells' tolerances: nudge inwards
         x = f.function_space.mesh.geometry.x
-        lo = comm.allreduce(x.min(axis=0), op=MPI.MIN)
-        hi = comm.allreduce(x.max(axis=0), op=MPI.MAX)
+        lo, hi = np.empty(3), np.empty(3)
+        comm.Allreduce(np.ascontiguousarray(x.min(axis=0)), lo, op=MPI.MIN)
+        comm.Allreduce(np.ascontiguousarray(x.max(axis=0)), hi, op=MPI.MAX)
         moved = everywhere[missing] + 1e-9 * (0.5 * (lo + hi) - everywhere[missing])
         values[missing] = evaluate(moved)
     if np.isinf(values).any():
