@@ -14,9 +14,13 @@ is no longer refined.
 
 Transfer: the new nodal values are the old P1 fields evaluated at the new
 nodes (exact where the new mesh refines the old one; interpolation where it
-coarsens), then the metal is restored exactly: eta += s 4 eta (1 - eta),
-a change confined to the interface, with s such that the lumped integral
-of h(eta) (the metal, Faraday's left side) is what it was.
+coarsens), then each block's conserved amounts (Block.conserved) are restored:
+the metal (lumped integral of h(eta), Faraday's left side) by
+eta += s 4 eta (1 - eta), the metal content of ions and metal by
+w += s 4 eta (1 - eta), the SEI's amount (its charge) by the same change of
+its thickness; a change confined to the interface, where interpolation
+errs, with s (one number per amount, found by the secant method) such
+that the amount is what it was on the old mesh to 1e-13 relative.
 """
 from __future__ import annotations
 
@@ -114,36 +118,44 @@ class Adaptor:
         return np.flatnonzero(marked).astype(np.int32)
 
 
+def conserved(pb) -> dict:
+    """{integral: unknown} of every block's conserved amounts (Block.conserved)."""
+    return {k: u for b in pb.blocks for k, u in b.conserved().items()}
+
+
 def transfer(old, new):
     """The state of Problem `old` onto Problem `new`: the current level (also
     u_n, the same after an accepted step) and u_(n-1), so BDF2 goes on; the
-    metal of the current level restored (module docstring), the same nodal
-    change made to u_(n-1) (the step's time difference is kept)."""
+    blocks' conserved amounts (the metal, the ions, the SEI) restored
+    (module docstring), the same nodal change made to u_(n-1) (the step's
+    time difference is kept).  Returns {integral: (before, after)}."""
     coords = new.V.tabulate_dof_coordinates()
     new.u.x.array[:] = global_point_values(old.u, coords, old.comm).ravel()
     new.u_nm1.x.array[:] = global_point_values(old.u_nm1, coords, old.comm).ravel()
     before = new.u.x.array.copy()
-    if "eta" in new.names and "metal_volume" in new.integral_forms:
-        restore_metal(new, old.integral("metal_volume"))
+    amounts = {k: old.integral(k) for k in conserved(new)}
+    for _ in range(2):  # (an amount may depend on an unknown restored after it: eta)
+        for integral, unknown in conserved(new).items():
+            restore(new, integral, unknown, amounts[integral])
     new.u_nm1.x.array[:] += new.u.x.array - before
     new.u_n.x.array[:] = new.u.x.array
+    return {k: (v, new.integral(k)) for k, v in amounts.items()}
 
 
-def restore_metal(pb, target):
-    """eta += s 4 eta (1 - eta), s by the secant method, until the lumped
-    metal integral equals `target` to 1e-12 relative."""
-    dofs = pb.sub_dofs["eta"]
-    eta0 = pb.u.x.array[dofs].copy()
-    shape = 4 * np.clip(eta0, 0, 1) * (1 - np.clip(eta0, 0, 1))
+def restore(pb, integral, unknown, target, rtol=1e-13):
+    """unknown += s 4 eta (1 - eta) (the interface, where interpolation
+    errs), s by the secant method, until integral equals target."""
+    dofs = pb.sub_dofs[unknown]
+    eta = np.clip(pb.u.x.array[pb.sub_dofs["eta"]], 0, 1)
+    start, shape = pb.u.x.array[dofs].copy(), 4 * eta * (1 - eta)
 
     def misfit(s):
-        pb.u.x.array[dofs] = eta0 + s * shape
-        return pb.integral("metal_volume") - target
+        pb.u.x.array[dofs] = start + s * shape
+        return pb.integral(integral) - target
     s0, s1 = 0.0, 1e-3
     f0, f1 = misfit(s0), misfit(s1)
-    for _ in range(20):
-        if abs(f1) <= 1e-12 * abs(target) or f1 == f0:
+    for _ in range(30):
+        if abs(f1) <= rtol * max(abs(target), 1e-300) or f1 == f0:
             break
         s0, s1, f0 = s1, s1 - f1 * (s1 - s0) / (f1 - f0), f1
         f1 = misfit(s1)
-    return s1

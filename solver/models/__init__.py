@@ -192,6 +192,11 @@ class Block:
         cell}: where it is exceeded, adaptive meshes refine."""
         return {}
 
+    def conserved(self) -> dict:
+        """{integral (of integrals()): unknown}: amounts a mesh adaptation
+        keeps exactly, by correcting that unknown at the interface."""
+        return {}
+
     def error_indicators(self, p: dict, nodal: dict) -> dict:
         """{name: nodal array} whose time-step error the stepper controls,
         computed from nodal values {unknown: array} (internal units)."""

@@ -133,6 +133,9 @@ class IonTransport(Block):
         # the concentration, not w: w drops ~13 RT where a node turns metal
         return {"c/c0": ion_concentration_np(nodal["w"], nodal["eta"], p) / p["c0"]}
 
+    def conserved(self):
+        return {"metal_content": "w"}
+
     def integrals(self, pb):
         st = pb.state
         return {"metal_content": lithium_content(st.u("w"), st.u("eta"), st.p) * pb.dxl,

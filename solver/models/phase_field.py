@@ -318,6 +318,9 @@ class PhaseField(Block):
     def adaptivity_fields(self):
         return {"eta": "interface_jump"}
 
+    def conserved(self):
+        return {"metal_volume": "eta"}
+
     def error_indicators(self, p, nodal):
         return {"eta": nodal["eta"]}
 

@@ -325,6 +325,9 @@ class SEI(Block):
         the front has settled)."""
         return {"sei_thickness/L0": nodal["sei_thickness"] / p["sei_L0"]}
 
+    def conserved(self):
+        return {"sei_L": "sei_thickness"}  # (the SEI's charge)
+
     def integrals(self, pb):
         s = pb.state
         w = interface_weight(s.u("eta"), s.p["ell"])
