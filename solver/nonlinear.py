@@ -194,18 +194,17 @@ class NewtonSolver:
         self.timing["assembly"] += time.perf_counter() - t0
 
     def _limit_step(self, x, y):
-        """Scale the Newton step so no field moves more than its limit."""
-        arr = y.getArray(readonly=True)
-        scale = 1.0
-        for comp, lim in self.limits.items():
-            local = np.abs(arr[comp::self.bs]).max(initial=0.0)
-            big = self.pb.comm.allreduce(local, op=MPI.MAX)
-            if big > lim:
-                scale = min(scale, lim / big)
-        if scale < 1.0:
-            y.scale(scale)
-            return True
-        return False
+        """Clip the Newton step node by node so no field moves more than its limit."""
+        changed = False
+        with y.localForm() as yl:
+            arr = yl.array
+            for comp, lim in self.limits.items():
+                part = arr[comp::self.bs]
+                if np.abs(part).max(initial=0.0) > lim:
+                    np.clip(part, -lim, lim, out=part)
+                    arr[comp::self.bs] = part
+                    changed = True
+        return self.pb.comm.allreduce(changed, op=MPI.LOR)
 
     def _converged(self, snes, it, norms):
         xnorm, gnorm, fnorm = norms
