@@ -77,6 +77,7 @@ class Adaptor:
         self.base = build_mesh(comm, case.si["geometry"], case_scales(case.si).unit("m"),
                                simplex=True)
         self.adaptations = 0
+        self.cell_name = {2: "triangle", 3: "tetrahedron"}[self.base.topology.dim]
 
     def thresholds(self, pb) -> dict:
         """{unknown: the largest change across a cell}, of the model's blocks."""
@@ -102,19 +103,26 @@ class Adaptor:
 
     def marked_cells(self, mesh, fields, limits):
         """Local cells across which a field changes by more than its limit,
-        grown by buffer_layers layers of neighbours (within the rank)."""
-        tdim = mesh.topology.dim
-        owned = mesh.topology.index_map(tdim).size_local
-        cells = compat.geometry_dofmap(mesh)[:owned]
-        x = mesh.geometry.x
+        grown by buffer_layers layers of neighbours (across ranks: the same
+        cells on any partition)."""
+        from dolfinx import fem
+        from petsc4py import PETSc
+        Q = compat.p1_space(mesh)
+        owned = mesh.topology.index_map(mesh.topology.dim).size_local
+        cells = compat.cell_dofs(Q)[:owned]
+        x = Q.tabulate_dof_coordinates()
         marked = np.zeros(owned, dtype=bool)
         for name, f in fields.items():
             values = global_point_values(f, x, self.comm)[:, 0]
             marked |= np.ptp(values[cells], axis=1) > limits[name]
+        touched = fem.Function(Q)
+        vec = compat.petsc_vec(touched)
         for _ in range(self.cfg["buffer_layers"]):
-            touched = np.zeros(len(x), dtype=bool)
-            touched[cells[marked].ravel()] = True
-            marked |= touched[cells].any(axis=1)
+            touched.x.array[:] = 0.0
+            touched.x.array[cells[marked].ravel()] = 1.0
+            vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+            marked |= (touched.x.array[cells] > 0).any(axis=1)
         return np.flatnonzero(marked).astype(np.int32)
 
 

@@ -10,6 +10,11 @@ block's ``checkpoint_state`` as "<block>.<name>" (running integrals, event
 state).  Random numbers are functions of (seed, step, coordinates), so the
 step number is their whole state.
 
+An adapted mesh (solver/adapt.py) is saved with the state: the nodes'
+coordinates and the cells as indices into the sorted nodes (``mesh_x``,
+``mesh_cells``); a restart rebuilds that mesh (load_mesh), distributed over
+any number of ranks, and continues on it.
+
 Writes are atomic: rank 0 writes ``checkpoint.npz.tmp``, syncs it and
 renames it over the previous checkpoint (os.replace), so a run killed while
 writing keeps its last good checkpoint.
@@ -41,10 +46,26 @@ class CheckpointError(RuntimeError):
     pass
 
 
-def _node_keys(pb, n):
-    """Lattice keys of the first n local nodes, as one sortable byte string each."""
-    keys = np.ascontiguousarray(lattice(pb.Q.tabulate_dof_coordinates()[:n], pb.p["length"]))
+def _keys(x, length):
+    """Lattice keys of points x (N x 3), as one sortable byte string each."""
+    keys = np.ascontiguousarray(lattice(x, length))
     return keys.view(np.dtype((np.void, keys.dtype.itemsize * keys.shape[1]))).ravel()
+
+
+def _node_keys(pb, n):
+    """Lattice keys of the first n local nodes."""
+    return _keys(pb.Q.tabulate_dof_coordinates()[:n], pb.p["length"])
+
+
+def _mesh_part(pb):
+    """This rank's share of the mesh: (owned cells as keys of their
+    vertices, cells x vertices; the owned nodes' coordinates)."""
+    from . import compat
+    mesh = pb.mesh
+    owned = mesh.topology.index_map(pb.ndim).size_local
+    x = mesh.geometry.x
+    cells = _keys(x, pb.p["length"])[compat.geometry_dofmap(mesh)[:owned]]
+    return cells, pb.Q.tabulate_dof_coordinates()[:pb.Q.dofmap.index_map.size_local]
 
 
 def _levels(pb):
@@ -53,15 +74,16 @@ def _levels(pb):
                      for f in (pb.u_n, pb.u_nm1)], axis=1)
 
 
-def save(run_dir, pb, scalars: dict):
-    """Write the checkpoint (collective)."""
+def save(run_dir, pb, scalars: dict, with_mesh=False):
+    """Write the checkpoint (collective); with_mesh: the mesh too (adapted)."""
     comm = pb.comm
     owned = pb.Q.dofmap.index_map.size_local
     parts = comm.gather((_node_keys(pb, owned), _levels(pb)[:owned]), root=0)
+    mesh = comm.gather(_mesh_part(pb), root=0) if with_mesh else None
     error = None
     if comm.rank == 0:
         try:
-            _write(run_dir, pb.names, parts, scalars)
+            _write(run_dir, pb.names, parts, scalars, mesh)
         except OSError as e:  # the previous checkpoint is still in place
             error = f"cannot write the checkpoint in {run_dir}: {e}"
     error = comm.bcast(error, root=0)
@@ -69,16 +91,22 @@ def save(run_dir, pb, scalars: dict):
         raise CheckpointError(error)
 
 
-def _write(run_dir, names, parts, scalars):
+def _write(run_dir, names, parts, scalars, mesh=None):
     """Rank 0: sort the gathered nodes by key, write to a temporary file,
     sync, rename over the previous checkpoint."""
     keys = np.concatenate([k for k, _ in parts])
     values = np.concatenate([v for _, v in parts])
     order = np.argsort(keys)
+    keys = keys[order]
+    arrays = {}
+    if mesh is not None:
+        x = np.concatenate([xs for _, xs in mesh])[order]  # (same owners, same order)
+        cells = np.searchsorted(keys, np.concatenate([c for c, _ in mesh]))
+        arrays = {"mesh_x": x, "mesh_cells": cells.astype(np.int64)}
     path = Path(run_dir) / FILE
     tmp = path.with_name(FILE + ".tmp")
     with open(tmp, "wb") as f:
-        np.savez(f, keys=keys[order], values=values[order], unknowns=np.array(names),
+        np.savez(f, keys=keys, values=values[order], unknowns=np.array(names), **arrays,
                  **{k: np.asarray(np.nan if v is None else v) for k, v in scalars.items()})
         f.flush()
         os.fsync(f.fileno())
@@ -128,8 +156,19 @@ def check(run_dir, case):
         raise CheckpointError(f"{path}: the checkpoint holds unknowns "
                               f"{[str(u) for u in data['unknowns'].ravel()][:10]}, the case "
                               f"has {unknowns}")
-    nodes = mesh_info(case.si["geometry"]).nodes
+    adapted = "mesh_cells" in data
+    if adapted != case.si["mesh_adaptivity"]["enabled"]:
+        raise CheckpointError(f"{path}: the checkpoint was written by a run "
+                              f"{'with' if adapted else 'without'} [mesh_adaptivity]; this case "
+                              f"has enabled = {str(not adapted).lower()}")
     values, keys = data["values"], data["keys"]
+    nodes = len(keys) if adapted else mesh_info(case.si["geometry"]).nodes
+    if adapted:
+        x, cells = data["mesh_x"], data["mesh_cells"]
+        if (x.shape != (nodes, 3) or cells.ndim != 2 or cells.dtype.kind != "i"
+                or cells.min(initial=0) < 0 or cells.max(initial=0) >= nodes
+                or not np.isfinite(x).all()):
+            raise CheckpointError(f"{bad}: its adapted mesh (mesh_x, mesh_cells) is damaged")
     if values.dtype.kind != "f" or values.shape != (nodes, 2, len(unknowns)) or keys.shape != (nodes,):
         raise CheckpointError(f"{path}: the checkpoint's arrays do not fit this case's mesh "
                               f"({nodes} nodes x 2 levels x {len(unknowns)} unknowns, got "
@@ -152,6 +191,17 @@ def check(run_dir, case):
     if "step" not in header:
         raise CheckpointError(f"{run_dir / 'timeseries.csv'}: no header with a step column; "
                               "a restart continues it")
+
+
+def load_mesh(run_dir, comm, cell_name):
+    """The adapted mesh saved in the checkpoint, distributed over comm
+    (checked by ``check`` first)."""
+    from . import compat
+    data = _read(Path(run_dir) / FILE) if comm.rank == 0 else None
+    gdim = {"triangle": 2, "tetrahedron": 3}[cell_name]
+    cells = data["mesh_cells"] if data else np.zeros((0, gdim + 1), np.int64)
+    x = data["mesh_x"][:, :gdim] if data else np.zeros((0, gdim))
+    return compat.create_mesh(comm, cells, x, cell_name, gdim)
 
 
 def load(run_dir, pb) -> dict:
@@ -185,5 +235,5 @@ def load(run_dir, pb) -> dict:
             f.x.array[pb.sub_dofs[name]] = values[:, level, i]
     pb.u.x.array[:] = pb.u_n.x.array
     scalars = {k: v.item() if v.ndim == 0 else v for k, v in data.items()
-               if k not in ("keys", "values", "unknowns")}
+               if k not in ("keys", "values", "unknowns", "mesh_x", "mesh_cells")}
     return {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in scalars.items()}

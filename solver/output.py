@@ -87,6 +87,9 @@ class RunOutput:
         self.path, self.pb, self.comm = Path(path), problem, comm
         self.root = comm.rank == 0
         self.wall_start = time.time()
+        self.suffix = ""  # of the field files: .r<N> after the N-th restart
+        self.new_mesh = None  # the suffix of the files of an adapted mesh, until opened
+        self.output_time, self.last_field_time = 0.0, None
         if restart_step is not None:
             self._continue(case, command_line, restart_step)
             return
@@ -146,22 +149,19 @@ class RunOutput:
             self._writer = csv.DictWriter(self._csv, fieldnames=self.columns)
         self.write_meta()
         self.status("running", f"restarted from the checkpoint at step {step}")
+        self.suffix = suffix
         self._setup_fields(suffix)
 
     def remesh(self, problem, adaptation, t_seconds):
-        """After a mesh adaptation: the fields go on in <name>.m<k>.xdmf."""
-        for f in self.files.values():
-            f.close()
+        """After a mesh adaptation: the next field output starts the files
+        <name>[.r<N>].m<k>.xdmf of the new mesh (an XDMF file holds one)."""
         self.pb = problem
         dofs = problem.V.dofmap.index_map.size_global * problem.V.dofmap.index_map_bs
         self.meta["dofs"] = dofs
         self.meta.setdefault("adaptations", []).append(
             {"adaptation": adaptation, "t_s": t_seconds, "dofs": dofs,
              "cells": problem.mesh.topology.index_map(problem.ndim).size_global})
-        spent = self.output_time
-        self._setup_fields(f".m{adaptation}")
-        self.output_time = spent
-        self.write_fields(t_seconds)
+        self.new_mesh = f"{self.suffix}.m{adaptation}"
 
     def _setup_fields(self, suffix):
         pb = self.pb
@@ -178,8 +178,6 @@ class RunOutput:
                 self.files[name].write_mesh(pb.mesh)
         finally:
             x /= pb.scales.unit("m")
-        self.output_time = 0.0
-        self.last_field_time = None
 
     def append_logs(self):
         """Append the blocks' event rows to their log files (rank 0; the rows
@@ -203,6 +201,11 @@ class RunOutput:
             return
         self.last_field_time = t_seconds
         t0 = time.perf_counter()
+        if self.new_mesh:
+            for f in self.files.values():
+                f.close()
+            self._setup_fields(self.new_mesh)
+            self.new_mesh = None
         for name, field in self.fields.items():
             self.functions[name].x.array[:] = field.values(self.pb)
             self.files[name].write_function(self.functions[name], t_seconds)

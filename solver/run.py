@@ -106,11 +106,10 @@ class Run:
         try:
             self.adaptor = None
             if case.si["mesh_adaptivity"]["enabled"]:
-                if restart:
-                    raise ValueError("[mesh_adaptivity]: a restart of an adaptive run is not "
-                                     "supported yet (issue 19, in progress)")
                 self.adaptor = Adaptor(case, self.comm)
-                self.pb = pb = self.initial_adapted_problem()
+                self.pb = pb = (Problem(case, self.comm, checkpoint.load_mesh(
+                    self.path, self.comm, self.adaptor.cell_name)) if restart
+                    else self.initial_adapted_problem())
             else:
                 self.pb = pb = Problem(case, self.comm)
             saved = checkpoint.load(self.path, pb) if restart else {}
@@ -125,6 +124,10 @@ class Run:
                 self._restore(saved)
             self.out = RunOutput(self.path, pb, case, self.comm, command_line,  # "running" now
                                  restart_step=self.stepper.step if restart else None)
+            if restart and self.adaptor:  # (adaptations after the checkpoint are redone)
+                self.adaptor.adaptations = int(saved["adaptations"])
+                self.out.meta["adaptations"] = [a for a in self.out.meta.get("adaptations", [])
+                                                if a["adaptation"] <= self.adaptor.adaptations]
         except BaseException as e:
             reason = f"set-up failed: {describe(e)}"
             if self.comm.rank == 0:
@@ -189,10 +192,12 @@ class Run:
     def write_checkpoint(self):
         t0 = time.perf_counter()
         scalars = {**self.stepper.state(), "next_out": self.next_out, "wall_s": self.wall()}
+        if self.adaptor:
+            scalars["adaptations"] = self.adaptor.adaptations
         for b in self.pb.blocks:
             scalars.update(b.state())
         with writes_complete():
-            checkpoint.save(self.path, self.pb, scalars)
+            checkpoint.save(self.path, self.pb, scalars, with_mesh=self.adaptor is not None)
         self.out.output_time += time.perf_counter() - t0
         self.last_checkpoint = time.perf_counter()
 

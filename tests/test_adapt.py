@@ -118,3 +118,28 @@ def test_faraday_holds_across_adaptations(model, mpi_tmp_path):
                            for r in rows])
         inflow = np.array([r["ion_inflow_mol_m2"] for r in rows])
         assert np.abs(stored - inflow).max() < 1e-9 * np.abs(stored).max()
+
+
+@pytest.mark.serial
+def test_adaptive_run_restarts_on_another_rank_count(tmp_path):
+    """An adaptive run stopped at 0.15 s and continued with --restart on 2
+    ranks gives the series of the uninterrupted run on 1 rank (the
+    checkpoint carries the adapted mesh, rebuilt and redistributed), and
+    its fields go on in files of their own."""
+    from test_cli import anodex
+    case = adaptive_case(**{"time.error_tolerance": 0.0, "time.dt_min": "0.01 s",
+                            "time.dt_max": "0.01 s", "mesh_adaptivity.levels": 1,
+                            "mesh_adaptivity.interval": 4, "output.field_interval": "0.05 s"})
+    path = tmp_path / "adapt.toml"
+    path.write_text(case.to_toml())
+    anodex("run", path, "-o", tmp_path / "full")
+    anodex("run", path, "-o", tmp_path / "split", "--set", 'time.end="0.15 s"')
+    anodex("run", "--restart", tmp_path / "split", "--set", 'time.end="0.3 s"', ranks=2)
+    full, split = (read_timeseries(tmp_path / k) for k in ("full", "split"))
+    assert [r["step"] for r in split] == [r["step"] for r in full] == list(range(31))
+    for col in ("deposit_thickness_m", "tip_position_m", "charge_C_m2", "metal_content_mol_m2"):
+        a, b = (np.array([r[col] for r in rows]) for rows in (full, split))
+        assert np.abs(a - b).max() <= 1e-6 * np.abs(a).max(), col
+    meta = __import__("json").loads((tmp_path / "split" / "metadata.json").read_text())
+    assert [a["adaptation"] for a in meta["adaptations"]] == list(range(1, 8))
+    assert sorted(p.name for p in (tmp_path / "split").glob("eta.r1.m*.xdmf"))
