@@ -70,14 +70,16 @@ def summary(run):
         for path in pieces(run, name):
             reader = open_field(path)
             times = list(reader.TimestepValues) if reader.TimestepValues else [0.0]
-            ranges = []
+            ranges, points = [], []
             for t in times:
                 reader.UpdatePipeline(t)
                 ranges.append(list(reader.PointData[name].GetRange()))
+                points.append(reader.GetDataInformation().GetNumberOfPoints())
             bounds = reader.GetDataInformation().GetBounds()
             out[os.path.basename(path)] = {
                 "arrays": list(reader.PointData.keys()), "times": times, "ranges": ranges,
-                "points": reader.GetDataInformation().GetNumberOfPoints(), "bounds": list(bounds)}
+                "points": reader.GetDataInformation().GetNumberOfPoints(), "bounds": list(bounds),
+                "points_per_time": points}
     return out
 
 

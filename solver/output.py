@@ -80,18 +80,64 @@ def git_sha():
         return "unknown"
 
 
+XI = "http://www.w3.org/2001/XInclude"
+
+
+def write_collection(run_dir, name, suffixes):
+    """<name>.xdmf: one temporal collection of the time steps of the files
+    <name><suffix>.xdmf (each of one mesh, in the order written), each step
+    with its own mesh (the file's Topology and Geometry, copied in place of
+    dolfinx's reference to them), so ParaView shows the adapted meshes as
+    one series.  A file's first time drops the steps of earlier files from
+    that time on (the steps redone after a restart).  Written whole, then
+    renamed (rank 0)."""
+    import xml.etree.ElementTree as ET
+    ET.register_namespace("xi", XI)
+    steps = []
+    for suffix in suffixes:
+        path = Path(run_dir) / f"{name}{suffix}.xdmf"
+        if not path.exists():
+            continue
+        domain = ET.parse(path).getroot().find("Domain")
+        grids = domain.findall("Grid")
+        mesh = next(g for g in grids if g.get("GridType") == "Uniform")
+        series = next((g for g in grids if g.get("GridType") == "Collection"), None)
+        found = []
+        for step in ([] if series is None else series.findall("Grid")):
+            for include in step.findall(f"{{{XI}}}include"):
+                step.remove(include)
+            for k, part in enumerate(mesh.findall("Topology") + mesh.findall("Geometry")):
+                step.insert(k, part)
+            found.append((float(step.find("Time").get("Value")), step))
+        if found:
+            steps = [s for s in steps if s[0] < found[0][0]] + found
+    root = ET.Element("Xdmf", Version="3.0")
+    collection = ET.SubElement(ET.SubElement(root, "Domain"), "Grid", Name=name,
+                               GridType="Collection", CollectionType="Temporal")
+    collection.extend(step for _, step in steps)
+    target = Path(run_dir) / f"{name}.xdmf"
+    tmp = target.with_name(target.name + ".tmp")
+    ET.ElementTree(root).write(tmp, xml_declaration=True, encoding="utf-8")
+    os.replace(tmp, target)
+
+
 class RunOutput:
-    def __init__(self, path, problem, case, comm, command_line, restart_step=None):
+    def __init__(self, path, problem, case, comm, command_line, restart_step=None, mesh=0):
         """restart_step: continue the run in `path` after that step (the time
-        series is cut there; fields go to <name>.r<N>.xdmf for the N-th restart)."""
+        series is cut there; fields go to <name>.r<N>.xdmf for the N-th restart).
+        An adaptive run writes each mesh's fields to <name>[.r<N>].m<k>.xdmf
+        (k: the adaptation that made it, `mesh` at the start) and keeps
+        <name>.xdmf as the temporal collection of them all (write_collection)."""
         self.path, self.pb, self.comm = Path(path), problem, comm
         self.root = comm.rank == 0
         self.wall_start = time.time()
         self.suffix = ""  # of the field files: .r<N> after the N-th restart
         self.new_mesh = None  # the suffix of the files of an adapted mesh, until opened
         self.output_time, self.last_field_time = 0.0, None
+        self.adaptive = case.si["mesh_adaptivity"]["enabled"]
+        first_mesh = f".m{mesh}" if self.adaptive else ""
         if restart_step is not None:
-            self._continue(case, command_line, restart_step)
+            self._continue(case, command_line, restart_step, first_mesh)
             return
         self.meta = {
             "anodex": __version__, "versions": compat.versions(), "mpi_ranks": comm.size,
@@ -117,9 +163,9 @@ class RunOutput:
             self._writer.writeheader()
         self.write_meta()
         self.status("running", "started")
-        self._setup_fields("")
+        self._setup_fields(first_mesh)
 
-    def _continue(self, case, command_line, step):
+    def _continue(self, case, command_line, step, first_mesh):
         """Reopen a run directory for a restart: nothing on disk is lost."""
         meta = self.comm.bcast(json.loads((self.path / "metadata.json").read_text())
                                if self.root else None, root=0)
@@ -150,21 +196,29 @@ class RunOutput:
         self.write_meta()
         self.status("running", f"restarted from the checkpoint at step {step}")
         self.suffix = suffix
-        self._setup_fields(suffix)
+        self._setup_fields(suffix + first_mesh)
 
     def remesh(self, problem, adaptation, t_seconds):
         """After a mesh adaptation: the next field output starts the files
         <name>[.r<N>].m<k>.xdmf of the new mesh (an XDMF file holds one)."""
         self.pb = problem
-        dofs = problem.V.dofmap.index_map.size_global * problem.V.dofmap.index_map_bs
+        self.record_mesh(adaptation, t_seconds)
+        self.new_mesh = f"{self.suffix}.m{adaptation}"
+
+    def record_mesh(self, adaptation, t_seconds):
+        """metadata.json: the run's meshes, [{adaptation, t_s, nodes, cells, dofs}]."""
+        pb = self.pb
+        dofs = pb.V.dofmap.index_map.size_global * pb.V.dofmap.index_map_bs
         self.meta["dofs"] = dofs
         self.meta.setdefault("adaptations", []).append(
             {"adaptation": adaptation, "t_s": t_seconds, "dofs": dofs,
-             "cells": problem.mesh.topology.index_map(problem.ndim).size_global})
-        self.new_mesh = f"{self.suffix}.m{adaptation}"
+             "nodes": pb.Q.dofmap.index_map.size_global,
+             "cells": pb.mesh.topology.index_map(pb.ndim).size_global})
 
     def _setup_fields(self, suffix):
         pb = self.pb
+        if self.adaptive:
+            self.meta.setdefault("mesh_files", []).append(suffix)
         self.fields, self.files = output_fields(pb), {}
         self.functions = {}
         x = pb.mesh.geometry.x
@@ -209,6 +263,9 @@ class RunOutput:
         for name, field in self.fields.items():
             self.functions[name].x.array[:] = field.values(self.pb)
             self.files[name].write_function(self.functions[name], t_seconds)
+        if self.adaptive and self.root:
+            for name in self.fields:
+                write_collection(self.path, name, self.meta["mesh_files"])
         self.output_time += time.perf_counter() - t0
 
     def append(self, row):

@@ -123,7 +123,10 @@ class Run:
             if restart:
                 self._restore(saved)
             self.out = RunOutput(self.path, pb, case, self.comm, command_line,  # "running" now
-                                 restart_step=self.stepper.step if restart else None)
+                                 restart_step=self.stepper.step if restart else None,
+                                 mesh=int(saved.get("adaptations", 0)))
+            if self.adaptor and not restart:
+                self.out.record_mesh(0, 0.0)
             if restart and self.adaptor:  # (adaptations after the checkpoint are redone)
                 self.adaptor.adaptations = int(saved["adaptations"])
                 self.out.meta["adaptations"] = [a for a in self.out.meta.get("adaptations", [])

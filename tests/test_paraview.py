@@ -94,6 +94,37 @@ def test_paraview_opens_a_3d_run_from_two_ranks(tmp_path):
     assert np.std(image[..., :3]) > 0.05
 
 
+def test_paraview_follows_an_adaptive_mesh_across_a_restart(tmp_path):
+    """An adaptive run (a new mesh every 4 steps) restarted half-way: eta.xdmf
+    is one series over all its meshes, restart included; at each output
+    time ParaView has the nodes of the mesh the run had then."""
+    from test_adapt import adaptive_case
+    case = adaptive_case(**{"time.error_tolerance": 0.0, "time.dt_min": "0.01 s",
+                            "time.dt_max": "0.01 s", "mesh_adaptivity.interval": 4,
+                            "output.field_interval": "0.05 s"})
+    path = tmp_path / "adapt.toml"
+    path.write_text(case.to_toml())
+    run = tmp_path / "run"
+    anodex("run", path, "-o", run, "--set", 'time.end="0.15 s"')
+    anodex("run", "--restart", run, "--set", 'time.end="0.3 s"')
+    res = subprocess.run([sys.executable, "-m", "postprocess.offscreen", "pvpython",
+                          ROOT / "postprocess" / "paraview_view.py", run, "--summary", "--animate"],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    info = json.loads(next(ln for ln in res.stdout.splitlines() if ln.startswith("{")))
+    meshes = json.loads((run / "metadata.json").read_text())["adaptations"]
+    assert [m["adaptation"] for m in meshes] == list(range(8))
+    for name in ("eta", "c", "phi"):
+        f = info[f"{name}.xdmf"]
+        assert f["times"] == pytest.approx([0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3])
+        assert f["bounds"][:4] == pytest.approx([0, 20e-6, 0, 10e-6], abs=1e-9)
+    points = info["eta.xdmf"]["points_per_time"]
+    assert len(set(points)) > 1  # the mesh changed
+    for t, n in zip(info["eta.xdmf"]["times"], points):  # the mesh made last before t
+        assert n == [m["nodes"] for m in meshes if m["t_s"] <= t + 1e-9][-1], t
+    assert len(list((run / "paraview").glob("eta_*.png"))) == 7
+
+
 def test_offscreen_rendering_survives_load(tmp_path):
     """Four renders at once while two processes keep both cores busy (where
     `xvfb-run -a` lost its display in 2 of 4): every one succeeds and writes
