@@ -218,10 +218,14 @@ GENERIC: dict[str, dict[str, Param]] = {
                         "are the base cells / 2^levels", check=nonnegative, bounds=(0, 12)),
         "interval": Param("int", 10, "accepted steps between adaptations", check=positive,
                           bounds=(1, 10 ** 9)),
-        "interface_jump": Param("number", 0.25, "refine where the phase field changes by "
-                                "more than this across a cell (0.25: at least 3 cells across "
+        "interface_jump": Param("number", 0.2, "refine where the phase field changes by "
+                                "more than this across a cell (0.2: at least 4 cells across "
                                 "the 10-90 % width of the interface); 0: not used",
                                 check=nonnegative, bounds=(0.0, 1.0)),
+        "concentration_jump": Param("number", 0.0, "refine where the salt concentration "
+                                    "c/c_b of a binary electrolyte changes by more than this "
+                                    "across a cell; 0: not used", check=nonnegative,
+                                    bounds=(0.0, 1e6)),
         "potential_jump": Param("number", 0.0, "refine where a potential changes by more "
                                 "than this (in RT/(zF)) across a cell; 0: not used",
                                 check=nonnegative, bounds=(0.0, 1e6)),

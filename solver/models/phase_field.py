@@ -155,7 +155,7 @@ PARAMS = {
     },
     "solver": {
         "max_eta_update": Param("number", 0.5, "Newton step limiter: largest change of eta "
-                                "per iteration (the step is scaled down)", check=positive,
+                                "per iteration (each node's change is clipped to it)", check=positive,
                                 bounds=(1e-6, 100.0)),
     },
 }

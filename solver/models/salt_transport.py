@@ -37,7 +37,7 @@ PARAMS = {
     },
     "solver": {
         "max_salt_update": Param("number", 0.5, "Newton step limiter: largest change of "
-                                 "c/c_b per iteration (the step is scaled down)",
+                                 "c/c_b per iteration (each node's change is clipped to it)",
                                  check=positive, bounds=(1e-6, 100.0)),
     },
 }
@@ -90,6 +90,9 @@ class SaltTransport(Block):
 
     def dirichlet(self, p):
         return [("salt", "reservoir", 1.0)]
+
+    def adaptivity_fields(self):
+        return {"salt": "concentration_jump"}
 
     def initial(self, p):
         return {"salt": lambda x: np.ones(x.shape[1])}
