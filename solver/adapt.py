@@ -76,7 +76,7 @@ class Adaptor:
         self.cfg, self.comm = case.si["mesh_adaptivity"], comm
         self.base = build_mesh(comm, case.si["geometry"], case_scales(case.si).unit("m"),
                                simplex=True)
-        self.adaptations = 0
+        self.adaptations, self.seconds = 0, 0.0  # (wall seconds spent adapting)
         self.cell_name = {2: "triangle", 3: "tetrahedron"}[self.base.topology.dim]
 
     def thresholds(self, pb) -> dict:

@@ -173,6 +173,7 @@ class Run:
         self.pb, self.stepper = pb, stepper
         self.adaptor.adaptations += 1
         self.out.remesh(pb, self.adaptor.adaptations, self.seconds(stepper.t))
+        self.adaptor.seconds += time.perf_counter() - t0
         self.log.info(f"adapted the mesh ({self.adaptor.adaptations}): {self.out.meta['dofs']} "
                       f"unknowns, {time.perf_counter() - t0:.2f} s")
 
@@ -300,7 +301,9 @@ class Run:
             finally:
                 out.write_meta(finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"), wall_time_s=wall,
                                setup_time_s=self.setup_s,
-                               time_split_s={**self.ns.time_split(), "output": out.output_time},
+                               time_split_s={**self.ns.time_split(), "output": out.output_time,
+                                             **({"adaptation": self.adaptor.seconds}
+                                                if self.adaptor else {})},
                                result=summary, status=state)
                 out.close()
         self.log.info(f"{state}: {reason} (t = {self.seconds(stepper.t):.4g} s, {stepper.step} "
