@@ -152,6 +152,12 @@ class NewtonSolver:
         for k, v in o.items():
             opts[prefix + k] = "" if v is None else v
 
+    def destroy(self):
+        """Free the PETSc objects now (mesh adaptation replaces the solver)."""
+        for obj in {id(o): o for o in (self.snes, self.A, self.P, self.b, self.x, self.start,
+                                         self.scaled_residual, self.inv_diag)}.values():
+            obj.destroy()
+
     # ---- SNES callbacks ------------------------------------------------------
     def _sync(self, x):
         x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)

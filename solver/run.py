@@ -6,6 +6,7 @@ columns to the time series and may end the run (stop)."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 import time
 from pathlib import Path
@@ -160,6 +161,7 @@ class Run:
         solver and stepper rebuilt on it, the blocks' and stepper's state
         carried over with both history levels, new field files."""
         t0 = time.perf_counter()
+        gc.collect()  # (see the note on the old solver below)
         old = self.pb
         pb = Problem(self.case, self.comm, self.adaptor.refine(old))
         transfer(old, pb)
@@ -167,12 +169,21 @@ class Run:
             new_block.restore(old_block.state())
         ns = NewtonSolver(pb, self.case.si["solver"])
         ns.timing, ns.factorizations = self.ns.timing, self.ns.factorizations  # (the run's totals)
+        # the old mesh's solver and problem freed here, and the collector run
+        # before and after, not whenever it gets to them: on dolfinx 0.9 the
+        # first run of a fresh JIT cache failed every Newton solve after its
+        # third adaptation, the same run with a warm cache passed (measured
+        # in the Debian 13 chroot; collections at these two points cure it,
+        # either alone does not; the cause inside dolfinx is not known)
+        self.ns.destroy()
         self.ns = ns
         stepper = Stepper(pb, self.ns, self.case.si["time"], self.log.info)
         stepper.restore(self.stepper.state())
         self.pb, self.stepper = pb, stepper
+        del old, stepper
+        gc.collect()
         self.adaptor.adaptations += 1
-        self.out.remesh(pb, self.adaptor.adaptations, self.seconds(stepper.t))
+        self.out.remesh(pb, self.adaptor.adaptations, self.seconds(self.stepper.t))
         self.adaptor.seconds += time.perf_counter() - t0
         self.log.info(f"adapted the mesh ({self.adaptor.adaptations}): {self.out.meta['dofs']} "
                       f"unknowns, {time.perf_counter() - t0:.2f} s")
