@@ -152,7 +152,9 @@ def transfer(old, new):
 
 def restore(pb, integral, unknown, target, rtol=1e-13):
     """unknown += s 4 eta (1 - eta) (the interface, where interpolation
-    errs), s by the secant method, until integral equals target."""
+    errs), with s such that integral equals target: the amount grows
+    monotonically with s, so s is bracketed (steps doubling from 1e-6) and
+    then found by the Illinois method.  Raises if it cannot be."""
     dofs = pb.sub_dofs[unknown]
     eta = np.clip(pb.u.x.array[pb.sub_dofs["eta"]], 0, 1)
     start, shape = pb.u.x.array[dofs].copy(), 4 * eta * (1 - eta)
@@ -160,10 +162,30 @@ def restore(pb, integral, unknown, target, rtol=1e-13):
     def misfit(s):
         pb.u.x.array[dofs] = start + s * shape
         return pb.integral(integral) - target
-    s0, s1 = 0.0, 1e-3
-    f0, f1 = misfit(s0), misfit(s1)
-    for _ in range(30):
-        if abs(f1) <= rtol * max(abs(target), 1e-300) or f1 == f0:
+    tol = rtol * max(abs(target), 1e-300)
+    f0 = misfit(0.0)
+    if abs(f0) <= tol:
+        return
+    a, fa, b, fb, step = 0.0, f0, None, None, 1e-6
+    for _ in range(60):  # bracket: the amount grows with s
+        trial = -step if f0 > 0 else step
+        ft = misfit(trial)
+        if np.sign(ft) != np.sign(f0):
+            b, fb = trial, ft
             break
-        s0, s1, f0 = s1, s1 - f1 * (s1 - s0) / (f1 - f0), f1
-        f1 = misfit(s1)
+        a, fa, step = trial, ft, 2 * step
+    if b is None:
+        raise RuntimeError(f"mesh adaptation: cannot restore {integral} ({target:.6g}) by "
+                           f"changing {unknown} at the interface")
+    for _ in range(200):  # Illinois
+        c = b - fb * (b - a) / (fb - fa)
+        fc = misfit(c)
+        if abs(fc) <= tol:
+            return
+        if np.sign(fc) != np.sign(fb):
+            a, fa = b, fb
+        else:
+            fa /= 2
+        b, fb = c, fc
+    raise RuntimeError(f"mesh adaptation: {integral} restored only to {abs(fc):.3g} of "
+                       f"{abs(target):.6g}")
