@@ -517,6 +517,10 @@ def sei(cid, keys, *mentions, drop=(), **sections):
     standalone(cid, "sei", base, keys, drop, {"case": {"name": '"sei"'}, "geometry": {
         "kind": '"point"'}, "time": {"end": '"1 year"'}, **sections}, mentions)
 
+value("adaptivity-on-an-interval", "mesh_adaptivity", "enabled", "true", "rectangle and box")
+value("adaptivity-negative-levels", "mesh_adaptivity", "levels", "-1", ">= 0")
+value("adaptivity-jump-above-one", "mesh_adaptivity", "interface_jump", "1.5", "1")
+value("adaptivity-levels-as-text", "mesh_adaptivity", "levels", '"four"', "integer")
 sei("sei-negative-thickness", {"initial_thickness": '"-5 nm"'}, "[sei] initial_thickness",
     "must be > 0")
 sei("sei-law-without-its-keys", {"law": '"tunnelling"'}, "[sei] exchange_current_density",

@@ -84,7 +84,7 @@ TWO_POTENTIAL = {
 }
 
 
-@pytest.mark.parametrize("model", ["hong", "two_potential"])
+@pytest.mark.parametrize("model", ["hong", "two_potential", "two_potential_3d"])
 def test_faraday_holds_across_adaptations(model, mpi_tmp_path):
     """BDF1 telescopes, so the metal grown and the charge through the
     electrode / zF (integrated from the current, an independent quantity)
@@ -98,10 +98,14 @@ def test_faraday_holds_across_adaptations(model, mpi_tmp_path):
             "time": {"end": "0.3 s", "dt_initial": "0.01 s", "dt_max": "0.05 s",
                      "scheme": "bdf1"},
             "mesh_adaptivity": {"enabled": True, "levels": 2, "interval": 2}}
-    if model == "two_potential":
+    if model.startswith("two_potential"):
         data["solver"] = {"newton_tolerance": 1e-10}
         data.update({k: dict(v) for k, v in TWO_POTENTIAL.items()})
         data["time"]["end"] = "1 s"
+    if model == "two_potential_3d":  # tetrahedra, 2 um to 1 um
+        data["geometry"] = {"kind": "box", "length": "12 um", "height": "4 um", "depth": "4 um",
+                            "cells": [6, 2, 2]}
+        data["mesh_adaptivity"]["levels"] = 1
     case = validate(data, "<adapt>")
     run_case(case, mpi_tmp_path / model)
     rows = read_timeseries(mpi_tmp_path / model)
