@@ -16,11 +16,11 @@ Transfer: the new nodal values are the old P1 fields evaluated at the new
 nodes (exact where the new mesh refines the old one; interpolation where it
 coarsens), then each block's conserved amounts (Block.conserved) are restored:
 the metal (lumped integral of h(eta), Faraday's left side) by
-eta += s 4 eta (1 - eta), the metal content of ions and metal by
-w += s 4 eta (1 - eta), the SEI's amount (its charge) by the same change of
-its thickness; a change confined to the interface, where interpolation
-errs, with s (one number per amount, found by the secant method) such
-that the amount is what it was on the old mesh to 1e-13 relative.
+eta += s 4 eta (1 - eta), confined to the interface where interpolation
+errs, and the SEI's amount (its charge) by the same change of its
+thickness; the metal content of ions and metal by w += s (1 - eta), over the
+electrolyte (see restore()); s is one number per amount, such that the
+amount is what it was on the old mesh to 1e-13 relative.
 """
 from __future__ import annotations
 
@@ -127,8 +127,9 @@ class Adaptor:
 
 
 def conserved(pb) -> dict:
-    """{integral: unknown} of every block's conserved amounts (Block.conserved)."""
-    return {k: u for b in pb.blocks for k, u in b.conserved().items()}
+    """{integral: (unknown, where)} of every block's conserved amounts
+    (Block.conserved)."""
+    return {k: v for b in pb.blocks for k, v in b.conserved().items()}
 
 
 def transfer(old, new):
@@ -143,21 +144,31 @@ def transfer(old, new):
     before = new.u.x.array.copy()
     amounts = {k: old.integral(k) for k in conserved(new)}
     for _ in range(2):  # (an amount may depend on an unknown restored after it: eta)
-        for integral, unknown in conserved(new).items():
-            restore(new, integral, unknown, amounts[integral])
+        for integral, (unknown, where) in conserved(new).items():
+            restore(new, integral, unknown, where, amounts[integral])
     new.u_nm1.x.array[:] += new.u.x.array - before
     new.u_n.x.array[:] = new.u.x.array
     return {k: (v, new.integral(k)) for k, v in amounts.items()}
 
 
-def restore(pb, integral, unknown, target, rtol=1e-13):
-    """unknown += s 4 eta (1 - eta) (the interface, where interpolation
-    errs), with s such that integral equals target: the amount grows
-    monotonically with s, so s is bracketed (steps doubling from 1e-6) and
-    then found by the Illinois method.  Raises if it cannot be."""
+def restore(pb, integral, unknown, where, target, rtol=1e-13):
+    """unknown += s w(x), with s such that integral equals target; w is
+    4 eta (1 - eta) for where = "interface" (the interface, where
+    interpolation errs) and 1 - eta off the electrode and reservoir for
+    "electrolyte" (a fast-diffusing unknown: a change at the interface alone
+    would relax within a step, an error no step size removes).  The amount
+    grows monotonically with s, so s is bracketed (steps doubling from
+    1e-6) and then found by the Illinois method.  Raises if it cannot be."""
+    from dolfinx import fem
     dofs = pb.sub_dofs[unknown]
     eta = np.clip(pb.u.x.array[pb.sub_dofs["eta"]], 0, 1)
-    start, shape = pb.u.x.array[dofs].copy(), 4 * eta * (1 - eta)
+    if where == "interface":
+        shape = 4 * eta * (1 - eta)
+    else:
+        shape = 1 - eta
+        for facets in pb.facets.values():  # (Dirichlet values stay)
+            shape[fem.locate_dofs_topological(pb.Q, pb.ndim - 1, facets)] = 0.0
+    start = pb.u.x.array[dofs].copy()
 
     def misfit(s):
         pb.u.x.array[dofs] = start + s * shape

@@ -33,9 +33,30 @@ def lattice(coords: np.ndarray, size: float) -> np.ndarray:
     return np.round(coords / (1e-9 * size)).astype(np.int64)
 
 
-def uniform_field(coords: np.ndarray, seed: int, step: int, size: float) -> np.ndarray:
+def uniform_field(coords: np.ndarray, seed: int, step: int, size: float,
+                  spacing: float = 0.0) -> np.ndarray:
     """Values uniform in [-1, 1), one per row of coords (N x 3 floats), for
-    draw number `step`; `size`: the domain's extent (sets the quantisation)."""
+    draw number `step`; `size`: the domain's extent (sets the quantisation).
+    spacing > 0: the draws sit on the nodes of a lattice of that spacing and
+    are interpolated (multilinear) to coords, so the field does not depend
+    on the mesh (an adaptive mesh sees what a uniform grid of that spacing
+    sees at its nodes)."""
+    if spacing <= 0:
+        return _node_draws(coords, seed, step, size)
+    grid = coords / spacing
+    base = np.floor(grid)
+    frac = grid - base
+    out = np.zeros(len(coords))
+    for corner in np.ndindex(*(2,) * coords.shape[1]):
+        weight = np.prod(np.where(np.array(corner), frac, 1.0 - frac), axis=1)
+        used = weight > 0
+        if used.any():
+            at = (base[used] + np.array(corner)) * spacing
+            out[used] += weight[used] * _node_draws(at, seed, step, size)
+    return out
+
+
+def _node_draws(coords, seed, step, size):
     lattice_ = lattice(coords, size).view(np.uint64)
     with np.errstate(over="ignore"):
         z = _mix(np.uint64(seed) * _GOLD + np.uint64(step))
@@ -45,7 +66,7 @@ def uniform_field(coords: np.ndarray, seed: int, step: int, size: float) -> np.n
 
 
 def step_average(coords: np.ndarray, seed: int, t0: float, t1: float, tau: float,
-                 size: float) -> np.ndarray:
+                 size: float, spacing: float = 0.0) -> np.ndarray:
     """Time average over [t0, t1] of the field that takes draw k on
     [k tau, (k+1) tau).  Overlaps within 1e-9 tau of the step's ends (round-off
     in t) are left out, so a step of exactly one window sees exactly one draw."""
@@ -53,10 +74,10 @@ def step_average(coords: np.ndarray, seed: int, t0: float, t1: float, tau: float
     first = int(np.floor((t0 + eps) / tau))
     last = max(int(np.ceil((t1 - eps) / tau)), first + 1)  # windows first .. last - 1
     if last == first + 1:
-        return uniform_field(coords, seed, first, size)
+        return uniform_field(coords, seed, first, size, spacing)
     total, weight = np.zeros(len(coords)), 0.0
     for k in range(first, last):
         overlap = min(t1, (k + 1) * tau) - max(t0, k * tau)
-        total += overlap * uniform_field(coords, seed, k, size)
+        total += overlap * uniform_field(coords, seed, k, size, spacing)
         weight += overlap
     return total / weight

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from solver.noise import step_average, uniform_field
 
@@ -52,3 +53,21 @@ def test_step_average_over_n_windows_has_variance_one_third_over_n():
     for n in (1, 4, 16):
         v = step_average(c, 3, 0.0, n * 0.5, 0.5, 20.0)
         assert abs(v.var() * 3 * n - 1) < 0.05
+
+
+def test_lattice_noise_does_not_depend_on_the_mesh():
+    """With lattice_spacing the draws sit on the lattice: a node on a lattice
+    point gets exactly the per-node draw there (so the published 1 um grid
+    sees the same forcing with and without the lattice), a node between two
+    lattice points on an edge their linear interpolation, a cell centre the
+    mean of the four corners, whatever other points are evaluated with it."""
+    h, size = 1.0, 200.0
+    corners = np.array([[3.0, 7.0, 0.0], [4.0, 7.0, 0.0], [3.0, 8.0, 0.0], [4.0, 8.0, 0.0]])
+    per_node = uniform_field(corners, 5, 11, size)
+    on_lattice = uniform_field(corners, 5, 11, size, spacing=h)
+    assert np.array_equal(on_lattice, per_node)
+    fine = np.array([[3.25, 7.0, 0.0], [3.5, 7.5, 0.0], [150.0, 20.0, 0.0]])
+    values = uniform_field(fine, 5, 11, size, spacing=h)
+    assert values[0] == pytest.approx(0.75 * per_node[0] + 0.25 * per_node[1], abs=1e-15)
+    assert values[1] == pytest.approx(per_node.mean(), abs=1e-15)
+    assert uniform_field(fine[1:2], 5, 11, size, spacing=h)[0] == values[1]

@@ -193,8 +193,9 @@ class Block:
         return {}
 
     def conserved(self) -> dict:
-        """{integral (of integrals()): unknown}: amounts a mesh adaptation
-        keeps exactly, by correcting that unknown at the interface."""
+        """{integral (of integrals()): (unknown, "interface" or "electrolyte")}:
+        amounts a mesh adaptation keeps exactly, by correcting that unknown
+        there (solver/adapt.py restore)."""
         return {}
 
     def error_indicators(self, p: dict, nodal: dict) -> dict:

@@ -134,7 +134,7 @@ class IonTransport(Block):
         return {"c/c0": ion_concentration_np(nodal["w"], nodal["eta"], p) / p["c0"]}
 
     def conserved(self):
-        return {"metal_content": "w"}
+        return {"metal_content": ("w", "electrolyte")}
 
     def integrals(self, pb):
         st = pb.state

@@ -137,6 +137,11 @@ PARAMS = {
                               "over the windows it spans); 0.02 s is the published input's "
                               "fixed step, at which it redrew every step", positive,
                               (1e-15, 1e15)),
+        "lattice_spacing": q("0 m", "m", "0: one draw per mesh node (the published input); "
+                             "> 0: draws on a lattice of this spacing, interpolated to the "
+                             "nodes, so the forcing does not depend on the mesh (adaptive "
+                             "meshes: the published 1 um grid's draws at any resolution)",
+                             nonnegative, (0.0, 1.0)),
         "seed": Param("int", 20180, "seed; the noise depends only on it, the time window and "
                       "the node coordinates (not on the MPI partition or the steps taken)",
                       check=nonnegative),
@@ -252,7 +257,8 @@ class PhaseField(Block):
             out.append(("initial", ("seed_radius", "seed_count", "seed_placement", "seed_rng"),
                         'initial kind is not "seeds"'))
         if si["noise"]["amplitude"] == 0:
-            out.append(("noise", ("correlation_time", "seed"), "[noise] amplitude is 0"))
+            out.append(("noise", ("correlation_time", "seed", "lattice_spacing"),
+                        "[noise] amplitude is 0"))
         return out
 
     @classmethod
@@ -268,6 +274,7 @@ class PhaseField(Block):
             "perturbation_wavelength": s.to_internal(ini["perturbation_wavelength"], "m"),
             "noise_amplitude": s.to_internal(noise["amplitude"], "1/s"),
             "noise_correlation_time": s.to_internal(noise["correlation_time"], "s"),
+            "noise_lattice": s.to_internal(noise["lattice_spacing"], "m"),
             "double_well": si["time"]["double_well"],
             "boundary_values": pf["boundary_values"],
             "initial_kind": ini["kind"],
@@ -319,7 +326,7 @@ class PhaseField(Block):
         return {"eta": "interface_jump"}
 
     def conserved(self):
-        return {"metal_volume": "eta"}
+        return {"metal_volume": ("eta", "interface")}
 
     def error_indicators(self, p, nodal):
         return {"eta": nodal["eta"]}
@@ -328,7 +335,8 @@ class PhaseField(Block):
         p = pb.p
         if p["noise_amplitude"] > 0:
             self.noise.x.array[:] = step_average(self.coords, pb.case.si["noise"]["seed"], t0, t1,
-                                                 p["noise_correlation_time"], p["length"])
+                                                 p["noise_correlation_time"], p["length"],
+                                                 p["noise_lattice"])
 
     # ---- results -------------------------------------------------------------
     def metadata(self, pb):

@@ -326,7 +326,7 @@ class SEI(Block):
         return {"sei_thickness/L0": nodal["sei_thickness"] / p["sei_L0"]}
 
     def conserved(self):
-        return {"sei_L": "sei_thickness"}  # (the SEI's charge)
+        return {"sei_L": ("sei_thickness", "interface")}  # (the SEI's charge)
 
     def integrals(self, pb):
         s = pb.state
