@@ -78,6 +78,11 @@ class Adaptor:
                                simplex=True)
         self.adaptations, self.seconds = 0, 0.0  # (wall seconds spent adapting)
         self.cell_name = {2: "triangle", 3: "tetrahedron"}[self.base.topology.dim]
+        # the finest cells' longest edge: the base cells' halved `levels` times
+        g, tdim = case.si["geometry"], self.base.topology.dim
+        base = np.array([g[k] for k in ("length", "height", "depth")[:tdim]]) / np.array(
+            g["cells"][:tdim]) / case_scales(case.si).unit("m")
+        self.finest = float(np.linalg.norm(base)) / 2 ** self.cfg["levels"]
 
     def thresholds(self, pb) -> dict:
         """{unknown: the largest change across a cell}, of the model's blocks."""
@@ -87,6 +92,26 @@ class Adaptor:
                 if self.cfg[key] > 0:
                     out[name] = self.cfg[key]
         return out
+
+    def front_escaped(self, pb) -> bool:
+        """Has a field left the refined band since the last adaptation: does
+        it change by more than its threshold across a cell coarser than the
+        finest (1 % margin)?  Cheap (local values, no point evaluation); the
+        run adapts at once when it has (steps are sized by the front's
+        accuracy, not by the band, so interval steps can carry the front
+        out of it: the Hong case at dt = 0.4 s then failed every solve)."""
+        mesh = pb.mesh
+        owned = mesh.topology.index_map(pb.ndim).size_local
+        cells = compat.cell_dofs(pb.Q)[:owned]
+        x = pb.Q.tabulate_dof_coordinates()[cells]  # (cells, vertices, 3)
+        size = np.max([np.linalg.norm(x[:, i] - x[:, j], axis=1)
+                       for i in range(x.shape[1]) for j in range(i)], axis=0)
+        coarse = size > 1.01 * self.finest
+        escaped = False
+        for name, limit in self.thresholds(pb).items():
+            values = pb.field_values(name)[cells[coarse]]
+            escaped |= bool((np.ptp(values, axis=1) > limit).any()) if len(values) else False
+        return self.comm.allreduce(escaped, op=MPI.LOR)
 
     def refine(self, pb, levels=None):
         """The base mesh refined where pb's fields change by more than their

@@ -243,7 +243,8 @@ class Run:
             changed = [b.after_step(pb, stepper.step, stepper.t, st["dt"]) for b in pb.blocks]
             if any(changed):
                 stepper.reset_history()
-            if self.adaptor and stepper.step % self.case.si["mesh_adaptivity"]["interval"] == 0:
+            if self.adaptor and (stepper.step % self.case.si["mesh_adaptivity"]["interval"] == 0
+                                 or self.adaptor.front_escaped(pb)):
                 self.adapt()
                 pb, stepper = self.pb, self.stepper
             self.out.append_logs()

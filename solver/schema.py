@@ -216,7 +216,8 @@ GENERIC: dict[str, dict[str, Param]] = {
                          "where the fields change too much across a cell (rectangle, box)"),
         "levels": Param("int", 3, "refinement levels above the base mesh: the finest cells "
                         "are the base cells / 2^levels", check=nonnegative, bounds=(0, 12)),
-        "interval": Param("int", 10, "accepted steps between adaptations", check=positive,
+        "interval": Param("int", 10, "accepted steps between adaptations at most (a run "
+                          "also adapts as soon as a field leaves the refined band)", check=positive,
                           bounds=(1, 10 ** 9)),
         "interface_jump": Param("number", 0.2, "refine where the phase field changes by "
                                 "more than this across a cell (0.2: at least 4 cells across "

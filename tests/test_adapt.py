@@ -41,7 +41,8 @@ def largest_jump(pb, comm):
 
 def test_refinement_resolves_the_interface_and_transfer_keeps_the_metal(comm):
     """Three levels (1 um to 0.125 um): the largest change of eta across a
-    cell falls from the base mesh's to below interface_jump (0.25); the
+    cell falls from the base mesh's to below interface_jump (0.2: at least
+    4 cells across the 10-90 % width, the issue's bar); the
     state moved onto a mesh refined differently keeps its metal to 1e-12."""
     case = adaptive_case(**{"mesh_adaptivity.levels": 3})
     adaptor = Adaptor(case, comm)
@@ -52,10 +53,27 @@ def test_refinement_resolves_the_interface_and_transfer_keeps_the_metal(comm):
         pb = Problem(case, comm, adaptor.refine(pb, level))
         pb.set_initial()
     assert coarse > 0.5
-    assert largest_jump(pb, comm) < 0.25
+    assert largest_jump(pb, comm) <= 0.2
     other = Problem(case, comm, adaptor.refine(pb, 1))
     transfer(pb, other)
     assert other.integral("metal_volume") == pytest.approx(pb.integral("metal_volume"), rel=1e-12)
+
+
+def test_a_front_that_leaves_the_refined_band_is_noticed(comm):
+    """On the mesh refined for the initial front, the front is inside the
+    band; the same front 3 um further (beyond the 2 buffer layers) is not,
+    and front_escaped says so on any partition."""
+    case = adaptive_case(**{"mesh_adaptivity.levels": 2})
+    adaptor = Adaptor(case, comm)
+    pb = Problem(case, comm, adaptor.base)
+    pb.set_initial()
+    for level in (1, 2):
+        pb = Problem(case, comm, adaptor.refine(pb, level))
+        pb.set_initial()
+    assert not adaptor.front_escaped(pb)
+    x = pb.Q.tabulate_dof_coordinates()[:, 0]
+    pb.u.x.array[pb.sub_dofs["eta"]] = 0.5 * (1 - np.tanh((x - 8.0) / 0.5))
+    assert adaptor.front_escaped(pb)
 
 
 def test_adaptive_run_matches_the_uniform_finest_mesh(mpi_tmp_path):
