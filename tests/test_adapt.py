@@ -76,6 +76,7 @@ def test_a_front_that_leaves_the_refined_band_is_noticed(comm):
     assert adaptor.front_escaped(pb)
 
 
+@pytest.mark.slow
 def test_adaptive_run_matches_the_uniform_finest_mesh(mpi_tmp_path):
     """The Hong model, 1 um triangles refined once at the interface every 5
     steps, against uniform 0.5 um triangles: the deposit and the tip within
