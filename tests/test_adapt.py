@@ -77,7 +77,8 @@ def test_a_front_that_leaves_the_refined_band_is_noticed(comm):
 
 
 @pytest.mark.slow
-def test_adaptive_run_matches_the_uniform_finest_mesh(mpi_tmp_path):
+@pytest.mark.serial  # (on 2 ranks it failed once in 4 runs: docs/adaptivity.md, known problems)
+def test_adaptive_run_matches_the_uniform_finest_mesh(tmp_path):
     """The Hong model, 1 um triangles refined once at the interface every 5
     steps, against uniform 0.5 um triangles: the deposit and the tip within
     0.2 % at 0.3 s (measured 0.05 % and 0.001 %)."""
@@ -85,8 +86,9 @@ def test_adaptive_run_matches_the_uniform_finest_mesh(mpi_tmp_path):
     for name, changes in (("adaptive", {}), ("uniform", {"geometry.cells": [40, 20],
                                                          "mesh_adaptivity.levels": 0,
                                                          "mesh_adaptivity.interval": 10 ** 6})):
-        run_case(adaptive_case(**changes), mpi_tmp_path / name)
-        runs[name] = read_timeseries(mpi_tmp_path / name)[-1]
+        result = run_case(adaptive_case(**changes), tmp_path / name)
+        assert result["status"] == "completed", (name, result["reason"])
+        runs[name] = read_timeseries(tmp_path / name)[-1]
     for col in ("deposit_thickness_m", "tip_position_m"):
         assert runs["adaptive"][col] == pytest.approx(runs["uniform"][col], rel=2e-3)
 
