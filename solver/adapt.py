@@ -1,7 +1,7 @@
-"""Adaptive meshes (issue 19, work in progress): every `interval` steps the
-mesh is rebuilt from the coarse base mesh of [geometry] (triangles or
-tetrahedra), refined `levels` times where the blocks' fields vary too much
-across a cell, and the state is carried over.
+"""Adaptive meshes (docs/adaptivity.md): every `interval` steps, and as soon
+as a field leaves the refined band, the mesh is rebuilt from the coarse base
+mesh of [geometry] (triangles or tetrahedra), refined `levels` times where
+the blocks' fields vary too much across a cell, and the state is carried over.
 
 Refinement: at each level, the fields of the old mesh are evaluated at the
 vertices of the current one; a cell is split (Plaza edge bisection, the
@@ -74,15 +74,16 @@ class Adaptor:
         from .geometry import build_mesh
         from .scales import case_scales
         self.cfg, self.comm = case.si["mesh_adaptivity"], comm
-        self.base = build_mesh(comm, case.si["geometry"], case_scales(case.si).unit("m"),
-                               simplex=True)
+        x0 = case_scales(case.si).unit("m")
+        self.base = build_mesh(comm, case.si["geometry"], x0, simplex=True)
         self.adaptations, self.seconds = 0, 0.0  # (wall seconds spent adapting)
         self.cell_name = {2: "triangle", 3: "tetrahedron"}[self.base.topology.dim]
         # the finest cells' longest edge: the base cells' halved `levels` times
         g, tdim = case.si["geometry"], self.base.topology.dim
         base = np.array([g[k] for k in ("length", "height", "depth")[:tdim]]) / np.array(
-            g["cells"][:tdim]) / case_scales(case.si).unit("m")
+            g["cells"][:tdim]) / x0
         self.finest = float(np.linalg.norm(base)) / 2 ** self.cfg["levels"]
+        self._sized = (None, None)  # (problem, its cells coarser than the finest)
 
     def thresholds(self, pb) -> dict:
         """{unknown: the largest change across a cell}, of the model's blocks."""
@@ -100,24 +101,25 @@ class Adaptor:
         run adapts at once when it has (steps are sized by the front's
         accuracy, not by the band, so interval steps can carry the front
         out of it: the Hong case at dt = 0.4 s then failed every solve)."""
-        mesh = pb.mesh
-        owned = mesh.topology.index_map(pb.ndim).size_local
-        cells = compat.cell_dofs(pb.Q)[:owned]
-        x = pb.Q.tabulate_dof_coordinates()[cells]  # (cells, vertices, 3)
-        size = np.max([np.linalg.norm(x[:, i] - x[:, j], axis=1)
-                       for i in range(x.shape[1]) for j in range(i)], axis=0)
-        coarse = size > 1.01 * self.finest
+        if self._sized[0] is not pb:  # (once per mesh, not every step)
+            owned = pb.mesh.topology.index_map(pb.ndim).size_local
+            cells = compat.cell_dofs(pb.Q)[:owned]
+            x = pb.Q.tabulate_dof_coordinates()[cells]  # (cells, vertices, 3)
+            size = np.max([np.linalg.norm(x[:, i] - x[:, j], axis=1)
+                           for i in range(x.shape[1]) for j in range(i)], axis=0)
+            self._sized = (pb, cells[size > 1.01 * self.finest])
+        coarse = self._sized[1]
         escaped = False
         for name, limit in self.thresholds(pb).items():
-            values = pb.field_values(name)[cells[coarse]]
+            values = pb.field_values(name)[coarse]
             escaped |= bool((np.ptp(values, axis=1) > limit).any()) if len(values) else False
         return self.comm.allreduce(escaped, op=MPI.LOR)
 
     def refine(self, pb, levels=None):
         """The base mesh refined where pb's fields change by more than their
         thresholds across a cell (evaluated at each level's vertices)."""
-        fields = {name: scalar_field(pb, name) for name in self.thresholds(pb)}
         limits = self.thresholds(pb)
+        fields = {name: scalar_field(pb, name) for name in limits}
         mesh = self.base
         for _ in range(self.cfg["levels"] if levels is None else levels):
             marked = self.marked_cells(mesh, fields, limits)
@@ -162,7 +164,7 @@ def transfer(old, new):
     u_n, the same after an accepted step) and u_(n-1), so BDF2 goes on; the
     blocks' conserved amounts (the metal, the ions, the SEI) restored
     (module docstring), the same nodal change made to u_(n-1) (the step's
-    time difference is kept).  Returns {integral: (before, after)}."""
+    time difference is kept)."""
     coords = new.V.tabulate_dof_coordinates()
     new.u.x.array[:] = global_point_values(old.u, coords, old.comm).ravel()
     new.u_nm1.x.array[:] = global_point_values(old.u_nm1, coords, old.comm).ravel()
@@ -173,7 +175,6 @@ def transfer(old, new):
             restore(new, integral, unknown, where, amounts[integral])
     new.u_nm1.x.array[:] += new.u.x.array - before
     new.u_n.x.array[:] = new.u.x.array
-    return {k: (v, new.integral(k)) for k, v in amounts.items()}
 
 
 def restore(pb, integral, unknown, where, target, rtol=1e-13):
@@ -212,7 +213,7 @@ def restore(pb, integral, unknown, where, target, rtol=1e-13):
         a, fa, step = trial, ft, 2 * step
     if b is None:
         raise RuntimeError(f"mesh adaptation: cannot restore {integral} ({target:.6g}) by "
-                           f"changing {unknown} at the interface")
+                           f"changing {unknown} over the {where}")
     for _ in range(200):  # Illinois
         c = b - fb * (b - a) / (fb - fa)
         fc = misfit(c)

@@ -211,8 +211,7 @@ class NewtonSolver:
             for comp, lim in self.limits.items():
                 part = arr[comp::self.bs]
                 if np.abs(part).max(initial=0.0) > lim:
-                    np.clip(part, -lim, lim, out=part)
-                    arr[comp::self.bs] = part
+                    np.clip(part, -lim, lim, out=part)  # (a view: arr changes)
                     changed = True
         return self.pb.comm.allreduce(changed, op=MPI.LOR)
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from mpi4py import MPI
 
 from . import checkpoint, observables
+from .adapt import Adaptor, transfer
 from .nonlinear import NewtonSolver
 from .output import RunOutput, prepare_directory, run_logger, write_status
 from .problem import Problem
 from .stepping import GiveUp, Stepper
-from .adapt import Adaptor, transfer
 
 
 class Terminated(BaseException):

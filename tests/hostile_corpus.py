@@ -326,6 +326,9 @@ restart("checkpoint-wrong-mesh", damage(lambda a: npz(**{**a, "values": a["value
                                                           "keys": a["keys"][:-3]})), "mesh")
 restart("checkpoint-nan-fields", damage(lambda a: npz(**{**a, "values": a["values"] * np.nan})),
         "NaN")
+restart("checkpoint-from-an-adaptive-run", damage(lambda a: npz(**a, mesh_x=np.zeros((len(a["keys"]), 3)),
+                                                           mesh_cells=np.zeros((1, 3), np.int64))),
+        "[mesh_adaptivity]", "enabled = false")
 restart("checkpoint-text-time", damage(lambda a: npz(**{**a, "t": np.array("soon")})), "t is not a number")
 restart("restart-damaged-metadata", lambda p, run: (run / "metadata.json").write_text("{not json"),
         "metadata.json", "unreadable")
