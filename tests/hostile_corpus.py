@@ -520,6 +520,8 @@ def sei(cid, keys, *mentions, drop=(), **sections):
     standalone(cid, "sei", base, keys, drop, {"case": {"name": '"sei"'}, "geometry": {
         "kind": '"point"'}, "time": {"end": '"1 year"'}, **sections}, mentions)
 
+value("noise-lattice-negative", "noise", "lattice_spacing", '"-1 um"', ">= 0")
+value("noise-lattice-without-unit", "noise", "lattice_spacing", "1", "unit")
 value("adaptivity-on-an-interval", "mesh_adaptivity", "enabled", "true", "rectangle and box")
 value("adaptivity-negative-levels", "mesh_adaptivity", "levels", "-1", ">= 0")
 value("adaptivity-jump-above-one", "mesh_adaptivity", "interface_jump", "1.5", "1")
