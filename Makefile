@@ -11,6 +11,14 @@ export PRTE_MCA_rmaps_default_mapping_policy = :oversubscribe
 # to a second pytest worker on a 2-core machine (busy-polling made a 3-rank
 # job 3x slower there, measured).
 export OMPI_MCA_mpi_yield_when_idle = 1
+# Open MPI 5 (Debian 13+) loads UCX at every MPI_Init: 1.5 s per process on
+# Debian unstable against 0.6 s without it (measured), paid by every process
+# the tests start.  One machine needs only shared memory (ob1 over self, sm).
+ifneq ($(shell command -v prterun 2>/dev/null),)
+export OMPI_MCA_pml = ob1
+export OMPI_MCA_osc = ^ucx
+export OMPI_MCA_btl = self,sm
+endif
 export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 
