@@ -9,8 +9,10 @@
   everywhere: on 0.25 um cells 13-16 Newton iterations per step against
   7-10 clipped, benchmarks/RESULTS.md);
 * convergence is judged per unknown: max |F_i / J_ii| (the Jacobi estimate of
-  the remaining correction, in internal units) below newton_tolerance.  A
-  relative residual norm is useless here: the potential rows carry S1 ~ 1e6;
+  the remaining correction, in internal units) below newton_tolerance, with
+  |J_ii| floored where a block says an unknown is nearly free
+  (Block.newton_floor).  A relative residual norm is useless here: the
+  potential rows carry S1 ~ 1e6;
 * a NaN/inf residual, or a residual norm 1e4 times its start, ends the solve
   as diverged (the stepper cuts dt);
 * linear solver presets: "direct" (MUMPS LU) and "fieldsplit" (FGMRES,
@@ -71,6 +73,7 @@ class NewtonSolver:
         # petsc4py 3.18 (measured: one vector's size per call)
         self.start, self.scaled_residual = self.x.duplicate(), self.b.duplicate()
         self.inv_diag = self.A.createVecRight()
+        self.floor = None if problem.newton_floor is None else self.b.duplicate()
         self.diag = None
         self.preset = self._choose_preset(V)
         self.reuse = self.preset == "direct" and solver_cfg["reuse_factorization"]
@@ -158,7 +161,8 @@ class NewtonSolver:
     def destroy(self):
         """Free the PETSc objects now (mesh adaptation replaces the solver)."""
         for obj in {id(o): o for o in (self.snes, self.A, self.P, self.b, self.x, self.start,
-                                         self.scaled_residual, self.inv_diag)}.values():
+                                         self.scaled_residual, self.inv_diag, self.floor)
+                    if o is not None}.values():
             obj.destroy()
 
     # ---- SNES callbacks ------------------------------------------------------
@@ -188,6 +192,12 @@ class NewtonSolver:
         A.getDiagonal(d)
         d.abs()
         arr = d.getArray()
+        if self.floor is not None:  # the blocks' Block.newton_floor
+            with self.floor.localForm() as fl:
+                fl.set(0.0)
+            fem.petsc.assemble_vector(self.floor, self.pb.newton_floor)
+            self.floor.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            np.maximum(arr, np.abs(self.floor.getArray(readonly=True)), out=arr)
         arr[arr == 0] = 1.0
         d.reciprocal()
         self.diag = d

@@ -78,6 +78,8 @@ class Problem:
             F -= sum(b.residual(source) for b in self.blocks)
         self.F_ufl = F
         self.F = fem.form(F)
+        floor = sum(b.newton_floor(self.state) for b in self.blocks)
+        self.newton_floor = None if floor == 0 else fem.form(floor)
         self.J = fem.form(ufl.derivative(F, self.u, ufl.TrialFunction(self.V)))
         self.bcs = self._dirichlet(exact)
         self.integral_forms = {k: fem.form(f) for b in self.blocks

@@ -179,6 +179,13 @@ class Block:
     def residual(self, s: State):
         return 0
 
+    def newton_floor(self, s: State):
+        """A linear form (in the test functions) whose assembled value floors
+        |J_ii| of this block's unknowns in Newton's estimate of the remaining
+        update, |F_i| / |J_ii| (solver/nonlinear.py), where an unknown is
+        nearly free; 0: none."""
+        return 0
+
     def dirichlet(self, p: dict) -> list:
         """[(unknown, boundary name, value)], boundary in {"electrode", "reservoir"}."""
         return []
