@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from . import geometry, models
+from . import compat, geometry, models
 from .schema import SCHEMA, Param
 from .units import UnitError, to_si
 
@@ -388,7 +388,8 @@ def _cross_checks(si, given=frozenset(), from_cli=frozenset()) -> list[str]:
     selected = [b for b in models.registered() if b.selected(si)]
     for block in selected:
         errors += block.check(si, given)
-    errors += _model_checks(si) + _point_checks(si) + _adaptivity_checks(si)
+    errors += (_model_checks(si) + _point_checks(si) + _adaptivity_checks(si)
+               + _output_checks(si))
     if errors or si["geometry"]["kind"] == "point":
         return errors
     info = _mesh_info(si)
@@ -407,6 +408,13 @@ def _mesh_info(si):
         if info.sizes is not None:
             info.sizes = info.sizes / 2 ** adapt["levels"]
     return info
+
+
+def _output_checks(si) -> list[str]:
+    if si["output"]["format"] == "vtx" and not compat.has_vtx():
+        return [f"[output] format = \"vtx\": this dolfinx ({compat.dolfinx.__version__}) was "
+                "built without ADIOS2, so it has no VTX writer; use \"xdmf\""]
+    return []
 
 
 def _adaptivity_checks(si) -> list[str]:

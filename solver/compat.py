@@ -185,6 +185,21 @@ def xdmf_file(comm, path, mode="w"):
     return dolfinx.io.XDMFFile(comm, str(path), mode)
 
 
+def has_vtx() -> bool:
+    """dolfinx built with ADIOS2 and its VTX writer: Debian 13 (0.9) and
+    unstable (0.11) here, not Debian 12 (0.5.2)."""
+    return bool(getattr(dolfinx.common, "has_adios2", False)) and hasattr(dolfinx.io, "VTXWriter")
+
+
+def vtx_file(comm, path, functions):
+    """A VTX (ADIOS2 BP) file of P1 functions on one mesh, read by ParaView's
+    ADIOS2 VTX reader; each rank writes its own part (no gather).  The mesh
+    is written once where the writer can reuse it (0.9+)."""
+    policy = getattr(dolfinx.io, "VTXMeshPolicy", None)
+    kw = {} if policy is None else {"mesh_policy": policy.reuse}
+    return dolfinx.io.VTXWriter(comm, str(path), functions, **kw)
+
+
 def versions() -> dict:
     """Versions of the FEniCSx / PETSc / MPI stack."""
     import basix

@@ -12,6 +12,8 @@
                      field, because dolfinx writes a temporal collection per
                      function and readers (meshio, some ParaView modes) show
                      only one collection per file
+    fields.bp        instead, with [output] format = "vtx": every field in one
+                     ADIOS2 file (a directory), where dolfinx has ADIOS2
     run.log          the log
     <block log>.csv  a block's event log (Block.log_file; e.g. the nuclei)
 
@@ -20,6 +22,7 @@ solver/rundir.py, on rank 0, and broadcast.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
@@ -135,6 +138,7 @@ class RunOutput:
         self.new_mesh = None  # the suffix of the files of an adapted mesh, until opened
         self.output_time, self.last_field_time = 0.0, None
         self.adaptive = case.si["mesh_adaptivity"]["enabled"]
+        self.vtx = case.si["output"]["format"] == "vtx"
         first_mesh = f".m{mesh}" if self.adaptive else ""
         if restart_step is not None:
             self._continue(case, command_line, restart_step, first_mesh)
@@ -221,17 +225,27 @@ class RunOutput:
             self.meta.setdefault("mesh_files", []).append(suffix)
         self.fields, self.files = output_fields(pb), {}
         self.functions = {}
-        x = pb.mesh.geometry.x
-        x *= pb.scales.unit("m")  # write coordinates in metres
-        try:
+        for name in self.fields:
+            self.functions[name] = fem.Function(pb.Q)
+            self.functions[name].name = name
+        if self.vtx:
+            self.files["fields"] = compat.vtx_file(self.comm, self.path / f"fields{suffix}.bp",
+                                                   list(self.functions.values()))
+            return
+        with self._metres():
             for name in self.fields:
-                f = fem.Function(pb.Q)
-                f.name = name
-                self.functions[name] = f
                 self.files[name] = compat.xdmf_file(self.comm, self.path / f"{name}{suffix}.xdmf")
                 self.files[name].write_mesh(pb.mesh)
+
+    @contextlib.contextmanager
+    def _metres(self):
+        """The mesh coordinates in metres while files are written."""
+        x, unit = self.pb.mesh.geometry.x, self.pb.scales.unit("m")
+        x *= unit
+        try:
+            yield
         finally:
-            x /= pb.scales.unit("m")
+            x /= unit
 
     def append_logs(self):
         """Append the blocks' event rows to their log files (rank 0; the rows
@@ -262,8 +276,13 @@ class RunOutput:
             self.new_mesh = None
         for name, field in self.fields.items():
             self.functions[name].x.array[:] = field.values(self.pb)
-            self.files[name].write_function(self.functions[name], t_seconds)
-        if self.adaptive and self.root:
+        if self.vtx:
+            with self._metres():
+                self.files["fields"].write(t_seconds)
+        else:
+            for name, f in self.functions.items():
+                self.files[name].write_function(f, t_seconds)
+        if self.adaptive and self.root and not self.vtx:
             for name in self.fields:
                 write_collection(self.path, name, self.meta["mesh_files"])
         self.output_time += time.perf_counter() - t0

@@ -37,6 +37,9 @@ _PATTERNS = (
     re.compile(r"(status\.json|timeseries\.csv|metadata\.json|%s)\.tmp" % re.escape(CHECKPOINT_FILE)),
     re.compile(r"case\.r[0-9]+-before\.toml"),
 )
+# [output] format = "vtx": fields[.r<N>][.m<k>].bp, a directory of ADIOS2's files
+_VTX_DIR = re.compile(r"fields(\.r[0-9]+)?(\.m[0-9]+)?\.bp")
+_VTX_FILE = re.compile(r"(data|md|mmd)\.[0-9]+|md\.idx|profiling\.json")
 _PICTURES = "paraview"  # postprocess/paraview_view.py: <run>/paraview/*.png
 STATES = ("starting", "running", "completed", "stopped", "failed")
 
@@ -79,6 +82,9 @@ def is_anodex_file(path: Path, fields=None) -> bool:
     if path.is_symlink():
         return False
     if path.is_dir():
+        if _VTX_DIR.fullmatch(name):
+            return all(_VTX_FILE.fullmatch(p.name) and p.is_file() and not p.is_symlink()
+                       for p in path.iterdir())
         return name == _PICTURES and all(p.suffix == ".png" and p.is_file() and not p.is_symlink()
                                          for p in path.iterdir())
     block_fields, logs = block_files()

@@ -202,6 +202,9 @@ GENERIC: dict[str, dict[str, Param]] = {
     "output": {
         "field_interval": q("10 s", "s", "write fields every this much simulated time "
                             "(and at the end)", positive),
+        "format": Param("choice", "xdmf", "field files: xdmf (<field>.xdmf + .h5, any dolfinx) "
+                        "or vtx (fields.bp, ADIOS2, where dolfinx has it: docs/output.md)",
+                        choices=("xdmf", "vtx")),
     },
     "checkpoint": {
         "every_steps": Param("int", 100, "write checkpoint.npz every this many accepted steps "
