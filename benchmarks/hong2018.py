@@ -67,6 +67,9 @@ def main():
             f"{len(meshes) - 1} adaptations ({meshes[0]['dofs']} at t = 0, {meshes[-1]['dofs']} "
             f"at the end)")
     adapting = f", adaptation {split['adaptation']:.1f} s" if "adaptation" in split else ""
+    current = next((f", {name} current {float(last[col]) / 10:.1f} mA/cm^2" for name, col in
+                    (("electrode", "electrode_current_A_m2"),
+                     ("collector", "collector_current_A_m2")) if col in last), "")
     print(f"""
 ### Hong 2018, t = {t_end:g} s, {comm.size} rank(s) — {label}
 
@@ -80,7 +83,7 @@ def main():
 - wall time to {'; '.join(reached) or '-'}
 - time split (rank 0): assembly {split['assembly']:.1f} s, preconditioner set-up {split['preconditioner_setup']:.1f} s ({split['factorizations']} factorizations), rest of the linear solves {split['linear_solve']:.1f} s, output {split['output']:.1f} s{adapting}
 - peak memory per rank: {', '.join(f'{m:.0f} MB' for m in peak_mb)}
-- physics at t = {t_end:g} s: deposit thickness {float(last['deposit_thickness_m']) * 1e6:.3f} um, tip at {float(last['tip_position_m']) * 1e6:.3f} um, electrode current {float(last['electrode_current_A_m2']) / 10:.1f} mA/cm^2
+- physics at t = {t_end:g} s: deposit thickness {float(last['deposit_thickness_m']) * 1e6:.3f} um, tip at {float(last['tip_position_m']) * 1e6:.3f} um{current}
 """)
 
 
