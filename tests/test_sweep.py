@@ -157,6 +157,7 @@ def test_six_cases_one_failing_then_summary(tmp_path):
         assert (tmp_path / "runs" / "s" / png).stat().st_size > 10000
 
 
+@pytest.mark.slow  # 90 s; the chroot legs restart killed runs in tests/test_restart.py
 @pytest.mark.serial
 def test_resume_after_kill_9_of_driver_and_case(tmp_path):
     """Kill the driver and the running case with SIGKILL mid-sweep; --resume
