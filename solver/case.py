@@ -411,10 +411,8 @@ def _mesh_info(si):
 
 
 def _output_checks(si) -> list[str]:
-    if si["output"]["format"] == "vtx" and not compat.has_vtx():
-        return [f"[output] format = \"vtx\": this dolfinx ({compat.dolfinx.__version__}) was "
-                "built without ADIOS2, so it has no VTX writer; use \"xdmf\""]
-    return []
+    why = compat.vtx_unavailable() if si["output"]["format"] == "vtx" else None
+    return [f"[output] format = \"vtx\": {why}; use \"xdmf\""] if why else []
 
 
 def _adaptivity_checks(si) -> list[str]:

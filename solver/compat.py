@@ -191,6 +191,13 @@ def has_vtx() -> bool:
     return bool(getattr(dolfinx.common, "has_adios2", False)) and hasattr(dolfinx.io, "VTXWriter")
 
 
+def vtx_unavailable() -> str | None:
+    """Why this dolfinx cannot write VTX files, or None if it can."""
+    if has_vtx():
+        return None
+    return f"this dolfinx ({dolfinx.__version__}) was built without ADIOS2, so it has no VTX writer"
+
+
 def vtx_file(comm, path, functions):
     """A VTX (ADIOS2 BP) file of P1 functions on one mesh, read by ParaView's
     ADIOS2 VTX reader; each rank writes its own part (no gather).  The mesh

@@ -521,6 +521,7 @@ def sei(cid, keys, *mentions, drop=(), **sections):
         "kind": '"point"'}, "time": {"end": '"1 year"'}, **sections}, mentions)
 
 value("noise-lattice-negative", "noise", "lattice_spacing", '"-1 um"', ">= 0")
+value("output-format-unknown", "output", "format", '"vtk"', "xdmf", "vtx")
 value("noise-lattice-without-unit", "noise", "lattice_spacing", "1", "unit")
 value("adaptivity-on-an-interval", "mesh_adaptivity", "enabled", "true", "rectangle and box")
 value("adaptivity-negative-levels", "mesh_adaptivity", "levels", "-1", ">= 0")
