@@ -118,6 +118,7 @@ class Adaptor:
     def refine(self, pb, levels=None):
         """The base mesh refined where pb's fields change by more than their
         thresholds across a cell (evaluated at each level's vertices)."""
+        self._sized = (None, None)  # (pb's mesh is being replaced: let it be freed)
         limits = self.thresholds(pb)
         fields = {name: scalar_field(pb, name) for name in limits}
         mesh = self.base
