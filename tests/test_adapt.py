@@ -6,7 +6,7 @@ import pytest
 from mpi4py import MPI
 
 from conftest import read_timeseries
-from solver import compat
+from solver import compat, memory
 from solver.adapt import Adaptor, global_point_values, scalar_field, transfer
 from solver.case import validate
 from solver.problem import Problem
@@ -132,6 +132,10 @@ def test_faraday_holds_across_adaptations(model, mpi_tmp_path):
     rows = read_timeseries(mpi_tmp_path / model)
     meta = __import__("json").loads((mpi_tmp_path / model / "metadata.json").read_text())
     assert len(meta["adaptations"]) >= 5
+    # the memory estimate's node count (before the run) bounds the run's
+    peak = max(a["dofs"] for a in meta["adaptations"])
+    print("unknowns: estimated", memory.unknowns(case.si), "peak", peak)
+    assert peak <= memory.unknowns(case.si) <= 3 * peak
     z = case.si["material"]["charge_number"]
     charge = "charge_C_m2" if model == "hong" else "collector_charge_C_m2"
     grown = np.array([r["metal_mol_m2"] - rows[0]["metal_mol_m2"] for r in rows])
