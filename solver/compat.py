@@ -145,6 +145,28 @@ def refine(mesh, cells):
 _TOPOLOGY_FIRST = "topology" in str(inspect.signature(dolfinx.mesh.compute_incident_entities))
 
 
+def interpolate_nonmatching(f, V):
+    """f, a function on another mesh of the same domain, interpolated into V
+    (a new Function), or None where dolfinx has no interpolation between
+    non-matching meshes (before 0.9; the caller then evaluates f at V's
+    nodes with point_values).  Each rank sends its nodes only to the ranks
+    whose cells hold them."""
+    if not hasattr(fem, "create_interpolation_data"):  # >= 0.9
+        return None
+    imap = V.mesh.topology.index_map(V.mesh.topology.dim)
+    cells = np.arange(imap.size_local + imap.num_ghosts, dtype=np.int32)
+    data = fem.create_interpolation_data(V, f.function_space, cells, padding=NONMATCHING_PADDING)
+    g = fem.Function(V)
+    g.interpolate_nonmatching(f, cells, data)
+    g.x.scatter_forward()
+    return g
+
+
+# (bounding boxes grown by this much, in mesh units, so that nodes on the
+# domain's boundary, rounded off the old mesh's cells, are still found)
+NONMATCHING_PADDING = 1e-9
+
+
 def point_values(f, points):
     """Values (N x value size) of the Function f at the points (N x 3, on
     every rank the same or not), where this rank's cells hold them, NaN

@@ -7,7 +7,7 @@ from mpi4py import MPI
 
 from conftest import read_timeseries
 from solver import compat, memory
-from solver.adapt import Adaptor, global_point_values, scalar_field, transfer
+from solver.adapt import Adaptor, global_point_values, nodal_values, scalar_field, transfer
 from solver.case import validate
 from solver.problem import Problem
 from solver.run import run_case
@@ -103,6 +103,27 @@ TWO_POTENTIAL = {
     "reaction": {"exchange_current_density": "1000 A/m^2"},
     "collector": {"control": "potentiostatic", "potential": "-0.1 V"},
 }
+
+
+def test_nonmatching_interpolation_equals_point_evaluation(comm):
+    """From 0.9 on the transfer uses dolfinx's interpolation between
+    non-matching meshes (each rank sends its nodes only where they lie);
+    its values at the new nodes are the version-proof point evaluation's,
+    onto a mesh that is coarser in places and finer in others."""
+    case = adaptive_case(**{"mesh_adaptivity.levels": 2})
+    adaptor = Adaptor(case, comm)
+    pb = Problem(case, comm, adaptor.base)
+    pb.set_initial()
+    pb = Problem(case, comm, adaptor.refine(pb, 2))
+    pb.set_initial()
+    pb.u.x.array[:] += np.sin(pb.V.tabulate_dof_coordinates()[:, :1].repeat(
+        pb.V.dofmap.index_map_bs, axis=1).ravel())  # (not P1 on either mesh)
+    other = Problem(case, comm, adaptor.refine(pb, 1))
+    if compat.interpolate_nonmatching(pb.u, other.V) is None:
+        pytest.skip(f"dolfinx {compat.versions()['dolfinx']} has no interpolation between "
+                    "non-matching meshes: the transfer evaluates at points")
+    points = global_point_values(pb.u, other.V.tabulate_dof_coordinates(), comm).ravel()
+    assert np.abs(nodal_values(pb.u, other.V, comm) - points).max() < 1e-12
 
 
 @pytest.mark.parametrize("model", ["hong", "two_potential", "two_potential_3d"])
