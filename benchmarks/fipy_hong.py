@@ -15,9 +15,10 @@ published case (../shared/benchmarks/hong2018.md; anodex's row is
   the potential (coupled implicit source terms: Newton's linearisation), the
   transport coefficients lag by one sweep;
 - convergence as anodex's Hong case (newton_tolerance 1e-3): every sweep's
-  largest change below 1e-3 in eta, in w (units of RT) and in the potential
-  (units of RT/F); a step whose sweeps do not converge in 20 is retried at
-  half the step; each sweep is one sparse LU solve (scipy's SuperLU, the
+  largest change below 1e-3 in eta, in w (units of RT, weighted by its
+  storage min(1, chi/chi_ref), as anodex's Newton floor weights it) and in the
+  potential (units of RT/F); a step whose sweeps do not converge in 20 is
+  retried at half the step, and the step doubles back after a success; each sweep is one sparse LU solve (scipy's SuperLU, the
   solver FiPy installs with by default);
 - h(eta) and h'(eta) evaluated at eta clamped to [0, 1], the ion equation in
   conservative form and w's update limited to 5 RT per sweep, as anodex does.
