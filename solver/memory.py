@@ -25,6 +25,7 @@ from .models.phase_field import interface_length
 
 PER_RANK = 150e6  # bytes: Python, dolfinx, PETSc, the JIT-compiled forms
 PETSC_INT_MAX = 2 ** 31 - 1
+ROUGHNESS = 2.0  # an adaptive front's length against the domain's cross-section
 
 
 def unknowns(si) -> int:
@@ -44,9 +45,11 @@ def adaptive_nodes(si, info) -> int:
     interface, 4 l, and the buffer layers and the marked cell on either side
     at the level that was split: t_k = 4 l + 2 (buffer_layers + 1) h_(k-1).
     A band holds (t_k / h_k + 1) prod(e_i / h_k + 1) nodes, e_i the domain's
-    other extents.  At most the uniformly refined mesh.  Measured against it: the Hong case
-    (200 um, 4 um / 2^4) had 18 400-25 300 nodes, flat to branched, for an
-    estimate of 30 700; the 3-D box (li_dendrite_3d_adaptive) 18 000 for 23 600.
+    other extents, ROUGHNESS times: a front that branches is longer than the
+    cross-section.  At most the uniformly refined mesh.  Measured against it:
+    the Hong case (200 um, 4 um / 2^4) had 18 400 nodes with a flat front and
+    55 900 at its end, a branched dendrite across 0.9 of the domain, for an
+    estimate of 58 700; the 3-D box (li_dendrite_3d_adaptive) 18 000 for 45 900.
     """
     adapt, dim = si["mesh_adaptivity"], info.dim
     ell = interface_length(si["phase_field"]) if "phase_field" in si else 0.0
@@ -55,7 +58,7 @@ def adaptive_nodes(si, info) -> int:
     for _ in range(adapt["levels"]):
         band = min(4 * ell + 2 * (adapt["buffer_layers"] + 1) * h, info.extent[0])
         h /= 2
-        nodes += math.prod(e / h + 1 for e in (band,) + info.extent[1:dim])
+        nodes += ROUGHNESS * math.prod(e / h + 1 for e in (band,) + info.extent[1:dim])
     return int(min(nodes, math.prod(e / h + 1 for e in info.extent[:dim])))
 
 
