@@ -39,7 +39,7 @@ from .noise import lattice
 # scalars a restart cannot do without, besides the blocks' checkpoint_state:
 # Stepper.STATE and the run's own (tests/test_restart.py keeps this complete)
 REQUIRED_SCALARS = ("t", "dt", "dt_prev", "step", "rejected", "failed_solves", "dt_cap",
-                    "next_out", "wall_s")
+                    "dt_failed", "next_out", "wall_s")
 
 
 class CheckpointError(RuntimeError):

@@ -52,3 +52,61 @@ def test_a_failed_factorization_does_not_poison_later_solves():
     ns.snes.setJacobian(assemble, ns.A, ns.P)
     ok, _, _, reason = ns.solve()
     assert ok, reason
+
+
+def test_steps_stay_below_a_step_size_that_failed():
+    """A Newton solve that fails above a fixed dt (here imposed: every attempt
+    above 0.05 s is reported as failed after 25 iterations, every other one
+    as a solve of at least 6 iterations) is retried at dt/4, and later steps
+    approach the failed dt slowly.  Over 3 s the steps reach 0.05 s three
+    times (measured: 3 failed solves); the earlier cap, which relaxed by 10 %
+    per step straight back to the failed dt, failed 8 times."""
+    case = one_d_case(**{"time.dt_initial": "0.01 s", "time.dt_max": "0.2 s", "time.end": "3 s"})
+    sim = Simulation(case)
+    limit = 0.05 / sim.pb.scales.time
+    attempted, solve, weights = [], sim.ns.solve, sim.pb.set_time_weights
+
+    def set_time_weights(dt, dt_prev=None):
+        attempted.append(dt)
+        weights(dt, dt_prev)
+
+    def imposed_solve():
+        if attempted[-1] > limit * (1 + 1e-9):
+            return False, 25, 0, "DIVERGED_MAX_IT (imposed by the test)"
+        ok, its, lits, reason = solve()
+        return ok, max(its, 6), lits, reason
+
+    sim.pb.set_time_weights, sim.ns.solve = set_time_weights, imposed_solve
+    steps = []
+    while sim.t_seconds < 3.0 * (1 - 1e-12):
+        steps.append(sim.stepper.advance(3.0 / sim.pb.scales.time)["dt"])
+    assert max(steps) > 0.9 * limit  # the steps did reach the failing size
+    assert 1 <= sim.stepper.failed_solves <= 3, sim.stepper.failed_solves
+
+
+def test_a_clipped_newton_step_that_reverses_is_halved():
+    """The pre-check clips w's Newton step to max_w_update (5 RT); a node whose
+    clipped step reverses direction at the next iteration moves at most half
+    as far (a 2-cycle between w and w - 5 RT becomes a bisection), and a node
+    whose step was not clipped is left alone."""
+    sim = Simulation(one_d_case())
+    ns = sim.ns
+    w = ns.pb.names.index("w")
+    ns.clipped_step = {}
+    y = ns.x.duplicate()
+
+    def limited(values):
+        with y.localForm() as yl:
+            yl.array[:] = 0.0
+            yl.array[w::ns.bs][:len(values)] = values
+        ns._limit_step(ns.x, y)
+        with y.localForm() as yl:
+            return yl.array[w::ns.bs][:len(values)].copy()
+
+    assert np.allclose(limited([12.0, -1.0, 3.0]), [5.0, -1.0, 3.0])
+    # node 0 reverses after a clipped step: at most 2.5; node 1 reverses an
+    # unclipped step: the full 5; node 2 keeps its direction
+    assert np.allclose(limited([-12.0, 9.0, 8.0]), [-2.5, 5.0, 5.0])
+    assert np.allclose(limited([7.0, -9.0, 8.0]), [1.25, -2.5, 5.0])
+    ns.clipped_step = {}  # a new solve forgets
+    assert np.allclose(limited([-12.0, 0.0, 0.0]), [-5.0, 0.0, 0.0])
