@@ -81,7 +81,9 @@ def test_steps_stay_below_a_step_size_that_failed():
     while sim.t_seconds < 3.0 * (1 - 1e-12):
         steps.append(sim.stepper.advance(3.0 / sim.pb.scales.time)["dt"])
     assert max(steps) > 0.9 * limit  # the steps did reach the failing size
-    assert 1 <= sim.stepper.failed_solves <= 3, sim.stepper.failed_solves
+    # measured 3 (dolfinx 0.5.2); 4 allows one more where another dolfinx
+    # generation's roundoff moves a step across 0.05 s; the old rule gave 8
+    assert 1 <= sim.stepper.failed_solves <= 4, sim.stepper.failed_solves
 
 
 def test_a_clipped_newton_step_that_reverses_is_halved():
