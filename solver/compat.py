@@ -70,11 +70,22 @@ def create_vector(V, form):
 
 
 def solve_linear(a, L, bcs, petsc_options):
-    """Solve the linear variational problem a = L; returns the Function."""
+    """Solve the linear variational problem a = L; returns the Function.
+    The options are removed afterwards: up to 0.9 each LinearProblem puts
+    them under a prefix of its own and never removes them, and a process
+    that ran ~600 tests filled PETSc 3.18's table of 512 options (error 55)."""
     kw = {}
     if "petsc_options_prefix" in inspect.signature(fem.petsc.LinearProblem).parameters:
         kw["petsc_options_prefix"] = "anodex_linear_"  # required from 0.10 on
-    return fem.petsc.LinearProblem(a, L, bcs=bcs, petsc_options=petsc_options, **kw).solve()
+    problem = fem.petsc.LinearProblem(a, L, bcs=bcs, petsc_options=petsc_options, **kw)
+    try:
+        return problem.solve()
+    finally:
+        prefix = problem.solver.getOptionsPrefix() or ""
+        opts = PETSc.Options()
+        for key in petsc_options:
+            if opts.hasName(prefix + key):
+                opts.delValue(prefix + key)
 
 
 _LIFT_KW = "alpha" if "alpha" in inspect.signature(fem.petsc.apply_lifting).parameters else "scale"
