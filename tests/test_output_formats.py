@@ -62,4 +62,7 @@ def test_vtx_fields_equal_the_xdmf_fields(tmp_path):
         p_vtx, v_vtx = by_point(points, values)
         p_xdmf, v_xdmf = by_point(xdmf_points[:, :2], data[name].ravel())
         assert np.array_equal(p_vtx, p_xdmf)
-        assert np.abs(v_vtx - v_xdmf).max() <= 1e-12 * np.abs(v_xdmf).max(), name
+        # two separate runs: on dolfinx 0.11 (sid) their eta differed by
+        # 1.4e-11 relative once (CI, 2026-12-03; 1e-12 passed before), so the
+        # bound is the solves' roundoff, not the writers'
+        assert np.abs(v_vtx - v_xdmf).max() <= 1e-10 * np.abs(v_xdmf).max(), name
