@@ -220,8 +220,8 @@ class NewtonSolver:
     def _limit_step(self, x, y):
         """Clip the Newton step node by node so no field moves more than its
         limit, and a node whose step was clipped and now reverses direction
-        by no more than half its previous step.  Without the second rule an exponential residual
-        (the ion concentration in the depleted electrolyte at a Hong dendrite's
+        by no more than half its previous step.  Without the second rule an
+        exponential residual (the ion concentration in the depleted electrolyte at a Hong dendrite's
         flank, w ~ -11 RT) made Newton jump between w and w - 5 RT, the
         clipped step each way, for all 25 iterations at every dt down to 3e-5 s
         (benchmarks/RESULTS.md); halving turns the cycle into a bisection."""

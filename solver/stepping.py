@@ -17,8 +17,8 @@ Failure (Newton not converged, NaN/inf) cuts dt by 4, retries the same
 step and caps later steps at that retried dt.  The cap relaxes per accepted
 step: by 50 % after a step Newton solved in at most EASY_NEWTON iterations
 (a failure in the start-up transient, Hong case t = 0.02 s, otherwise held
-the steps 28 steps below what the error control allowed), by 25 % while the
-cap is below FAIL_MARGIN of the failed dt or above it, and by 2 % in between.  The failed
+the steps 28 steps below what the error control allowed), by 2 % from
+FAIL_MARGIN of the failed dt up to it, and by 25 % elsewhere.  The failed
 dt is the evidence: in the Hong case's late growth Newton fails at a dt that
 drifts slowly (0.3 s at t = 100 s, 0.12 s at t = 145 s), and a cap that
 relaxed by 10 % per step straight back to it failed there again every ~15

@@ -41,7 +41,7 @@ def test_compat_helpers_work_on_this_dolfinx():
 
 def test_set_ups_leave_no_petsc_options_behind():
     """Each set-up's initial linear solve puts its options under a prefix of
-    its own on dolfinx up to 0.9; left there, ~600 tests in one process filled
+    its own on dolfinx 0.5.2; left there, the tests of one worker filled
     PETSc 3.18's table of 512 options (error 55).  Measured before the fix:
     3 more options per set-up."""
     from petsc4py import PETSc
