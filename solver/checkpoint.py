@@ -37,9 +37,13 @@ from .noise import lattice
 
 
 # scalars a restart cannot do without, besides the blocks' checkpoint_state:
-# Stepper.STATE and the run's own (tests/test_restart.py keeps this complete)
+# Stepper.STATE and the run's own, less LATER_SCALARS (tests/test_restart.py
+# keeps this complete)
 REQUIRED_SCALARS = ("t", "dt", "dt_prev", "step", "rejected", "failed_solves", "dt_cap",
-                    "dt_failed", "next_out", "wall_s")
+                    "next_out", "wall_s")
+# scalars added since checkpoints were first written, with the value an older
+# checkpoint implies (NaN: unset), so that its run can still be restarted
+LATER_SCALARS = {"dt_failed": np.float64(np.nan)}
 
 
 class CheckpointError(RuntimeError):
@@ -147,7 +151,7 @@ def check(run_dir, case):
     missing = sorted(needed - set(data))
     if missing:
         raise CheckpointError(f"{bad}: it lacks {', '.join(missing)}")
-    for k in REQUIRED_SCALARS:
+    for k in (*REQUIRED_SCALARS, *(k for k in LATER_SCALARS if k in data)):
         v = data[k]
         if v.ndim != 0 or v.dtype.kind not in "iuf" or (v.dtype.kind == "f" and np.isinf(v)):
             raise CheckpointError(f"{bad}: {k} is not a number")  # (NaN stands for unset)
@@ -234,6 +238,7 @@ def load(run_dir, pb) -> dict:
         for i, name in enumerate(pb.names):
             f.x.array[pb.sub_dofs[name]] = values[:, level, i]
     pb.u.x.array[:] = pb.u_n.x.array
-    scalars = {k: v.item() if v.ndim == 0 else v for k, v in data.items()
+    scalars = {k: v.item() if v.ndim == 0 else v
+               for k, v in {**LATER_SCALARS, **data}.items()
                if k not in ("keys", "values", "unknowns", "mesh_x", "mesh_cells")}
     return {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in scalars.items()}

@@ -94,6 +94,22 @@ def test_restart_needs_a_checkpoint(tmp_path):
     assert "checkpoint.npz" in res.stderr
 
 
+@pytest.mark.serial
+def test_a_checkpoint_from_before_dt_failed_restarts(tmp_path):
+    """Checkpoints written before the stepper saved dt_failed (stop 28's
+    code) restart, with no step-size cap, instead of being refused."""
+    run_dir = tmp_path / "old"
+    anodex("run", TINY, "-o", run_dir, *STEPS[:6], "--set", 'time.end="0.08 s"',
+           "--set", "checkpoint.every_steps=4")
+    with np.load(run_dir / "checkpoint.npz") as z:
+        arrays = {k: z[k] for k in z.files if k != "dt_failed"}
+    assert "dt_failed" not in arrays and "dt_cap" in arrays
+    np.savez(run_dir / "checkpoint.npz", **arrays)
+    anodex("run", "--restart", run_dir, "--set", 'time.end="0.12 s"')
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "completed"
+    assert [r["step"] for r in read_timeseries(run_dir)] == list(range(13))
+
+
 def by_node(pb):
     """u_n and u_(n-1) of all owned nodes, gathered and ordered by node
     coordinates (comparable across partitions), on every rank."""
