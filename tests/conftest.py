@@ -2,6 +2,7 @@
 (tests marked `serial` start their own MPI jobs and run only serially)."""
 import csv
 import logging
+import sys
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,23 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "serial" in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under mpirun, a failure ends the whole job at once: the rank that
+    failed prints the report and calls MPI_Abort.  Otherwise a test that
+    fails on one rank only leaves the other waiting in a collective until
+    CI's time limit (seen in CI's 2-rank leg)."""
+    outcome = yield
+    report = outcome.get_result()
+    from mpi4py import MPI
+    comm = MPI.COMM_WORLD
+    if report.failed and comm.size > 1:
+        sys.stderr.write(f"\n[rank {comm.rank}] FAILED {item.nodeid} ({report.when})\n"
+                         f"{report.longreprtext}\n[rank {comm.rank}] aborting all ranks\n")
+        sys.stderr.flush()
+        comm.Abort(1)
 
 
 @pytest.fixture
