@@ -64,6 +64,8 @@ class NewtonSolver:
         self.factorizations = 0
         self.refactor = True  # factorize at the next Jacobian
         self.factors_fresh = True
+        lag = str(solver_cfg["petsc_options"].get("snes_lag_preconditioner", 1))
+        self.lag = int(lag) if lag.lstrip("-").isdigit() else 1  # (for counting set-ups)
         self.refactor_always = False
         V = problem.V
         self.A = fem.petsc.create_matrix(problem.J)
@@ -211,7 +213,10 @@ class NewtonSolver:
                 # PCSetUp refactorizes only when the preconditioning matrix changed
                 A.copy(P, PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
                 P.assemble()
-        self.factors_fresh = self.refactor or not self.reuse
+        # a lagged preconditioner ([solver.petsc_options] snes_lag_preconditioner
+        # = k > 1) is set up at Newton iterations 0, k, 2k, ... of a solve only
+        lagged = self.lag > 1 and snes.getIterationNumber() % self.lag != 0
+        self.factors_fresh = (self.refactor or not self.reuse) and not lagged
         if self.factors_fresh:
             self.factorizations += 1
             self.refactor = False

@@ -112,3 +112,31 @@ def test_a_clipped_newton_step_that_reverses_is_halved():
     assert np.allclose(limited([7.0, -9.0, 8.0]), [1.25, -2.5, 5.0])
     ns.clipped_step = {}  # a new solve forgets
     assert np.allclose(limited([-12.0, 0.0, 0.0]), [-5.0, 0.0, 0.0])
+
+
+def test_a_lagged_preconditioner_is_counted_and_gives_the_same_front():
+    """[solver.petsc_options] snes_lag_preconditioner = 2 (the adaptive Hong
+    case's setting) sets up the fieldsplit preconditioner at Newton iterations
+    0, 2, 4, ... only: the set-ups counted are fewer than the Newton
+    iterations, and the front is the unlagged one to the Krylov tolerance."""
+    from petsc4py import PETSc
+    pc_setups = PETSc.Log.Event("PCSetUp")
+    fronts, counts, setups = [], [], []
+    for options in ({}, {"snes_lag_preconditioner": 2}):
+        sim = Simulation(one_d_case(**{"solver.preset": "fieldsplit",
+                                       "solver.petsc_options": options,
+                                       "time.end": "0.2 s"}))
+        newton, before = 0, pc_setups.getPerfInfo()["count"]
+        while sim.stepper.t < 0.2 / sim.pb.scales.time * (1 - 1e-12):
+            newton += sim.stepper.advance(0.2 / sim.pb.scales.time)["newton"]
+        assert sim.ns.preset == "fieldsplit" and sim.stepper.failed_solves == 0
+        fronts.append(sim.front())
+        counts.append((sim.ns.factorizations, newton))
+        setups.append(pc_setups.getPerfInfo()["count"] - before)  # (with the sub-PCs')
+    (plain, its), (lagged, its_lagged) = counts
+    assert plain == its, counts  # one set-up per Jacobian
+    assert its_lagged / 2 <= lagged < its_lagged, counts
+    # PETSc's own count: the lag is applied, not only counted
+    assert abs(setups[1] / setups[0] - lagged / plain) < 0.05, (setups, counts)
+    # the front moves ~2.5 um; the Krylov rtol is 1e-5
+    assert abs(fronts[1] - fronts[0]) < 1e-10, fronts
