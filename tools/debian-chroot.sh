@@ -35,9 +35,7 @@ mirror="${mirror:-http://deb.debian.org/debian}"
 base_pkgs=make,ca-certificates,python3,python3-venv
 
 build() {
-  command -v debootstrap >/dev/null || {
-    $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-      $sudo_ apt-get install -y -q --no-install-recommends debootstrap; } || return 3
+  command -v debootstrap >/dev/null || bash "$here/tools/apt-install.sh" debootstrap || return 3
   $sudo_ rm -rf "$root"
   $sudo_ mkdir -p "$root"
   echo "[chroot] debootstrap $suite from $mirror into $root"

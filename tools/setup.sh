@@ -23,23 +23,12 @@ debs=(python3-dolfinx-real python3-petsc4py-real python3-mpi4py mpi-default-bin
 if [ "${ANODEX_PARAVIEW:-yes}" != "no" ]; then
   debs+=(paraview python3-paraview xvfb xauth)
 fi
-install_debs() {  # the packages of "$@" that are not installed yet
-  local missing=() p sudo_=""
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  ((${#missing[@]})) || return 0
-  echo "[setup] installing Debian packages: ${missing[*]}"
-  [ "$(id -u)" -eq 0 ] || sudo_="sudo"
-  $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
-install_debs "${debs[@]}"
+bash "$here/tools/apt-install.sh" "${debs[@]}"
 # A dolfinx built with ADIOS2 (Debian 13 on) writes VTX files ([output]
 # format = "vtx"); ADIOS2's Python bindings let the tests read them back.
 if /usr/bin/python3 -c "import sys, dolfinx.common as c; sys.exit(not getattr(c, 'has_adios2', False))" \
      2>/dev/null; then
-  install_debs python3-adios2
+  bash "$here/tools/apt-install.sh" python3-adios2
 fi
 
 $debs_only && exit 0
