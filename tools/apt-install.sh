@@ -18,7 +18,9 @@ done
 ((${#missing[@]})) || exit 0
 sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
 echo "[setup] installing Debian packages: ${missing[*]}"
-# /tmp exists on the host and in a minbase chroot alike
-$sudo_ flock "${ANODEX_APT_LOCK:-/tmp/anodex-apt.lock}" sh -c '
+# The lock is dpkg's directory: it exists wherever apt does (host or
+# chroot), and flock on it creates no file.  apt's own locks are fcntl locks
+# on files inside it, independent of this one.
+$sudo_ flock /var/lib/dpkg sh -c '
   apt-get update -qq &&
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"' sh "${missing[@]}"
