@@ -199,7 +199,7 @@ class Problem:
         s = State(levels=[{**frozen, name: trial} for _ in range(3)], tests={name: test},
                   p=self.coefficients, dx=self.dx, dxl=self.dxl, ddt_weights=zero, ds=self.ds,
                   quantities={k: f for b in self.blocks for k, f in b.quantities().items()},
-                  contributions=self._contributions())
+                  contributions=self._contributions(), initial_solve=True)
         F = block.residual(s)
         a, L = ufl.lhs(F), ufl.rhs(F)
         if L.empty():

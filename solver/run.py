@@ -231,8 +231,8 @@ class Run:
         def before_solve(t0, t1):
             for b in pb.blocks:
                 b.before_solve(pb, t0, t1)
-        land = min([self.next_out] + [b.next_change(pb, stepper.t) for b in pb.blocks])
-        st = stepper.advance(land, before_solve)
+        change = min(b.next_change(pb, stepper.t) for b in pb.blocks)
+        st = stepper.advance(min(self.next_out, change), before_solve)
         if _signalled:  # (in case a solver swallowed the exception)
             raise Terminated("terminated by SIGTERM")
         with writes_complete():
@@ -241,7 +241,10 @@ class Run:
             row["wall_s"] = self.wall()
             self.out.append(row)
             changed = [b.after_step(pb, stepper.step, stepper.t, st["dt"]) for b in pb.blocks]
-            if any(changed):
+            # a block's event changed the state, or the step landed on a
+            # discontinuity of the data (a control's step): the history of
+            # the smooth solution before it does not belong to the next step
+            if any(changed) or stepper.t >= change * (1 - 1e-12):
                 stepper.reset_history()
             if self.adaptor and (stepper.step % self.case.si["mesh_adaptivity"]["interval"] == 0
                                  or self.adaptor.front_escaped(pb)):

@@ -78,15 +78,18 @@ def test_t1_bare_collector_passes_no_current(metal, z, mpi_tmp_path):
 
 @pytest.mark.parametrize("metal, z", Z_METALS)
 def test_t2_faraday_per_step_and_current_continuity(metal, z, mpi_tmp_path):
-    """Metal grown (the integral of h / V_m) against the charge through the
-    collector / zF, at every BDF1 step; in the steady state the collector
-    current equals the ionic current entering at the reservoir."""
+    """Consistency check, an identity by construction: the metal grown (the
+    integral of h / V_m) against the charge through the collector / zF at
+    every BDF1 step (the multiplier's equation sums to exactly this, so it
+    holds to the Newton tolerance whatever the physics; the independent
+    checks are in test_metal_by_reaction.py).  In the steady state the
+    collector current equals the ionic current entering at the reservoir."""
     ts = run(case_1d(metal, potentiostatic(-0.1 / z)), mpi_tmp_path / metal)
     grown = ts["metal_mol_m2"] - ts["metal_mol_m2"][0]
     from_charge = ts["collector_charge_C_m2"] / (z * FARADAY)
     assert grown[-1] > 1e-3  # mol/m^2
     per_step = np.abs(np.diff(grown) - np.diff(from_charge))
-    assert (per_step <= 1e-8 * np.abs(np.diff(grown))).all()
+    assert (per_step <= 1e-8 * np.abs(np.diff(grown)).max()).all()
     assert ts["collector_current_A_m2"][-1] > 0  # deposition leaves through the collector
     assert ts["reservoir_current_A_m2"][-1] == pytest.approx(ts["collector_current_A_m2"][-1],
                                                              rel=1e-6)
@@ -294,9 +297,13 @@ def sharp_disc_current(radius, side):
 def test_t6_gibbs_thomson_disc_grows_above_and_shrinks_below_r_star(ell_over_r_star,
                                                                     mpi_tmp_path):
     """Li at -20 uV: r* = gamma V_m/(zF|V|) = 3.5 um.  A disc of 1.05 r*
-    grows and one of 0.95 r* shrinks, each at the sharp-interface rate
-    within 10 % (the drive is 5 % of the capillary term: 10 % of it is
-    0.5 % of the capillary overpotential; measured 1-3 % at l = r*/7)."""
+    grows and one of 0.95 r* shrinks, each at the sharp-interface rate,
+    converging at first order in l/R (the drive is 5 % of the capillary
+    term, so 10 % of the current is 0.5 % of the capillary overpotential).
+    Measured with the reaction as the metal's only source (issue 34):
+    -11.6 / +12.0 % at l = r*/4, -5.3 / +4.0 % at l = r*/8; the bound is
+    0.5 l/r* (before, with the charge counted from dh/dt: -5.1 / +3.5 % and
+    -5.1 / +3.8 %, not converging)."""
     ell = ell_over_r_star * R_STAR
     for factor in (1.05, 0.95):
         case = disc_case(factor * R_STAR, ell)
@@ -304,7 +311,7 @@ def test_t6_gibbs_thomson_disc_grows_above_and_shrinks_below_r_star(ell_over_r_s
         current = ts["collector_current_A_m2"][-1]
         expected = sharp_disc_current(factor * R_STAR, 2.3 * R_STAR)
         assert np.sign(current) == np.sign(expected) == (1 if factor > 1 else -1)
-        assert current == pytest.approx(expected, rel=0.1)
+        assert current == pytest.approx(expected, rel=0.5 * ell_over_r_star)
 
 
 @pytest.mark.slow
@@ -370,9 +377,11 @@ def test_t7_current_converges_in_interface_width_and_cells_per_width(mpi_tmp_pat
     interface (asinh kinetics plus the ohmic drop over the gap).  Measured:
     the width itself leaves no visible error (the values at the four widths
     agree within 1e-4: the ionic drop across the interface is ~1e-6 V);
-    what remains is the lumped quadrature of h'(eta) |grad eta| at a fixed
-    number of cells per width, O((h/l)^2): -0.79 % at h = l/4, -0.21 % at
-    h = l/8.  Richardson extrapolation in h/l lands within 0.1 %."""
+    what remains is the lumped quadrature of the reaction's weight
+    h'(eta) |grad eta| at a fixed number of cells per width, O((h/l)^2):
+    -1.11 % at h = l/4 (-0.79 % before issue 34, when the current was the
+    front's |grad eta|-weighted rate), second order below.  Richardson
+    extrapolation in h/l lands within 0.1 %."""
     def error(ell_um, per_width):
         cells = int(round(20 / (ell_um / per_width)))
         case = case_1d("Li", potentiostatic(-0.06),
@@ -384,7 +393,7 @@ def test_t7_current_converges_in_interface_width_and_cells_per_width(mpi_tmp_pat
         return ts["collector_current_A_m2"][-1] / sharp - 1
     widths = (1.0, 0.5, 0.25, 0.125)
     at_quarter = np.array([error(ell, 4) for ell in widths])
-    assert np.abs(at_quarter).max() < 0.01
+    assert np.abs(at_quarter).max() < 0.012
     assert np.ptp(at_quarter) < 1e-4
     at_eighth = error(0.125, 8)
     assert abs(at_eighth) < abs(at_quarter[-1]) / 3  # second order in h/l

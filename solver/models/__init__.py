@@ -77,6 +77,9 @@ class State:
     ds: dict = field(default_factory=dict)
     quantities: dict = field(default_factory=dict)
     contributions: dict = field(default_factory=dict)
+    # True in Problem's solve for the initial value of a quasi-static unknown:
+    # time differences are zero there, and rates (a reaction) are left out
+    initial_solve: bool = False
 
     def at(self, name, lev: dict):
         """Unknown or quantity `name` evaluated on the level dict `lev`."""
@@ -248,7 +251,8 @@ class Block:
 
     def next_change(self, pb, t: float) -> float:
         """The first time after t (internal) at which the block's data jump or
-        kink (a step of a time profile): steps land on it.  inf: none."""
+        kink (a step of a time profile): steps land on it, and the time
+        scheme restarts its history there (BDF1 next).  inf: none."""
         return float("inf")
 
     def after_step(self, pb, step: int, t: float, dt: float) -> bool:

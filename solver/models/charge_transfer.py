@@ -25,7 +25,7 @@ first order in c and the rest potential is Nernst's).
 
 Order-parameter equation: the phase_field block's Allen-Cahn terms, plus
 
-    d eta/dt += i_F V_m/(zF) |grad eta| + M kappa K |grad eta|
+    d eta/dt += (i_F V_m/(zF) + M kappa K) |grad eta| + lambda 2 eta (1 - eta)/l
 
 (|grad eta| regularised and faded out in the bulk phases: interface_weight;
 its integral across the interface is 1 whatever the profile's width).  The
@@ -35,19 +35,40 @@ field's own curvature motion, so the Allen-Cahn mobility M only keeps the
 profile and capillarity enters through i_F alone: the classical critical
 radius gamma V_m/(zF|eta|) is the model's.
 
-The charge that crosses the interface is S = zF/V_m dh/dt (the same time
-difference as the metal content, so charge and metal agree step by step):
-the source of the electronic and the sink of the ionic current
-(deposition_source).
+The reaction is the only source of metal.  The charge it hands across is
+
+    S_F = (zF/V_m) i_F V_m/(zF) h'(eta) |grad eta|      (reaction_source)
+
+(h'(eta) |grad eta| = |grad h| also integrates to 1 across the interface),
+the source of the electronic and the sink of the ionic current.  The metal
+follows it through the local Lagrange multiplier lambda (a velocity, the
+unknown metal_multiplier; conservative Allen-Cahn, Rubinstein & Sternberg,
+IMA J. Appl. Math. 48 (1992) 249, Brassel & Bretin, Math. Methods Appl.
+Sci. 34 (2011) 1157, here with a multiplier field instead of a number):
+
+    dh/dt - (V_m/zF) S_F = div(l grad lambda) - delta lambda/l
+
+with zero flux at every boundary.  Integrated over the domain the
+divergence vanishes, so the metal changes exactly by the reaction's charge
+(delta = 1e-9 keeps lambda defined where there is no interface; it
+carries 1e-9 of lambda's integral).  Locally lambda lets the relaxation
+reshape the profile across a distance of about l but not move metal: a film
+at rest stays, a stripped film thins only by the reaction, and the
+relaxation's own motion (a profile meeting a wall, a film thinner than the
+interface, a nucleus not yet at its profile) is paid back on the spot
+instead of being counted as current (review-2 section 1: a 0.6 um film on
+LLZO at 0 V dissolved in 70 s while the collector passed -150 A/m^2).
 Results: the interface-averaged overpotential (weight interface_weight).
 """
 import math
 
+import numpy as np
 import ufl
 
 from ..schema import Param, open_unit, positive, q
-from . import Block
-from .grand_potential import capped_exp, clamp01
+from . import Block, Unknown
+from .grand_potential import capped_exp, clamp01, dh
+from .phase_field import interface_length
 
 PARAMS = {
     "reaction": {
@@ -82,25 +103,47 @@ def interface_weight(eta, ell):
     return (ufl.sqrt(ufl.inner(g, g) + delta * delta) - delta) * interface_band(eta, BAND)
 
 
+def profile_weight(eta, ell):
+    """2 eta (1 - eta)/l: |grad eta| of the equilibrium profile, as a
+    function of eta alone, so the multiplier also acts where the gradient
+    vanishes (a film's crest at a wall, thinner than the profile)."""
+    e = clamp01(eta)
+    return 2 * e * (1 - e) / ell
+
+
 def interface_band(eta, floor):
     """1 across the interface, fading to 0 where eta (1 - eta) < floor."""
     e = clamp01(eta)
     return ufl.min_value(1.0, e * (1 - e) / floor)
 
 
-def deposition_source(s):
-    """S = dh/dt (internal units: zF/V_m per time): the charge transferred
-    from the electrolyte to the metal per volume."""
-    return s.ddt(lambda lev: s.at("metal_fraction", lev))
+MULTIPLIER_SPREAD = 1.0  # the multiplier's diffusivity, in units of l
+MULTIPLIER_SCREENING = 1e-12  # delta: lambda's decay term, in units of 1/l
+
+
+def reaction_source(s):
+    """S_F = i_F h'(eta) |grad eta| (internal units: zF/V_m per time): the
+    charge the reaction transfers from the electrolyte to the metal per
+    volume, at the new time level; 0 in the initial solve of a quasi-static
+    unknown (no step yet)."""
+    if s.initial_solve:
+        return 0.0
+    eta = s.u("eta")
+    return s.u("faradaic_current") * dh(eta) * interface_weight(eta, s.p["ell"])
 
 
 def charge_source(s):
     """The current from the ionic into the electronic conductor per volume:
-    d(interface_charge)/dt, the reaction's dh/dt plus the charging of any
-    layer a block adds to interface_charge (interface_space_charge)."""
-    return s.ddt(lambda lev: s.at("interface_charge", lev))
+    the reaction's S_F plus the charging of any layer a block adds to
+    interface_charge (interface_space_charge, sei)."""
+    if not s.contributions.get("interface_charge"):
+        return reaction_source(s)
+    return reaction_source(s) + s.ddt(lambda lev: s.at("interface_charge", lev))
 
 
+# the metal is depleted below this fraction of the interface length per
+# electrode area (the stop of a stripping run)
+DEPLETED = 0.01
 SALT_FLOOR = 1e-12  # c/c_b in the kinetics: a Newton iterate may overshoot below 0
 
 
@@ -121,9 +164,10 @@ def optional(s, name, lev, default):
 class ChargeTransfer(Block):
     name = "charge_transfer"
     params = PARAMS
+    unknowns = (Unknown("metal_multiplier", "m/s"),)
     requires = ("eta", "metal_fraction", "electrode_potential", "phi_e")
     provides = ("charge_transfer_overpotential", "faradaic_current", "local_overpotential",
-                "interface_charge", "exchange_current_log_shift")
+                "interface_charge", "exchange_current_log_shift", "interface_velocity")
     form_keys = (("reaction", "kinetics"), ("reaction", "gibbs_thomson"))
     columns = ("interface_overpotential_V",)
 
@@ -136,6 +180,27 @@ class ChargeTransfer(Block):
                     "= true needs the interface_curvature block in 2-D and 3-D (add it, or "
                     "set gibbs_thomson = false)"]
         return []
+
+    @classmethod
+    def resolution_checks(cls, si, mesh):
+        """A film or seed on the collector thinner than 2 l: its profile
+        cannot reach eta = 1 at the collector (eta = 0.98 there at 2 l).  The
+        multiplier keeps its metal, but its profile is not the tanh the
+        interface length describes."""
+        ell, ini = interface_length(si["phase_field"]), si["initial"]
+        if ini["kind"] == "front":
+            size, what = ini["interface_position"], "[initial] interface_position"
+        elif ini["kind"] == "seeds" and ini["seed_placement"] in ("corner", "electrode"):
+            size, what = ini["seed_radius"], "[initial] seed_radius"
+        else:
+            return [], []
+        if size >= 2 * ell:
+            return [], []
+        return [], [f"{what} {size * 1e6:.3g} um: the metal on the collector is thinner than "
+                    f"twice the interface length ([phase_field] interface_length "
+                    f"{ell * 1e6:.3g} um); it keeps its metal, but its profile cannot reach "
+                    "eta = 1 and its front is not where a sharp interface would put it "
+                    "(use an interface length below half the thickness)"]
 
     @classmethod
     def internal(cls, si, s):
@@ -161,22 +226,53 @@ class ChargeTransfer(Block):
             if "exchange_current_log_shift" in s.contributions:  # (e.g. Frumkin's factor)
                 i0 = i0 * ufl.exp(s.at("exchange_current_log_shift", lev))
             return i0 * rate
+        def velocity(s, lev):  # the front's normal speed (internal m/s), deposition > 0
+            return s.at("faradaic_current", lev) + lev["metal_multiplier"]
         # local_overpotential: what a site of the collector sees (nucleation);
-        # interface_charge: the charge handed across, per volume (h; layers add
-        # their stored charge); exchange_current_log_shift: ln of a factor on i0
+        # interface_charge: charge stored at the interface per volume (none of
+        # its own; layers add theirs); exchange_current_log_shift: ln of a
+        # factor on i0
         return {"charge_transfer_overpotential": overpotential, "faradaic_current": current,
                 "local_overpotential": overpotential,
-                "interface_charge": lambda s, lev: s.at("metal_fraction", lev),
-                "exchange_current_log_shift": lambda s, lev: 0.0}
+                "interface_charge": lambda s, lev: 0.0,
+                "exchange_current_log_shift": lambda s, lev: 0.0,
+                "interface_velocity": velocity}
 
     def residual(self, s):
         p, eta, v = s.p, s.u("eta"), s.test("eta")
+        multiplier, q = s.u("metal_multiplier"), s.test("metal_multiplier")
         weight = interface_weight(eta, p["ell"])
-        F = -s.u("faradaic_current") * weight * v * s.dxl
+        rate = s.u("faradaic_current")
         curvature = optional(s, "curvature", s.levels[0], None)
         if curvature is not None:
-            F -= p["L"] * p["kappa"] * curvature * weight * v * s.dxl
-        return F
+            rate = rate + p["L"] * p["kappa"] * curvature
+        F = -(rate * weight + multiplier * profile_weight(eta, p["ell"])) * v * s.dxl
+        # the metal changes by the reaction alone, up to the multiplier's flux
+        F += (s.ddt(lambda lev: s.at("metal_fraction", lev)) - reaction_source(s)) * q * s.dxl
+        F += MULTIPLIER_SPREAD * p["ell"] * ufl.inner(ufl.grad(multiplier), ufl.grad(q)) * s.dx
+        return F + MULTIPLIER_SCREENING / p["ell"] * multiplier * q * s.dxl
+
+    def initial(self, p):
+        return {"metal_multiplier": lambda x: np.zeros(x.shape[1])}
+
+    def setup(self, pb):
+        self.pb = pb
+
+    def stop(self, row):
+        """Stripping has run out of metal: no node is metal any more (eta <
+        1/2 everywhere: what is left is the diffuse tail of a profile, less
+        than about l/4 per electrode area), or less than DEPLETED l per
+        electrode area is left, while the collector strips (a battery
+        tester's end of discharge; the cell potential is rising steeply)."""
+        if row["collector_current_A_m2"] >= 0:
+            return None
+        ell, left = interface_length(self.pb.case.si["phase_field"]), row["deposit_thickness_m"]
+        if left < DEPLETED * ell:
+            why = f"below {DEPLETED:g} of the interface length {ell * 1e6:.3g} um"
+        else:
+            return None
+        return (f"metal depleted: {why}; {left * 1e9:.3g} nm of metal per electrode area left "
+                "while stripping")
 
     def integrals(self, pb):
         s = pb.state

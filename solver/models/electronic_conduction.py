@@ -55,6 +55,10 @@ PARAMS = {
                        "electrode at the reservoir (negative plates metal)", bounds=(-20.0, 20.0)),
         "current_density": q("10 A/m^2", "A/m^2", "galvanostatic: current per electrode area, "
                              "deposition positive (negative strips metal)", bounds=(-1e8, 1e8)),
+        "cutoff_potential": q("5 V", "V", "galvanostatic: the run stops when the cell "
+                              "potential leaves [-V, +V] (a battery tester's voltage limits; "
+                              "5 V is beyond any solid electrolyte's stability window)",
+                              positive, (1e-6, 1e3)),
         "sheet_conductance": q("596 S", "S", "galvanostatic: the collector foil's "
                                "conductance per square, sigma t (10 um of Cu: 5.96e7 S/m x "
                                "10 um); the current spreads along it to the metal",
@@ -146,7 +150,7 @@ class ElectronicConduction(Block):
     @classmethod
     def inactive_keys(cls, si):
         c = si["collector"]
-        out = [("collector", ("current_density", "sheet_conductance")
+        out = [("collector", ("current_density", "sheet_conductance", "cutoff_potential")
                 if c["control"] == "potentiostatic" else ("potential",),
                 f"control is {c['control']}")]
         if c["profile"] == "constant":
@@ -262,6 +266,13 @@ class ElectronicConduction(Block):
             self.charge_previous, self.charge = self.charge, charge
         return {"cell_potential_V": s.to_si(integrals["collector_potential"] / pb.area, "V"),
                 "collector_current_A_m2": current, "collector_charge_C_m2": self.charge}
+
+    def stop(self, row):
+        limit = self.collector["cutoff_potential"]
+        if self.galvanostatic and abs(row["cell_potential_V"]) > limit:
+            return (f"cutoff potential reached: the cell potential {row['cell_potential_V']:.4g} V "
+                    f"left [-{limit:g}, {limit:g}] V ([collector] cutoff_potential)")
+        return None
 
     def fields(self):
         return (Field("phi_s", "V", lambda pb: pb.scales.to_si(

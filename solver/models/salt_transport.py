@@ -6,7 +6,7 @@ Thomas-Alyea, Electrochemical Systems, ch. 11):
 
 c the salt concentration (the unknown is c/c_b), D the ambipolar
 diffusivity [electrolyte] diffusivity, t+ = D+/(D+ + D-) the cation
-transference number, S = zF/V_m dh/dt the charge deposited per volume and
+transference number, S = S_F the reaction's charge per volume and
 time.  The ion diffusivities follow as D+ = D/(2(1 - t+)), D- = D/(2 t+), and
 the conductivity sigma = z^2 F^2 (D+ + D-) c/(RT) (derived into
 [electrolyte] conductivity at c_b, with provenance); the diffusion potential
@@ -24,7 +24,7 @@ from mpi4py import MPI
 from ..constants import FARADAY, GAS_CONSTANT
 from ..schema import Param, open_unit, positive, q
 from . import Block, Field, Unknown
-from .charge_transfer import deposition_source
+from .charge_transfer import reaction_source
 from .ionic_conduction import IonicConduction
 
 PARAMS = {
@@ -49,6 +49,12 @@ def salt_conductivity(si):
     t = e["salt_transference_number"]
     d_sum = e["diffusivity"] / (2 * t * (1 - t))
     return z * z * FARADAY ** 2 * d_sum * e["salt_concentration"] / (GAS_CONSTANT * T)
+
+
+# c/c_b at the interface below which the salt counts as depleted: the
+# reaction's cathodic rate is proportional to c^alpha_a, so c approaches 0
+# only as the overpotential diverges (Sand's time)
+DEPLETED = 1e-3
 
 
 class SaltTransport(Block):
@@ -86,7 +92,7 @@ class SaltTransport(Block):
         open_ = 1 - s.u("metal_fraction") + p["eps"]
         F = open_ * s.ddt(lambda lev: lev["salt"]) * w * s.dxl
         F += open_ * p["D_salt"] * ufl.inner(ufl.grad(c), ufl.grad(w)) * s.dx
-        return F + (1 - p["t_plus"]) * p["sites_per_salt"] * deposition_source(s) * w * s.dxl
+        return F + (1 - p["t_plus"]) * p["sites_per_salt"] * reaction_source(s) * w * s.dxl
 
     def dirichlet(self, p):
         return [("salt", "reservoir", 1.0)]
@@ -107,9 +113,9 @@ class SaltTransport(Block):
         return {"interface_salt_ratio": pb.comm.allreduce(local, op=MPI.MIN)}
 
     def stop(self, row):
-        if row["interface_salt_ratio"] <= 0:
-            return ("the salt is depleted at the interface (c <= 0: Sand's time passed, or "
-                    "the current exceeds the limiting current)")
+        if row["interface_salt_ratio"] <= DEPLETED:
+            return (f"the salt is depleted at the interface (c/c_b <= {DEPLETED:g}: Sand's time "
+                    "passed, or the current exceeds the limiting current)")
         return None
 
     def progress(self, row):

@@ -7,7 +7,8 @@ model it is a field carried by the moving metal/electrolyte interface:
   interface (Teigen et al., Commun. Math. Sci. 7, 1009, 2009; the Eulerian
   form of Xu & Zhao, J. Sci. Comput. 19, 573, 2003), for a surface moving
   along its normal n = -grad(eta)/|grad(eta)| with the deposit's speed
-  v_n = i_F V_m/(zF) (internal: i_F):
+  v_n = i_F V_m/(zF) + lambda (internal: the interface_velocity of the
+  charge transfer, the reaction plus the metal multiplier):
       dL/dt + v_n n.grad L = G(L, dphi) - K v_n L
   G the growth law at the local electrode potential dphi (the reaction's
   overpotential), K the curvature (interface_curvature; 0 in 1-D): a
@@ -209,7 +210,8 @@ class SEI(Block):
     name = "sei"
     params = PARAMS
     standalone_section = "sei"
-    requires = ("eta", "faradaic_current", "charge_transfer_overpotential", "interface_charge")
+    requires = ("eta", "faradaic_current", "interface_velocity", "charge_transfer_overpotential",
+                "interface_charge")
     unknowns = (Unknown("sei_thickness", "m"), Unknown("sei_strain", "1"),
                 Unknown("sei_drop", "V"))
     form_keys = (("sei", "law"),)
@@ -289,16 +291,17 @@ class SEI(Block):
 
     @staticmethod
     def transport(s, f, lev):
-        """v_n n.grad f, the surface's normal motion carrying f (v_n = i_F)."""
+        """v_n n.grad f, the surface's normal motion carrying f (v_n: the
+        interface_velocity, i_F plus the metal multiplier)."""
         g = ufl.grad(lev["eta"])
         magnitude = ufl.sqrt(ufl.inner(g, g) + (GRADIENT_FLOOR / s.p["ell"]) ** 2)
-        return -s.at("faradaic_current", lev) * ufl.inner(g, ufl.grad(f)) / magnitude
+        return -s.at("interface_velocity", lev) * ufl.inner(g, ufl.grad(f)) / magnitude
 
     def residual(self, s):
         p, lev = s.p, s.levels[0]
         L, e, drop = lev["sei_thickness"], lev["sei_strain"], lev["sei_drop"]
         # K v_n, on the interface only: the curvature field is noise in the bulk
-        stretch = (optional(s, "curvature", lev, 0.0) * s.at("faradaic_current", lev)
+        stretch = (optional(s, "curvature", lev, 0.0) * s.at("interface_velocity", lev)
                    * interface_band(lev["eta"], STRETCH_BAND))
         vL, ve, vd = s.test("sei_thickness"), s.test("sei_strain"), s.test("sei_drop")
         F = (s.ddt(lambda lv: lv["sei_thickness"]) - self.growth(s, lev) + stretch * L) * vL * s.dxl
