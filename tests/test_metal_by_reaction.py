@@ -10,6 +10,12 @@ settings (l = 0.5 um, relaxation rate 0.1 1/s, no boundary values, LLZO):
 - the metal grown under a potential follows the ionic current measured from
   the gradient at the reservoir face.
 
+Measured (1 rank, dolfinx 0.5.2): rest, metal within 3.4e-8 (0.6 um Li),
+current 0; stripping, metal lost / (I t / zF) - 1 = -9.1e-7 (Li), -9.3e-7
+(Na), -7.7e-7 (Mg), no failed solve; cycling, metal after three cycles
+1.9e-8 / 7.3e-8 / 2.1e-7 of a half-cycle at dt_max = 1 / 5 / 20 s;
+plating, 5.0e-9 (Li) and 1.2e-8 (Mg) of the total.
+
 Each check sets a quantity counted from the eta field (metal_mol_m2)
 against one computed independently: the current the case imposes,
 integrated here in closed form (I t / (zF), z and F written out), or the
@@ -134,15 +140,14 @@ def test_galvanostatic_metal_follows_the_imposed_charge(metal, mpi_tmp_path):
 def test_potentiostatic_metal_follows_the_flux_at_the_reservoir(mpi_tmp_path):
     """-0.1 V on a 2 um Li film: the metal grown against the ionic current
     entering at the reservoir, evaluated from the gradient of phi_e on the
-    face (not the residual), integrated by the trapezoid rule, on two meshes:
-    within 0.5 % on the finer, and the gap shrinks with the cells."""
-    gaps = []
-    for cells in (120, 480):
-        case = film_case("Li", {"control": "potentiostatic", "potential": "-0.1 V"}, "2 um",
-                         "200 s", cells=cells, dt_max="1 s")
-        ts, _ = run(case, mpi_tmp_path / f"p{cells}")
-        grown = ts["metal_mol_m2"][-1] - ts["metal_mol_m2"][0]
-        charge = np.trapz(ts["reservoir_current_from_gradient_A_m2"], ts["t_s"])
-        gaps.append(abs(charge / FARADAY / grown - 1))
-    assert gaps[1] < 5e-3, gaps
-    assert gaps[1] < gaps[0], gaps
+    face (not the residual), integrated by the trapezoid rule: within 2e-4
+    (measured -4.9e-5: the trapezoid's first interval, where the recorded
+    current jumps from 0 at t = 0; in 1-D the P1 gradient of the linear
+    potential is exact, so the mesh does not enter)."""
+    case = film_case("Li", {"control": "potentiostatic", "potential": "-0.1 V"}, "2 um",
+                     "200 s", dt_max="1 s")
+    ts, _ = run(case, mpi_tmp_path / "p")
+    grown = ts["metal_mol_m2"][-1] - ts["metal_mol_m2"][0]
+    assert grown > 0
+    charge = np.trapz(ts["reservoir_current_from_gradient_A_m2"], ts["t_s"])
+    assert abs(charge / FARADAY / grown - 1) < 2e-4
