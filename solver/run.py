@@ -231,8 +231,8 @@ class Run:
         def before_solve(t0, t1):
             for b in pb.blocks:
                 b.before_solve(pb, t0, t1)
-        change = min(b.next_change(pb, stepper.t) for b in pb.blocks)
-        st = stepper.advance(min(self.next_out, change), before_solve)
+        changes = [(b.next_change(pb, stepper.t), b.data_jumps) for b in pb.blocks]
+        st = stepper.advance(min([self.next_out] + [t for t, _ in changes]), before_solve)
         if _signalled:  # (in case a solver swallowed the exception)
             raise Terminated("terminated by SIGTERM")
         with writes_complete():
@@ -241,10 +241,11 @@ class Run:
             row["wall_s"] = self.wall()
             self.out.append(row)
             changed = [b.after_step(pb, stepper.step, stepper.t, st["dt"]) for b in pb.blocks]
-            # a block's event changed the state, or the step landed on a
-            # discontinuity of the data (a control's step): the history of
-            # the smooth solution before it does not belong to the next step
-            if any(changed) or stepper.t >= change * (1 - 1e-12):
+            # a block's event changed the state, or the step landed on a jump
+            # of the data (a control's step, not a ramp's kink): the history
+            # of the smooth solution before it does not belong to the next step
+            jumped = any(jumps and stepper.t >= t * (1 - 1e-12) for t, jumps in changes)
+            if any(changed) or jumped:
                 stepper.reset_history()
             if self.adaptor and (stepper.step % self.case.si["mesh_adaptivity"]["interval"] == 0
                                  or self.adaptor.front_escaped(pb)):

@@ -24,9 +24,12 @@ so j scales by that factor for every law.  f = F/RT; eta = dphi - U_SEI
 - tunnelling (Tang, Lu & Newman, JES 159, A1775, 2012, eq. 25): the electrons
   tunnel through the SEI, decay length lambda:
       j = j0 exp(-alpha f eta) exp(-L/lambda)                   L = lambda ln(e^(L0/lambda) + A t/lambda), A = V j(0)/(zF)
-- mixed reaction/diffusion (Yang et al., JPS 360, 28, 2017): surface reaction
-  k in series with solvent diffusion D_sol through the SEI:
+- mixed reaction/diffusion (Yang et al., JPS 360, 28, 2017; PyBaMM's "ec
+  reaction limited"): a surface reaction whose rate constant follows the
+  potential, k = k0 exp(-alpha f eta), in series with solvent diffusion
+  D_sol through the SEI:
       j = z F c_sol k / (nu (1 + L k/D_sol))                   L + k L^2/(2 D_sol) = (same at L0) + V c_sol k t/nu
+  (at constant potential)
 """
 from __future__ import annotations
 
@@ -52,7 +55,8 @@ def coefficients(law: str, p: dict) -> dict:
     """The SI coefficients of dL/dt for the law's parameters p (at T):
     reaction A e^(-a (dphi - U)); tunnelling the same times e^(-L/lam);
     solvent_diffusion B/L; electron_migration K (U - dphi)/L;
-    interstitial_diffusion B e^(-a dphi)/L; mixed A/(1 + L/ell)."""
+    interstitial_diffusion B e^(-a dphi)/L; mixed A k/(1 + L k/ell) with
+    k = e^(-a (dphi - U)) (A and ell at k = k0)."""
     V, z = p["molar_volume"], p["charge_number"]
     f = FARADAY / (GAS_CONSTANT * p["temperature"])
     if law in ("reaction", "tunnelling"):
@@ -67,7 +71,8 @@ def coefficients(law: str, p: dict) -> dict:
         return {"B": V * p["interstitial_diffusivity"] * p["interstitial_concentration"] / z, "a": f}
     if law == "mixed":
         return {"A": V * p["solvent_concentration"] * p["rate_constant"] / p["solvent_stoichiometry"],
-                "ell": p["solvent_diffusivity"] / p["rate_constant"]}
+                "ell": p["solvent_diffusivity"] / p["rate_constant"],
+                "a": p["transfer_coefficient"] * f, "U": p["equilibrium_potential"]}
     raise ValueError(f"unknown SEI law {law!r}; one of {', '.join(LAWS)}")
 
 
@@ -87,7 +92,8 @@ def growth_rate(law: str, L, dphi, c: dict, exp=math.exp, positive_part=lambda v
     if law == "interstitial_diffusion":
         return c["B"] * exp(-c["a"] * dphi) / L
     if law == "mixed":
-        return c["A"] / (1 + L / c["ell"])
+        k = exp(-c["a"] * (dphi - c["U"]))
+        return c["A"] * k / (1 + L * k / c["ell"])
     raise ValueError(f"unknown SEI law {law!r}; one of {', '.join(LAWS)}")
 
 
@@ -119,7 +125,9 @@ def closed_form(law: str, t: float, L0: float, p: dict) -> float:
         return math.sqrt(L0 * L0 + 2 * V * p["interstitial_diffusivity"] * p["interstitial_concentration"]
                          * math.exp(-f * p["electrode_potential"]) * t / z)
     if law == "mixed":
-        k, D = p["rate_constant"], p["solvent_diffusivity"]
+        k = p["rate_constant"] * math.exp(
+            -p["transfer_coefficient"] * f * (p["electrode_potential"] - p["equilibrium_potential"]))
+        D = p["solvent_diffusivity"]
         c = L0 + k * L0 * L0 / (2 * D) + V * p["solvent_concentration"] * k * t / p["solvent_stoichiometry"]
         return (-1 + math.sqrt(1 + 2 * k * c / D)) * D / k
     raise ValueError(f"unknown SEI law {law!r}")

@@ -99,7 +99,8 @@ def test_stripping_to_the_end_stops_as_metal_depleted(metal, current, mpi_tmp_pa
     half = np.searchsorted(metal_mol[::-1], 0.5 * metal_mol[0])  # (metal falls)
     assert potential[-1] > potential[len(t) - 1 - half] + 0.05  # rising at the end
     lost = metal_mol[0] - metal_mol[-1]
-    assert lost == pytest.approx(-current * t[-1] / (z * FARADAY), rel=5e-3)
+    double_layer = ts["double_layer_charge_C_m2"][-1] - ts["double_layer_charge_C_m2"][0]
+    assert lost == pytest.approx((-current * t[-1] + double_layer) / (z * FARADAY), rel=5e-3)
 
 
 @pytest.mark.parametrize("dt_max", ["1 s", "5 s", "20 s"])
@@ -115,7 +116,11 @@ def test_cycling_with_bdf2_returns_the_metal(dt_max, mpi_tmp_path):
     ts, status = run(case, mpi_tmp_path / "cycle")
     assert status["status"] == "completed"
     capacity = 10.0 * 100.0 / FARADAY  # mol/m^2 per half-cycle (z = 1)
-    t, metal_mol = ts["t_s"], ts["metal_mol_m2"] - ts["metal_mol_m2"][0]
+    t = ts["t_s"]
+    # the metal plus the double layers' charge (a state function of the
+    # potentials, -C_dl (phi_s - phi_e)) is what the imposed charge pays for
+    metal_mol = (ts["metal_mol_m2"] - ts["metal_mol_m2"][0]
+                 + (ts["double_layer_charge_C_m2"] - ts["double_layer_charge_C_m2"][0]) / FARADAY)
     for k in range(3):
         plated = metal_mol[np.argmin(np.abs(t - (200 * k + 100)))]
         assert plated == pytest.approx(capacity, abs=1e-4 * capacity)
@@ -133,7 +138,8 @@ def test_galvanostatic_metal_follows_the_imposed_charge(metal, mpi_tmp_path):
                      "2 um", "100 s")
     ts, _ = run(case, mpi_tmp_path / "plate")
     grown = ts["metal_mol_m2"] - ts["metal_mol_m2"][0]
-    imposed = 50.0 * ts["t_s"] / (z * FARADAY)
+    double_layer = ts["double_layer_charge_C_m2"] - ts["double_layer_charge_C_m2"][0]
+    imposed = (50.0 * ts["t_s"] - double_layer) / (z * FARADAY)
     assert np.abs(grown - imposed).max() < 1e-6 * imposed[-1]
 
 
@@ -151,3 +157,30 @@ def test_potentiostatic_metal_follows_the_flux_at_the_reservoir(mpi_tmp_path):
     assert grown > 0
     charge = np.trapz(ts["reservoir_current_from_gradient_A_m2"], ts["t_s"])
     assert abs(charge / FARADAY / grown - 1) < 2e-4
+
+
+def test_a_bare_collector_charges_its_double_layer_at_i_over_c(mpi_tmp_path):
+    """Galvanostatic 10 A/m^2 on a bare collector: no metal, the collector's
+    double layer (20 uF/cm^2) takes the current, so the cell potential falls
+    at I/C_dl = 50 V/s (plus the constant ohmic drop), and the run stops at
+    the cutoff potential, -1 V here (before issue 34: +50 V after 10 s and
+    "completed").  The potentiostatic bare collector passes no current."""
+    c_dl = 20e-6 / 1e-4  # F/m^2
+    case = film_case("Li", {"control": "galvanostatic", "current_density": "10 A/m^2",
+                            "cutoff_potential": "1 V"}, "2 um", "1 s", dt_max="0.05 s")
+    raw = case.raw
+    raw["initial"] = {"kind": "bare"}
+    raw["time"].update({"dt_initial": "1e-4 s", "dt_max": "0.005 s"})
+    ts, status = run(validate(raw, "<test>"), mpi_tmp_path / "galvanostatic")
+    assert status["status"] == "stopped" and "cutoff potential" in status["reason"], status
+    assert ts["cell_potential_V"][-1] < -1.0
+    assert np.abs(ts["metal_mol_m2"]).max() == 0.0
+    slope = np.polyfit(ts["t_s"][2:], ts["cell_potential_V"][2:], 1)[0]
+    assert slope == pytest.approx(-10.0 / c_dl, rel=1e-6)
+    charge = ts["double_layer_charge_C_m2"][-1] - ts["double_layer_charge_C_m2"][0]
+    assert charge == pytest.approx(10.0 * ts["t_s"][-1], rel=1e-6)
+
+    raw["collector"] = {"control": "potentiostatic", "potential": "-0.1 V"}
+    ts, status = run(validate(raw, "<test>"), mpi_tmp_path / "potentiostatic")
+    assert status["status"] == "completed"
+    assert np.abs(ts["collector_current_A_m2"]).max() < 1e-9

@@ -55,6 +55,22 @@ def test_faraday_of_the_sei(law):
         assert Q == pytest.approx(2 * FARADAY * (L - L0) / 9.585e-5, rel=1e-7)
 
 
+def test_mixed_law_reaction_step_follows_the_potential():
+    """The mixed law's surface reaction is k0 exp(-alpha f (dphi - U)) (PyBaMM's
+    "ec reaction limited"; review-2 section 6: it ignored the potential).  In
+    its reaction-limited regime (L k/D < 3e-5 here, over 10 s) the rate
+    V c k/nu is written out at two potentials 50 mV apart: the ratio is
+    exp(alpha F 0.05 / RT) = 2.64599 for alpha = 0.5 at 298.15 K."""
+    p = {**P, "rate_constant": 1e-12, "solvent_diffusivity": 2.5e-13}
+    rates = []
+    for dphi in (0.1, 0.05):
+        rows = integrate("mixed", {**p, "electrode_potential": dphi}, L0, 10.0)
+        rates.append((rows[-1][2] - L0) / rows[-1][0])
+    k = 1e-12 * math.exp(-0.5 * 96485.33212 / (8.314462618 * 298.15) * (0.1 - 0.4))
+    assert rates[0] == pytest.approx(9.585e-5 * 2636.0 * k, rel=1e-5)
+    assert rates[1] / rates[0] == pytest.approx(2.64599, rel=1e-4)
+
+
 def test_arrhenius():
     """k(T_ref) = k_ref; ln k linear in 1/T with slope -E_a/R."""
     k = [arrhenius(2.0, 5e4, T, 298.15) for T in (298.15, 320.0, 350.0)]
@@ -188,14 +204,16 @@ def test_flat_sei_converges_at_second_order_in_time(mpi_tmp_path):
 
 
 def test_faraday_with_the_sei_share(mpi_tmp_path):
-    """Collector charge = zF (metal grown) + SEI charge at every step: three
-    quantities from independent integrals (the collector's flux, the metal
-    content, the SEI on the interface); the SEI takes > 5 % of the charge."""
+    """Collector charge = zF (metal grown) + SEI charge + double-layer
+    charge at every step: a consistency check (the collector charge is the
+    BDF sum of the same sources, review-2 section 8); the SEI takes > 5 %
+    of the charge."""
     run_case(sei_1d(-0.05), mpi_tmp_path / "run")
     ts = series(mpi_tmp_path / "run")
     metal = FARADAY * (ts["metal_mol_m2"] - ts["metal_mol_m2"][0])
     assert ts["sei_charge_C_m2"][-1] > 0.05 * ts["collector_charge_C_m2"][-1]
-    residual = ts["collector_charge_C_m2"] - metal - ts["sei_charge_C_m2"]
+    double_layer = ts["double_layer_charge_C_m2"] - ts["double_layer_charge_C_m2"][0]
+    residual = ts["collector_charge_C_m2"] - metal - ts["sei_charge_C_m2"] - double_layer
     assert np.abs(residual).max() < 1e-8 * ts["collector_charge_C_m2"][-1]
 
 
@@ -308,7 +326,8 @@ def test_a_growing_disc_stretches_its_sei_and_keeps_l_times_r(tmp_path):
     assert ts["sei_cracked_charge_C_m2"][-1] > 0
     assert ts["sei_thickness_m"][-1] < 0.5 * 5e-9
     metal = FARADAY * (ts["metal_mol_m2"] - ts["metal_mol_m2"][0])
-    residual = ts["collector_charge_C_m2"] - metal - ts["sei_charge_C_m2"]
+    double_layer = ts["double_layer_charge_C_m2"] - ts["double_layer_charge_C_m2"][0]
+    residual = ts["collector_charge_C_m2"] - metal - ts["sei_charge_C_m2"] - double_layer
     assert np.abs(residual).max() < 1e-8 * ts["collector_charge_C_m2"][-1]
 
 

@@ -249,10 +249,15 @@ class Block:
     def before_solve(self, pb, t0: float, t1: float):
         """Before every attempt at the step [t0, t1] (internal time)."""
 
+    # next_change's times are jumps of the data (the time scheme restarts
+    # its history there), not only kinks
+    data_jumps: bool = True
+
     def next_change(self, pb, t: float) -> float:
         """The first time after t (internal) at which the block's data jump or
-        kink (a step of a time profile): steps land on it, and the time
-        scheme restarts its history there (BDF1 next).  inf: none."""
+        kink (a step of a time profile): steps land on it; at a jump
+        (data_jumps) the time scheme restarts its history (BDF1 next).
+        inf: none."""
         return float("inf")
 
     def after_step(self, pb, step: int, t: float, dt: float) -> bool:
@@ -337,6 +342,7 @@ def _register_builtin():
     from .butler_volmer import ButlerVolmer
     from .charge_transfer import ChargeTransfer
     from .defect_transport import DefectTransport
+    from .double_layer import DoubleLayer
     from .driving_force import DrivingForce
     from .electronic_conduction import ElectronicConduction
     from .interface_curvature import InterfaceCurvature
@@ -352,7 +358,7 @@ def _register_builtin():
     for block in (IonTransport, PhaseField, ButlerVolmer, Potential, DrivingForce,
                   SubstrateNucleation, ChargeTransfer, ElectronicConduction, IonicConduction,
                   SaltTransport, InterfaceCurvature, SpaceCharge, DefectTransport,
-                  InterfaceSpaceCharge, SEI):
+                  InterfaceSpaceCharge, SEI, DoubleLayer):
         register(block)
 
 

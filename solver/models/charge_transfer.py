@@ -46,13 +46,16 @@ unknown metal_multiplier; conservative Allen-Cahn, Rubinstein & Sternberg,
 IMA J. Appl. Math. 48 (1992) 249, Brassel & Bretin, Math. Methods Appl.
 Sci. 34 (2011) 1157, here with a multiplier field instead of a number):
 
-    dh/dt - (V_m/zF) S_F = div(l grad lambda) - delta lambda/l
+    dh/dt - (V_m/zF) S_F = div(D grad lambda) - delta lambda/l,
+    D = l (4 eta (1 - eta) + 1e-6)
 
 with zero flux at every boundary.  Integrated over the domain the
 divergence vanishes, so the metal changes exactly by the reaction's charge
-(delta = 1e-9 keeps lambda defined where there is no interface; it
-carries 1e-9 of lambda's integral).  Locally lambda lets the relaxation
-reshape the profile across a distance of about l but not move metal: a film
+(delta = 1e-12 keeps lambda defined where there is no interface; it
+carries 1e-12 of lambda's integral).  D confines the multiplier's flux to
+the interface: the relaxation may reshape the profile across it, about l,
+but passes no metal through the bulk phases from one interface to another
+(1e-6 of the interface's D there).  A film
 at rest stays, a stripped film thins only by the reaction, and the
 relaxation's own motion (a profile meeting a wall, a film thinner than the
 interface, a nucleus not yet at its profile) is paid back on the spot
@@ -65,6 +68,7 @@ import math
 import numpy as np
 import ufl
 
+from .. import compat
 from ..schema import Param, open_unit, positive, q
 from . import Block, Unknown
 from .grand_potential import capped_exp, clamp01, dh
@@ -117,7 +121,8 @@ def interface_band(eta, floor):
     return ufl.min_value(1.0, e * (1 - e) / floor)
 
 
-MULTIPLIER_SPREAD = 1.0  # the multiplier's diffusivity, in units of l
+MULTIPLIER_SPREAD = 1.0  # the multiplier's diffusivity across the interface, in units of l
+BULK_SPREAD = 1e-6  # the same in the bulk phases, relative: metal is not passed through them
 MULTIPLIER_SCREENING = 1e-12  # delta: lambda's decay term, in units of 1/l
 
 
@@ -249,8 +254,17 @@ class ChargeTransfer(Block):
         F = -(rate * weight + multiplier * profile_weight(eta, p["ell"])) * v * s.dxl
         # the metal changes by the reaction alone, up to the multiplier's flux
         F += (s.ddt(lambda lev: s.at("metal_fraction", lev)) - reaction_source(s)) * q * s.dxl
-        F += MULTIPLIER_SPREAD * p["ell"] * ufl.inner(ufl.grad(multiplier), ufl.grad(q)) * s.dx
+        spread = MULTIPLIER_SPREAD * p["ell"] * (2 * profile_weight(eta, 1.0) + BULK_SPREAD)
+        F += spread * ufl.inner(ufl.grad(multiplier), ufl.grad(q)) * s.dx
         return F + MULTIPLIER_SCREENING / p["ell"] * multiplier * q * s.dxl
+
+    def newton_floor(self, s):
+        """The multiplier's stiffness across an interface, l/h^2 per lumped
+        node volume: in the bulk phases its diagonal is 1e-6 of that
+        (BULK_SPREAD), and F_i / J_ii there measured the round-off of a
+        nearly free lambda, not an error of the metal."""
+        h = compat.cell_size(s.u("metal_multiplier"))
+        return MULTIPLIER_SPREAD * s.p["ell"] / (h * h) * s.test("metal_multiplier") * s.dxl
 
     def initial(self, p):
         return {"metal_multiplier": lambda x: np.zeros(x.shape[1])}
@@ -259,20 +273,16 @@ class ChargeTransfer(Block):
         self.pb = pb
 
     def stop(self, row):
-        """Stripping has run out of metal: no node is metal any more (eta <
-        1/2 everywhere: what is left is the diffuse tail of a profile, less
-        than about l/4 per electrode area), or less than DEPLETED l per
-        electrode area is left, while the collector strips (a battery
-        tester's end of discharge; the cell potential is rising steeply)."""
+        """Stripping has run out of metal: less than DEPLETED l per electrode
+        area is left while the collector strips (a battery tester's end of
+        discharge; the cell potential is rising steeply by then)."""
         if row["collector_current_A_m2"] >= 0:
             return None
         ell, left = interface_length(self.pb.case.si["phase_field"]), row["deposit_thickness_m"]
-        if left < DEPLETED * ell:
-            why = f"below {DEPLETED:g} of the interface length {ell * 1e6:.3g} um"
-        else:
+        if not 0 < left < DEPLETED * ell:  # (0: a bare collector, nothing to strip)
             return None
-        return (f"metal depleted: {why}; {left * 1e9:.3g} nm of metal per electrode area left "
-                "while stripping")
+        return (f"metal depleted: {left * 1e9:.3g} nm of metal per electrode area left while "
+                f"stripping (below {DEPLETED:g} of the interface length {ell * 1e6:.3g} um)")
 
     def integrals(self, pb):
         s = pb.state

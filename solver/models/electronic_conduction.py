@@ -127,7 +127,7 @@ class ElectronicConduction(Block):
     name = "electronic_conduction"
     params = PARAMS
     unknowns = (Unknown("phi_s", "V", update_limit="max_potential_update", elliptic=True),)
-    provides = ("electrode_potential",)
+    provides = ("electrode_potential", "collector_charging_current")
     requires = ("metal_fraction",)
     form_keys = (("collector", "control"),)
     columns = ("cell_potential_V", "collector_current_A_m2", "collector_charge_C_m2")
@@ -177,6 +177,9 @@ class ElectronicConduction(Block):
         self.pb, self.charge, self.charge_previous = pb, 0.0, 0.0
         self.collector = pb.case.si["collector"]
         self.galvanostatic = self.collector["control"] == "galvanostatic"
+        # a step profile jumps at its table times (BDF restarts there); a
+        # linear one only kinks (BDF2 carries on: a restart would cost I' dt^2/2)
+        self.data_jumps = self.collector["interpolation"] == "step"
         self.reference = 0.0 if self.galvanostatic else self._value(0.0)
         self.value = fem.Constant(pb.mesh, compat.scalar_type(self._value(0.0)))
         self.offset = fem.Constant(pb.mesh, compat.scalar_type(self.reference))
@@ -218,13 +221,20 @@ class ElectronicConduction(Block):
             f.x.array[pb.sub_dofs["phi_s"]] -= shift
 
     def quantities(self):
-        return {"electrode_potential": lambda s, lev: self.offset + lev["phi_s"]}
+        # collector_charging_current: a non-Faradaic current per area from the
+        # collector into the electrolyte (deposition sense); the double_layer
+        # block adds its charging
+        return {"electrode_potential": lambda s, lev: self.offset + lev["phi_s"],
+                "collector_charging_current": lambda s, lev: 0.0}
 
     def _bulk(self, s):
         """The residual without the imposed current (divided by sigma_s)."""
         p, phi, r = s.p, s.u("phi_s"), s.test("phi_s")
         F = (s.u("metal_fraction") + p["eps"]) * ufl.inner(ufl.grad(phi), ufl.grad(r)) * s.dx
-        return F - charge_source(s) / p["sigma_metal"] * r * s.dxl
+        F -= charge_source(s) / p["sigma_metal"] * r * s.dxl
+        if s.contributions.get("collector_charging_current") and not s.initial_solve:
+            F -= s.u("collector_charging_current") / p["sigma_metal"] * r * s.ds["electrode"]
+        return F
 
     def residual(self, s):
         F = self._bulk(s)

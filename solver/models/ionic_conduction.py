@@ -15,7 +15,8 @@ crack_center, with tanh edges a tenth of the width wide: a heterogeneous
 solid electrolyte that focuses (r > 1) or shields (r < 1) the current.
 Boundary: phi_e = 0 at the reservoir (the reference: an M/M^z+ electrode at
 the bulk concentration); blocking elsewhere, also at the collector, so a
-bare collector passes no ionic current.
+bare collector passes no Faradaic current, only the charging current of
+its double layer (collector_charging_current, the double_layer block).
 Results: the current entering at the reservoir (consistent flux, per
 electrode area, deposition positive) and the same current from the
 gradient of phi_e on the reservoir face (the P1 flux -i_e.n: it converges
@@ -108,8 +109,10 @@ class IonicConduction(Block):
 
     def residual(self, s):
         q = s.test("phi_e")
-        return (-ufl.inner(s.u("ionic_current"), ufl.grad(q)) * s.dx
-                + charge_source(s) * q * s.dxl)
+        F = -ufl.inner(s.u("ionic_current"), ufl.grad(q)) * s.dx + charge_source(s) * q * s.dxl
+        if s.contributions.get("collector_charging_current") and not s.initial_solve:
+            F += s.u("collector_charging_current") * q * s.ds["electrode"]
+        return F
 
     def dirichlet(self, p):
         return [("phi_e", "reservoir", 0.0)]

@@ -50,7 +50,8 @@ LAW_KEYS = {
     "interstitial_diffusion": ("interstitial_diffusivity", "interstitial_concentration",
                                "electrode_potential"),
     "tunnelling": REACTION + ("tunnelling_decay_length",),
-    "mixed": ("rate_constant", "solvent_diffusivity", "solvent_concentration"),
+    "mixed": ("rate_constant", "solvent_diffusivity", "solvent_concentration",
+              "transfer_coefficient", "equilibrium_potential", "electrode_potential"),
 }
 # keys with a default that only some laws read
 OPTIONAL_KEYS = {"solvent_stoichiometry": ("solvent_diffusion", "mixed")}
@@ -70,8 +71,10 @@ PARAMS = {
         "reference_temperature": q("298.15 K", "K", "T_ref at which the rate constants are given",
                                    positive, (1.0, 3000.0)),
         "exchange_current_density": q(None, "A/m^2", "reaction, tunnelling: j0", positive, (1e-30, 1e6)),
-        "transfer_coefficient": Param("number", None, "reaction, tunnelling: alpha", check=open_unit),
-        "equilibrium_potential": q(None, "V", "reaction, tunnelling, electron_migration: U_SEI",
+        "transfer_coefficient": Param("number", None, "reaction, tunnelling, mixed: alpha",
+                                      check=open_unit),
+        "equilibrium_potential": q(None, "V", "reaction, tunnelling, electron_migration, mixed: "
+                                   "U_SEI",
                                    bounds=(-10.0, 10.0)),
         "electrode_potential": q(None, "V", "0-D mode: the electrode's potential against the "
                                  "reference of U_SEI (with a deposition model: the local "
@@ -88,7 +91,8 @@ PARAMS = {
                                         "electrode side", positive, (1e-12, 1e6)),
         "tunnelling_decay_length": q(None, "m", "tunnelling: lambda of the electrons' exp(-L/lambda)",
                                      positive, (1e-12, 1e-6)),
-        "rate_constant": q(None, "m/s", "mixed: k of the surface reaction", positive, (1e-30, 1.0)),
+        "rate_constant": q(None, "m/s", "mixed: k0 of the surface reaction at U_SEI (k = k0 "
+                           "exp(-alpha F (dphi - U_SEI)/RT))", positive, (1e-30, 1.0)),
         "solvent_stoichiometry": Param("number", 1.0, "solvent_diffusion, mixed: solvent "
                                        "molecules per formula unit of SEI (1: Ploehn et al. "
                                        "2004; PyBaMM's models: the charge_number)",
