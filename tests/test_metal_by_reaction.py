@@ -10,17 +10,27 @@ settings (l = 0.5 um, relaxation rate 0.1 1/s, no boundary values, LLZO):
 - the metal grown under a potential follows the ionic current measured from
   the gradient at the reservoir face.
 
-Measured (1 rank, dolfinx 0.5.2): rest, metal within 3.4e-8 (0.6 um Li),
-current 0; stripping, metal lost / (I t / zF) - 1 = -9.1e-7 (Li), -9.3e-7
-(Na), -7.7e-7 (Mg), no failed solve; cycling, metal after three cycles
-1.9e-8 / 7.3e-8 / 2.1e-7 of a half-cycle at dt_max = 1 / 5 / 20 s;
-plating, 5.0e-9 (Li) and 1.2e-8 (Mg) of the total.
+Each check sets the metal counted from the eta field (metal_mol_m2)
+against the current the case imposes, integrated here in closed form
+(I t / (zF), z and F written out), or against the reservoir current
+integrated by the trapezoid rule.  What they can and cannot see: under
+galvanostatic control the electronic equation forces the reaction's
+charge to equal I (less the double layers'), and the multiplier's
+equation makes the metal follow that charge, so these checks hold by
+construction once both are in place; they catch what review-2 found (the
+relaxation's motion counted as current, BDF2 history carried across a
+control step, a film lost at rest) and errors of z, units and the double
+layers' share, not the kinetics (T3-T8 in test_two_potential.py test
+those against closed forms).  In 1-D the reservoir current from the
+gradient equals the consistent flux (the potential is linear in the first
+cell), so that check tests the time integration (trapezoid against the BDF
+sum), nothing more.
 
-Each check sets a quantity counted from the eta field (metal_mol_m2)
-against one computed independently: the current the case imposes,
-integrated here in closed form (I t / (zF), z and F written out), or the
-reservoir flux from the potential's gradient integrated by the trapezoid
-rule.  Neither side comes from the reaction's source term or its BDF sum.
+Measured (1 rank, dolfinx 0.5.2, before the double layers): rest, metal
+within 3.4e-8 (0.6 um Li), current 0; stripping, metal lost / (I t / zF)
+- 1 = -9.1e-7 (Li), -9.3e-7 (Na), -7.7e-7 (Mg), no failed solve; cycling,
+metal after three cycles 1.9e-8 / 7.3e-8 / 2.1e-7 of a half-cycle at
+dt_max = 1 / 5 / 20 s; plating, 5.0e-9 (Li) and 1.2e-8 (Mg) of the total.
 """
 import json
 import math
@@ -145,17 +155,17 @@ def test_galvanostatic_metal_follows_the_imposed_charge(metal, mpi_tmp_path):
 
 def test_potentiostatic_metal_follows_the_flux_at_the_reservoir(mpi_tmp_path):
     """-0.1 V on a 2 um Li film: the metal grown against the ionic current
-    entering at the reservoir, evaluated from the gradient of phi_e on the
-    face (not the residual), integrated by the trapezoid rule: within 2e-4
-    (measured -4.9e-5: the trapezoid's first interval, where the recorded
-    current jumps from 0 at t = 0; in 1-D the P1 gradient of the linear
-    potential is exact, so the mesh does not enter)."""
+    entering at the reservoir (from the gradient of phi_e on the face),
+    integrated by the trapezoid rule, less the double layers' charge:
+    within 2e-4 (measured -4.9e-5: the trapezoid's first interval, where
+    the recorded current jumps from 0 at t = 0)."""
     case = film_case("Li", {"control": "potentiostatic", "potential": "-0.1 V"}, "2 um",
                      "200 s", dt_max="1 s")
     ts, _ = run(case, mpi_tmp_path / "p")
     grown = ts["metal_mol_m2"][-1] - ts["metal_mol_m2"][0]
     assert grown > 0
-    charge = np.trapz(ts["reservoir_current_from_gradient_A_m2"], ts["t_s"])
+    charge = (np.trapz(ts["reservoir_current_from_gradient_A_m2"], ts["t_s"])
+              - ts["double_layer_charge_C_m2"][-1] + ts["double_layer_charge_C_m2"][0])
     assert abs(charge / FARADAY / grown - 1) < 2e-4
 
 
@@ -184,3 +194,19 @@ def test_a_bare_collector_charges_its_double_layer_at_i_over_c(mpi_tmp_path):
     ts, status = run(validate(raw, "<test>"), mpi_tmp_path / "potentiostatic")
     assert status["status"] == "completed"
     assert np.abs(ts["collector_current_A_m2"]).max() < 1e-9
+
+
+@pytest.mark.serial
+def test_stripping_results_are_the_same_on_1_and_2_ranks(tmp_path):
+    """A 1 um Li film stripped at -100 A/m^2 to "metal depleted" (the
+    multiplier, the double layers, the stop) through the command line on 1
+    and 2 ranks: the same steps, every integral column within 1e-7 (the
+    last rows hold 1 % of the metal: there it differs by 4.8e-8 relative,
+    3e-11 mol/m^2 or 4e-10 of the film, set by the Newton tolerance 1e-8;
+    measured)."""
+    from helpers import assert_same_on_1_and_2_ranks
+    case = film_case("Li", {"control": "galvanostatic", "current_density": "-100 A/m^2"},
+                     "1 um", "2000 s", dt_max="0.5 s")
+    assert_same_on_1_and_2_ranks(case, tmp_path, (
+        "metal_mol_m2", "cell_potential_V", "interface_overpotential_V",
+        "double_layer_charge_C_m2", "collector_charge_C_m2"), rel=1e-7)
