@@ -10,8 +10,9 @@ model it is a field carried by the moving metal/electrolyte interface:
   v_n = i_F V_m/(zF) + lambda (internal: the interface_velocity of the
   charge transfer, the reaction plus the metal multiplier):
       dL/dt + v_n n.grad L = G(L, dphi) - K v_n L
-  G the growth law at the local electrode potential dphi (the reaction's
-  overpotential), K the curvature (interface_curvature; 0 in 1-D): a
+  G the growth law at the local electrode potential dphi = phi_s - phi_e
+  behind the SEI's drop (without the metal's capillary and Nernst terms:
+  electrode_step), K the curvature (interface_curvature; 0 in 1-D): a
   growing tip (K v_n > 0) stretches and thins its SEI.  The same equation
   off the interface extends L along the normal.
 - the areal strain of the SEI, stretched with the surface:
@@ -32,6 +33,7 @@ import math
 
 import numpy as np
 import ufl
+from dolfinx import fem
 from mpi4py import MPI
 
 from ..constants import FARADAY
@@ -215,7 +217,7 @@ class SEI(Block):
     params = PARAMS
     standalone_section = "sei"
     requires = ("eta", "faradaic_current", "interface_velocity", "charge_transfer_overpotential",
-                "interface_charge")
+                "interface_charge", "electrode_potential", "phi_e")
     unknowns = (Unknown("sei_thickness", "m"), Unknown("sei_strain", "1"),
                 Unknown("sei_drop", "V"))
     form_keys = (("sei", "law"),)
@@ -284,13 +286,27 @@ class SEI(Block):
     def setup(self, pb):
         self.law, self.si = pb.case.si["sei"]["law"], pb.case.si
         self.cracked_charge, self.charge_origin = 0.0, None
+        # the fresh film of a crack, not yet paid for: the next step's time
+        # difference of the SEI's charge sees it formed from nothing
+        self.unpaid = pb.scalar_function()
+        self.unpaid_form = None
+
+    @staticmethod
+    def electrode_step(s, lev):
+        """dphi of the SEI reaction: phi_s - phi_e behind the SEI's ohmic drop
+        (as PyBaMM's eta_SEI = dphi - U_SEI - j R_film).  Not the metal's
+        overpotential: its Gibbs-Thomson term (gamma V_m K/(zF), the metal's
+        chemical potential at a curved surface) and its Nernst term (the
+        metal ion's concentration) belong to the metal's reaction, not to the
+        reduction of the electrolyte that forms the SEI."""
+        return s.at("electrode_potential", lev) - lev["phi_e"] + lev["sei_drop"]
 
     def growth(self, s, lev):
         """G(L, dphi) of the law (internal), the exponentials capped."""
         p = s.p
         c = {k[len("sei_c_"):]: v for k, v in p.items() if k.startswith("sei_c_")}
         return growth_rate(self.law, floored(p, lev["sei_thickness"]),
-                           s.at("charge_transfer_overpotential", lev), c, capped_exp,
+                           self.electrode_step(s, lev), c, capped_exp,
                            lambda v: ufl.max_value(v, 0.0))
 
     @staticmethod
@@ -316,8 +332,10 @@ class SEI(Block):
 
     def contributions(self):
         def charge(s, lev):  # the SEI's charge per volume, in h
-            return (s.p["sei_charge_factor"] * lev["sei_thickness"]
-                    * interface_weight(lev["eta"], s.p["ell"]))
+            L = lev["sei_thickness"]
+            if lev is not s.levels[0]:  # the history holds no fresh film yet
+                L = L - self.unpaid
+            return s.p["sei_charge_factor"] * L * interface_weight(lev["eta"], s.p["ell"])
         return {"interface_charge": charge,
                 # the reaction's overpotential behind the SEI (i_F > 0 deposits)
                 "charge_transfer_overpotential": lambda s, lev: lev["sei_drop"]}
@@ -352,9 +370,13 @@ class SEI(Block):
                 "sei_cracked_charge_C_m2": self.cracked_charge}
 
     def after_step(self, pb, step, t, dt):
-        """The crack rule: where the strain exceeds critical_strain, L drops to
-        fresh_thickness and the strain to 0 at every time level (the next step's time
-        difference sees no jump); the broken SEI's charge stays consumed."""
+        """The crack rule: where the strain exceeds critical_strain, the SEI
+        breaks off (its charge stays consumed: sei_cracked_charge) and a
+        fresh film of fresh_thickness forms on the exposed metal, paid for by
+        the circuit in the next step (unpaid: the history of the SEI's
+        charge holds none of it); the strain drops to 0 at every time level."""
+        if self.unpaid.x.array.any():  # paid for by the step just taken
+            self.unpaid.x.array[:] = 0.0
         strain = pb.field_values("sei_strain")
         broken = strain > pb.p["sei_critical_strain"]
         if not pb.comm.allreduce(bool(broken.any()), op=MPI.LOR):
@@ -364,9 +386,19 @@ class SEI(Block):
             f.x.array[pb.sub_dofs["sei_thickness"][broken]] = pb.p["sei_fresh"]
             f.x.array[pb.sub_dofs["sei_strain"][broken]] = 0.0
             f.x.scatter_forward()
-        lost = before - pb.integral("sei_L")
+        self.unpaid.x.array[broken] = pb.p["sei_fresh"]
+        self.unpaid.x.scatter_forward()
+        # the whole broken film is consumed; the fresh one is charged anew
+        lost = before - pb.integral("sei_L") + self._unpaid_integral(pb)
         self.cracked_charge += pb.p["sei_C_m2"] * lost / pb.area
         return True
+
+    def _unpaid_integral(self, pb):
+        """The fresh film not yet paid for, integrated like sei_L."""
+        if self.unpaid_form is None:
+            w = interface_weight(pb.state.u("eta"), pb.state.p["ell"])
+            self.unpaid_form = fem.form(self.unpaid * w * pb.dxl)
+        return pb.comm.allreduce(fem.assemble_scalar(self.unpaid_form), op=MPI.SUM)
 
     def fields(self):
         return (Field("sei_thickness", "m",
