@@ -17,9 +17,19 @@ of the system (the unknown psi_d):
 in two ways:
 
 - Frumkin's correction of the exchange current (Bard & Faulkner sec. 13.7;
-  Bazant, Chu & Bayly, SIAM J. Appl. Math. 65, 1463, 2005):
-  i0 -> i0 exp(-(1 - alpha_c) zF (psi_d - psi_rest)/RT), i0 the measured
-  value at rest; the Nernst potential is unchanged;
+  Bazant, Chu & Bayly, SIAM J. Appl. Math. 65, 1463, 2005), i0 the
+  measured value at rest, the Nernst potential unchanged.  It depends on
+  the defect that carries the transfer ([space_charge] transfer_carrier;
+  review-2 section 5), through its occupancy theta at the reaction plane,
+  the Fermi-Dirac value of the saturated layer (space_charge.theta), and
+  the part of the step the transferring ion crosses:
+      interstitial (the cation reduced from an interstitial):
+          i0 -> i0 theta_i(psi_d)/theta_i(psi_rest) exp(alpha_c zf (psi_d - psi_rest))
+      vacancy (the metal oxidised into a vacancy):
+          i0 -> i0 theta_v(psi_d)/theta_v(psi_rest) exp(-alpha_a zf (psi_d - psi_rest))
+  (f = F/RT).  In the dilute limit theta_i ~ e^(-zf psi), theta_v ~ e^(zf psi):
+  exp(-(1 - alpha_c) zf dpsi) and exp(+alpha_c zf dpsi).  One factor for
+  both branches holds for alpha_a + alpha_c = 1; other values are refused;
 - its charging current: the electrode holds sigma(psi_d) per interface
   area, spread over the diffuse interface with its delta function
   (interface_weight), and the current between the two conductors is
@@ -47,12 +57,18 @@ from ..schema import Param
 from . import Block, Field, Unknown
 from .charge_transfer import interface_weight
 from .space_charge import (NumpyOps, SpaceCharge, UflOps, carrier_errors, carrier_inactive_keys,
-                           permittivity_from_electrolyte, resistance_length, semi_infinite_charge)
+                           permittivity_from_electrolyte, resistance_length, semi_infinite_charge,
+                           theta)
 
 PARAMS = {
     "space_charge": {
         "frumkin": Param("bool", True, "interface_space_charge: the diffuse step's Frumkin "
                          "factor on the exchange current"),
+        "transfer_carrier": Param("choice", "interstitial", "interface_space_charge: the "
+                                  "defect through which the metal ion crosses the interface "
+                                  "(its reaction-plane occupancy sets Frumkin's factor): "
+                                  "interstitial (a positive carrier) or vacancy (a negative "
+                                  "one)", choices=("interstitial", "vacancy")),
         "layer_resistance": Param("bool", True, "interface_space_charge: the layer's "
                                   "resistance in series with the reaction"),
     },
@@ -107,8 +123,8 @@ class InterfaceSpaceCharge(Block):
     requires = ("eta", "electrode_potential", "phi_e", "interface_charge",
                 "exchange_current_log_shift", "charge_transfer_overpotential", "faradaic_current")
     form_keys = (("space_charge", "carriers"), ("space_charge", "frumkin"),
-                 ("space_charge", "layer_resistance"))
-    reads_keys_of = ("space_charge", "defect_transport")
+                 ("space_charge", "layer_resistance"), ("space_charge", "transfer_carrier"))
+    reads_keys_of = ("space_charge", "defect_transport", "charge_transfer")
     columns = ("interface_layer_charge_C_m2", "diffuse_layer_step_V")
 
     @classmethod
@@ -116,7 +132,21 @@ class InterfaceSpaceCharge(Block):
         if "space_charge" in si["model"]["blocks"]:
             return ["[model] blocks: space_charge resolves a layer, interface_space_charge puts "
                     "one under a deposition model's interface; select one of them"]
-        return carrier_errors(si)
+        errors, sc, r = carrier_errors(si), si["space_charge"], si["reaction"]
+        alphas = r["anodic_transfer_coefficient"] + r["cathodic_transfer_coefficient"]
+        if sc["frumkin"] and abs(alphas - 1) > 1e-12:
+            errors.append(f"[reaction] anodic_transfer_coefficient, cathodic_transfer_coefficient: "
+                          f"Frumkin's factor on i0 holds for alpha_a + alpha_c = 1 (got {alphas:g}); "
+                          "make them sum to 1 or set [space_charge] frumkin = false")
+        if sc["carriers"] == "single":
+            positive = sc["carrier_charge_number"] > 0
+            if positive != (sc["transfer_carrier"] == "interstitial"):
+                errors.append(f"[space_charge] transfer_carrier: \"{sc['transfer_carrier']}\" "
+                              f"needs a {'positive' if not positive else 'negative'} carrier, but "
+                              f"the single carrier has carrier_charge_number = "
+                              f"{sc['carrier_charge_number']}; use \""
+                              f"{'interstitial' if positive else 'vacancy'}\"")
+        return errors
 
     @classmethod
     def derive(cls, ctx):
@@ -135,6 +165,15 @@ class InterfaceSpaceCharge(Block):
         p["isc_to_model_charge"] = p["sc_charge_unit_C_m2"] / s.unit("C/m^2")
         p["isc_rest"] = rest_diffuse_step(p)
         p["isc_frumkin"] = 1.0 if si["space_charge"]["frumkin"] else 0.0
+        sc = si["space_charge"]
+        vacancy = sc["transfer_carrier"] == "vacancy"
+        p["isc_transfer"] = "minus" if vacancy and sc["carriers"] == "frenkel_pair" else "plus"
+        # the part of the step the transferring ion crosses: alpha_c for an
+        # interstitial reduced, -alpha_a for the metal oxidised into a vacancy
+        p["isc_crossed"] = (-si["reaction"]["anodic_transfer_coefficient"] if vacancy
+                            else si["reaction"]["cathodic_transfer_coefficient"])
+        p["isc_ln_theta_rest"] = math.log(float(theta(p, p["isc_transfer"], p["isc_rest"], 0.0,
+                                                      NumpyOps)))
         p["isc_resistance"] = si["space_charge"]["layer_resistance"]
         if p["isc_resistance"]:
             p.update(resistance_table(p, s.unit("V")))
@@ -163,9 +202,10 @@ class InterfaceSpaceCharge(Block):
             p = s.p
             return (-p["isc_to_model_charge"] * semi_infinite_charge(p, lev["psi_d"], UflOps)
                     * interface_weight(lev["eta"], p["ell"]))
-        def frumkin(s, lev):
-            p = s.p
-            return -p["isc_frumkin"] * (1 - p["alpha_c"]) * (lev["psi_d"] - p["isc_rest"])
+        def frumkin(s, lev):  # ln of Frumkin's factor on i0
+            p, psi = s.p, lev["psi_d"]
+            plane = ufl.ln(theta(p, p["isc_transfer"], psi, 0.0, UflOps)) - p["isc_ln_theta_rest"]
+            return p["isc_frumkin"] * (plane + p["isc_crossed"] * (psi - p["isc_rest"]))
         return {"interface_charge": stored_charge, "exchange_current_log_shift": frumkin,
                 # the reaction's overpotential behind the layer (i_F > 0 deposits)
                 "charge_transfer_overpotential": lambda s, lev: lev["layer_drop"]}
