@@ -36,6 +36,39 @@ def test_zero_d_matches_the_closed_form_over_a_year(law):
     assert rows[-1][2] > 1.1 * L0
 
 
+def written_out_thickness(law, t):
+    """L(t) of each law at constant potential for the parameters P, typed here
+    from the papers' closed forms (not solver.sei_laws.closed_form):
+    F = 96485.33212 C/mol, R = 8.314462618 J/(mol K), T = 298.15 K, V =
+    9.585e-5 m^3/mol, z = 2, L0 = 5 nm, dphi = 0.1 V, U = 0.4 V."""
+    f = 96485.33212 / (8.314462618 * 298.15)
+    F, V, z = 96485.33212, 9.585e-5, 2
+    if law == "reaction":  # L0 + V j0 e^(-alpha f (dphi - U)) t / (zF)
+        return L0 + V * 1.5e-7 * math.exp(-0.5 * f * (0.1 - 0.4)) * t / (z * F)
+    if law == "solvent_diffusion":  # sqrt(L0^2 + 2 V D c t / nu)
+        return math.sqrt(L0 ** 2 + 2 * V * 2.5e-22 * 2636.0 * t)
+    if law == "electron_migration":  # sqrt(L0^2 + 2 V kappa (U - dphi) t / (zF))
+        return math.sqrt(L0 ** 2 + 2 * V * 8.95e-14 * (0.4 - 0.1) * t / (z * F))
+    if law == "interstitial_diffusion":  # sqrt(L0^2 + 2 V D c e^(-f dphi) t / z)
+        return math.sqrt(L0 ** 2 + 2 * V * 1e-20 * 15.0 * math.exp(-f * 0.1) * t / z)
+    if law == "tunnelling":  # lambda ln(e^(L0/lambda) + A t/lambda), A = V j0 e^(..)/(zF)
+        A = V * 1.5e-7 * math.exp(-0.5 * f * (0.1 - 0.4)) / (z * F)
+        return 1.4e-9 * math.log(math.exp(L0 / 1.4e-9) + A * t / 1.4e-9)
+    # mixed: L + k L^2/(2D) = L0 + k L0^2/(2D) + V c k t, k = k0 e^(-alpha f (dphi - U))
+    k, D = 1e-12 * math.exp(-0.5 * f * (0.1 - 0.4)), 2.5e-22
+    rhs = L0 + k * L0 ** 2 / (2 * D) + V * 2636.0 * k * t
+    return (-1 + math.sqrt(1 + 2 * k * rhs / D)) * D / k
+
+
+@pytest.mark.parametrize("law", LAWS)
+def test_zero_d_matches_the_written_out_closed_forms(law):
+    """The 0-D integration at one year against each law's closed form typed
+    in this test (review-2 section 8: closed_form sits beside the rate law
+    it checks), within 1e-6."""
+    rows = integrate(law, P, L0, YEAR)
+    assert rows[-1][2] == pytest.approx(written_out_thickness(law, YEAR), rel=1e-6)
+
+
 def test_solvent_diffusion_closed_form_written_out():
     """L(1 year) = sqrt(L0^2 + 2 V D c t) for one solvent molecule per formula
     unit (the numbers typed here, not taken from the code), and / nu for nu = 2
@@ -49,8 +82,9 @@ def test_solvent_diffusion_closed_form_written_out():
 
 @pytest.mark.parametrize("law", LAWS)
 def test_faraday_of_the_sei(law):
-    """The charge, integrated from the current j(L) alongside L, equals
-    z F (L - L0)/V, the charge of the SEI grown."""
+    """Consistency check (review-2 section 8: the charge is integrated from
+    the same rate as L): the charge, integrated from the current j(L)
+    alongside L, equals z F (L - L0)/V, the charge of the SEI grown."""
     for t, _, L, Q, _ in integrate(law, P, L0, YEAR)[1:]:
         assert Q == pytest.approx(2 * FARADAY * (L - L0) / 9.585e-5, rel=1e-7)
 
