@@ -38,6 +38,7 @@ from .plot_run import read_series, save_figure_and_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "cases" / "li_llzo.toml"
+trapezoid = getattr(np, "trapezoid", None) or np.trapz  # (numpy 2 renamed it)
 LAYER = ROOT / "cases" / "li_llzo_space_charge.toml"
 STERN = "0.3 F/m^2"
 
@@ -88,7 +89,7 @@ def local_current(path: Path):
     points, steps = fields_at(path, "eta")
     (t0, e0), (t1, e1) = steps[-2], steps[-1]
     ys = np.unique(np.round(points[:, 1], 12))
-    gained = np.array([np.trapz(*reversed(sorted_row(points, e1 - e0, y))) for y in ys])
+    gained = np.array([trapezoid(*reversed(sorted_row(points, e1 - e0, y))) for y in ys])
     si = load_case(path / "case.toml").si
     z, vm = si["material"]["charge_number"], si["material"]["molar_volume"]
     return ys, gained / (t1 - t0) * z * FARADAY / vm

@@ -153,8 +153,10 @@ GENERIC: dict[str, dict[str, Param]] = {
         "transference_number": Param("number", None, "t+ (recorded; the present ion "
                                      "transport block is the Nernst-Planck form of "
                                      "Chen et al. 2015)", check=open_unit_closed),
-        "electronic_conductivity": q(None, "S/m", "electronic leakage (recorded; not used "
-                                     "by the present blocks)", nonnegative),
+        "electronic_conductivity": q(None, "S/m", "electronic leakage of the electrolyte "
+                                     "(two-potential model: a floating metal island grows "
+                                     "by the current it carries; none: an insulator)",
+                                     nonnegative),
         "permittivity": Param("number", None, "relative permittivity (recorded; not used by "
                               "the present blocks)", check=positive),
         "youngs_modulus": q(None, "Pa", "Young's modulus (recorded; not used by the present "

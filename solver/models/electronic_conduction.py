@@ -1,13 +1,16 @@
 """Electronic conduction in the metal and the current collector, with the
 collector's control (physics/audit.md section 2):
 
-    -div((h + eps) sigma_s grad phi_s) = S,    S = zF/V_m dh/dt
+    -div((h sigma_s + (1 - h) sigma_el + 1e-18 sigma_s) grad phi_s) = S
 
-(charge_source: the charge the reaction hands to the metal).  The
-residual is divided by sigma_s, so its rows are of order one.  eps keeps
-phi_s defined outside the metal; no electronic current leaves anywhere but
-through the collector (the electrolyte is an electronic insulator), so eps
-carries none in a steady state.
+(S: charge_source, the charge the reaction hands to the metal).  The
+residual is divided by sigma_s, so its rows are of order one.  sigma_el is
+the electrolyte's electronic conductivity ([electrolyte]
+electronic_conductivity, from the library where measured; none: an
+insulator): its leakage is physics (Han et al., Nat. Energy 4 (2019) 187:
+metal deposits inside electrolytes that conduct electrons), so a floating
+metal island grows by the current it allows.  1e-18 sigma_s
+(ELECTRONIC_FLOOR) only keeps phi_s defined in an insulator.
 
 Collector (the electrode face), [collector] control:
 * potentiostatic: phi_s = V(t) (vs an M/M^z+ electrode at the reservoir);
@@ -82,13 +85,19 @@ PARAMS = {
                                       check=positive, bounds=(1e-6, 1e6)),
     },
     "electrode": {
-        "regularization": Param("number", 1e-3, "eps of (h + eps) sigma_s, the electronic "
-                                "conductivity left in the electrolyte (no electronic current "
-                                "leaves there; it keeps phi_s defined); also of the salt's "
-                                "storage and diffusion in the metal",
+        "regularization": Param("number", 1e-3, "eps of the salt's storage and diffusion "
+                                "in the metal, (1 - h + eps) (the electrolyte's electronic "
+                                "conductivity is [electrolyte] electronic_conductivity)",
                                 check=positive, bounds=(1e-12, 1e-2)),
     },
 }
+
+
+# sigma_s times this is the electronic conductivity left in an insulating
+# electrolyte: it keeps phi_s defined there (1.1e-11 S/m for Li, below
+# LiPON's); with 1e-3 (the old default) it was 1e4 S/m and a floating Li
+# disc 4 um from the collector plated at 93 A/m^2 (review-2 section 2)
+ELECTRONIC_FLOOR = 1e-18
 
 
 def next_profile_time(c, t):
@@ -159,9 +168,23 @@ class ElectronicConduction(Block):
         return out
 
     @classmethod
+    def resolution_checks(cls, si, mesh):
+        """A warning when the electrolyte has no electronic conductivity: it
+        is then an electronic insulator (the numerical floor only)."""
+        if si["electrolyte"]["electronic_conductivity"] is not None:
+            return [], []
+        name = si["material"]["electrolyte"] or "the electrolyte"
+        return [], [f"[electrolyte] electronic_conductivity: not given and not in the library "
+                    f"for {name}; it is treated as an electronic insulator (a floating metal "
+                    "island does not grow); give the measured leakage, e.g. \"1e-6 S/m\""]
+
+    @classmethod
     def internal(cls, si, s):
+        leak = si["electrolyte"]["electronic_conductivity"] or 0.0
         return {"sigma_metal": s.to_internal(si["electrode"]["conductivity"], "S/m"),
                 "eps": si["electrode"]["regularization"],
+                # the electrolyte's electronic conductivity over sigma_s
+                "leakage": leak / si["electrode"]["conductivity"],
                 # G / sigma_s: a length, the residual being divided by sigma_s
                 "sheet": s.to_internal(si["collector"]["sheet_conductance"]
                                        / si["electrode"]["conductivity"], "m"),
@@ -230,7 +253,9 @@ class ElectronicConduction(Block):
     def _bulk(self, s):
         """The residual without the imposed current (divided by sigma_s)."""
         p, phi, r = s.p, s.u("phi_s"), s.test("phi_s")
-        F = (s.u("metal_fraction") + p["eps"]) * ufl.inner(ufl.grad(phi), ufl.grad(r)) * s.dx
+        h = s.u("metal_fraction")
+        conductivity = h + (1 - h) * p["leakage"] + ELECTRONIC_FLOOR
+        F = conductivity * ufl.inner(ufl.grad(phi), ufl.grad(r)) * s.dx
         F -= charge_source(s) / p["sigma_metal"] * r * s.dxl
         if s.contributions.get("collector_charging_current") and not s.initial_solve:
             F -= s.u("collector_charging_current") / p["sigma_metal"] * r * s.ds["electrode"]
