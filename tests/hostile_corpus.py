@@ -463,6 +463,17 @@ two_potential("sheet-conductance-zero", {"collector": {
     "control": '"galvanostatic"', "current_density": '"10 A/m^2"', "sheet_conductance": '"0 S"'}},
     "[collector] sheet_conductance", "must be > 0")
 
+# issue 34: the double layers, the cut-off potential, the electrolyte's leakage
+two_potential("double-layer-capacitance-negative", {"double_layer": {"capacitance": '"-20 uF/cm^2"'}},
+              "[double_layer] capacitance", "must be >= 0")
+two_potential("double-layer-capacitance-as-charge", {"double_layer": {"capacitance": '"20 uC/cm^2"'}},
+              "[double_layer] capacitance", "F/m^2")
+two_potential("cutoff-potential-zero", {"collector": {
+    "control": '"galvanostatic"', "current_density": '"10 A/m^2"', "cutoff_potential": '"0 V"'}},
+    "[collector] cutoff_potential", "must be > 0")
+two_potential("electronic-conductivity-negative", {"electrolyte": {"electronic_conductivity": '"-1e-6 S/m"'}},
+              "[electrolyte] electronic_conductivity", "must be >= 0")
+
 
 # ---- the space-charge blocks (issue 17) ---------------------------------------------
 def standalone(cid, name, base, keys, drop, sections, mentions):
