@@ -47,6 +47,9 @@ class DoubleLayer(Block):
     requires = ("electrode_potential", "phi_e", "metal_fraction", "eta",
                 "collector_charging_current")
     columns = ("double_layer_charge_C_m2",)
+    # on the metal too, unless interface_space_charge owns that layer (set in
+    # setup; make_blocks reads contributions() before, for their names only)
+    on_metal = True
 
     @classmethod
     def selected(cls, si):
@@ -76,7 +79,7 @@ class DoubleLayer(Block):
         def stored(s, lev):  # per volume: spread over the interface
             return self.charge_per_area(s, lev) * interface_weight(lev["eta"], s.p["ell"])
         out = {"collector_charging_current": collector}
-        if getattr(self, "on_metal", True):
+        if self.on_metal:
             out["interface_charge"] = stored
         return out
 
