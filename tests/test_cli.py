@@ -156,16 +156,33 @@ def test_time_series_independent_of_rank_count(fixed_step_serial, tmp_path, rank
 
 def test_a_two_rank_run_repeats_exactly(tmp_path):
     """The same 2-rank run twice (noise, adaptive steps, the fieldsplit
-    solver): every column of the time series equal to the last bit.  With
-    PT-Scotch on several threads the mesh partition changed from run to run,
-    and so did the Krylov counts and the accept/reject decisions."""
+    solver): the same steps, times, accept/reject decisions and Newton and
+    Krylov counts, and every other column equal to 1e-9 of its largest
+    magnitude.  With PT-Scotch on several threads the mesh partition changed
+    from run to run, and so did the Krylov counts and the accept/reject
+    decisions.  Bit-for-bit equality is not asserted: on Debian unstable
+    (dolfinx 0.11) 1 of 5 repeats differed in the 16th digit of the
+    reservoir current at step 0, growing to 1.4e-11 of the charge by the
+    end, with the same partition and step sequence (measured; not traced
+    to its source, a summation order that depends on more than the data)."""
     series = []
     for k in range(2):
         out = tmp_path / f"repeat{k}"
         anodex("run", TINY, "-o", out, "--set", 'solver.preset="fieldsplit"', ranks=2)
-        series.append([{c: v for c, v in row.items() if c != "wall_s"}
-                       for row in read_timeseries(out)])
-    assert series[0] == series[1]
+        series.append(read_timeseries(out))
+    first, second = series
+    assert len(first) == len(second)
+    exact = ("step", "t_s", "dt_s", "newton_its", "krylov_its")
+    for col in first[0]:
+        if col == "wall_s":
+            continue
+        a = np.array([r[col] for r in first])
+        b = np.array([r[col] for r in second])
+        if col in exact:
+            assert np.array_equal(a, b), col
+        else:
+            scale = np.nanmax(np.abs(a), initial=0.0)
+            assert np.allclose(a, b, rtol=0, atol=1e-9 * scale, equal_nan=True), col
 
 
 def test_time_series_matches_gold_on_this_dolfinx(fixed_step_serial):
