@@ -34,6 +34,21 @@ def p1_space(mesh, components=None):
     return fem.FunctionSpace(mesh, el)
 
 
+def dg0_space(mesh):
+    """Piecewise-constant space: one value per cell."""
+    if hasattr(fem, "functionspace"):  # >= 0.8
+        import basix.ufl
+        return fem.functionspace(mesh, basix.ufl.element("DG", mesh.basix_cell(), 0))
+    return fem.FunctionSpace(mesh, ("DG", 0))
+
+
+def assemble_cell_vector(form):
+    """The local entries (owned and ghost, ghosts not summed into their
+    owners) of a linear form assembled on a DG0 space, as a numpy array."""
+    vector = fem.assemble_vector(form)
+    return np.asarray(getattr(vector, "array", vector))
+
+
 def cell_dofs(V):
     """Dofs of every local cell as a (cells, dofs per cell) array."""
     lst = V.dofmap.list

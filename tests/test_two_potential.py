@@ -408,32 +408,6 @@ def test_t7_current_converges_in_interface_width_and_cells_per_width(mpi_tmp_pat
     assert abs(at_eighth + (at_eighth - at_quarter[-1]) / 3) < 1e-3
 
 
-@pytest.mark.parametrize("metal, z", Z_METALS)
-def test_t2_faraday_across_nucleus_insertions(metal, z, mpi_tmp_path):
-    """Consistency check (review-2 section 8: the inserted nuclei are
-    subtracted, so it cannot see that they are not paid for; issue 34 item 6
-    is open).  Nuclei on a bare collector at -0.1 V: no current before the
-    first nucleus, and afterwards, at every BDF1 step without an insertion,
-    the metal grown by reaction (deposit - inserted nuclei) equals the
-    collector charge less the double layers' / zF within 1e-8 of the
-    step's growth.  (At an insertion the new surface's double layer appears
-    with the nucleus, unpaid like it: 7.6e-6 of a step's growth, measured.)"""
-    from solver.case import load_case
-    case = load_case(ROOT / "tests" / "data" / "nucleation_tiny_two_potential.toml",
-                     {"material.metal": metal, "time.end": "10 s"})
-    ts = run(case, mpi_tmp_path / metal)
-    first = np.argmax(ts["nucleated_mol_m2"] > 0)
-    assert 0 < first < len(ts["t_s"]) - 3  # nuclei formed, and grew for a while
-    assert np.abs(ts["collector_current_A_m2"][:first]).max() == 0.0
-    grown = ts["metal_mol_m2"] - ts["metal_mol_m2"][0] - ts["nucleated_mol_m2"]
-    from_charge = (ts["collector_charge_C_m2"] - double_layer_change(ts)) / (z * FARADAY)
-    step_growth = np.abs(np.diff(grown))
-    assert step_growth[first:].max() > 0
-    quiet = np.diff(ts["nucleated_mol_m2"]) == 0
-    mismatch = np.abs(np.diff(grown) - np.diff(from_charge))[quiet]
-    assert (mismatch <= 1e-8 * step_growth.max()).all()
-
-
 @pytest.mark.slow
 @pytest.mark.serial  # a minute of 2-D stepping: once, not again in the 2-rank leg
 def test_perturbation_grows_at_the_linear_stability_rate(tmp_path):

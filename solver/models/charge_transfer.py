@@ -166,6 +166,22 @@ def optional(s, name, lev, default):
     return s.at(name, lev) if name in lev or name in s.quantities else default
 
 
+def electrochemical_overpotential(s, lev):
+    """phi_s - phi_e - ln(c/c_b): the overpotential of a flat surface."""
+    return s.at("electrode_potential", lev) - lev["phi_e"] - ufl.ln(salt_ratio(s, lev))
+
+
+def butler_volmer(s, lev, eta_ct):
+    """i_F = i0 (c/c_b)^alpha_a [exp(-alpha_c eta_ct) - exp(alpha_a eta_ct)]
+    (internal), i0 times the factor of exchange_current_log_shift (Frumkin)."""
+    p = s.p
+    rate = capped_exp(-p["alpha_c"] * eta_ct) - capped_exp(p["alpha_a"] * eta_ct)
+    i0 = p["i0"] * salt_ratio(s, lev) ** p["alpha_a"]
+    if "exchange_current_log_shift" in s.contributions:  # (e.g. Frumkin's factor)
+        i0 = i0 * ufl.exp(s.at("exchange_current_log_shift", lev))
+    return i0 * rate
+
+
 class ChargeTransfer(Block):
     name = "charge_transfer"
     params = PARAMS
@@ -221,16 +237,12 @@ class ChargeTransfer(Block):
 
     def quantities(self):
         def overpotential(s, lev):
-            eta_ct = s.at("electrode_potential", lev) - lev["phi_e"] - ufl.ln(salt_ratio(s, lev))
-            return eta_ct + s.p["capillarity"] * optional(s, "curvature", lev, 0.0)
+            return (electrochemical_overpotential(s, lev)
+                    + s.p["capillarity"] * optional(s, "curvature", lev, 0.0))
 
         def current(s, lev):
-            p, eta_ct = s.p, s.at("charge_transfer_overpotential", lev)
-            rate = capped_exp(-p["alpha_c"] * eta_ct) - capped_exp(p["alpha_a"] * eta_ct)
-            i0 = p["i0"] * salt_ratio(s, lev) ** p["alpha_a"]
-            if "exchange_current_log_shift" in s.contributions:  # (e.g. Frumkin's factor)
-                i0 = i0 * ufl.exp(s.at("exchange_current_log_shift", lev))
-            return i0 * rate
+            return butler_volmer(s, lev, s.at("charge_transfer_overpotential", lev))
+
         def velocity(s, lev):  # the front's normal speed (internal m/s), deposition > 0
             return s.at("faradaic_current", lev) + lev["metal_multiplier"]
         # local_overpotential: what a site of the collector sees (nucleation);

@@ -45,7 +45,7 @@ class DoubleLayer(Block):
     name = "double_layer"
     params = PARAMS
     requires = ("electrode_potential", "phi_e", "metal_fraction", "eta",
-                "collector_charging_current")
+                "collector_surface_current")
     columns = ("double_layer_charge_C_m2",)
     # on the metal too, unless interface_space_charge owns that layer (set in
     # setup; make_blocks reads contributions() before, for their names only)
@@ -78,7 +78,7 @@ class DoubleLayer(Block):
 
         def stored(s, lev):  # per volume: spread over the interface
             return self.charge_per_area(s, lev) * interface_weight(lev["eta"], s.p["ell"])
-        out = {"collector_charging_current": collector}
+        out = {"collector_surface_current": collector}
         if self.on_metal:
             out["interface_charge"] = stored
         return out

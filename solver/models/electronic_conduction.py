@@ -136,7 +136,7 @@ class ElectronicConduction(Block):
     name = "electronic_conduction"
     params = PARAMS
     unknowns = (Unknown("phi_s", "V", update_limit="max_potential_update", elliptic=True),)
-    provides = ("electrode_potential", "collector_charging_current")
+    provides = ("electrode_potential", "collector_surface_current")
     requires = ("metal_fraction",)
     form_keys = (("collector", "control"),)
     columns = ("cell_potential_V", "collector_current_A_m2", "collector_charge_C_m2")
@@ -244,11 +244,12 @@ class ElectronicConduction(Block):
             f.x.array[pb.sub_dofs["phi_s"]] -= shift
 
     def quantities(self):
-        # collector_charging_current: a non-Faradaic current per area from the
-        # collector into the electrolyte (deposition sense); the double_layer
-        # block adds its charging
+        # collector_surface_current: a current per area between the bare
+        # collector and the electrolyte at its face (deposition sense): the
+        # double_layer block adds its charging, substrate_nucleation the
+        # reaction of nuclei below the mesh's resolution
         return {"electrode_potential": lambda s, lev: self.offset + lev["phi_s"],
-                "collector_charging_current": lambda s, lev: 0.0}
+                "collector_surface_current": lambda s, lev: 0.0}
 
     def _bulk(self, s):
         """The residual without the imposed current (divided by sigma_s)."""
@@ -257,8 +258,8 @@ class ElectronicConduction(Block):
         conductivity = h + (1 - h) * p["leakage"] + ELECTRONIC_FLOOR
         F = conductivity * ufl.inner(ufl.grad(phi), ufl.grad(r)) * s.dx
         F -= charge_source(s) / p["sigma_metal"] * r * s.dxl
-        if s.contributions.get("collector_charging_current") and not s.initial_solve:
-            F -= s.u("collector_charging_current") / p["sigma_metal"] * r * s.ds["electrode"]
+        if s.contributions.get("collector_surface_current") and not s.initial_solve:
+            F -= s.u("collector_surface_current") / p["sigma_metal"] * r * s.ds["electrode"]
         return F
 
     def residual(self, s):

@@ -15,8 +15,9 @@ crack_center, with tanh edges a tenth of the width wide: a heterogeneous
 solid electrolyte that focuses (r > 1) or shields (r < 1) the current.
 Boundary: phi_e = 0 at the reservoir (the reference: an M/M^z+ electrode at
 the bulk concentration); blocking elsewhere, also at the collector, so a
-bare collector passes no Faradaic current, only the charging current of
-its double layer (collector_charging_current, the double_layer block).
+bare collector passes only the charging current of its double layer and
+the current of nuclei too small for the mesh (collector_surface_current:
+the double_layer and substrate_nucleation blocks).
 Results: the current entering at the reservoir (consistent flux, per
 electrode area, deposition positive) and the same current from the
 gradient of phi_e on the reservoir face (the P1 flux -i_e.n: it converges
@@ -110,8 +111,8 @@ class IonicConduction(Block):
     def residual(self, s):
         q = s.test("phi_e")
         F = -ufl.inner(s.u("ionic_current"), ufl.grad(q)) * s.dx + charge_source(s) * q * s.dxl
-        if s.contributions.get("collector_charging_current") and not s.initial_solve:
-            F += s.u("collector_charging_current") * q * s.ds["electrode"]
+        if s.contributions.get("collector_surface_current") and not s.initial_solve:
+            F += s.u("collector_surface_current") * q * s.ds["electrode"]
         return F
 
     def dirichlet(self, p):
