@@ -501,10 +501,15 @@ def test_frumkin_needs_transfer_coefficients_summing_to_one():
 
 
 def test_collector_charge_is_metal_plus_layer_charge(mpi_tmp_path):
-    """The electronic current through the collector, integrated, equals
-    zF x metal grown plus the layer's charge change (the sub-grid law's
-    sigma integrated over the interface), within 1e-6 of the larger; with
-    i0 = 1e-9 A/m^2 nearly all of a -0.06 V step charges the layer."""
+    """Consistency check (review-2 section 8: the collector charge is the BDF
+    sum of the same sources, so this holds whatever the physics): the
+    electronic current through the collector, integrated, equals zF x metal
+    grown plus the layer's charge change (the sub-grid law's sigma
+    integrated over the interface), within 1e-6 of the larger.  What it
+    shows is the split: with i0 = 1e-9 A/m^2 nearly all of a -0.06 V step
+    charges the layer.  (The reservoir's gradient current, integrated by the
+    trapezoid rule over these 8 steps, is no independent check here: the
+    layer charges within the first step, and the rule is off by 50 %.)"""
     from test_two_potential import run
     for i0, what in (("1e-9 A/m^2", "capacitive"), ("10 A/m^2", "faradaic")):
         ts = run(deposition_case(-0.06, {"reaction.exchange_current_density": i0,
