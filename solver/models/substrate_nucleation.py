@@ -283,7 +283,8 @@ class SubstrateNucleation(Block):
     def after_step(self, pb, step, t, dt):
         """Commit the step's growth; nuclei that metal covered stop, those at
         insertion_radius enter the phase field; draw this step's births
-        (collective; t, dt internal).  True if eta was changed."""
+        (collective; t, dt internal).  True if eta was changed or a nucleus
+        stopped growing (the time scheme then restarts its history)."""
         s = pb.scales
         if len(self.pending) == len(self.nuclei) and len(self.nuclei):
             self.nuclei[:, PREVIOUS] = self.nuclei[:, METAL]
@@ -293,6 +294,9 @@ class SubstrateNucleation(Block):
         for n in self.nuclei[gone]:
             self._log("dissolved", step, t, n, 0.0)
         self.nuclei = self.nuclei[~gone]
+        # a nucleus that stops growing leaves the BDF history of the charge:
+        # the stepper restarts (BDF1 next) whenever one does
+        stopped = bool(gone.any())
         self.pending = np.zeros(len(self.nuclei))
         eta_site = pb.field_values("eta")[self.site_dofs].mean(axis=1)
         table = self._all_sites([eta_site])  # (y, eta) of every site
@@ -301,16 +305,19 @@ class SubstrateNucleation(Block):
         for k in growing[table[at, 1] > 0.5]:
             self.nuclei[k, [STATE, PREVIOUS]] = COVERED, self.nuclei[k, METAL]
             self._log("covered", step, t, self.nuclei[k])
+            stopped = True
         insert = [k for k in growing if self.nuclei[k, STATE] == GROWING
                   and cnt.cap_radius(self.nuclei[k, METAL], self.theta, 2)
                   >= self.cfg["insertion_radius"]]
         for k in insert:
-            self._insert(self.nuclei[k])
-            self.nuclei[k, STATE] = INSERTED
+            entered = self._insert(self.nuclei[k])
+            self.nucleated += entered / self.vm / s.to_si(pb.area, "m")
             self._log("inserted", step, t, self.nuclei[k])
-            self.nucleated += self.nuclei[k, METAL] / self.vm / s.to_si(pb.area, "m")
+            left = self.nuclei[k, METAL] - entered  # (a cap stalled in metal already there)
+            self.nuclei[k, [METAL, PREVIOUS, STATE]] = left, left, INSERTED if left < 1e-9 * (
+                self.nuclei[k, METAL]) else COVERED
         self._draw(step, t, dt, table)
-        return bool(insert)
+        return bool(insert) or stopped
 
     def _draw(self, step, t, dt, table):
         """This step's births on bare sites, in order of position, none within
@@ -356,12 +363,15 @@ class SubstrateNucleation(Block):
 
     def _insert(self, nucleus):
         """eta = max(eta, cap of radius R centred at x = -R cos theta) with R
-        such that the metal grows by the nucleus's metal (secant on R)."""
+        such that the metal grows by the nucleus's metal (secant on R).
+        Returns the metal (SI) that entered the phase field: all of it, or
+        less where the cap's growth stalls in metal already there."""
         pb, s = self.pb, self.pb.scales
         xq = pb.Q.tabulate_dof_coordinates().T
         dofs = pb.sub_dofs["eta"]
         before, start = pb.integral("metal_volume"), pb.u.x.array[dofs].copy()
-        target = nucleus[METAL] / s.to_si(1.0, "m") ** 2  # internal area of the 2-D slice
+        area = s.to_si(1.0, "m") ** 2  # SI area of an internal unit area (2-D slice)
+        target = nucleus[METAL] / area
 
         def excess(R):
             cap = (-R * math.cos(self.theta), nucleus[Y], 0.0, R)
@@ -370,15 +380,20 @@ class SubstrateNucleation(Block):
             return pb.integral("metal_volume") - before - target
         r_a = s.to_internal(cnt.cap_radius(nucleus[METAL], self.theta, 2), "m")
         r_b, f_a = 1.05 * r_a, excess(r_a)
+        best = (abs(f_a), r_a)
         for _ in range(30):
             f_b = excess(r_b)
+            best = min(best, (abs(f_b), r_b))
             if abs(f_b) <= 1e-9 * target or f_b == f_a:
                 break
-            r_a, r_b, f_a = r_b, r_b - f_b * (r_b - r_a) / (f_b - f_a), f_b
-        else:
-            raise RuntimeError(f"nucleus at y = {s.to_si(nucleus[Y], 'm'):.4g} m: its cap "
-                               f"holds its metal only to {f_b / target:.2g} after 30 secant steps")
-
+            r_a, r_b, f_a = r_b, max(r_b - f_b * (r_b - r_a) / (f_b - f_a), 0.5 * r_b), f_b
+        if abs(f_b) > 1e-9 * target:  # not matched: the closest cap
+            f_b = excess(best[1])
+            if f_b > 0:  # too much: the history's metal only
+                pb.u.x.array[dofs] = start
+                pb.u.x.scatter_forward()
+                f_b = -target
+        return (f_b + target) * area
     def metadata(self, pb):
         return {"nucleation_seed": self.cfg["seed"]}
 
