@@ -36,6 +36,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -151,6 +152,10 @@ def plot(rows, fits, path: Path, title: str):
             ylabel="mean nucleus radius at the end (um)",
             title="size at the same plated capacity")
     ax2.legend(fontsize=8)
+    for ax in (ax1, ax2):  # the potentials themselves as ticks (a narrow log range)
+        ax.set_xticks(eta)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%.0f"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
