@@ -148,6 +148,11 @@ bad_case("dt-min-above-dt-max", case_text(time={"dt_min": '"2 s"', "dt_max": '"1
          "dt_min <= dt_initial <= dt_max")
 bad_case("nucleation-with-boundary-values", case_text(nucleation={"enabled": "true"}),
          "[nucleation] enabled", "boundary_values = false")
+bad_case("nucleation-on-the-published-model",
+         case_text(nucleation={"enabled": "true"}, phase_field={"boundary_values": "false"}),
+         "[nucleation] enabled", "needs the two-potential model")
+bad_case("nucleation-removed-key", case_text(nucleation={"enabled": "true", "hold_time": '"1 s"'}),
+         "hold_time", "unknown")
 
 # ---- case files: geometry and memory -----------------------------------------------
 value("cells-two-billion", "geometry", "cells", "[2000000000]", "unknowns")
