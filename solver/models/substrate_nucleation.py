@@ -8,8 +8,9 @@ and a nucleus is a line of length d, a circular segment of contact angle
 theta in the plane (solver/nucleation.py: r* = gamma V_m/(zF|eta|),
 dG* = f2(theta) pi gamma^2 V_m d/(zF|eta|), f2 = (theta - sin cos)/pi).
 
-1. Birth.  After every accepted step each bare site (eta < 1/2 there and
-   within the footprint of a nucleus grown to insertion_radius) draws
+1. Birth.  After every accepted step each bare site (eta < 1/2 there, and
+   no metal within the footprint of a nucleus grown to insertion_radius
+   plus l) draws
    u < P = 1 - exp(-J a d dt), J the classical rate at the site's
    local_overpotential (cathodic only).  u is a hash of (seed, step, the
    site's coordinates): the same nuclei on any number of ranks.  Candidates
@@ -21,19 +22,24 @@ dG* = f2(theta) pi gamma^2 V_m d/(zF|eta|), f2 = (theta - sin cos)/pi).
    reaction at its own overpotential,
        dm/dt = S(R) i_F(eta_loc + gamma V_m/(zF R)) V_m/(zF),
    m the cap's metal, S its wetted surface (Butler-Volmer of [reaction],
-   Gibbs-Thomson with the curvature 1/R of the line nucleus; eta_loc frozen
-   over a step, R(m) integrated by RK4 within it).  Its current
-   zF/V_m dm/dt (and, in its first step, the metal of its birth) is drawn
-   through the circuit: a current per area on its site's facet
+   Gibbs-Thomson with the curvature 1/R of the line nucleus; eta_loc the
+   flat overpotential phi_s - phi_e - ln(c/c_b) on its site's facet,
+   implicit in the step's Newton solve; R frozen over a step).  Its current
+   (and, in its first step, the metal of its birth) is drawn through the
+   circuit: a current per area on its site's facet
    (collector_surface_current), out of the ionic and into the electronic
    conductor.  Under galvanostatic control it is part of the set current.
+   m follows the current by the step's own BDF weights, as the collector
+   charge does.
 3. Insertion.  At insertion_radius (which the mesh resolves) it enters the
    phase field as a cap of contact angle theta, centred at x = -R cos theta,
    eta = max(eta, cap), with the radius chosen (secant) so that the
-   phase field gains exactly the metal the circuit paid for.  The stepper
-   restarts its history: that metal is in the past of the next step and
-   no time difference sees it.  A nucleus that metal from elsewhere covers
-   first stops growing; its metal stays counted (subgrid_metal_mol_m2).
+   phase field gains exactly the metal the circuit paid for.  A nucleus
+   that metal from elsewhere covers first stops growing; its metal stays
+   counted (subgrid_metal_mol_m2).  At an insertion, and wherever a nucleus
+   stops growing (covered, dissolved), the stepper restarts its history:
+   the inserted metal is in the past of the next step, and the collector
+   charge's BDF recursion no longer carries a current the nucleus takes.
 4. Shape.  theta sets the rate, the metal a nucleus holds at a radius and
    the cap it enters the phase field as.  From there the phase field meets
    the collector at 90 degrees (its zero-flux condition): the Allen-Cahn
@@ -44,7 +50,8 @@ dG* = f2(theta) pi gamma^2 V_m d/(zF|eta|), f2 = (theta - sin cos)/pi).
    stops the contact line once it moves (docs/nucleation.md).
 
 Columns: nucleated_mol_m2 (metal that entered the phase field as nuclei),
-subgrid_metal_mol_m2 (metal in nuclei below the mesh), nuclei (born so far).
+subgrid_metal_mol_m2 (metal in nuclei below the mesh), nuclei (born so far,
+less the dissolved).
 Log: nucleation.csv, a row per event of a nucleus: born (with the
 overpotential, rate and probability of its draw), inserted (into the phase
 field), covered (by metal from elsewhere, below the mesh) or dissolved
@@ -174,9 +181,6 @@ class SubstrateNucleation(Block):
         self.vm, self.z, self.T = s.molar_volume, s.z, s.temperature
         self.theta = self.cfg["contact_angle"]
         self.slice = self.cfg["slice_thickness"] or cnt.atomic_diameter(self.vm)
-        r = si["reaction"]
-        self.kinetics = (r["exchange_current_density"], r["anodic_transfer_coefficient"],
-                         r["cathodic_transfer_coefficient"])
         self._sites(pb)
         self.nuclei = np.zeros((0, 7))
         self.nucleated = 0.0  # mol/m^2 that entered the phase field as nuclei
@@ -297,7 +301,6 @@ class SubstrateNucleation(Block):
         # a nucleus that stops growing leaves the BDF history of the charge:
         # the stepper restarts (BDF1 next) whenever one does
         stopped = bool(gone.any())
-        self.pending = np.zeros(len(self.nuclei))
         eta_site = pb.field_values("eta")[self.site_dofs].mean(axis=1)
         table = self._all_sites([eta_site])  # (y, eta) of every site
         growing = np.flatnonzero(self.nuclei[:, STATE] == GROWING)
@@ -314,8 +317,8 @@ class SubstrateNucleation(Block):
             self.nucleated += entered / self.vm / s.to_si(pb.area, "m")
             self._log("inserted", step, t, self.nuclei[k])
             left = self.nuclei[k, METAL] - entered  # (a cap stalled in metal already there)
-            self.nuclei[k, [METAL, PREVIOUS, STATE]] = left, left, INSERTED if left < 1e-9 * (
-                self.nuclei[k, METAL]) else COVERED
+            state = INSERTED if left < 1e-9 * self.nuclei[k, METAL] else COVERED
+            self.nuclei[k, [METAL, PREVIOUS, STATE]] = left, left, state
         self._draw(step, t, dt, table)
         return bool(insert) or stopped
 
@@ -336,7 +339,6 @@ class SubstrateNucleation(Block):
             self.nuclei = np.vstack([self.nuclei, [x, y, m0, m0, m0, t, GROWING]])
             self._log("born", step, t, self.nuclei[-1], r0, overpotential_V=o, rate_1_m2_s=j,
                       probability=prob)
-        self.pending = np.zeros(len(self.nuclei))
 
     def _log(self, event, step, t, nucleus, radius=None, **draw):
         """A row of nucleation.csv (SI; radius None: from the nucleus's metal)."""
@@ -394,6 +396,7 @@ class SubstrateNucleation(Block):
                 pb.u.x.scatter_forward()
                 f_b = -target
         return (f_b + target) * area
+
     def metadata(self, pb):
         return {"nucleation_seed": self.cfg["seed"]}
 
@@ -404,7 +407,7 @@ class SubstrateNucleation(Block):
         self.pending = np.zeros(len(self.nuclei))
         if growing.any() and dt > 0:
             self.pending[growing] = self._growth(pb, dt)[growing]
-        below = (self.nuclei[:, METAL] + self.pending)[~(self.nuclei[:, STATE] == INSERTED)].sum()
+        below = (self.nuclei[:, METAL] + self.pending)[self.nuclei[:, STATE] != INSERTED].sum()
         per_area = 1 / self.vm / pb.scales.to_si(pb.area, "m")
         return {"nucleated_mol_m2": self.nucleated, "subgrid_metal_mol_m2": below * per_area,
                 "nuclei": float(len(self.nuclei))}
