@@ -18,6 +18,8 @@ a flat substrate it is a cap of contact angle theta (Young's law):
         (the circle's dG(r) = d (2 pi r gamma - pi r^2 dG_v), its maximum
         pi d gamma^2 / dG_v at r* = gamma / dG_v, times the segment's share)
     rate per area  J = J0 exp(-dG* / (k_B T))                    (1/(m^2 s))
+A free nucleus in the bulk of the electrolyte (homogeneous nucleation) is
+the full sphere or disc, f = 1, its rate per volume (1/(m^3 s)).
 
 So ln J is linear in 1/eta^2 in 3-D and in 1/|eta| in 2-D.  J0, the
 kinetic prefactor (attachment frequency x site density x Zeldovich
@@ -89,7 +91,9 @@ def barrier(gamma, molar_volume, z, overpotential, contact_angle=None, dim=3, le
 
 def rate(prefactor, gamma, molar_volume, z, overpotential, temperature, contact_angle=None,
          dim=3, length=None):
-    """J = J0 exp(-dG* / (k_B T)) (1/(m^2 s)) for J0 in 1/(m^2 s)."""
+    """J = J0 exp(-dG* / (k_B T)), in the units of J0: per area on a
+    substrate (1/(m^2 s)), per volume in the bulk (1/(m^3 s), contact_angle
+    None: homogeneous)."""
     if not prefactor >= 0:
         raise NucleationError(f"rate prefactor must be >= 0, got {prefactor}")
     if not temperature > 0:
@@ -106,7 +110,11 @@ def probability(J, area, dt):
 def cap_size(radius, contact_angle, dim):
     """(metal, wetted surface) of a cap of radius R and contact angle theta:
     2-D per length normal to the plane, (R^2 (theta - sin cos), 2 theta R);
-    3-D, (pi R^3 (2 + cos)(1 - cos)^2 / 3, 2 pi R^2 (1 - cos))."""
+    3-D, (pi R^3 (2 + cos)(1 - cos)^2 / 3, 2 pi R^2 (1 - cos)).  contact_angle
+    None: a free nucleus in the bulk (the full disc or sphere)."""
+    if contact_angle is None:
+        return (math.pi * radius ** 2, 2 * math.pi * radius) if dim == 2 else \
+            (4 * math.pi * radius ** 3 / 3, 4 * math.pi * radius ** 2)
     c = math.cos(contact_angle)
     if dim == 2:
         return radius ** 2 * math.pi * wetting_factor(contact_angle, 2), 2 * contact_angle * radius
@@ -121,5 +129,8 @@ def cap_radius(metal, contact_angle, dim):
 
 def footprint(radius, contact_angle):
     """Half the width a cap covers on (and above) the substrate: R sin theta
-    for theta <= pi/2, R beyond (the cap bulges over its base)."""
+    for theta <= pi/2, R beyond (the cap bulges over its base); R for a free
+    nucleus (contact_angle None)."""
+    if contact_angle is None:
+        return radius
     return radius * (math.sin(contact_angle) if contact_angle <= math.pi / 2 else 1.0)

@@ -6,7 +6,7 @@ integral quantities in SI units, per m^2 of electrode).  For the
 electrodeposition model these are the deposit and tip (phase_field), the
 currents and the charge passed (potential), the metal content and the ions
 that entered (ion_transport) and the metal inserted as nuclei
-(substrate_nucleation), so that Faraday's law,
+(metal_nucleation), so that Faraday's law,
 metal_mol_m2 - metal_mol_m2(0) - nucleated_mol_m2 = charge_C_m2 / (zF),
 and the mass balance, metal_content_mol_m2 - its initial value =
 ion_inflow_mol_m2, compare quantities computed independently.

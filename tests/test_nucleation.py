@@ -204,7 +204,7 @@ def test_draws_follow_the_probability_law_and_ignore_the_partition():
     fixed seed gives a count within 4 sd.  Each site's decision depends only
     on its coordinates, so any order or split of the sites gives the same."""
     import numpy as np
-    from solver.models.substrate_nucleation import decide
+    from solver.models.metal_nucleation import decide
     rng = np.random.default_rng(0)
     xy = np.c_[rng.uniform(0, 100, 20000), rng.uniform(0, 100, 20000), np.zeros(20000)]
     hits = decide(xy, np.full(20000, 0.3), seed=5, step=17, size=100.0)
@@ -289,10 +289,12 @@ def test_nucleation_sweep_power_law_and_classical_exponent():
 
 
 TINY = ROOT / "tests" / "data" / "nucleation_tiny_two_potential.toml"
+BULK = ROOT / "tests" / "data" / "nucleation_bulk_tiny.toml"
 
 
 @pytest.mark.serial
-def test_nucleation_log_is_the_same_on_1_2_and_3_ranks(tmp_path):
+@pytest.mark.parametrize("tiny", [TINY, BULK], ids=["collector", "electrolyte"])
+def test_nucleation_log_is_the_same_on_1_2_and_3_ranks(tiny, tmp_path):
     import csv
     import os
     import subprocess
@@ -301,7 +303,7 @@ def test_nucleation_log_is_the_same_on_1_2_and_3_ranks(tmp_path):
     for ranks in (1, 2, 3):
         out = tmp_path / f"n{ranks}"
         cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli",
-               "run", TINY, "-o", out, "--set", 'time.end="16 s"']
+               "run", tiny, "-o", out, "--set", 'time.end="16 s"']
         # an explicit env: Python's snapshot, without what MPI_Init of this
         # process added to the C environment (an mpirun would inherit it and fail)
         subprocess.run(list(map(str, cmd)), check=True, capture_output=True,
@@ -392,3 +394,76 @@ def test_nuclei_are_paid_for_by_the_circuit(metal, z, scheme, mpi_tmp_path):
     dl = last["double_layer_charge_C_m2"] - ts[0]["double_layer_charge_C_m2"]
     paid = (I * last["t_s"] - dl) / (z * 96485.33212)
     assert metal_mol == pytest.approx(paid, rel=0.01)
+
+
+def _events(out):
+    import csv
+    with open(out / "nucleation.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_metal_nucleates_inside_a_leaky_electrolyte_not_an_insulator(mpi_tmp_path):
+    """Han et al., Nat. Energy 4 (2019) 187: metal deposits inside an
+    electrolyte that conducts electrons.  A bare, ion-blocking collector at
+    -0.1 V: no current flows before a nucleus, so phi_s = -0.1 V and
+    phi_e = 0 in the bulk and the first nucleus is born at eta = -0.1 V, at
+    1.5 r* of the free line nucleus (by hand: 1.5 gamma V_m/(F 0.1 V)), in
+    either electrolyte.  Leaky (1e-2 S/m): the electrons the electrolyte
+    conducts feed it; it grows into the phase field as a disc inside the
+    electrolyte (x > 1 um from the collector) and the island keeps growing.
+    Insulating (1e-12 S/m, below the numerical floor 1e-18 sigma_s): the
+    same birth, but its metal dissolves again within the step (it stalls
+    below its critical radius), nothing enters the phase field and the
+    metal is below 1e-9 of the leaky run's.  In both the metal counted (from
+    eta, and in nuclei below the mesh) is the collector's charge (the
+    consistent flux of the phi_s equation at the collector) less the double
+    layer's, / F."""
+    from conftest import read_timeseries
+    from solver.run import run_case
+    gamma, vm = metal("Li").props["surface_energy"].si, metal("Li").molar_volume
+    r_birth = 1.5 * gamma * vm / (96485.33212 * 0.1)
+    runs = {}
+    for name, sigma in (("leaky", "1e-2 S/m"), ("insulating", "1e-12 S/m")):
+        out = mpi_tmp_path / name
+        case = load_case(BULK, {"electrolyte.electronic_conductivity": sigma})
+        assert run_case(case, out)["status"] == "completed"
+        events, ts = _events(out), read_timeseries(out)
+        first = next(e for e in events if e["event"] == "born")
+        assert first["site"] == "electrolyte" and float(first["x_m"]) > 1e-6
+        assert float(first["overpotential_V"]) == pytest.approx(-0.1, abs=1e-9)
+        assert float(first["radius_m"]) == pytest.approx(r_birth, rel=1e-9)
+        last = ts[-1]
+        metal_mol = last["metal_mol_m2"] + last["subgrid_metal_mol_m2"]
+        dl = last["double_layer_charge_C_m2"] - ts[0]["double_layer_charge_C_m2"]
+        runs[name] = (events, metal_mol, (last["collector_charge_C_m2"] - dl) / 96485.33212)
+    events, grown, paid = runs["leaky"]
+    inserted = [e for e in events if e["event"] == "inserted"]
+    assert inserted and all(e["site"] == "electrolyte" and float(e["x_m"]) > 1e-6
+                            for e in inserted)
+    assert grown > 1e-3 and grown == pytest.approx(paid, rel=1e-3)
+    events, starved, paid = runs["insulating"]
+    assert {e["event"] for e in events} == {"born", "stalled"}
+    assert abs(starved) < 1e-9 * grown and abs(starved - paid) < 1e-9 * grown
+
+
+def test_nuclei_inside_the_electrolyte_are_paid_for(mpi_tmp_path):
+    """Galvanostatic (10 A/m^2, 8 s) on a bare collector with nucleation
+    only inside the leaky electrolyte: the collector's double layer charges
+    until the first nucleus, then the set current reaches the nuclei as
+    electrons through the electrolyte.  All metal (in the phase field and
+    below the mesh) = (I t - double-layer charge)/F, I t the imposed
+    charge, within 1e-3."""
+    from conftest import read_timeseries
+    from solver.run import run_case
+    I = 10.0
+    case = load_case(BULK, {"collector.control": "galvanostatic", "time.end": "8 s",
+                            "collector.current_density": f"{I} A/m^2"})
+    out = mpi_tmp_path / "galvanostatic"
+    assert run_case(case, out)["status"] == "completed"
+    events, ts = _events(out), read_timeseries(out)
+    assert sum(e["event"] == "born" for e in events) >= 2
+    assert {e["site"] for e in events} == {"electrolyte"}
+    last = ts[-1]
+    metal_mol = last["metal_mol_m2"] + last["subgrid_metal_mol_m2"]
+    dl = last["double_layer_charge_C_m2"] - ts[0]["double_layer_charge_C_m2"]
+    assert metal_mol == pytest.approx((I * last["t_s"] - dl) / 96485.33212, rel=1e-3)

@@ -349,14 +349,14 @@ def _register_builtin():
     from .interface_space_charge import InterfaceSpaceCharge
     from .ion_transport import IonTransport
     from .ionic_conduction import IonicConduction
+    from .metal_nucleation import MetalNucleation
     from .phase_field import PhaseField
     from .potential import Potential
     from .salt_transport import SaltTransport
     from .sei import SEI
     from .space_charge import SpaceCharge
-    from .substrate_nucleation import SubstrateNucleation
     for block in (IonTransport, PhaseField, ButlerVolmer, Potential, DrivingForce,
-                  SubstrateNucleation, ChargeTransfer, ElectronicConduction, IonicConduction,
+                  MetalNucleation, ChargeTransfer, ElectronicConduction, IonicConduction,
                   SaltTransport, InterfaceCurvature, SpaceCharge, DefectTransport,
                   InterfaceSpaceCharge, SEI, DoubleLayer):
         register(block)

@@ -140,10 +140,15 @@ def reaction_source(s):
 def charge_source(s):
     """The current from the ionic into the electronic conductor per volume:
     the reaction's S_F plus the charging of any layer a block adds to
-    interface_charge (interface_space_charge, sei)."""
-    if not s.contributions.get("interface_charge"):
-        return reaction_source(s)
-    return reaction_source(s) + s.ddt(lambda lev: s.at("interface_charge", lev))
+    interface_charge (interface_space_charge, sei) plus the reaction of
+    nuclei below the mesh inside the electrolyte (nucleus_volume_current,
+    metal_nucleation: it deposits no phase-field metal)."""
+    source = reaction_source(s)
+    if s.contributions.get("interface_charge"):
+        source = source + s.ddt(lambda lev: s.at("interface_charge", lev))
+    if s.contributions.get("nucleus_volume_current") and not s.initial_solve:
+        source = source + s.u("nucleus_volume_current")
+    return source
 
 
 # the metal is depleted below this fraction of the interface length per
@@ -188,7 +193,8 @@ class ChargeTransfer(Block):
     unknowns = (Unknown("metal_multiplier", "m/s"),)
     requires = ("eta", "metal_fraction", "electrode_potential", "phi_e")
     provides = ("charge_transfer_overpotential", "faradaic_current", "local_overpotential",
-                "interface_charge", "exchange_current_log_shift", "interface_velocity")
+                "interface_charge", "exchange_current_log_shift", "interface_velocity",
+                "nucleus_volume_current")
     form_keys = (("reaction", "kinetics"), ("reaction", "gibbs_thomson"))
     columns = ("interface_overpotential_V",)
 
@@ -248,12 +254,14 @@ class ChargeTransfer(Block):
         # local_overpotential: what a site of the collector sees (nucleation);
         # interface_charge: charge stored at the interface per volume (none of
         # its own; layers add theirs); exchange_current_log_shift: ln of a
-        # factor on i0
+        # factor on i0; nucleus_volume_current: the reaction of nuclei
+        # below the mesh in the electrolyte per volume (none of its own)
         return {"charge_transfer_overpotential": overpotential, "faradaic_current": current,
                 "local_overpotential": overpotential,
                 "interface_charge": lambda s, lev: 0.0,
                 "exchange_current_log_shift": lambda s, lev: 0.0,
-                "interface_velocity": velocity}
+                "interface_velocity": velocity,
+                "nucleus_volume_current": lambda s, lev: 0.0}
 
     def residual(self, s):
         p, eta, v = s.p, s.u("eta"), s.test("eta")

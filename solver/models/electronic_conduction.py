@@ -246,7 +246,7 @@ class ElectronicConduction(Block):
     def quantities(self):
         # collector_surface_current: a current per area between the bare
         # collector and the electrolyte at its face (deposition sense): the
-        # double_layer block adds its charging, substrate_nucleation the
+        # double_layer block adds its charging, metal_nucleation the
         # reaction of nuclei below the mesh's resolution
         return {"electrode_potential": lambda s, lev: self.offset + lev["phi_s"],
                 "collector_surface_current": lambda s, lev: 0.0}

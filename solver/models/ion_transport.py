@@ -110,7 +110,7 @@ class IonTransport(Block):
         # c/c0: the ion concentration over its value at w = 0
         # local_overpotential: phi - ln(c_l / (2 c0)), phi over the Nernst rest
         # of the published model (tests/test_electrodeposition.py): what a
-        # site on the collector sees (substrate_nucleation)
+        # site on the collector sees (metal_nucleation)
         return {"concentration_ratio":
                 lambda s, lev: ion_concentration(lev["w"], lev["eta"], s.p) / s.p["c0"],
                 "local_overpotential":

@@ -17,7 +17,7 @@ Boundary: phi_e = 0 at the reservoir (the reference: an M/M^z+ electrode at
 the bulk concentration); blocking elsewhere, also at the collector, so a
 bare collector passes only the charging current of its double layer and
 the current of nuclei too small for the mesh (collector_surface_current:
-the double_layer and substrate_nucleation blocks).
+the double_layer and metal_nucleation blocks).
 Results: the current entering at the reservoir (consistent flux, per
 electrode area, deposition positive) and the same current from the
 gradient of phi_e on the reservoir face (the P1 flux -i_e.n: it converges
