@@ -153,6 +153,12 @@ bad_case("nucleation-on-the-published-model",
          "[nucleation] enabled", "needs the two-potential model")
 bad_case("nucleation-removed-key", case_text(nucleation={"enabled": "true", "hold_time": '"1 s"'}),
          "hold_time", "unknown")
+bad_case("nucleation-sites-bulk", case_text(nucleation={"enabled": "true", "sites": '"bulk"'}),
+         "[nucleation] sites", "'collector', 'electrolyte', 'both'")
+bad_case("nucleation-negative-volume-rate",
+         case_text(nucleation={"enabled": "true", "sites": '"electrolyte"',
+                               "electrolyte_rate_prefactor": '"-1e40 1/(m^3*s)"'}),
+         "[nucleation] electrolyte_rate_prefactor", ">= 0")
 
 # ---- case files: geometry and memory -----------------------------------------------
 value("cells-two-billion", "geometry", "cells", "[2000000000]", "unknowns")
