@@ -3,7 +3,7 @@ nucleation runs (e.g. cases/sweeps/li_nucleation_overpotential.toml).
 
     python -m postprocess.nucleation_sweep SWEEP_DIR
 
-For each run: N = the nuclei of nucleation.csv, born and not dissolved (0
+For each run: N = the nuclei of nucleation.csv, born and not stalled (0
 without the file); the
 density along the collector n = N / H (H its length: a 2-D case is a slice,
 its nuclei lines); the mean nucleus size R, the radius of N equal caps of
@@ -64,7 +64,9 @@ def run_record(run: Path) -> dict:
     vm, T = si["material"]["molar_volume"], si["material"]["temperature"]
     depth = nuc["slice_thickness"] or cnt.atomic_diameter(vm)
     area = g["height"] * depth  # the sites' area
-    count = len(nuclei) - sum(e["event"] == "dissolved" for e in events) if nuclei else 0
+    # (stalled below its birth's critical radius; "dissolved" in older logs)
+    count = (len(nuclei) - sum(e["event"] in ("stalled", "dissolved") for e in events)
+             if nuclei else 0)
     metal_area = s["deposit_thickness_m"][-1] * g["height"]  # per unit depth
     eta = (float(np.mean([float(r["overpotential_V"]) for r in nuclei])) if nuclei
            else math.nan)

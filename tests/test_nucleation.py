@@ -385,7 +385,7 @@ def test_nuclei_are_paid_for_by_the_circuit(metal, z, scheme, mpi_tmp_path):
         if e["event"] == "born":
             assert all(abs(float(e["y_m"]) - y) >= 2 * footprint * (1 - 1e-9) for y in alive)
             alive.append(float(e["y_m"]))
-        elif e["event"] == "dissolved":
+        elif e["event"] == "stalled":  # (no longer there)
             alive.remove(float(e["y_m"]))
     assert any(e["event"] == "inserted" for e in events)
     last = ts[-1]
@@ -411,19 +411,22 @@ def test_metal_nucleates_inside_a_leaky_electrolyte_not_an_insulator(mpi_tmp_pat
     either electrolyte.  Leaky (1e-2 S/m): the electrons the electrolyte
     conducts feed it; it grows into the phase field as a disc inside the
     electrolyte (x > 1 um from the collector) and the island keeps growing.
-    Insulating (1e-12 S/m, below the numerical floor 1e-18 sigma_s): the
+    Insulating (1e-13 S/m, below the numerical floor 1e-18 sigma_s = 1e-12
+    S/m at the default [electrode] conductivity): the
     same birth, but its metal dissolves again within the step (it stalls
     below its critical radius), nothing enters the phase field and the
-    metal is below 1e-9 of the leaky run's.  In both the metal counted (from
-    eta, and in nuclei below the mesh) is the collector's charge (the
-    consistent flux of the phi_s equation at the collector) less the double
-    layer's, / F."""
+    metal is below 1e-9 of the leaky run's.  A consistency check, not an
+    independent one: in both the metal counted (from eta, and in nuclei
+    below the mesh) is the collector's charge (the consistent flux of the
+    phi_s equation at the collector, integrated by the same BDF weights)
+    less the double layer's, / F (measured 7e-6: the double layer a new
+    island takes at insertion)."""
     from conftest import read_timeseries
     from solver.run import run_case
     gamma, vm = metal("Li").props["surface_energy"].si, metal("Li").molar_volume
     r_birth = 1.5 * gamma * vm / (96485.33212 * 0.1)
     runs = {}
-    for name, sigma in (("leaky", "1e-2 S/m"), ("insulating", "1e-12 S/m")):
+    for name, sigma in (("leaky", "1e-2 S/m"), ("insulating", "1e-13 S/m")):
         out = mpi_tmp_path / name
         case = load_case(BULK, {"electrolyte.electronic_conductivity": sigma})
         assert run_case(case, out)["status"] == "completed"
@@ -440,10 +443,10 @@ def test_metal_nucleates_inside_a_leaky_electrolyte_not_an_insulator(mpi_tmp_pat
     inserted = [e for e in events if e["event"] == "inserted"]
     assert inserted and all(e["site"] == "electrolyte" and float(e["x_m"]) > 1e-6
                             for e in inserted)
-    assert grown > 1e-3 and grown == pytest.approx(paid, rel=1e-3)
+    assert grown > 1e-3 and grown == pytest.approx(paid, rel=5e-5)
     events, starved, paid = runs["insulating"]
     assert {e["event"] for e in events} == {"born", "stalled"}
-    assert abs(starved) < 1e-9 * grown and abs(starved - paid) < 1e-9 * grown
+    assert abs(starved) < 1e-9 * grown and starved == pytest.approx(paid, rel=1e-4)
 
 
 def test_nuclei_inside_the_electrolyte_are_paid_for(mpi_tmp_path):
@@ -452,7 +455,9 @@ def test_nuclei_inside_the_electrolyte_are_paid_for(mpi_tmp_path):
     until the first nucleus, then the set current reaches the nuclei as
     electrons through the electrolyte.  All metal (in the phase field and
     below the mesh) = (I t - double-layer charge)/F, I t the imposed
-    charge, within 1e-3."""
+    charge, within 1e-5 (measured 2.6e-7: the first step's collector current
+    falls 0.25 % short of I).  It catches current lost or counted twice,
+    not wrong kinetics (test_a_nucleus_grows_as_its_own_ode does)."""
     from conftest import read_timeseries
     from solver.run import run_case
     I = 10.0
@@ -466,18 +471,67 @@ def test_nuclei_inside_the_electrolyte_are_paid_for(mpi_tmp_path):
     last = ts[-1]
     metal_mol = last["metal_mol_m2"] + last["subgrid_metal_mol_m2"]
     dl = last["double_layer_charge_C_m2"] - ts[0]["double_layer_charge_C_m2"]
-    assert metal_mol == pytest.approx((I * last["t_s"] - dl) / 96485.33212, rel=1e-3)
+    assert metal_mol == pytest.approx((I * last["t_s"] - dl) / 96485.33212, rel=1e-5)
+
+
+def test_a_nucleus_grows_as_its_own_ode(mpi_tmp_path):
+    """One free nucleus inside an electrolyte that conducts ions and
+    electrons well (100 S/m each: phi_s = -0.1 V and phi_e = 0 around it),
+    no other (exclusion 20 um).  Its radius, from the metal below the mesh
+    (pi R^2 per slice length = subgrid metal x V_m x height), follows the
+    sharp nucleus's growth law written out here,
+        dR/dt = V_m/F i0 [exp(-a F eta_ct/RT) - exp(a F eta_ct/RT)],
+        eta_ct = -0.1 V + gamma V_m/(F R),  R(t_born) = 1.5 r*,
+    integrated by RK4.  R is frozen over a step (and BDF1): the error is of
+    first order in dt, a lag of the first steps where the capillary shift
+    changes fastest; measured at t = 2.9 s: -5.2 % at dt <= 0.05 s, -1.4 % at
+    dt <= 0.0125 s (3.7x smaller for 4x smaller steps)."""
+    from conftest import read_timeseries
+    from solver.run import run_case
+    m = metal("Li")
+    gamma, vm = m.props["surface_energy"].si, m.molar_volume
+    F, i0, a, height = 96485.33212, 50.0, 0.5, 10e-6
+
+    def error_at_the_end(dt_max, name):
+        case = load_case(BULK, {"electrolyte.electronic_conductivity": "100 S/m",
+                                "electrolyte.conductivity": "100 S/m",
+                                "nucleation.electrolyte_rate_prefactor": "4e55 1/(m^3*s)",
+                                "nucleation.exclusion_distance": "20 um",
+                                "time.dt_initial": f"{dt_max / 5} s",
+                                "time.dt_max": f"{dt_max} s", "time.end": "2.9 s"})
+        RT = 8.314462618 * case.si["material"]["temperature"]  # 300 K
+        out = mpi_tmp_path / name
+        assert run_case(case, out)["status"] == "completed"
+        events, ts = _events(out), read_timeseries(out)
+        assert [e["event"] for e in events] == ["born"]  # one nucleus, below the mesh to the end
+        t = float(events[0]["t_s"])
+        R = 1.5 * gamma * vm / (F * 0.1)
+
+        def rate(R):
+            eta = -0.1 + gamma * vm / (F * R)
+            return vm / F * i0 * (math.exp(-a * F * eta / RT) - math.exp(a * F * eta / RT))
+        n = 20000
+        h = (ts[-1]["t_s"] - t) / n
+        for _ in range(n):
+            k1 = rate(R)
+            k2 = rate(R + h / 2 * k1)
+            k3 = rate(R + h / 2 * k2)
+            R += h / 6 * (k1 + 2 * k2 + 2 * k3 + rate(R + h * k3))
+        measured = math.sqrt(ts[-1]["subgrid_metal_mol_m2"] * vm * height / math.pi)
+        return measured / R - 1
+    coarse, fine = error_at_the_end(0.05, "coarse"), error_at_the_end(0.0125, "fine")
+    assert abs(fine) < 0.02 and abs(fine) < 0.4 * abs(coarse), (coarse, fine)
 
 
 def test_mg_nuclei_grow_inside_mgsc2se4_by_its_library_leakage(mpi_tmp_path):
-    """cases/mg_mgsc2se4_bulk_nucleation.toml to 3000 s: MgSc2Se4's
+    """cases/mg_mgsc2se4_bulk_nucleation.toml to 2000 s: MgSc2Se4's
     electronic conductivity comes from the library (4e-8 S/cm, seed 000);
     nuclei are born inside it and grow below the mesh, their metal rising
     at the leakage the collector passes (paid: within 1e-3 of the collector
     charge less the double layer's, / 2F)."""
     from conftest import read_timeseries
     from solver.run import run_case
-    case = load_case(ROOT / "cases" / "mg_mgsc2se4_bulk_nucleation.toml", {"time.end": "3000 s"})
+    case = load_case(ROOT / "cases" / "mg_mgsc2se4_bulk_nucleation.toml", {"time.end": "2000 s"})
     assert case.si["electrolyte"]["electronic_conductivity"] == pytest.approx(4e-6)
     assert case.provenance["electrolyte.electronic_conductivity"].startswith("library MgSc2Se4")
     out = mpi_tmp_path / "mg"

@@ -137,18 +137,23 @@ def reaction_source(s):
     return s.u("faradaic_current") * dh(eta) * interface_weight(eta, s.p["ell"])
 
 
+def deposition_source(s):
+    """The current that deposits metal per volume: the reaction's S_F plus
+    that of nuclei below the mesh inside the electrolyte
+    (nucleus_volume_current, metal_nucleation; their metal is counted below
+    the mesh, not in the phase field)."""
+    if s.contributions.get("nucleus_volume_current") and not s.initial_solve:
+        return reaction_source(s) + s.u("nucleus_volume_current")
+    return reaction_source(s)
+
+
 def charge_source(s):
     """The current from the ionic into the electronic conductor per volume:
-    the reaction's S_F plus the charging of any layer a block adds to
-    interface_charge (interface_space_charge, sei) plus the reaction of
-    nuclei below the mesh inside the electrolyte (nucleus_volume_current,
-    metal_nucleation: it deposits no phase-field metal)."""
-    source = reaction_source(s)
-    if s.contributions.get("interface_charge"):
-        source = source + s.ddt(lambda lev: s.at("interface_charge", lev))
-    if s.contributions.get("nucleus_volume_current") and not s.initial_solve:
-        source = source + s.u("nucleus_volume_current")
-    return source
+    deposition_source plus the charging of any layer a block adds to
+    interface_charge (interface_space_charge, sei)."""
+    if not s.contributions.get("interface_charge"):
+        return deposition_source(s)
+    return deposition_source(s) + s.ddt(lambda lev: s.at("interface_charge", lev))
 
 
 # the metal is depleted below this fraction of the interface length per

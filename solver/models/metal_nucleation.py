@@ -67,8 +67,9 @@ Columns: nucleated_mol_m2 (metal that entered the phase field as nuclei),
 subgrid_metal_mol_m2 (metal in nuclei below the mesh), nuclei (born so far,
 less the stalled), bulk_nuclei (those of them born in the electrolyte).
 Log: nucleation.csv, a row per event of a nucleus: born (with the
-overpotential, rate and probability of its draw), inserted (into the phase
-field), covered (by metal from elsewhere, below the mesh) or stalled
+overpotential, rate and probability of its draw; the rate per area on the
+collector, rate_1_m2_s, per volume in the electrolyte, rate_1_m3_s),
+inserted (into the phase field), covered (by metal from elsewhere, below the mesh) or stalled
 (dissolved below the critical radius of its birth, 1/seed_factor of its
 birth radius: its reaction stops, as its Gibbs-Thomson shift would grow
 without bound, and the residue the circuit left in it stays counted);
@@ -94,7 +95,9 @@ from .charge_transfer import butler_volmer, electrochemical_overpotential
 from .phase_field import seeds_profile
 
 LOG_COLUMNS = ["event", "step", "t_s", "site", "x_m", "y_m", "radius_m", "overpotential_V",
-               "rate_1_m2_s", "probability"]
+               "rate_1_m2_s", "rate_1_m3_s", "probability"]
+RATE_COLUMNS = ("rate_1_m2_s", "rate_1_m3_s")  # a draw's rate: per area on the collector,
+# per volume in the electrolyte
 # columns of the nuclei array (every rank holds all of them)
 X, Y, METAL, PREVIOUS, DEBT, BORN, STATE, KIND, SEED = range(9)
 GROWING, INSERTED, COVERED, STALLED = 0, 1, 2, 3
@@ -136,7 +139,7 @@ PARAMS = {
                              check=lambda x: None if x > 1 else
                              "must be > 1 (a nucleus must be supercritical)", bounds=(1.0, 100.0)),
         "insertion_radius": q("1 um", "m", "a nucleus grows below the mesh until this radius, "
-                              "then enters the phase field (at least the interface length)",
+                              "then enters the phase field (at least the cell size)",
                               positive, (1e-12, 1.0)),
         "exclusion_distance": q("2 um", "m", "no nucleus within this distance of another "
                                 "(nor within twice an inserted nucleus's footprint)",
@@ -218,7 +221,13 @@ class MetalNucleation(Block):
             errors.append(f"[nucleation] insertion_radius: {cfg['insertion_radius'] * 1e6:.3g} "
                           f"um is below the cell size {cell * 1e6:.3g} um: the mesh cannot "
                           "hold the nucleus; use at least the cell size")
-        return errors, []
+        warnings = [f"[nucleation] {key} = 0 with sites = \"{cfg['sites']}\": nothing can "
+                    f"nucleate {where}; give the rate's prefactor J0"
+                    for kind, key, where in ((COLLECTOR, "rate_prefactor", "on the collector"),
+                                             (BULK, "electrolyte_rate_prefactor",
+                                              "inside the electrolyte"))
+                    if kind in SITES[cfg["sites"]] and cfg[key] == 0]
+        return errors, warnings
 
     @classmethod
     def inactive_keys(cls, si):
@@ -447,7 +456,8 @@ class MetalNucleation(Block):
 
     def _draw(self, step, t, dt, table):
         """This step's births on bare sites, in order of position, none within
-        the exclusion distance of another nucleus or over metal."""
+        the exclusion distance of another nucleus (a stalled one is no
+        longer there) or over metal."""
         cfg, s = self.cfg, self.pb.scales
         kinds = [k for k in (COLLECTOR, BULK) if self.sets[k] is not None]
         reach = max(cnt.footprint(cfg["insertion_radius"], self.angle(k)) for k in kinds)
@@ -455,21 +465,22 @@ class MetalNucleation(Block):
         reach, ell = s.to_internal(reach, "m"), self.pb.p["ell"]
         metal = table[table[:, 3] > 0.5, 1:3]
         for kind, x, y, o, j, prob in self._candidates(step, dt):
-            if (np.any(np.hypot(self.nuclei[:, X] - x, self.nuclei[:, Y] - y) < spacing)
+            others = self.nuclei[self.nuclei[:, STATE] != STALLED]
+            if (np.any(np.hypot(others[:, X] - x, others[:, Y] - y) < spacing)
                     or np.any(np.hypot(metal[:, 0] - x, metal[:, 1] - y) < reach + ell)):
                 continue
             kind = int(kind)
             r0 = cfg["seed_factor"] * cnt.critical_radius(self.gamma, self.vm, self.z, o, dim=2)
             m0, _ = cnt.cap_size(r0, self.angle(kind), 2)
             self.nuclei = np.vstack([self.nuclei, [x, y, m0, m0, m0, t, GROWING, kind, m0]])
-            self._log("born", step, t, self.nuclei[-1], r0, overpotential_V=o, rate_1_m2_s=j,
-                      probability=prob)
+            self._log("born", step, t, self.nuclei[-1], r0, overpotential_V=o,
+                      probability=prob, **{RATE_COLUMNS[kind]: j})
 
     def _log(self, event, step, t, nucleus, radius=None, **draw):
         """A row of nucleation.csv (SI; radius None: from the nucleus's metal)."""
         s, kind = self.pb.scales, int(nucleus[KIND])
-        if radius is None:
-            radius = cnt.cap_radius(nucleus[METAL], self.angle(kind), 2)
+        if radius is None:  # (0 for the deficit of a nucleus that overshot below zero)
+            radius = cnt.cap_radius(max(nucleus[METAL], 0.0), self.angle(kind), 2)
         self.log_rows.append({"event": event, "step": step, "t_s": s.to_si(t, "s"),
                               "site": SITE_NAMES[kind], "x_m": s.to_si(nucleus[X], "m"),
                               "y_m": s.to_si(nucleus[Y], "m"), "radius_m": radius, **draw})

@@ -24,7 +24,7 @@ from mpi4py import MPI
 from ..constants import FARADAY, GAS_CONSTANT
 from ..schema import Param, open_unit, positive, q
 from . import Block, Field, Unknown
-from .charge_transfer import reaction_source
+from .charge_transfer import deposition_source
 from .ionic_conduction import IonicConduction
 
 PARAMS = {
@@ -92,7 +92,7 @@ class SaltTransport(Block):
         open_ = 1 - s.u("metal_fraction") + p["eps"]
         F = open_ * s.ddt(lambda lev: lev["salt"]) * w * s.dxl
         F += open_ * p["D_salt"] * ufl.inner(ufl.grad(c), ufl.grad(w)) * s.dx
-        return F + (1 - p["t_plus"]) * p["sites_per_salt"] * reaction_source(s) * w * s.dxl
+        return F + (1 - p["t_plus"]) * p["sites_per_salt"] * deposition_source(s) * w * s.dxl
 
     def dirichlet(self, p):
         return [("salt", "reservoir", 1.0)]
