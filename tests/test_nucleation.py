@@ -335,7 +335,7 @@ def test_nucleation_log_is_the_same_on_1_2_and_3_ranks(tiny, tmp_path):
     ({"model.blocks": ["phase_field", "driving_force"]}, "needs the two-potential model"),
     ({"model.blocks": ["ion_transport", "phase_field", "butler_volmer", "potential"]},
      "the published model's collector is an ideal electrode"),
-    ({"geometry.kind": "interval", "geometry.cells": [40]}, "on a built-in 2-D rectangle only"),
+    ({"geometry.kind": "interval", "geometry.cells": [40]}, "on a built-in rectangle or box only"),
     ({"metal.surface_energy": "-0.5 J/m^2"}, "--set metal.surface_energy: must be > 0"),
     ({"nucleation.seed_factor": 0.9}, "must be > 1 (a nucleus must be supercritical)"),
 ])
@@ -546,3 +546,44 @@ def test_mg_nuclei_grow_inside_mgsc2se4_by_its_library_leakage(mpi_tmp_path):
     metal_mol = last["metal_mol_m2"] + last["subgrid_metal_mol_m2"]
     assert metal_mol == pytest.approx((last["collector_charge_C_m2"] - dl) / (2 * 96485.33212),
                                       rel=1e-3)
+
+
+def test_nuclei_are_paid_for_in_three_dimensions(mpi_tmp_path):
+    """The tiny case as a 4 um box (12^3 hexahedra), galvanostatic 50 A/m^2
+    for 20 s, theta = 90 deg: each site is a collector face; nuclei are
+    spherical caps born at 1.5 r* of the 3-D cap (by hand:
+    1.5 x 2 gamma V_m/(F|eta|)) in the overshoot, none closer than the
+    exclusion distance, grow below the mesh and enter the phase field as
+    caps; all metal = (I t - double-layer charge)/F within 1e-4 (measured
+    1.5e-6 to 30 s)."""
+    import numpy as np
+    from conftest import read_timeseries
+    from solver.run import run_case
+    I = 50.0
+    case = load_case(TINY, {"geometry.kind": "box", "geometry.length": "4 um",
+                            "geometry.height": "4 um", "geometry.depth": "4 um",
+                            "geometry.cells": [12, 12, 12],
+                            "nucleation.insertion_radius": "0.4 um",
+                            "nucleation.exclusion_distance": "1.5 um",
+                            "nucleation.rate_prefactor": "1e30 1/(m^2*s)",
+                            "nucleation.contact_angle": "90 deg",
+                            "collector.control": "galvanostatic",
+                            "collector.current_density": f"{I} A/m^2", "time.end": "20 s"})
+    out = mpi_tmp_path / "box"
+    assert run_case(case, out)["status"] == "completed"
+    events, ts = _events(out), read_timeseries(out)
+    gamma, vm = metal("Li").props["surface_energy"].si, metal("Li").molar_volume
+    born = [e for e in events if e["event"] == "born"]
+    assert len(born) >= 4
+    for e in born:
+        assert float(e["radius_m"]) == pytest.approx(
+            1.5 * 2 * gamma * vm / (96485.33212 * -float(e["overpotential_V"])), rel=1e-9)
+    yz = np.array([[float(e["y_m"]), float(e["z_m"])] for e in born])
+    gaps = np.linalg.norm(yz[:, None] - yz[None], axis=2) + np.eye(len(yz))
+    assert gaps.min() >= 1.5e-6 * (1 - 1e-9)
+    assert any(e["event"] == "inserted" for e in events)
+    last = ts[-1]
+    assert last["nucleated_mol_m2"] > 0
+    metal_mol = last["metal_mol_m2"] + last["subgrid_metal_mol_m2"]
+    dl = last["double_layer_charge_C_m2"] - ts[0]["double_layer_charge_C_m2"]
+    assert metal_mol == pytest.approx((I * last["t_s"] - dl) / 96485.33212, rel=1e-4)

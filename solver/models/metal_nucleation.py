@@ -2,8 +2,12 @@
 paid for by the circuit (physics/review-2.md section 4): on the bare
 collector (the electrode face x = 0, heterogeneous, contact angle theta)
 and, where [nucleation] sites asks for it, inside the electrolyte
-(homogeneous: a free disc), where only the electrons the electrolyte
-conducts can feed it (Han et al., Nat. Energy 4 (2019) 187).
+(homogeneous: a free disc or sphere), where only the electrons the
+electrolyte conducts can feed it (Han et al., Nat. Energy 4 (2019) 187).
+Written for 2-D below; on a box (3-D) a collector site is a face of area A
+(P = 1 - exp(-J A dt)), a bulk site a cell of volume V, a nucleus a
+spherical cap or sphere (r* = 2 gamma V_m/(zF|eta|), the 3-D barrier,
+Gibbs-Thomson 2 gamma V_m/(zF R)), and there is no slice.
 
 A 2-D case is a slice of thickness d ([nucleation] slice_thickness, one
 atom by default).  A collector site is an electrode facet of length a (area
@@ -94,12 +98,12 @@ from . import Block
 from .charge_transfer import butler_volmer, electrochemical_overpotential
 from .phase_field import seeds_profile
 
-LOG_COLUMNS = ["event", "step", "t_s", "site", "x_m", "y_m", "radius_m", "overpotential_V",
+LOG_COLUMNS = ["event", "step", "t_s", "site", "x_m", "y_m", "z_m", "radius_m", "overpotential_V",
                "rate_1_m2_s", "rate_1_m3_s", "probability"]
 RATE_COLUMNS = ("rate_1_m2_s", "rate_1_m3_s")  # a draw's rate: per area on the collector,
 # per volume in the electrolyte
 # columns of the nuclei array (every rank holds all of them)
-X, Y, METAL, PREVIOUS, DEBT, BORN, STATE, KIND, SEED = range(9)
+X, Y, METAL, PREVIOUS, DEBT, BORN, STATE, KIND, SEED, Z = range(10)
 GROWING, INSERTED, COVERED, STALLED = 0, 1, 2, 3
 COLLECTOR, BULK = 0, 1
 SITE_NAMES = ("collector", "electrolyte")
@@ -116,7 +120,7 @@ def decide(coords, probabilities, seed, step, size):
 PARAMS = {
     "nucleation": {
         "enabled": Param("bool", False, "stochastic nucleation of metal, each nucleus paid for "
-                         "by the circuit (two-potential model, 2-D rectangle; see "
+                         "by the circuit (two-potential model, rectangle or box; see "
                          "solver/models/metal_nucleation.py)"),
         "sites": Param("choice", "collector", "where nuclei form: on the bare collector "
                        "(heterogeneous, contact_angle), inside the electrolyte (homogeneous, "
@@ -165,13 +169,31 @@ class SiteSet:
     cell_centres: np.ndarray
     cell_sizes: np.ndarray
 
-    def local_cells(self, x, y):
-        """Indices (into cells) of the local cells of the site centred at (x, y)."""
-        c = self.cell_centres
-        return np.flatnonzero((np.abs(c[:, 0] - x) < MATCH) & (np.abs(c[:, 1] - y) < MATCH))
+    def local_cells(self, centre):
+        """Indices (into cells) of the local cells of the site at this centre."""
+        return np.flatnonzero(np.all(np.abs(self.cell_centres - centre) < MATCH, axis=1))
 
 
 MATCH = 1e-9  # internal length: a site's centre is the same to round-off on every rank
+
+
+def snap(centres):
+    """Centres on a grid of MATCH: the same bits on every partition (a mean's
+    round-off depends on the order of a cell's nodes), so that candidates
+    sort alike and positions log alike."""
+    return np.round(centres / MATCH) * MATCH
+
+
+def measure(points):
+    """Length, area or volume of simplices or of axis-aligned quadrilaterals
+    and hexahedra (the built-in meshes) from their corners' coordinates,
+    (n, corners, dim): |det|/dim! of a simplex, the bounding box's otherwise."""
+    n, corners, dim = points.shape
+    if corners == dim + 1:
+        edges = points[:, 1:] - points[:, :1]
+        return np.abs(np.linalg.det(edges)) / math.factorial(dim) if dim > 1 else \
+            np.abs(edges[:, 0, 0])
+    return np.prod(points.max(axis=1) - points.min(axis=1), axis=1)
 
 
 class MetalNucleation(Block):
@@ -200,10 +222,10 @@ class MetalNucleation(Block):
                           "with charge_transfer, electronic_conduction, ionic_conduction): its "
                           "collector blocks the ions, so a nucleus is paid for by the "
                           "circuit (the published model's collector is an ideal electrode)")
-        if si["geometry"]["kind"] != "rectangle":
-            errors.append("[nucleation] enabled: on a built-in 2-D rectangle only (a nucleus is "
-                          "a line nucleus of the slice; 1-D has no caps, 3-D caps are not "
-                          "built)")
+        if si["geometry"]["kind"] not in ("rectangle", "box"):
+            errors.append("[nucleation] enabled: on a built-in rectangle or box only (a nucleus "
+                          "is a cap on the electrode's facets or a nucleus in a cell: 1-D has "
+                          "no caps)")
         if si["metal"]["surface_energy"] is None:
             errors.append("[nucleation] enabled: needs [metal] surface_energy (or a "
                           "[material] metal from the library)")
@@ -237,6 +259,8 @@ class MetalNucleation(Block):
                      "[nucleation] enabled = false")]
         kinds = SITES[cfg["sites"]]
         out = []
+        if si["geometry"]["kind"] == "box":
+            out.append(("nucleation", ("slice_thickness",), "a 3-D geometry (no slice)"))
         if COLLECTOR not in kinds:
             out.append(("nucleation", COLLECTOR_KEYS, f"[nucleation] sites = \"{cfg['sites']}\""))
         if BULK not in kinds:
@@ -250,12 +274,15 @@ class MetalNucleation(Block):
         self.gamma = si["metal"]["surface_energy"]
         self.vm, self.z, self.T = s.molar_volume, s.z, s.temperature
         self.theta = self.cfg["contact_angle"]
-        self.slice = self.cfg["slice_thickness"] or cnt.atomic_diameter(self.vm)
+        self.dim = pb.mesh.topology.dim
+        # a 2-D case is a slice of this thickness; 3-D: none (a factor 1)
+        self.slice = ((self.cfg["slice_thickness"] or cnt.atomic_diameter(self.vm))
+                      if self.dim == 2 else 1.0)
         kinds = SITES[self.cfg["sites"]]
         self.sets = [self._collector_sites(pb) if COLLECTOR in kinds else None,
                      self._bulk_sites(pb) if BULK in kinds else None]
         self.prefactors = (self.cfg["rate_prefactor"], self.cfg["electrolyte_rate_prefactor"])
-        self.nuclei = np.zeros((0, 9))
+        self.nuclei = np.zeros((0, 10))
         self.nucleated = 0.0  # mol/m^2 that entered the phase field as nuclei
         self.pending = np.zeros(0)  # this step's growth of each nucleus (SI metal)
         self.log_rows = []
@@ -283,13 +310,15 @@ class MetalNucleation(Block):
         f2v, f2c = mesh.topology.connectivity(fdim, 0), mesh.topology.connectivity(fdim, fdim + 1)
         v2d = pb.vertex_dofs()
         xq = pb.Q.tabulate_dof_coordinates()
-        nodes = np.array([v2d[f2v.links(f)] for f in facets], dtype=np.int64).reshape(len(facets), 2)
-        centres = xq[nodes].mean(axis=1)
+        corners = len(f2v.links(facets[0])) if len(facets) else fdim + 1
+        nodes = np.array([v2d[f2v.links(f)] for f in facets],
+                         dtype=np.int64).reshape(len(facets), corners)
+        centres = snap(xq[nodes].mean(axis=1))
         cells = np.array([f2c.links(f)[0] for f in facets], dtype=np.int64)
-        lengths = np.abs(xq[nodes[:, 1], 1] - xq[nodes[:, 0], 1])
+        sizes = measure(xq[nodes][:, :, 1:fdim + 1])  # (the electrode is the face x = 0)
         owned = facets < mesh.topology.index_map(fdim).size_local  # each site once
-        return SiteSet(COLLECTOR, centres[owned], nodes[owned], lengths[owned], cells,
-                       centres, lengths)
+        return SiteSet(COLLECTOR, centres[owned], nodes[owned], sizes[owned], cells,
+                       centres, sizes)
 
     def _bulk_sites(self, pb):
         """The cells that touch no electrode facet: the owned ones draw; every
@@ -302,26 +331,22 @@ class MetalNucleation(Block):
         xq = pb.Q.tabulate_dof_coordinates()
         touching = {c for f in pb.facets["electrode"] for c in f2c.links(f)}
         cells = np.array([c for c in range(len(nodes)) if c not in touching], dtype=np.int64)
-        centres = xq[nodes[cells]].mean(axis=1)
-        p = xq[nodes[cells]]  # the cell's area: triangles, or quadrilaterals as two
-        area = 0.5 * np.abs(np.cross(p[:, 1, :2] - p[:, 0, :2], p[:, 2, :2] - p[:, 0, :2]))
-        if nodes.shape[1] == 4:  # dolfinx's quadrilateral order: 0 1 / 2 3
-            area = area + 0.5 * np.abs(np.cross(p[:, 1, :2] - p[:, 3, :2],
-                                                p[:, 2, :2] - p[:, 3, :2]))
+        centres = snap(xq[nodes[cells]].mean(axis=1))
+        sizes = measure(xq[nodes[cells]][:, :, :tdim])
         owned = cells < mesh.topology.index_map(tdim).size_local
-        return SiteSet(BULK, centres[owned], nodes[cells][owned], area[owned], cells, centres,
-                       area)
+        return SiteSet(BULK, centres[owned], nodes[cells][owned], sizes[owned], cells, centres,
+                       sizes)
 
     # ---- the reaction of a nucleus below the mesh -----------------------------
     def _cells(self, k):
         """(site set, indices into its local cells) of nucleus k's site."""
         sites = self.sets[int(self.nuclei[k, KIND])]
-        return sites, sites.local_cells(self.nuclei[k, X], self.nuclei[k, Y])
+        return sites, sites.local_cells(self.nuclei[k, [X, Y, Z]])
 
     def before_solve(self, pb, t0, t1):
         """Each growing nucleus's surface per site size, capillary shift
-        gamma V_m/(zF R) and the current paying its birth metal within
-        [t0, t1], on its site's cell (R frozen over the step)."""
+        (dim - 1) gamma V_m/(zF R) and the current paying its birth metal
+        within [t0, t1], on its site's cell (R frozen over the step)."""
         s = pb.scales
         dt = s.to_si(t1 - t0, "s")
         zf = self.z * FARADAY
@@ -336,12 +361,13 @@ class MetalNucleation(Block):
             kind = int(self.nuclei[k, KIND])
             surface, birth = ((self.surface, self.birth) if kind == COLLECTOR
                               else (self.volume_surface, self.volume_birth))
-            R = cnt.cap_radius(self.nuclei[k, METAL], self.angle(kind), 2)
-            surface.x.array[cells] = cnt.cap_size(R / unit, self.angle(kind), 2)[1] / size
-            self.shift.x.array[cells] = s.to_internal(self.gamma * self.vm / (zf * R), "V")
-            # A per m of slice over an internal length, per internal size
+            R = cnt.cap_radius(self.nuclei[k, METAL], self.angle(kind), self.dim)
+            surface.x.array[cells] = cnt.cap_size(R / unit, self.angle(kind), self.dim)[1] / size
+            self.shift.x.array[cells] = s.to_internal(
+                (self.dim - 1) * self.gamma * self.vm / (zf * R), "V")
+            # A (per m of slice in 2-D) over an internal area, per internal size
             amps = self.nuclei[k, DEBT] * zf / (self.vm * dt)
-            birth.x.array[cells] = s.to_internal(amps / unit, "A/m^2") / size
+            birth.x.array[cells] = s.to_internal(amps / unit ** (self.dim - 1), "A/m^2") / size
 
     def _reaction(self, s, lev, surface):
         """The reaction of the nuclei below the mesh per site size: surface
@@ -368,8 +394,8 @@ class MetalNucleation(Block):
             sites, at = self._cells(k)
             local[k] = per_cell[sites.cells[at]].sum()
         total = self.comm.allreduce(local, op=MPI.SUM) if len(local) else local
-        # internal current density x internal length -> A per m of slice
-        amps = s.to_si(total, "A/m^2") * s.to_si(1.0, "m")
+        # internal current density x internal area -> A (per m of slice in 2-D)
+        amps = s.to_si(total, "A/m^2") * s.to_si(1.0, "m") ** (self.dim - 1)
         a0, a1, a2 = (float(c.value) for c in pb.ddt_weights[:3])
         m, before = self.nuclei[:, METAL], self.nuclei[:, PREVIOUS]
         grown = amps * s.to_si(dt, "s") * self.vm / (self.z * FARADAY)
@@ -383,12 +409,12 @@ class MetalNucleation(Block):
 
     # ---- after a step: grow, cover, insert, draw -----------------------------
     def _site_table(self, values):
-        """(kind, x, y, value) of every site of every rank, from the owned
+        """(kind, x, y, z, value) of every site of every rank, from the owned
         sites' values (a list by kind), sorted by kind and position."""
-        rows = [np.column_stack([np.full(len(v), sites.kind), sites.centres[:, :2], v])
+        rows = [np.column_stack([np.full(len(v), sites.kind), sites.centres, v])
                 for sites, v in zip(self.sets, values) if sites is not None]
         table = np.vstack(self.comm.allgather(np.vstack(rows)))
-        return table[np.lexsort((table[:, 1], table[:, 2], table[:, 0]))]
+        return table[np.lexsort((table[:, 1], table[:, 3], table[:, 2], table[:, 0]))]
 
     def _overpotentials(self):
         """(site-draw, flat) overpotentials on Q (internal): the collector
@@ -417,7 +443,7 @@ class MetalNucleation(Block):
         # stalls, its reaction off (its Gibbs-Thomson shift grows without
         # bound as R -> 0) and what metal the circuit left in it (the residue
         # of a step, or an overshoot below zero) stays counted
-        small = self.nuclei[:, SEED] / self.cfg["seed_factor"] ** 2
+        small = self.nuclei[:, SEED] / self.cfg["seed_factor"] ** self.dim
         stall = (self.nuclei[:, STATE] == GROWING) & (self.nuclei[:, METAL] < small)
         self.nuclei[stall, STATE] = STALLED
         for n in self.nuclei[stall]:
@@ -427,19 +453,19 @@ class MetalNucleation(Block):
         stopped = bool(stall.any())
         eta = pb.field_values("eta")
         table = self._site_table([eta[sites.nodes].mean(axis=1) if sites is not None else None
-                                  for sites in self.sets])  # (kind, x, y, eta)
+                                  for sites in self.sets])  # (kind, x, y, z, eta)
         for k in np.flatnonzero(self.nuclei[:, STATE] == GROWING):
             row = self._row(table, self.nuclei[k])
-            if table[row, 3] > 0.5:
+            if table[row, 4] > 0.5:
                 self.nuclei[k, [STATE, PREVIOUS]] = COVERED, self.nuclei[k, METAL]
                 self._log("covered", step, t, self.nuclei[k])
                 stopped = True
         insert = [k for k in np.flatnonzero(self.nuclei[:, STATE] == GROWING)
                   if cnt.cap_radius(self.nuclei[k, METAL], self.angle(int(self.nuclei[k, KIND])),
-                                    2) >= self.cfg["insertion_radius"]]
+                                    self.dim) >= self.cfg["insertion_radius"]]
         for k in insert:
             entered = self._insert(self.nuclei[k])
-            self.nucleated += entered / self.vm / s.to_si(pb.area, "m")
+            self.nucleated += entered / self.vm / self._electrode_area()
             self._log("inserted", step, t, self.nuclei[k])
             left = self.nuclei[k, METAL] - entered  # (a cap stalled in metal already there)
             state = INSERTED if left < 1e-9 * self.nuclei[k, METAL] else COVERED
@@ -450,8 +476,7 @@ class MetalNucleation(Block):
     @staticmethod
     def _row(table, nucleus):
         """The row of the site table at a nucleus's site."""
-        d = (np.abs(table[:, 1] - nucleus[X]) + np.abs(table[:, 2] - nucleus[Y])
-             + np.abs(table[:, 0] - nucleus[KIND]))
+        d = np.abs(table[:, :4] - nucleus[[KIND, X, Y, Z]]).sum(axis=1)
         return int(np.argmin(d))
 
     def _draw(self, step, t, dt, table):
@@ -463,16 +488,17 @@ class MetalNucleation(Block):
         reach = max(cnt.footprint(cfg["insertion_radius"], self.angle(k)) for k in kinds)
         spacing = s.to_internal(max(cfg["exclusion_distance"], 2 * reach), "m")
         reach, ell = s.to_internal(reach, "m"), self.pb.p["ell"]
-        metal = table[table[:, 3] > 0.5, 1:3]
-        for kind, x, y, o, j, prob in self._candidates(step, dt):
-            others = self.nuclei[self.nuclei[:, STATE] != STALLED]
-            if (np.any(np.hypot(others[:, X] - x, others[:, Y] - y) < spacing)
-                    or np.any(np.hypot(metal[:, 0] - x, metal[:, 1] - y) < reach + ell)):
+        metal = table[table[:, 4] > 0.5, 1:4]
+        for kind, x, y, z, o, j, prob in self._candidates(step, dt):
+            others = self.nuclei[self.nuclei[:, STATE] != STALLED][:, [X, Y, Z]]
+            if (np.any(np.linalg.norm(others - (x, y, z), axis=1) < spacing)
+                    or np.any(np.linalg.norm(metal - (x, y, z), axis=1) < reach + ell)):
                 continue
             kind = int(kind)
-            r0 = cfg["seed_factor"] * cnt.critical_radius(self.gamma, self.vm, self.z, o, dim=2)
-            m0, _ = cnt.cap_size(r0, self.angle(kind), 2)
-            self.nuclei = np.vstack([self.nuclei, [x, y, m0, m0, m0, t, GROWING, kind, m0]])
+            r0 = cfg["seed_factor"] * cnt.critical_radius(self.gamma, self.vm, self.z, o,
+                                                          dim=self.dim)
+            m0, _ = cnt.cap_size(r0, self.angle(kind), self.dim)
+            self.nuclei = np.vstack([self.nuclei, [x, y, m0, m0, m0, t, GROWING, kind, m0, z]])
             self._log("born", step, t, self.nuclei[-1], r0, overpotential_V=o,
                       probability=prob, **{RATE_COLUMNS[kind]: j})
 
@@ -480,13 +506,14 @@ class MetalNucleation(Block):
         """A row of nucleation.csv (SI; radius None: from the nucleus's metal)."""
         s, kind = self.pb.scales, int(nucleus[KIND])
         if radius is None:  # (0 for the deficit of a nucleus that overshot below zero)
-            radius = cnt.cap_radius(max(nucleus[METAL], 0.0), self.angle(kind), 2)
+            radius = cnt.cap_radius(max(nucleus[METAL], 0.0), self.angle(kind), self.dim)
         self.log_rows.append({"event": event, "step": step, "t_s": s.to_si(t, "s"),
                               "site": SITE_NAMES[kind], "x_m": s.to_si(nucleus[X], "m"),
-                              "y_m": s.to_si(nucleus[Y], "m"), "radius_m": radius, **draw})
+                              "y_m": s.to_si(nucleus[Y], "m"), "z_m": s.to_si(nucleus[Z], "m"),
+                              "radius_m": radius, **draw})
 
     def _candidates(self, step, dt):
-        """(kind, x, y, overpotential, rate, probability) of the sites that
+        """(kind, x, y, z, overpotential, rate, probability) of the sites that
         draw a nucleus this step, gathered from every rank and sorted by kind
         and position."""
         cfg, s = self.cfg, self.pb.scales
@@ -499,13 +526,15 @@ class MetalNucleation(Block):
             kind = sites.kind
             over = s.to_si(overpotentials[kind][sites.nodes].mean(axis=1), "V")
             J = np.array([cnt.rate(self.prefactors[kind], self.gamma, self.vm, self.z, o, self.T,
-                                   self.angle(kind), dim=2, length=self.slice) if o < 0 else 0.0
-                          for o in over])
-            size = sites.sizes * s.to_si(1.0, "m") ** (1 if kind == COLLECTOR else 2)
+                                   self.angle(kind), dim=self.dim,
+                                   length=self.slice if self.dim == 2 else None)
+                          if o < 0 else 0.0 for o in over])
+            # a facet's area or a cell's volume (SI; times the slice in 2-D)
+            size = sites.sizes * s.to_si(1.0, "m") ** (self.dim - (kind == COLLECTOR))
             P = -np.expm1(-J * size * self.slice * s.to_si(dt, "s"))
             bare = eta[sites.nodes].mean(axis=1) < 0.5
             hit = decide(sites.centres, P, cfg["seed"], step, self.pb.p["length"]) & bare
-            local += [(kind, *sites.centres[i, :2], over[i], J[i], P[i])
+            local += [(kind, *sites.centres[i], over[i], J[i], P[i])
                       for i in np.flatnonzero(hit)]
         return sorted(c for part in self.comm.allgather(local) for c in part)
 
@@ -520,16 +549,16 @@ class MetalNucleation(Block):
         xq = pb.Q.tabulate_dof_coordinates().T
         dofs = pb.sub_dofs["eta"]
         before, start = pb.integral("metal_volume"), pb.u.x.array[dofs].copy()
-        area = s.to_si(1.0, "m") ** 2  # SI area of an internal unit area (2-D slice)
+        area = s.to_si(1.0, "m") ** self.dim  # SI volume of an internal one (2-D: per slice)
         target = nucleus[METAL] / area
 
         def excess(R):
             x = nucleus[X] if angle is None else -R * math.cos(angle)
-            pb.u.x.array[dofs] = np.maximum(start, seeds_profile(xq, [(x, nucleus[Y], 0.0, R)],
-                                                                 pb.p["ell"]))
+            cap = (x, nucleus[Y], nucleus[Z], R)
+            pb.u.x.array[dofs] = np.maximum(start, seeds_profile(xq, [cap], pb.p["ell"]))
             pb.u.x.scatter_forward()
             return pb.integral("metal_volume") - before - target
-        r_a = s.to_internal(cnt.cap_radius(nucleus[METAL], angle, 2), "m")
+        r_a = s.to_internal(cnt.cap_radius(nucleus[METAL], angle, self.dim), "m")
         r_b, f_a = 1.05 * r_a, excess(r_a)
         best = (abs(f_a), r_a)
         for _ in range(30):
@@ -546,15 +575,19 @@ class MetalNucleation(Block):
                 f_b = -target
         return (f_b + target) * area
 
+    def _electrode_area(self):
+        """The electrode's SI area (2-D: its length, the metal being per m of slice)."""
+        return self.pb.area * self.pb.scales.to_si(1.0, "m") ** (self.dim - 1)
+
     def metadata(self, pb):
         return {"nucleation_seed": self.cfg["seed"]}
 
     def restore(self, saved):
         super().restore(saved)
-        if self.nuclei.shape[1] == KIND:  # a checkpoint from before bulk sites: on the
-            # collector, with no birth metal on record (none dissolves as subcritical)
+        if self.nuclei.shape[1] == KIND:  # a checkpoint from before bulk sites and 3-D: on
+            # the collector, with no birth metal on record (none stalls), z = 0
             self.nuclei = np.column_stack([self.nuclei, np.full(len(self.nuclei), COLLECTOR),
-                                           np.zeros(len(self.nuclei))])
+                                           np.zeros((len(self.nuclei), 2))])
 
     def record(self, pb, integrals, t, dt):
         """nucleated: in the phase field; subgrid: in nuclei below the mesh,
@@ -564,7 +597,7 @@ class MetalNucleation(Block):
         if growing.any() and dt > 0:
             self.pending[growing] = self._growth(pb, dt)[growing]
         below = (self.nuclei[:, METAL] + self.pending)[self.nuclei[:, STATE] != INSERTED].sum()
-        per_area = 1 / self.vm / pb.scales.to_si(pb.area, "m")
+        per_area = 1 / self.vm / self._electrode_area()
         alive = self.nuclei[:, STATE] != STALLED
         return {"nucleated_mol_m2": self.nucleated, "subgrid_metal_mol_m2": below * per_area,
                 "nuclei": float(np.count_nonzero(alive)),
