@@ -176,7 +176,8 @@ class ElectronicConduction(Block):
         name = si["material"]["electrolyte"] or "the electrolyte"
         return [], [f"[electrolyte] electronic_conductivity: not given and not in the library "
                     f"for {name}; it is treated as an electronic insulator (a floating metal "
-                    "island does not grow); give the measured leakage, e.g. \"1e-6 S/m\""]
+                    "island does not grow, nuclei inside it starve); give the measured "
+                    "leakage, e.g. \"1e-6 S/m\""]
 
     @classmethod
     def internal(cls, si, s):

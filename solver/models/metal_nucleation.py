@@ -217,7 +217,8 @@ class MetalNucleation(Block):
             errors.append("[nucleation] sites on the collector: needs [phase_field] "
                           "boundary_values = false (a bare collector: eta is not held at 1 on "
                           "the electrode)")
-        if "charge_transfer" not in si["model"]["blocks"]:
+        if "charge_transfer" not in si["model"]["blocks"] or not {
+                "electronic_conduction", "ionic_conduction"} <= set(si["model"]["blocks"]):
             errors.append("[nucleation] enabled: needs the two-potential model ([model] blocks "
                           "with charge_transfer, electronic_conduction, ionic_conduction): its "
                           "collector blocks the ions, so a nucleus is paid for by the "
