@@ -3,6 +3,7 @@
 Internal units: length x0, time t0 ([scales]); chemical potential in RT;
 electric potential in RT/(zF); energy density in E0 = RT/V_m;
 concentrations as site fractions of the metal's site density c_s = 1/V_m.
+Every other unit follows from its dimension vector (Scales.unit).
 A block converts its SI case values with ``Scales.to_internal(value, unit)``
 and its results back with ``Scales.to_si`` (solver/models/).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .constants import FARADAY, GAS_CONSTANT
+from .units import dimension_of
 
 
 @dataclass(frozen=True)
@@ -50,22 +52,30 @@ class Scales:
         """zF c_s x0^2 / (t0 RT/(zF)), S/m."""
         return self.z * FARADAY * self.site_density * self.length ** 2 / (self.time * self.potential)
 
+    def base_units(self):
+        """The SI value of one internal unit of each base dimension (m, kg, s,
+        A, K, mol): x0, t0, amount c_s x0^3 (site fractions), current
+        zF c_s x0^3/t0 (so A/m^2 is the current density of one unit of
+        internal flux), temperature T, and the mass that makes one internal
+        volt RT/(zF) (so J/m^3 is E0 = RT/V_m and J/mol is RT)."""
+        x0, t0 = self.length, self.time
+        amount = self.site_density * x0 ** 3
+        current = self.z * FARADAY * amount / t0
+        mass = self.potential * current * t0 ** 3 / x0 ** 2  # V = kg m^2 / (s^3 A)
+        return {"m": x0, "kg": mass, "s": t0, "A": current, "K": self.temperature,
+                "mol": amount}
+
     def unit(self, dimension: str) -> float:
-        """The SI value of one internal unit of `dimension`."""
-        x0, t0, E0 = self.length, self.time, self.energy_density
-        table = {
-            "1": 1.0, "RT": 1.0, "m": x0, "1/m": 1 / x0, "s": t0, "1/s": 1 / t0, "m/s": x0 / t0,
-            "m^2/s": x0 ** 2 / t0,
-            "V": self.potential, "J/m^3": E0, "J/m": E0 * x0 ** 2, "m^3/(J*s)": 1 / (E0 * t0),
-            "S/m": self.conductivity, "A/m^2": self.current_density,
-            "mol/m^3": self.site_density, "mol/m^2": self.site_density * x0,
-            "mol/(m^2*s)": self.site_density * x0 / t0,
-            "C/m^2": self.current_density * t0,
-        }
-        if dimension not in table:
-            raise KeyError(f"no internal scale for the dimension '{dimension}'; "
-                           f"Scales.unit knows {', '.join(table)}")
-        return table[dimension]
+        """The SI value of one internal unit of `dimension`: any coherent SI
+        unit expression ("A/m^3", "1/(m^3*s)"), from its dimension vector
+        over the base units; "RT": a chemical potential counted in RT (1)."""
+        if dimension == "RT":
+            return 1.0
+        exponents = dimension_of(dimension)
+        value = 1.0
+        for scale, power in zip(self.base_units().values(), exponents):
+            value *= scale ** power
+        return value
 
     def to_internal(self, value: float, dimension: str) -> float:
         return value / self.unit(dimension)

@@ -47,3 +47,25 @@ def test_volt_is_joule_per_coulomb():
     f1, d1 = parse_unit("V")
     f2, d2 = parse_unit("J/C")
     assert d1 == d2 and f1 == f2
+
+
+def test_internal_units_follow_the_dimension():
+    """Scales.unit from the dimension vector against the internal scales
+    written out (x0, t0, RT/(zF), E0 = RT/V_m, c_s = 1/V_m, zF c_s x0/t0),
+    for the units the blocks used to look up in a table and for units no
+    table had (a current per volume, a rate per volume, a temperature)."""
+    from solver.scales import Scales
+    F, R = 96485.33212, 8.314462618
+    x0, t0, T, z, vm = 2e-6, 0.5, 310.0, 2, 1.4e-5
+    s = Scales(length=x0, time=t0, temperature=T, z=z, molar_volume=vm)
+    phi, E0, cs = R * T / (z * F), R * T / vm, 1 / vm
+    j = z * F * cs * x0 / t0
+    expected = {"1": 1.0, "m": x0, "1/m": 1 / x0, "s": t0, "1/s": 1 / t0, "m/s": x0 / t0,
+                "m^2/s": x0 ** 2 / t0, "V": phi, "J/m^3": E0, "J/m": E0 * x0 ** 2,
+                "m^3/(J*s)": 1 / (E0 * t0), "S/m": j * x0 / phi, "A/m^2": j,
+                "mol/m^3": cs, "mol/m^2": cs * x0, "mol/(m^2*s)": cs * x0 / t0,
+                "C/m^2": j * t0, "A/m^3": j / x0, "1/(m^3*s)": 1 / (x0 ** 3 * t0), "K": T,
+                "J/mol": R * T, "RT": 1.0}
+    for unit, value in expected.items():
+        assert s.unit(unit) == pytest.approx(value, rel=1e-9), unit  # (R, F to 10 digits)
+    assert s.to_si(s.to_internal(3.0, "A/m^3"), "A/m^3") == pytest.approx(3.0, rel=1e-14)
