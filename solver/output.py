@@ -1,7 +1,7 @@
 """Run directory: resolved case, metadata, status, time series, fields.
 
     case.toml        the case with every default filled in (re-runnable)
-    metadata.json    versions, ranks, host, git SHA, command line, seed,
+    metadata.json    versions, ranks, host, git SHA, command line, the blocks' seeds,
                      scales and published-form numbers, where each material
                      value came from (material_provenance), wall times
     status.json      running | completed | stopped | failed, with the reason
@@ -148,7 +148,7 @@ class RunOutput:
             "host": socket.gethostname(), "platform": platform.platform(),
             "python": sys.version.split()[0], "git_sha": git_sha(),
             "command_line": command_line or sys.argv, "case_source": case.source,
-            "seed": case.si["noise"]["seed"], "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "scales": problem.scales.as_dict(),
             "material_provenance": case.provenance,
             "internal_parameters": problem.p,
