@@ -21,7 +21,6 @@ import os
 from .schema import AUTO_DIRECT_LIMIT
 from .geometry import mesh_info
 from .models import make_blocks
-from .models.phase_field import interface_length
 
 PER_RANK = 150e6  # bytes: Python, dolfinx, PETSc, the JIT-compiled forms
 PETSC_INT_MAX = 2 ** 31 - 1
@@ -42,8 +41,9 @@ def adaptive_nodes(si, info) -> int:
 
     The base mesh, plus at each level k = 1..levels a band across the domain
     (a front normal to x) of cells of size h_k = h_0 / 2^k, as thick as the
-    interface, 4 l, and the buffer layers and the marked cell on either side
-    at the level that was split: t_k = 4 l + 2 (buffer_layers + 1) h_(k-1).
+    blocks' refinement band (the phase field's interface, 4 l), and the
+    buffer layers and the marked cell on either side at the level that was
+    split: t_k = 4 l + 2 (buffer_layers + 1) h_(k-1).
     A band holds (t_k / h_k + 1) prod(e_i / h_k + 1) nodes, e_i the domain's
     other extents, ROUGHNESS times: a front that branches is longer than the
     cross-section.  At most the uniformly refined mesh.  Measured against it:
@@ -52,11 +52,11 @@ def adaptive_nodes(si, info) -> int:
     estimate of 58 700; the 3-D box (li_dendrite_3d_adaptive) 18 000 for 45 900.
     """
     adapt, dim = si["mesh_adaptivity"], info.dim
-    ell = interface_length(si["phase_field"]) if "phase_field" in si else 0.0
+    core = max((b.refinement_band(si) for b in make_blocks(si)), default=0.0)
     h = info.uniform_size if info.sizes is None else float(info.sizes.max())
     nodes = float(info.nodes)
     for _ in range(adapt["levels"]):
-        band = min(4 * ell + 2 * (adapt["buffer_layers"] + 1) * h, info.extent[0])
+        band = min(core + 2 * (adapt["buffer_layers"] + 1) * h, info.extent[0])
         h /= 2
         nodes += ROUGHNESS * math.prod(e / h + 1 for e in (band,) + info.extent[1:dim])
     return int(min(nodes, math.prod(e / h + 1 for e in info.extent[:dim])))

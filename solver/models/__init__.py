@@ -197,6 +197,12 @@ class Block:
         """{unknown: f(x) -> values at points x (shape (3, N))}."""
         return {}
 
+    @classmethod
+    def refinement_band(cls, si) -> float:
+        """Width (m) of the band an adaptive mesh refines around this block's
+        fields (its interface, say); 0: none (solver/memory.py's estimate)."""
+        return 0.0
+
     def adaptivity_fields(self) -> dict:
         """{unknown: [mesh_adaptivity] key of the largest change across a
         cell}: where it is exceeded, adaptive meshes refine."""

@@ -338,6 +338,11 @@ class PhaseField(Block):
                                                  p["noise_correlation_time"], p["length"],
                                                  p["noise_lattice"])
 
+    @classmethod
+    def refinement_band(cls, si):
+        """4 l: the interface's width an adaptive mesh refines."""
+        return 4 * interface_length(si["phase_field"])
+
     # ---- results -------------------------------------------------------------
     def metadata(self, pb):
         return {"seed": pb.case.si["noise"]["seed"]}
