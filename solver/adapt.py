@@ -15,7 +15,8 @@ is no longer refined.
 Transfer: the new nodal values are the old P1 fields evaluated at the new
 nodes (exact where the new mesh refines the old one; interpolation where it
 coarsens; nodal_values: dolfinx's non-matching interpolation from 0.9 on,
-point evaluation on 0.5.2), then each block's conserved amounts (Block.conserved) are restored:
+point evaluation on 0.5.2), then each block's conserved amounts (Block.conserved) are restored,
+each by the nodal weights its block gives:
 the metal (lumped integral of h(eta), Faraday's left side) by
 eta += s 4 eta (1 - eta), confined to the interface where interpolation
 errs, and the SEI's amount (its charge) by the same change of its
@@ -167,7 +168,7 @@ class Adaptor:
 
 
 def conserved(pb) -> dict:
-    """{integral: (unknown, where)} of every block's conserved amounts
+    """{integral: (unknown, weight)} of every block's conserved amounts
     (Block.conserved)."""
     return {k: v for b in pb.blocks for k, v in b.conserved().items()}
 
@@ -183,29 +184,21 @@ def transfer(old, new):
     before = new.u.x.array.copy()
     amounts = {k: old.integral(k) for k in conserved(new)}
     for _ in range(2):  # (an amount may depend on an unknown restored after it: eta)
-        for integral, (unknown, where) in conserved(new).items():
-            restore(new, integral, unknown, where, amounts[integral])
+        for integral, (unknown, weight) in conserved(new).items():
+            restore(new, integral, unknown, weight, amounts[integral])
     new.u_nm1.x.array[:] += new.u.x.array - before
     new.u_n.x.array[:] = new.u.x.array
 
 
-def restore(pb, integral, unknown, where, target, rtol=1e-13):
-    """unknown += s w(x), with s such that integral equals target; w is
-    4 eta (1 - eta) for where = "interface" (the interface, where
-    interpolation errs) and 1 - eta off the electrode and reservoir for
-    "electrolyte" (a fast-diffusing unknown: a change at the interface alone
-    would relax within a step, an error no step size removes).  The amount
-    grows monotonically with s, so s is bracketed (steps doubling from
-    1e-6) and then found by the Illinois method.  Raises if it cannot be."""
-    from dolfinx import fem
+def restore(pb, integral, unknown, weight, target, rtol=1e-13):
+    """unknown += s w(x), with s such that integral equals target; w =
+    weight(pb), the nodal weights the block that conserves the amount gives
+    (Block.conserved: where a correction belongs).  The amount grows
+    monotonically with s, so s is bracketed (steps doubling from 1e-6) and
+    then found by the Illinois method.  Raises if it cannot be."""
     dofs = pb.sub_dofs[unknown]
-    eta = np.clip(pb.u.x.array[pb.sub_dofs["eta"]], 0, 1)
-    if where == "interface":
-        shape = 4 * eta * (1 - eta)
-    else:
-        shape = 1 - eta
-        for facets in pb.facets.values():  # (Dirichlet values stay)
-            shape[fem.locate_dofs_topological(pb.Q, pb.ndim - 1, facets)] = 0.0
+    shape = weight(pb)
+    where = weight.__name__
     start = pb.u.x.array[dofs].copy()
 
     def misfit(s):

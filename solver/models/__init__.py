@@ -209,9 +209,10 @@ class Block:
         return {}
 
     def conserved(self) -> dict:
-        """{integral (of integrals()): (unknown, "interface" or "electrolyte")}:
-        amounts a mesh adaptation keeps exactly, by correcting that unknown
-        there (solver/adapt.py restore)."""
+        """{integral (of integrals()): (unknown, weight)}: amounts a mesh
+        adaptation keeps exactly, by adding s weight(pb) to that unknown
+        (weight(pb): nodal weights on the scalar space; solver/adapt.py
+        restore)."""
         return {}
 
     def error_indicators(self, p: dict, nodal: dict) -> dict:

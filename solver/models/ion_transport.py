@@ -24,6 +24,7 @@ from ..schema import Param, positive
 from . import Block, Field, Unknown
 from .grand_potential import (electrolyte_fraction, ion_concentration, ion_concentration_np,
                               lithium_content, published_numbers, reference_fraction)
+from .phase_field import electrolyte_shape
 
 RT_RANGE = (-100.0, 100.0)  # a chemical potential or energy offset in RT
 
@@ -147,7 +148,7 @@ class IonTransport(Block):
         return {"c/c0": ion_concentration_np(nodal["w"], nodal["eta"], p) / p["c0"]}
 
     def conserved(self):
-        return {"metal_content": ("w", "electrolyte")}
+        return {"metal_content": ("w", electrolyte_shape)}
 
     def integrals(self, pb):
         st = pb.state

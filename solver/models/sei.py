@@ -42,6 +42,7 @@ from ..sei_laws import COEFFICIENT_UNITS, LAWS, arrhenius, coefficients, growth_
 from . import Block, Field, Unknown
 from .charge_transfer import GRADIENT_FLOOR, interface_band, interface_weight, optional
 from .grand_potential import capped_exp
+from .phase_field import interface_shape
 
 REACTION = ("exchange_current_density", "transfer_coefficient", "equilibrium_potential",
             "electrode_potential")
@@ -351,7 +352,7 @@ class SEI(Block):
         return {"sei_thickness/L0": nodal["sei_thickness"] / p["sei_L0"]}
 
     def conserved(self):
-        return {"sei_L": ("sei_thickness", "interface")}  # (the SEI's charge)
+        return {"sei_L": ("sei_thickness", interface_shape)}  # (the SEI's charge)
 
     def integrals(self, pb):
         s = pb.state
