@@ -156,15 +156,18 @@ def test_time_series_independent_of_rank_count(fixed_step_serial, tmp_path, rank
 
 def test_a_two_rank_run_repeats_exactly(tmp_path):
     """The same 2-rank run twice (noise, adaptive steps, the fieldsplit
-    solver): the same steps, times, accept/reject decisions and Newton and
-    Krylov counts, and every other column equal to 1e-9 of its largest
+    solver): the same number of steps, the same Newton and Krylov counts
+    (so the same accept/reject decisions), the times and step sizes to
+    1e-12 of the largest, every other column to 1e-9 of its largest
     magnitude.  With PT-Scotch on several threads the mesh partition changed
     from run to run, and so did the Krylov counts and the accept/reject
     decisions.  Bit-for-bit equality is not asserted: on Debian unstable
     (dolfinx 0.11) 1 of 5 repeats differed in the 16th digit of the
     reservoir current at step 0, growing to 1.4e-11 of the charge by the
     end, with the same partition and step sequence (measured; not traced
-    to its source, a summation order that depends on more than the data)."""
+    to its source, a summation order that depends on more than the data);
+    in a later CI run the step sizes, chosen from the error estimate,
+    carried that round-off into the last digits of t_s."""
     series = []
     for k in range(2):
         out = tmp_path / f"repeat{k}"
@@ -172,7 +175,7 @@ def test_a_two_rank_run_repeats_exactly(tmp_path):
         series.append(read_timeseries(out))
     first, second = series
     assert len(first) == len(second)
-    exact = ("step", "t_s", "dt_s", "newton_its", "krylov_its")
+    exact, times = ("step", "newton_its", "krylov_its"), ("t_s", "dt_s")
     for col in first[0]:
         if col == "wall_s":
             continue
@@ -182,7 +185,8 @@ def test_a_two_rank_run_repeats_exactly(tmp_path):
             assert np.array_equal(a, b), col
         else:
             scale = np.nanmax(np.abs(a), initial=0.0)
-            assert np.allclose(a, b, rtol=0, atol=1e-9 * scale, equal_nan=True), col
+            tol = 1e-12 if col in times else 1e-9
+            assert np.allclose(a, b, rtol=0, atol=tol * scale, equal_nan=True), col
 
 
 def test_time_series_matches_gold_on_this_dolfinx(fixed_step_serial):
