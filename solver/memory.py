@@ -20,7 +20,7 @@ import os
 
 from .schema import AUTO_DIRECT_LIMIT
 from .geometry import mesh_info
-from .models import make_blocks
+from .models import block_classes, make_blocks
 
 PER_RANK = 150e6  # bytes: Python, dolfinx, PETSc, the JIT-compiled forms
 PETSC_INT_MAX = 2 ** 31 - 1
@@ -52,7 +52,7 @@ def adaptive_nodes(si, info) -> int:
     estimate of 58 700; the 3-D box (li_dendrite_3d_adaptive) 18 000 for 45 900.
     """
     adapt, dim = si["mesh_adaptivity"], info.dim
-    core = max((b.refinement_band(si) for b in make_blocks(si)), default=0.0)
+    core = max((b.refinement_band(si) for b in block_classes(si)), default=0.0)
     h = info.uniform_size if info.sizes is None else float(info.sizes.max())
     nodes = float(info.nodes)
     for _ in range(adapt["levels"]):

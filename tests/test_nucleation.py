@@ -587,3 +587,19 @@ def test_nuclei_are_paid_for_in_three_dimensions(mpi_tmp_path):
     metal_mol = last["metal_mol_m2"] + last["subgrid_metal_mol_m2"]
     dl = last["double_layer_charge_C_m2"] - ts[0]["double_layer_charge_C_m2"]
     assert metal_mol == pytest.approx((I * last["t_s"] - dl) / 96485.33212, rel=1e-4)
+
+
+def test_site_measures_by_hand():
+    """A site's length, area or volume from its corners: a segment, a
+    triangle (1/2 base x height), a tetrahedron (1/6 of its box), an
+    axis-aligned quadrilateral and hexahedron (their boxes)."""
+    import numpy as np
+    from solver.models.metal_nucleation import measure
+    assert measure(np.array([[[0.5], [2.0]]])) == pytest.approx([1.5])
+    assert measure(np.array([[[0, 0], [3, 0], [1, 2]]], float)) == pytest.approx([3.0])
+    tet = np.array([[[0, 0, 0], [2, 0, 0], [0, 3, 0], [0, 0, 4]]], float)
+    assert measure(tet) == pytest.approx([4.0])
+    quad = np.array([[[1, 1], [3, 1], [1, 2], [3, 2]]], float)
+    assert measure(quad) == pytest.approx([2.0])
+    hexa = np.array([[[x, y, z] for z in (0, 2) for y in (0, 3) for x in (0, 1)]], float)
+    assert measure(hexa) == pytest.approx([6.0])

@@ -311,6 +311,12 @@ def registered() -> list:
     return list(_REGISTRY.values())
 
 
+def block_classes(si) -> list:
+    """The classes of the blocks this case selects, in registration order
+    (unchecked: make_blocks builds and checks them)."""
+    return [cls for cls in _REGISTRY.values() if cls.selected(si)]
+
+
 def make_blocks(si) -> list:
     """Instances of the blocks of this case, in registration order, checked:
     every block named exists, no unknown is owned twice, no quantity defined
@@ -320,7 +326,7 @@ def make_blocks(si) -> list:
         raise BlockError(f"unknown model block(s) {unknown}; available: {list(_REGISTRY)}")
     if si["geometry"]["kind"] == "point":  # 0-D (the sei block's): keys and checks, no model
         return []
-    blocks = [cls() for cls in _REGISTRY.values() if cls.selected(si)]
+    blocks = [cls() for cls in block_classes(si)]
     owner = {}
     for b in blocks:
         for name in [u.name for u in b.unknowns] + list(b.provides):

@@ -377,8 +377,8 @@ class MetalNucleation(Block):
         eta_ct = electrochemical_overpotential(s, lev) + self.shift
         return surface * butler_volmer(s, lev, eta_ct)
 
-    def _growth(self, pb, dt):
-        """Each nucleus's metal grown in the step just taken (SI): its time
+    def _growth(self, pb, dt, growing):
+        """The metal each growing nucleus (indices) gained in the step just taken (SI): its time
         difference, by the step's own BDF weights (as the metal of the phase
         field and the collector charge), equals V_m/(zF) x the current its
         reaction passed on its site (the measures of the residuals)."""
@@ -390,15 +390,15 @@ class MetalNucleation(Block):
                 + self._reaction(pb.state, lev, self.volume_surface) * tau * pb.dxl)
         per_cell = compat.assemble_cell_vector(self.growth_form)
         s = pb.scales
-        local = np.zeros(len(self.nuclei))
-        for k in range(len(self.nuclei)):
+        local = np.zeros(len(growing))
+        for i, k in enumerate(growing):
             sites, at = self._cells(k)
-            local[k] = per_cell[sites.cells[at]].sum()
-        total = self.comm.allreduce(local, op=MPI.SUM) if len(local) else local
+            local[i] = per_cell[sites.cells[at]].sum()
+        total = self.comm.allreduce(local, op=MPI.SUM)
         # internal current density x internal area -> A (per m of slice in 2-D)
         amps = s.to_si(total, "A/m^2") * s.to_si(1.0, "m") ** (self.dim - 1)
         a0, a1, a2 = (float(c.value) for c in pb.ddt_weights[:3])
-        m, before = self.nuclei[:, METAL], self.nuclei[:, PREVIOUS]
+        m, before = self.nuclei[growing, METAL], self.nuclei[growing, PREVIOUS]
         grown = amps * s.to_si(dt, "s") * self.vm / (self.z * FARADAY)
         return (grown - a1 * m - a2 * before) / a0 - m
 
@@ -583,20 +583,13 @@ class MetalNucleation(Block):
     def metadata(self, pb):
         return {"nucleation_seed": self.cfg["seed"]}
 
-    def restore(self, saved):
-        super().restore(saved)
-        if self.nuclei.shape[1] == KIND:  # a checkpoint from before bulk sites and 3-D: on
-            # the collector, with no birth metal on record (none stalls), z = 0
-            self.nuclei = np.column_stack([self.nuclei, np.full(len(self.nuclei), COLLECTOR),
-                                           np.zeros((len(self.nuclei), 2))])
-
     def record(self, pb, integrals, t, dt):
         """nucleated: in the phase field; subgrid: in nuclei below the mesh,
         with this step's growth (committed after the row is written)."""
-        growing = self.nuclei[:, STATE] == GROWING
+        growing = np.flatnonzero(self.nuclei[:, STATE] == GROWING)
         self.pending = np.zeros(len(self.nuclei))
-        if growing.any() and dt > 0:
-            self.pending[growing] = self._growth(pb, dt)[growing]
+        if len(growing) and dt > 0:
+            self.pending[growing] = self._growth(pb, dt, growing)
         below = (self.nuclei[:, METAL] + self.pending)[self.nuclei[:, STATE] != INSERTED].sum()
         per_area = 1 / self.vm / self._electrode_area()
         alive = self.nuclei[:, STATE] != STALLED
