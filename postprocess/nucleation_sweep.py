@@ -42,7 +42,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from solver import nucleation as cnt  # noqa: E402
+from solver.models import nucleation_theory as cnt  # noqa: E402
 from solver.case import load_case  # noqa: E402
 
 from .plot_run import read_series  # noqa: E402

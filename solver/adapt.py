@@ -86,9 +86,8 @@ class Adaptor:
 
     def __init__(self, case, comm):
         from .geometry import build_mesh
-        from .scales import case_scales
         self.cfg, self.comm = case.si["mesh_adaptivity"], comm
-        x0 = case_scales(case.si).unit("m")
+        x0 = case.model.scales.unit("m")
         self.base = build_mesh(comm, case.si["geometry"], x0, simplex=True)
         self.adaptations, self.seconds = 0, 0.0  # (wall seconds spent adapting)
         self.cell_name = {2: "triangle", 3: "tetrahedron"}[self.base.topology.dim]

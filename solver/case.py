@@ -23,9 +23,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from . import compat, geometry, models
+from . import blocks, compat, geometry
+from .model import Model, build_model, model_blocks
 from .schema import SCHEMA, Param
 from .units import UnitError, to_si
+
+blocks.load()  # (the blocks' keys complete SCHEMA)
 
 
 class CaseError(ValueError):
@@ -42,6 +45,14 @@ class Case:
     warnings: list = field(default_factory=list)
     # "section.key" -> where the value came from (material sections)
     provenance: dict = field(default_factory=dict)
+    built_model: Model | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def model(self) -> Model:
+        """The case's Model (blocks, scales, internal parameters), built once."""
+        if self.built_model is None:
+            self.built_model = build_model(self.si)
+        return self.built_model
 
     def to_toml(self) -> str:
         return dump_toml(self.raw, self.provenance)
@@ -70,7 +81,7 @@ def _convert(p: Param, value):
         if not isinstance(value, bool):
             return None, f"must be true or false, got {value!r}"
         return value, None
-    if p.kind == "str":
+    if p.kind in ("str", "face"):
         if not isinstance(value, str):
             return None, f"must be a string, got {type(value).__name__}"
         if len(value) > MAX_STRING:
@@ -193,11 +204,11 @@ def validate(data: dict, source: str = "<case>", from_cli=frozenset(), base_dir=
             si[section][key], err = _checked(p, value)
             if err:
                 errors.append(f"{_where(section, key, from_cli)}: {err}")
-    provenance = {}
+    provenance, model = {}, None
     if not errors and si["geometry"]["kind"] == "mesh":
         errors = _mesh_file(raw, si, provenance, base_dir)
     if not errors:
-        errors = _case_checks(raw, si, given, provenance, source, from_cli)
+        errors, model = _case_checks(raw, si, given, provenance, from_cli)
     if errors:
         listed = errors[:MAX_REPORTED]
         more = (f"\n  ... and {len(errors) - MAX_REPORTED} more problems"
@@ -205,16 +216,16 @@ def validate(data: dict, source: str = "<case>", from_cli=frozenset(), base_dir=
         raise CaseError(f"{source}: invalid case file:\n  - " + "\n  - ".join(listed) + more)
     if si["geometry"]["kind"] == "interval":
         raw["geometry"].pop("height", None)  # not part of a 1-D case (nor its resolved file)
-    case = Case(raw=raw, si=si, source=source, provenance=provenance)
+    case = Case(raw=raw, si=si, source=source, provenance=provenance, built_model=model)
     case.warnings += _resolution_warnings(si) + _inactive_key_warnings(si, given)
     return case
 
 
 def _default(p: Param, section, key, data):
     """A key's default; [model] blocks: a standalone block's alone when the case
-    gives its section and no [model] blocks (models.Block.standalone_section)."""
+    gives its section and no [model] blocks (blocks.Block.standalone_section)."""
     if (section, key) == ("model", "blocks") and not isinstance(data.get("model"), dict):
-        alone = [b.name for b in models.registered()
+        alone = [b.name for b in blocks.registered()
                  if b.standalone_section and isinstance(data.get(b.standalone_section), dict)]
         if len(alone) == 1:
             return alone
@@ -261,20 +272,23 @@ def _checked(p: Param, value):
     return val, err
 
 
-def _case_checks(raw, si, given, provenance, source, from_cli) -> list[str]:
+def _case_checks(raw, si, given, provenance, from_cli) -> tuple:
     """Of a case whose every key is valid: the library and the blocks' derived
-    values, the checks across keys, finite internal parameters."""
+    values, the checks across keys, finite internal parameters.  (errors,
+    the case's Model or None)."""
     from .materials.resolve import resolve
+    model = None
     try:
         errors = resolve(raw, si, given, provenance)
         if not errors:
             errors = _cross_checks(si, given, from_cli)
         if not errors:
-            errors = _derived_checks(Case(raw=raw, si=si, source=source))
+            model = build_model(si)
+            errors = _derived_checks(model)
     except (OverflowError, ZeroDivisionError) as e:
         errors = [f"the values give derived numbers that overflow ({e}); check the "
                   "magnitudes and units of the values given"]
-    return errors
+    return errors, model
 
 
 def listing(names, at_most=10) -> str:
@@ -292,11 +306,9 @@ def _out_of_bounds(p: Param, val, value) -> str | None:
     return f"outside the physical range [{lo:g}, {hi:g}]{unit}, got {shown(value)}"
 
 
-def _derived_checks(case: Case) -> list[str]:
+def _derived_checks(model: Model) -> list[str]:
     """The internal (non-dimensional) parameters must be finite numbers."""
-    from .scales import nondimensionalise
-    _, p = nondimensionalise(case)
-    bad = [k for k, v in p.items() if isinstance(v, float) and not math.isfinite(v)]
+    bad = [k for k, v in model.p.items() if isinstance(v, float) and not math.isfinite(v)]
     if bad:
         return [f"the values give non-finite internal parameters {bad} (the blocks' "
                 "internal(), solver/models/); check the magnitudes and units of the values "
@@ -368,11 +380,13 @@ def _time_checks(t) -> list[str]:
 
 
 def _model_checks(si) -> list[str]:
-    """The blocks form a model (models.make_blocks), and the solver suits it."""
+    """The blocks form a model (model.model_blocks), and the solver suits it."""
     try:
-        unknowns = models.unknowns_of(si)
-    except models.BlockError as e:
-        return [f"[model] blocks: {e}"]
+        selected = model_blocks(si)
+    except blocks.BlockError as e:
+        return [f"{e.where}: {e}"]
+    unknowns = [] if si["geometry"]["kind"] == "point" else [
+        u for b in selected for u in b.unknowns]
     if si["solver"]["preset"] == "amg" and len(unknowns) > 1:
         return [f"[solver] preset: \"amg\" needs a single unknown; the blocks "
                 f"{si['model']['blocks']} solve for {', '.join(u.name for u in unknowns)}: use "
@@ -385,17 +399,30 @@ def _cross_checks(si, given=frozenset(), from_cli=frozenset()) -> list[str]:
     generic ones, then those of the case's blocks (Block.check), then the
     mesh against what the blocks must resolve (Block.resolution_checks)."""
     errors = _geometry_checks(si, given, from_cli) + _time_checks(si["time"])
-    selected = [b for b in models.registered() if b.selected(si)]
+    selected = blocks.block_classes(si)
     for block in selected:
         errors += block.check(si, given)
-    errors += (_model_checks(si) + _point_checks(si) + _adaptivity_checks(si)
-               + _output_checks(si))
+    errors += _model_checks(si) + _adaptivity_checks(si) + _output_checks(si)
     if errors or si["geometry"]["kind"] == "point":
+        return errors
+    errors += _boundary_checks(si, selected)
+    if errors:
         return errors
     info = _mesh_info(si)
     for block in selected:
         errors += block.resolution_checks(si, info)[0]
     return errors
+
+
+def _boundary_checks(si, selected) -> list[str]:
+    """A face key (Param kind "face") of a selected block names a face
+    of the geometry (geometry.face_names)."""
+    faces = geometry.face_names(si["geometry"])
+    return [f"[{section}] {key}: the geometry has no boundary {shown(si[section][key])}; "
+            f"its boundaries: {', '.join(faces)}"
+            for b in selected for section, params in b.params.items()
+            for key, p in params.items() if p.kind == "face"
+            and si[section][key] is not None and si[section][key] not in faces]
 
 
 def _mesh_info(si):
@@ -419,19 +446,6 @@ def _adaptivity_checks(si) -> list[str]:
     if si["mesh_adaptivity"]["enabled"] and si["geometry"]["kind"] not in ("rectangle", "box"):
         return [f"[mesh_adaptivity] enabled: refines the built-in rectangle and box (as "
                 f"triangles, tetrahedra), not kind = \"{si['geometry']['kind']}\""]
-    return []
-
-
-def _point_checks(si) -> list[str]:
-    """kind = "point" is the 0-D mode of the sei block, which needs it."""
-    blocks, point = si["model"]["blocks"], si["geometry"]["kind"] == "point"
-    if point and blocks != ["sei"]:
-        return [f"[geometry] kind = \"point\": the 0-D SEI mode, whose model is the sei block "
-                f"alone ([model] blocks = [\"sei\"]), got {shown(blocks)}; for "
-                f"{shown(blocks)} choose interval, rectangle, box or mesh"]
-    if not point and blocks == ["sei"]:
-        return ["[model] blocks = [\"sei\"]: the sei block alone is the 0-D SEI mode; set "
-                "[geometry] kind = \"point\", or add sei to a two-potential deposition model"]
     return []
 
 
@@ -465,9 +479,9 @@ def _inactive_key_warnings(si, given) -> list[str]:
     if not si["solver"]["reuse_factorization"]:
         conditional.append(("solver", ("refactor_krylov_iterations",),
                             "[solver] reuse_factorization = false"))
-    selected = [b for b in models.registered() if b.selected(si)]
+    selected = blocks.block_classes(si)
     shared = {name for b in selected for name in b.reads_keys_of}
-    for block in models.registered():
+    for block in blocks.registered():
         if block.selected(si):
             conditional += block.inactive_keys(si)
             continue
@@ -484,8 +498,7 @@ def _inactive_key_warnings(si, given) -> list[str]:
 
 def _resolution_warnings(si) -> list[str]:
     info = _mesh_info(si)
-    return [w for b in models.registered() if b.selected(si)
-            for w in b.resolution_checks(si, info)[1]]
+    return [text for b in blocks.block_classes(si) for text in b.resolution_checks(si, info)[1]]
 
 
 MAX_CASE_BYTES = 1 << 20  # a case file is a page of settings, not data

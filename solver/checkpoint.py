@@ -140,12 +140,11 @@ def check(run_dir, case):
     (call on rank 0): readable, complete, finite, for this case's unknowns
     and mesh.  Also the run's metadata.json and timeseries.csv, which a
     restart continues.  Raises CheckpointError saying what is wrong."""
-    from .models import make_blocks  # (no PETSc: this runs on rank 0 alone)
     run_dir = Path(run_dir)
     path = run_dir / FILE
     data = _read(path)
     bad = f"{path}: not a complete anodex checkpoint"
-    blocks = make_blocks(case.si)
+    blocks = case.model.instances()  # (no PETSc: this runs on rank 0 alone)
     block_state = [k for b in blocks for k in b.state_keys()]
     needed = {"keys", "values", "unknowns", *REQUIRED_SCALARS, *block_state}
     missing = sorted(needed - set(data))

@@ -161,8 +161,8 @@ def _check(args):
     except CaseError as e:
         print(f"anodex: {e}", file=sys.stderr)
         return 2
-    for w in case.warnings:
-        print(f"warning: {w}")
+    for warning in case.warnings:
+        print(f"warning: {warning}")
     from .memory import gib
     print(f"{case.source}: OK ({case.si['case']['name']}; about {gib(need)} of memory "
           f"on {args.ranks} rank(s))")
@@ -243,13 +243,13 @@ def _preflight(case, ranks, ignore_memory_limit) -> int:
     PETSc options against this PETSc.  Returns the estimated bytes."""
     from . import memory, petsc_options
     from .case import CaseError
-    problem = memory.check(case.si, case.source, ranks, ignore_memory_limit)
+    problem = memory.check(case, ranks, ignore_memory_limit)
     if problem:
         raise CaseError(problem)
     bad = petsc_options.problems(case.si["solver"]["petsc_options"])
     if bad:
         raise CaseError(f"{case.source}: invalid case file:\n  - " + "\n  - ".join(bad))
-    return memory.estimate(case.si, ranks)
+    return memory.estimate(case, ranks)
 
 
 def _on_rank0(comm, check):

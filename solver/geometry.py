@@ -28,6 +28,9 @@ from pathlib import Path
 import numpy as np
 
 DIMENSION = {"interval": 1, "rectangle": 2, "box": 3}
+# the faces of the built-in shapes, by name: x = 0 and x = length, y = 0 and
+# y = height, z = 0 and z = depth (as many as the shape has dimensions)
+FACES = ("electrode", "reservoir", "bottom", "top", "front", "back")
 # meshio cell type -> (dolfinx cell name, topological dimension, vertex order
 # dolfinx expects, as indices into Gmsh's order)
 CELLS = {"triangle": ("triangle", 2, [0, 1, 2]), "quad": ("quadrilateral", 2, [0, 1, 3, 2]),
@@ -231,18 +234,32 @@ def build_mesh(comm, g, x0, simplex=False):
     return mesh
 
 
+def face_names(g) -> list:
+    """The boundary names a case can use: a built-in shape's FACES (2 per
+    dimension), a mesh file's facet groups (its electrode and reservoir
+    groups named so)."""
+    if g["kind"] != "mesh":
+        return list(FACES[:2 * DIMENSION.get(g["kind"], 0)])
+    alias = {g["electrode"]: "electrode", g["reservoir"]: "reservoir"}
+    return [alias.get(k, k) for k in mesh_file(g).facet_groups]
+
+
 def named_facets(mesh, g, x0) -> dict:
-    """{boundary or interface name: local facet indices}; always "electrode"
-    and "reservoir" (for built-ins the faces x = 0 and x = length)."""
+    """{boundary or interface name: local facet indices}: the faces of a
+    built-in shape (FACES), or the facet groups of a mesh file with the
+    [geometry] electrode and reservoir groups named "electrode" and
+    "reservoir"."""
     from dolfinx import mesh as dmesh
     fdim = mesh.topology.dim - 1
     if g["kind"] != "mesh":
-        length = g["length"] / x0
-        tol = 1e-8 * length
-        return {"electrode": dmesh.locate_entities_boundary(
-                    mesh, fdim, lambda x: np.isclose(x[0], 0.0, atol=tol)),
-                "reservoir": dmesh.locate_entities_boundary(
-                    mesh, fdim, lambda x: np.isclose(x[0], length, atol=tol))}
+        extent = [g[k] / x0 for k in ("length", "height", "depth")[:mesh.topology.dim]]
+        tol = 1e-8 * extent[0]
+        faces = {}
+        for axis, far in enumerate(extent):
+            for name, at in zip(FACES[2 * axis:2 * axis + 2], (0.0, far)):
+                faces[name] = dmesh.locate_entities_boundary(
+                    mesh, fdim, lambda x, a=axis, v=at: np.isclose(x[a], v, atol=tol))
+        return faces
     groups = _file_groups(mesh.comm, g, x0, "facet_groups")
     found = _match(mesh, fdim, groups, g)
     return {("electrode" if k == g["electrode"] else "reservoir" if k == g["reservoir"] else k): v

@@ -20,28 +20,30 @@ import os
 
 from .schema import AUTO_DIRECT_LIMIT
 from .geometry import mesh_info
-from .models import block_classes, make_blocks
 
 PER_RANK = 150e6  # bytes: Python, dolfinx, PETSc, the JIT-compiled forms
 PETSC_INT_MAX = 2 ** 31 - 1
 ROUGHNESS = 2.0  # an adaptive front's length against the domain's cross-section
 
 
-def unknowns(si) -> int:
-    """Global number of unknowns: mesh nodes x unknowns per node (P1); for an
-    adaptive mesh, its nodes at their estimated peak (adaptive_nodes)."""
-    per_node = sum(len(b.unknowns) for b in make_blocks(si))
+def unknowns(case) -> int:
+    """Global number of unknowns of a case: mesh nodes x unknowns per node
+    (P1); for an adaptive mesh, its nodes at their estimated peak
+    (adaptive_nodes)."""
+    si = case.si
+    per_node = len(case.model.unknowns)
     info = mesh_info(si["geometry"])
-    nodes = adaptive_nodes(si, info) if si["mesh_adaptivity"]["enabled"] else info.nodes
+    band = max((b.refinement_band(si) for b in case.model.blocks), default=0.0)
+    nodes = adaptive_nodes(si, info, band) if si["mesh_adaptivity"]["enabled"] else info.nodes
     return nodes * per_node
 
 
-def adaptive_nodes(si, info) -> int:
+def adaptive_nodes(si, info, core) -> int:
     """Nodes of an adaptive mesh, estimated before it exists (docs/adaptivity.md).
 
     The base mesh, plus at each level k = 1..levels a band across the domain
     (a front normal to x) of cells of size h_k = h_0 / 2^k, as thick as the
-    blocks' refinement band (the phase field's interface, 4 l), and the
+    blocks' refinement band `core` (the phase field's interface, 4 l), and the
     buffer layers and the marked cell on either side at the level that was
     split: t_k = 4 l + 2 (buffer_layers + 1) h_(k-1).
     A band holds (t_k / h_k + 1) prod(e_i / h_k + 1) nodes, e_i the domain's
@@ -52,7 +54,6 @@ def adaptive_nodes(si, info) -> int:
     estimate of 58 700; the 3-D box (li_dendrite_3d_adaptive) 18 000 for 45 900.
     """
     adapt, dim = si["mesh_adaptivity"], info.dim
-    core = max((b.refinement_band(si) for b in block_classes(si)), default=0.0)
     h = info.uniform_size if info.sizes is None else float(info.sizes.max())
     nodes = float(info.nodes)
     for _ in range(adapt["levels"]):
@@ -62,9 +63,9 @@ def adaptive_nodes(si, info) -> int:
     return int(min(nodes, math.prod(e / h + 1 for e in info.extent[:dim])))
 
 
-def estimate(si, ranks=1) -> int:
-    """Bytes the run will need at its peak (all ranks together)."""
-    n = unknowns(si)
+def estimate(case, ranks=1) -> int:
+    """Bytes the run of a case will need at its peak (all ranks together)."""
+    n, si = unknowns(case), case.si
     preset = si["solver"]["preset"]
     if preset == "auto":
         preset = "direct" if n < AUTO_DIRECT_LIMIT else "iterative"
@@ -95,9 +96,9 @@ def gib(nbytes) -> str:
     return f"{nbytes / 2 ** 30:.3g} GiB"
 
 
-def check(si, source, ranks=1, ignore_limit=False) -> str | None:
+def check(case, ranks=1, ignore_limit=False) -> str | None:
     """Why the case cannot run here (naming the key and the flag), or None."""
-    n = unknowns(si)
+    n, si, source = unknowns(case), case.si, case.source
     g = si["geometry"]
     where = f"[geometry] file {g['file']}" if g["kind"] == "mesh" else f"[geometry] cells = {g['cells']}"
     fewer = "use fewer cells"
@@ -107,7 +108,7 @@ def check(si, source, ranks=1, ignore_limit=False) -> str | None:
     if n > PETSC_INT_MAX:
         return (f"{source}: {where}: {n:.3g} unknowns, more than PETSc's "
                 f"32-bit indices allow ({PETSC_INT_MAX}); {fewer}")
-    need, have = estimate(si, ranks), available()
+    need, have = estimate(case, ranks), available()
     if need > have and not ignore_limit:
         return (f"{source}: {where}: the run needs about {gib(need)} "
                 f"({n:.3g} unknowns on {ranks} rank(s)), this machine has {gib(have)} "

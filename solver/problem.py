@@ -17,8 +17,7 @@ from mpi4py import MPI
 
 from . import compat
 from .geometry import boundary_measures, build_mesh, named_facets, named_regions
-from .models import State, make_blocks
-from .scales import nondimensionalise
+from .blocks import State
 
 QUADRATURE_DEGREE = 2  # explicit: UFL's estimate for the exponential terms explodes
 
@@ -37,10 +36,11 @@ class Problem:
         subtracted (source terms) and it gives the Dirichlet data on the whole
         boundary."""
         self.case, self.comm = case, comm
-        self.scales, self.p = nondimensionalise(case)
+        model = case.model
+        self.scales, self.p = model.scales, model.p
         p = self.p
-        self.blocks = make_blocks(case.si)
-        self.unknowns = [u for b in self.blocks for u in b.unknowns]
+        self.blocks = model.instances()
+        self.unknowns = model.unknowns
         unsupported = [u.name for u in self.unknowns if u.element != "P1"]
         if unsupported:
             raise NotImplementedError(f"unknowns {unsupported}: only P1 elements are built")

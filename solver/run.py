@@ -75,12 +75,12 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
              restart=False):
     """Run `case` into `outdir`; returns the final status dict.  restart: continue
     the run in `outdir` from its checkpoint (any number of ranks)."""
-    if case.si["geometry"]["kind"] == "point":
-        from .zero_d import run_point
+    zero_d = case.model.without_space
+    if zero_d is not None:
         if restart:
-            raise ValueError("a 0-D SEI run (geometry kind = \"point\") has no checkpoint: "
-                             "run it again with a later [time] end (it takes seconds)")
-        return run_point(case, outdir, overwrite, comm, command_line)
+            raise ValueError(f"a run of {zero_d.without_space} (geometry kind = \"point\") has "
+                             "no checkpoint: run it again with a later [time] end")
+        return zero_d.run_without_space(case, outdir, overwrite, comm, command_line)
     run = Run(case, outdir, overwrite, comm, restart)
     run.build(command_line)
     return run.loop()

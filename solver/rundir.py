@@ -55,7 +55,7 @@ def _field_files(fields) -> re.Pattern:
 
 def block_files() -> tuple:
     """(field names, names of the log and result files) of every registered block."""
-    from .models import registered
+    from .blocks import registered
     blocks = [cls() for cls in registered()]
     results = {f for b in blocks for name in b.result_files for f in (name, f"{name}.tmp")}
     return (tuple(f.name for b in blocks for f in b.fields()),

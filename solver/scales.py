@@ -96,19 +96,3 @@ def case_scales(si) -> Scales:
                   temperature=si["material"]["temperature"], z=si["material"]["charge_number"],
                   molar_volume=si["material"]["molar_volume"])
 
-
-def nondimensionalise(case):
-    """(Scales, internal parameters) of a validated case: the geometry's and
-    those of every block of its model (Block.internal)."""
-    from .models import make_blocks
-    si = case.si
-    s = case_scales(si)
-    g = si["geometry"]
-    p = {key: s.to_internal(g[key], "m") for key in ("length", "height", "depth")}
-    for block in make_blocks(si):
-        own = block.internal(si, s)
-        clash = sorted(set(own) & set(p))
-        if clash:
-            raise ValueError(f"block '{block.name}' redefines internal parameters {clash}")
-        p.update(own)
-    return s, p

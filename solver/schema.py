@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 AUTO_DIRECT_LIMIT = 30000  # unknowns; above this [solver] preset "auto" is iterative
@@ -19,7 +19,8 @@ INT32 = 2 ** 31 - 1
 @dataclass
 class Param:
     kind: str  # quantity | number | int | bool | choice | str | str_list | int_list |
-    # number_list | quantity_list | table
+    # number_list | quantity_list | table | face (the name of a face of the
+    # geometry: geometry.face_names)
     default: Any
     doc: str
     unit: str = "1"  # dimension name from units.DIMENSIONS, for quantities
@@ -76,9 +77,9 @@ GENERIC: dict[str, dict[str, Param]] = {
         "description": Param("str", "", "free text"),
     },
     "model": {
-        "blocks": Param("str_list", ["ion_transport", "phase_field", "butler_volmer", "potential"],
-                        "physics blocks to couple (solver/models/); the default is the full "
-                        "grand-potential electrodeposition model"),
+        # (the default: the blocks that declare themselves in_default_model)
+        "blocks": Param("str_list", [], "physics blocks to couple (solver/models/); the "
+                        "default is the full grand-potential electrodeposition model"),
     },
     "geometry": {
         "kind": Param("choice", "rectangle", "domain: a built-in interval (1-D), rectangle of "
@@ -136,16 +137,7 @@ GENERIC: dict[str, dict[str, Param]] = {
                                 "blocks)"),
         "melting_point": q(None, "K", "the case temperature must lie below it", positive),
     },
-    "electrode": {
-        "conductivity": q("1e6 S/m", "S/m", "electronic conductivity of the metal (S1)", positive),
-    },
     "electrolyte": {
-        "conductivity": q("1.19 S/m", "S/m", "ionic conductivity (S2)", positive),
-        "diffusivity": q("3.179e-10 m^2/s", "m^2/s", "ion diffusivity D (M0 = D t0/x0^2); "
-                         "if unset while a conductivity is given or an electrolyte named: "
-                         "Nernst-Einstein from the conductivity", positive),
-        "site_density_ratio": Param("number", 5.5, "dv: site density of the electrode over "
-                                    "that of the electrolyte", check=positive),
         "activation_energy": q(None, "J", "Arrhenius Ea of the named electrolyte's "
                                "conductivity (overrides the library; e.g. \"0.3 eV\")", positive),
         "vtf_pseudo_activation_energy": q(None, "J", "VTF B (polymer electrolytes)", positive),
@@ -153,10 +145,6 @@ GENERIC: dict[str, dict[str, Param]] = {
         "transference_number": Param("number", None, "t+ (recorded; the present ion "
                                      "transport block is the Nernst-Planck form of "
                                      "Chen et al. 2015)", check=open_unit_closed),
-        "electronic_conductivity": q(None, "S/m", "electronic leakage of the electrolyte "
-                                     "(two-potential model: a floating metal island grows "
-                                     "by the current it carries; none: an insulator)",
-                                     nonnegative),
         "permittivity": Param("number", None, "relative permittivity (recorded; not used by "
                               "the present blocks)", check=positive),
         "youngs_modulus": q(None, "Pa", "Young's modulus (recorded; not used by the present "
@@ -224,17 +212,6 @@ GENERIC: dict[str, dict[str, Param]] = {
         "interval": Param("int", 10, "accepted steps between adaptations at most (a run "
                           "also adapts as soon as a field leaves the refined band)", check=positive,
                           bounds=(1, 10 ** 9)),
-        "interface_jump": Param("number", 0.2, "refine where the phase field changes by "
-                                "more than this across a cell (0.2: at least 4 cells across "
-                                "the 10-90 % width of the interface); 0: not used",
-                                check=nonnegative, bounds=(0.0, 1.0)),
-        "concentration_jump": Param("number", 0.0, "refine where the salt concentration "
-                                    "c/c_b of a binary electrolyte changes by more than this "
-                                    "across a cell; 0: not used", check=nonnegative,
-                                    bounds=(0.0, 1e6)),
-        "potential_jump": Param("number", 0.0, "refine where a potential changes by more "
-                                "than this (in RT/(zF)) across a cell; 0: not used",
-                                check=nonnegative, bounds=(0.0, 1e6)),
         "buffer_layers": Param("int", 2, "layers of cells around the marked ones refined too "
                                "(the interface moves between adaptations)", check=nonnegative,
                                bounds=(0, 20)),
@@ -260,13 +237,9 @@ BOUNDS = {
     "metal.molar_mass": (1e-3, 1.0), "metal.density": (1.0, 1e5),
     "metal.surface_energy": (1e-4, 100.0), "metal.shear_modulus": (1e3, 1e13),
     "metal.standard_potential": (-10.0, 10.0), "metal.melting_point": (1.0, 5000.0),
-    "electrode.conductivity": (1e-12, 1e10),
-    "electrolyte.conductivity": (1e-15, 1e6), "electrolyte.diffusivity": (1e-30, 1e-3),
-    "electrolyte.site_density_ratio": (1e-6, 1e6),
     "electrolyte.activation_energy": (1e-23, 1e-17),  # up to 62 eV
     "electrolyte.vtf_pseudo_activation_energy": (1e-23, 1e-17),
     "electrolyte.vtf_temperature": (0.0, 3000.0),
-    "electrolyte.electronic_conductivity": (0.0, 1e10),
     "electrolyte.permittivity": (1.0, 1e6), "electrolyte.youngs_modulus": (1e3, 1e13),
     "time.end": (1e-15, 1e15), "time.dt_initial": (1e-18, 1e15),
     "time.dt_min": (1e-18, 1e15), "time.dt_max": (1e-18, 1e15),
@@ -282,10 +255,9 @@ for _dotted, _bounds in BOUNDS.items():
     GENERIC[_section][_key].bounds = _bounds
 
 # Where sections stand in the schema (and the reference, and a resolved
-# case.toml): the generic head, the physics sections, the generic tail.  A
-# block's new section goes after the physics sections named here.
+# case.toml): the generic head, the blocks' own sections in the order the
+# blocks declare them, the generic tail.
 HEAD = ("case", "model", "geometry", "material", "metal", "electrode", "electrolyte")
-PHYSICS = ("phase_field", "grand_potential", "initial", "boundary", "noise", "nucleation")
 TAIL = ("time", "solver", "output", "checkpoint", "mesh_adaptivity", "scales")
 
 SCHEMA: dict[str, dict[str, Param]] = {}  # the assembled schema (assemble())
@@ -298,23 +270,26 @@ class SchemaError(ValueError):
 
 def assemble(blocks) -> None:
     """Rebuild SCHEMA in place from the generic sections and the `params` of
-    `blocks` (classes, in registry order)."""
-    sections = {s: dict(GENERIC.get(s, {})) for s in HEAD + PHYSICS + TAIL}
+    `blocks` (classes, in registry order).  A key several blocks read is
+    declared by each of them as the same Param object; OWNER names them all.
+    [model] blocks defaults to the blocks that are in_default_model."""
+    head = {s: dict(GENERIC.get(s, {})) for s in HEAD}
+    tail = {s: dict(GENERIC.get(s, {})) for s in TAIL}
     owner = {(s, k): "" for s, keys in GENERIC.items() for k in keys}
     for block in blocks:
         for section, params in block.params.items():
-            if section not in sections:
-                sections[section] = {}
+            keys = tail[section] if section in tail else head.setdefault(section, {})
             for key, p in params.items():
-                if (section, key) in owner:
-                    by = owner[(section, key)] or "the generic schema (solver/schema.py)"
+                by = owner.get((section, key))
+                if by is not None and (not by or keys[key] is not p):
+                    by = by or "the generic schema (solver/schema.py)"
                     raise SchemaError(f"block '{block.name}' declares [{section}] {key}, "
                                       f"which {by} already declares")
-                owner[(section, key)] = block.name
-                sections[section][key] = p
-    extra = [s for s in sections if s not in HEAD + PHYSICS + TAIL]
-    order = HEAD + PHYSICS + tuple(extra) + TAIL
+                owner[(section, key)] = f"{by}, {block.name}" if by else block.name
+                keys[key] = p
+    head["model"]["blocks"] = replace(GENERIC["model"]["blocks"], default=[
+        b.name for b in blocks if b.in_default_model])
     SCHEMA.clear()
-    SCHEMA.update({s: sections[s] for s in order if sections[s]})
+    SCHEMA.update({s: keys for s, keys in {**head, **tail}.items() if keys})
     OWNER.clear()
     OWNER.update(owner)

@@ -98,12 +98,11 @@ def prewarm(sweep, log=print):
     from mpi4py import MPI
 
     from .case import validate
-    from .models import make_blocks
     from .run import run_case
     seen = set()
     for cid, _, data in sweep.cases:
         case = validate(data, cid)
-        blocks = make_blocks(case.si)
+        blocks = case.model.blocks
         key = (tuple(b.name for b in blocks), case.si["geometry"]["kind"],
                *(case.si[section][k] for b in blocks for section, k in b.form_keys))
         if key in seen:

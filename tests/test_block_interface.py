@@ -2,6 +2,7 @@
 tests/tracer_block.py (docs/writing-a-block.md) is registered from here,
 without editing solver/, runs on 1 and 2 ranks, and matches its analytic
 steady state.  The registry refuses blocks that cannot form a model."""
+import dataclasses
 import os
 import subprocess
 import sys
@@ -12,9 +13,9 @@ import pytest
 
 from conftest import read_timeseries
 from helpers import Simulation
-from solver import models
+from solver import blocks
 from solver.case import CaseError, validate
-from solver.schema import SCHEMA, SchemaError
+from solver.schema import OWNER, SCHEMA, SchemaError
 
 HERE = Path(__file__).resolve().parent
 ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
@@ -26,10 +27,10 @@ L, D, K, C_B = 20e-6, 1e-12, 2e-7, 100.0  # m, m^2/s, m/s, mol/m^3
 @pytest.fixture
 def tracer():
     import tracer_block  # registers the block on first import
-    if "tracer" not in [b.name for b in models.registered()]:
-        models.register(tracer_block.Tracer)
+    if "tracer" not in [b.name for b in blocks.registered()]:
+        blocks.register(tracer_block.Tracer)
     yield tracer_block.Tracer
-    models.unregister("tracer")
+    blocks.unregister("tracer")
 
 
 def tracer_case(end="2000 s"):
@@ -99,12 +100,12 @@ def test_registry_refuses_a_second_owner_of_an_unknown(tracer):
     class Copy(tracer):
         name = "tracer_copy"
         params = {}
-    models.register(Copy)
+    blocks.register(Copy)
     try:
         with pytest.raises(CaseError, match="'tracer' and 'tracer_copy' both define 'tracer'"):
             validate({**tracer_case(), "model": {"blocks": ["tracer", "tracer_copy"]}})
     finally:
-        models.unregister("tracer_copy")
+        blocks.unregister("tracer_copy")
 
 
 def test_registry_refuses_a_missing_quantity(tracer):
@@ -113,18 +114,32 @@ def test_registry_refuses_a_missing_quantity(tracer):
         params = {}
         unknowns = ()
         requires = ("conductivity",)
-    models.register(NeedsConductivity)
+    blocks.register(NeedsConductivity)
     try:
         with pytest.raises(CaseError, match=r"needs unknown\(s\) or quantities \['conductivity'\]"):
             validate({**tracer_case(), "model": {"blocks": ["tracer", "needs_conductivity"]}})
     finally:
-        models.unregister("needs_conductivity")
+        blocks.unregister("needs_conductivity")
 
 
 def test_registry_refuses_a_key_declared_twice(tracer):
+    """Another Param under a key a block declares is refused; the same Param
+    object is a key both blocks read (solver/models/shared_keys.py)."""
+    shared = tracer.params["tracer"]["diffusivity"]
+
     class Clash(tracer):
         name = "clash"
-        params = {"tracer": {"diffusivity": tracer.params["tracer"]["diffusivity"]}}
+        params = {"tracer": {"diffusivity": dataclasses.replace(shared)}}
     with pytest.raises(SchemaError, match=r"declares \[tracer\] diffusivity, which tracer"):
-        models.register(Clash)
-    assert "clash" not in [b.name for b in models.registered()]
+        blocks.register(Clash)
+    assert "clash" not in [b.name for b in blocks.registered()]
+
+    class Reader(tracer):
+        name = "reader"
+        params = {"tracer": {"diffusivity": shared}}
+    blocks.register(Reader)
+    try:
+        assert OWNER[("tracer", "diffusivity")] == "reader, tracer"
+    finally:
+        blocks.unregister("reader")
+    assert OWNER[("tracer", "diffusivity")] == "tracer"

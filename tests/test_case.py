@@ -6,7 +6,6 @@ import pytest
 
 from solver.case import CaseError, load_case, reference_markdown
 from solver.models.grand_potential import published_numbers
-from solver.scales import nondimensionalise
 
 ROOT = Path(__file__).resolve().parents[1]
 HONG = ROOT / "cases" / "hong2018_li_dendrite.toml"
@@ -29,7 +28,7 @@ def test_default_and_hong_cases_validate():
 def test_hong_case_maps_onto_published_numbers():
     """The SI case reproduces the published non-dimensional input."""
     case = load_case(HONG)
-    scales, p = nondimensionalise(case)
+    scales, p = case.model.scales, case.model.p
     n = published_numbers(case.si, scales, p)
     published = {"AA (zF/RT, 1/V)": 38.69, "M0 (D in um^2/s)": 317.9, "S1 (S/m)": 1e6,
                  "S2 (S/m)": 1.19, "ft2 (zF c_s um^2/s)": 0.0074, "L": 6.25, "W": 2.4,

@@ -26,7 +26,6 @@ from solver import materials
 from solver.constants import FARADAY
 from solver.run import run_case
 from solver.models.grand_potential import logistic_np as logistic
-from solver.scales import nondimensionalise
 
 W_RESERVOIR = 1.0  # c_l/c0 = 2.44 at the reservoir
 
@@ -43,7 +42,7 @@ def kinetic_case(delta_mV, metal="", kinetics=None):
     named = {"material.metal": metal, **hong_energies()} if metal else {}
     kinetics = kinetics or {"phase_field.reaction_rate_constant": "0.05 1/s"}
     base = one_d_case(**named)
-    s, p = nondimensionalise(base)
+    s, p = base.model.scales, base.model.p
     c_l = logistic((W_RESERVOIR - p["el"]) / p["A"])
     phi_eq = s.potential * math.log(c_l / (2 * p["c0"]))
     phi = f"{(phi_eq + delta_mV * 1e-3) * 1e3:.12g} mV"
@@ -59,7 +58,7 @@ def kinetic_case(delta_mV, metal="", kinetics=None):
 
 
 def predicted_velocity(case):
-    s, p = nondimensionalise(case)
+    s, p = case.model.scales, case.model.p
     phi, a = p["phi_applied"], p["alpha"]
     c_l = logistic((W_RESERVOIR - p["el"]) / p["A"])
     rbar = math.exp((1 - a) * phi) - c_l / (2 * p["c0"]) * math.exp(-a * phi)
@@ -99,7 +98,7 @@ def test_exchange_current_density_sets_the_flat_front_current():
     v = i0 |Rbar| / (z F c_s), within 2 %."""
     case, _ = kinetic_case(-20.0, "Mg", {"phase_field.exchange_current_density": "100 A/m^2"})
     assert case.provenance["phase_field.reaction_rate_constant"].startswith("derived")
-    _, p = nondimensionalise(case)
+    p = case.model.p
     c_l = logistic((W_RESERVOIR - p["el"]) / p["A"])
     rbar = (math.exp((1 - p["alpha"]) * p["phi_applied"])
             - c_l / (2 * p["c0"]) * math.exp(-p["alpha"] * p["phi_applied"]))

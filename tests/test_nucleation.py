@@ -6,7 +6,7 @@ import math
 import pytest
 
 from helpers import Simulation
-from solver import nucleation as cnt
+from solver.models import nucleation_theory as cnt
 from solver.case import load_case
 from solver.materials import metal
 

@@ -108,16 +108,16 @@ def test_memory_estimate_grows_with_the_mesh_and_refuses_the_impossible():
         if kind == "rectangle":
             geometry["height"] = '"20 um"'
         text = case_text(geometry=geometry)
-        return validate(tomllib.loads(text), "<test>").si
+        return validate(tomllib.loads(text), "c.toml")
     small, large = si([40]), si([400000])
     assert memory.unknowns(small) == 41 * 3
     assert memory.estimate(large) > memory.estimate(small) + 400000 * 3 * 1000
-    assert memory.check(small, "c.toml") is None
+    assert memory.check(small) is None
     too_big = si([20000, 20000], "rectangle")
-    why = memory.check(too_big, "c.toml")
+    why = memory.check(too_big)
     assert "GiB" in why and "--ignore-memory-limit" in why
-    assert memory.check(too_big, "c.toml", ignore_limit=True) is None
-    assert "32-bit" in memory.check(si([2000000000]), "c.toml", ignore_limit=True)
+    assert memory.check(too_big, ignore_limit=True) is None
+    assert "32-bit" in memory.check(si([2000000000]), ignore_limit=True)
 
 
 def test_sigterm_ends_the_run_with_its_reason(tmp_path):

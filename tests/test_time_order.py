@@ -18,7 +18,7 @@ from mpi4py import MPI
 
 from solver import compat
 from solver.geometry import build_mesh
-from solver.models import State
+from solver.blocks import State
 from solver.nonlinear import NewtonSolver
 from solver.problem import Problem
 from solver.stepping import Stepper

@@ -16,7 +16,7 @@ block works under mpirun like any other:
 """
 import ufl
 
-from solver.models import Block, Field, Unknown, register
+from solver.blocks import Block, Field, Unknown, register
 from solver.schema import Param, nonnegative, positive, q
 
 PARAMS = {

@@ -67,7 +67,7 @@ class Resolution:
 def resolve(raw: dict, si: dict, given: set, provenance: dict) -> list[str]:
     """Apply the library and the blocks' derivations to a converted case in
     place; return error texts."""
-    from .. import models
+    from .. import blocks
     for section in SECTIONS:
         for key in raw[section]:
             provenance[f"{section}.{key}"] = ("case file" if (section, key) in given
@@ -80,7 +80,7 @@ def resolve(raw: dict, si: dict, given: set, provenance: dict) -> list[str]:
     errors = _melting_point(si) + _electrolyte(ctx)
     if errors:
         return errors
-    for block in models.registered():
+    for block in blocks.registered():
         errors += block.derive(ctx)
         if errors:
             break

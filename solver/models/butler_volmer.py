@@ -14,7 +14,7 @@ i0 = 3 z F c_s l Ls, Ls = i0 V_m / (3 z F l).
 """
 from ..constants import FARADAY
 from ..schema import Param, nonnegative, open_unit, positive, q
-from . import Block
+from ..blocks import Block, register
 from .grand_potential import capped_exp, dh
 from .phase_field import interface_length
 
@@ -38,8 +38,11 @@ def reaction_rate_from_exchange_current(i0, z, molar_volume, ell):
     return i0 * molar_volume / (3 * z * FARADAY * ell)
 
 
+@register
 class ButlerVolmer(Block):
     name = "butler_volmer"
+    order = 30
+    in_default_model = True
     params = PARAMS
     requires = ("eta", "overpotential", "concentration_ratio")
 

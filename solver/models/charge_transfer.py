@@ -70,7 +70,7 @@ import ufl
 
 from .. import compat
 from ..schema import Param, open_unit, positive, q
-from . import Block, Unknown
+from ..blocks import Block, Unknown, register
 from .grand_potential import capped_exp, clamp01, dh
 from .phase_field import interface_length
 
@@ -192,8 +192,10 @@ def butler_volmer(s, lev, eta_ct):
     return i0 * rate
 
 
+@register
 class ChargeTransfer(Block):
     name = "charge_transfer"
+    order = 70
     params = PARAMS
     unknowns = (Unknown("metal_multiplier", "m/s"),)
     requires = ("eta", "metal_fraction", "electrode_potential", "phi_e")

@@ -22,7 +22,7 @@ import numpy as np
 import ufl
 
 from ..schema import positive, q
-from . import Block, Field, Unknown
+from ..blocks import Block, Field, Unknown, register
 from .space_charge import SIGNS, UflOps, carrier_names, theta
 
 PARAMS = {
@@ -37,8 +37,10 @@ PARAMS = {
 }
 
 
+@register
 class DefectTransport(Block):
     name = "defect_transport"
+    order = 130
     params = PARAMS
     unknowns = tuple(Unknown(f"w_{name}", "V", update_limit="max_layer_potential_update")
                      for name in SIGNS)

@@ -28,7 +28,7 @@ Results: the charge held by the double layers per electrode area.
 from __future__ import annotations
 
 from ..schema import nonnegative, q
-from . import Block
+from ..blocks import Block, register
 from .charge_transfer import interface_weight
 
 PARAMS = {
@@ -41,8 +41,10 @@ PARAMS = {
 }
 
 
+@register
 class DoubleLayer(Block):
     name = "double_layer"
+    order = 160
     params = PARAMS
     requires = ("electrode_potential", "phi_e", "metal_fraction", "eta",
                 "collector_surface_current")

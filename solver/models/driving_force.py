@@ -11,7 +11,7 @@ radius of the benchmark.  df in internal energy units ([phase_field]
 driving_force / (RT/V_m)).
 """
 from ..schema import nonnegative, q
-from . import Block
+from ..blocks import Block, register
 from .grand_potential import dh
 
 PARAMS = {
@@ -23,8 +23,10 @@ PARAMS = {
 }
 
 
+@register
 class DrivingForce(Block):
     name = "driving_force"
+    order = 50
     params = PARAMS
     requires = ("eta",)
 

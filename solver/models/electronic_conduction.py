@@ -46,8 +46,9 @@ from mpi4py import MPI
 
 from .. import compat
 from ..schema import Param, nonnegative, positive, q
-from . import Block, Field, Unknown
+from ..blocks import Block, Field, Unknown, register
 from .charge_transfer import charge_source
+from .shared_keys import ELECTRODE_CONDUCTIVITY, POTENTIAL_JUMP
 
 PARAMS = {
     "collector": {
@@ -84,7 +85,15 @@ PARAMS = {
                                       "when a galvanostatic start finds its potential)",
                                       check=positive, bounds=(1e-6, 1e6)),
     },
+    "electrolyte": {
+        "electronic_conductivity": q(None, "S/m", "electronic leakage of the electrolyte "
+                                     "(two-potential model: a floating metal island grows "
+                                     "by the current it carries; none: an insulator)",
+                                     nonnegative, (0.0, 1e10)),
+    },
+    "mesh_adaptivity": {"potential_jump": POTENTIAL_JUMP},
     "electrode": {
+        "conductivity": ELECTRODE_CONDUCTIVITY,
         "regularization": Param("number", 1e-3, "eps of the salt's storage and diffusion "
                                 "in the metal, (1 - h + eps) (the electrolyte's electronic "
                                 "conductivity is [electrolyte] electronic_conductivity)",
@@ -132,8 +141,10 @@ def tangential_gradient(f):
     return g - ufl.inner(g, n) * n
 
 
+@register
 class ElectronicConduction(Block):
     name = "electronic_conduction"
+    order = 80
     params = PARAMS
     unknowns = (Unknown("phi_s", "V", update_limit="max_potential_update", elliptic=True),)
     provides = ("electrode_potential", "collector_surface_current")

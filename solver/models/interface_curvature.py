@@ -27,13 +27,15 @@ import numpy as np
 import ufl
 
 from .. import compat
-from . import Block, Unknown
+from ..blocks import Block, Unknown, register
 
 REGULARIZATION = 1e-4  # delta l
 
 
+@register
 class InterfaceCurvature(Block):
     name = "interface_curvature"
+    order = 110
     unknowns = (Unknown("curvature", "1/m", quasi_static=True),)
     requires = ("eta",)
 

@@ -54,7 +54,7 @@ import numpy as np
 import ufl
 
 from ..schema import Param
-from . import Block, Field, Unknown
+from ..blocks import Block, Field, Unknown, register
 from .charge_transfer import interface_weight
 from .space_charge import (NumpyOps, SpaceCharge, UflOps, carrier_errors, carrier_inactive_keys,
                            permittivity_from_electrolyte, resistance_length, semi_infinite_charge,
@@ -115,8 +115,10 @@ def rest_diffuse_step(p) -> float:
     return 0.5 * (lo + hi)
 
 
+@register
 class InterfaceSpaceCharge(Block):
     name = "interface_space_charge"
+    order = 140
     params = PARAMS
     unknowns = (Unknown("psi_d", "V", update_limit="max_layer_potential_update"),
                 Unknown("layer_drop", "V", update_limit="max_layer_potential_update"))

@@ -21,14 +21,22 @@ import ufl
 
 from ..constants import FARADAY, GAS_CONSTANT
 from ..schema import Param, positive
-from . import Block, Field, Unknown
+from ..blocks import Block, Field, Unknown, register
 from .grand_potential import (electrolyte_fraction, ion_concentration, ion_concentration_np,
                               lithium_content, published_numbers, reference_fraction)
 from .phase_field import electrolyte_shape
+from .shared_keys import ELECTROLYTE_CONDUCTIVITY, ELECTROLYTE_DIFFUSIVITY
 
 RT_RANGE = (-100.0, 100.0)  # a chemical potential or energy offset in RT
 
 PARAMS = {
+    "electrolyte": {
+        "conductivity": ELECTROLYTE_CONDUCTIVITY,
+        "diffusivity": ELECTROLYTE_DIFFUSIVITY,
+        "site_density_ratio": Param("number", 5.5, "dv: site density of the electrode over "
+                                    "that of the electrolyte", check=positive,
+                                    bounds=(1e-6, 1e6)),
+    },
     "grand_potential": {
         "electrode_mu_offset": Param("number", -13.8, "es, in units of RT", bounds=RT_RANGE),
         "electrolyte_mu_offset": Param("number", 2.631, "el, in units of RT", bounds=RT_RANGE),
@@ -69,8 +77,11 @@ def model_ion_concentration(si) -> float:
     return c0 / (si["electrolyte"]["site_density_ratio"] * si["material"]["molar_volume"])
 
 
+@register
 class IonTransport(Block):
     name = "ion_transport"
+    order = 10
+    in_default_model = True
     params = PARAMS
     unknowns = (Unknown("w", "RT", update_limit="max_w_update"),)
     provides = ("concentration_ratio", "local_overpotential")

@@ -29,12 +29,15 @@ import numpy as np
 import ufl
 
 from ..schema import Param, positive, q
-from . import Block, Field, Unknown
+from ..blocks import Block, Field, Unknown, register
 from .charge_transfer import charge_source, optional
+from .shared_keys import ELECTROLYTE_CONDUCTIVITY, POTENTIAL_JUMP
 
 
 PARAMS = {
+    "mesh_adaptivity": {"potential_jump": POTENTIAL_JUMP},
     "electrolyte": {
+        "conductivity": ELECTROLYTE_CONDUCTIVITY,
         "regularization": Param("number", 1e-3, "eps_i of (1 - h + eps_i) sigma_e: the ionic "
                                 "conductivity left in the metal (it keeps phi_e defined; with "
                                 "1e-6 its Newton residual stalled at 5e-9 from round-off)",
@@ -57,8 +60,10 @@ def crack_profile(y, center, width):
                   - ufl.tanh((y - center - width / 2) / edge))
 
 
+@register
 class IonicConduction(Block):
     name = "ionic_conduction"
+    order = 90
     params = PARAMS
     form_keys = (("electrolyte", "crack_conductivity_ratio"),)
     unknowns = (Unknown("phi_e", "V", elliptic=True, quasi_static=True),)

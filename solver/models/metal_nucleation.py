@@ -14,7 +14,7 @@ atom by default).  A collector site is an electrode facet of length a (area
 a d); a bulk site is an electrolyte cell of area A not touching the
 electrode (volume A d).  A nucleus is a line of length d: on the collector
 a circular segment of contact angle theta, in the bulk a full disc
-(solver/nucleation.py: r* = gamma V_m/(zF|eta|),
+(nucleation_theory.py: r* = gamma V_m/(zF|eta|),
 dG* = f2 pi gamma^2 V_m d/(zF|eta|), f2 = (theta - sin cos)/pi on the
 collector, 1 in the bulk).
 
@@ -90,11 +90,11 @@ import ufl
 from mpi4py import MPI
 
 from .. import compat
-from .. import nucleation as cnt
+from . import nucleation_theory as cnt
 from ..constants import FARADAY
 from ..noise import uniform_field
 from ..schema import Param, nonnegative, open_angle, positive, q
-from . import Block
+from ..blocks import Block, register
 from .charge_transfer import butler_volmer, electrochemical_overpotential
 from .phase_field import seeds_profile
 
@@ -196,8 +196,10 @@ def measure(points):
     return np.prod(points.max(axis=1) - points.min(axis=1), axis=1)
 
 
+@register
 class MetalNucleation(Block):
     name = "metal_nucleation"
+    order = 60
     params = PARAMS
     requires = ("eta", "local_overpotential", "collector_surface_current",
                 "nucleus_volume_current")

@@ -24,7 +24,7 @@ import ufl
 
 from ..noise import step_average
 from ..schema import Param, nonnegative, open_unit_closed, positive, q
-from . import Block, Field, Unknown
+from ..blocks import Block, Field, Unknown, register
 from .grand_potential import E_HONG, dg, h
 
 # max of g'' = 2 - 12 eta + 12 eta^2 on [0, 1]
@@ -105,6 +105,12 @@ def seed_positions(si, x0) -> list:
 
 
 PARAMS = {
+    "mesh_adaptivity": {
+        "interface_jump": Param("number", 0.2, "refine where the phase field changes by "
+                                "more than this across a cell (0.2: at least 4 cells across "
+                                "the 10-90 % width of the interface); 0: not used",
+                                check=nonnegative, bounds=(0.0, 1.0)),
+    },
     "phase_field": {
         "interface_length": q(None, "m", "l = sqrt(2 kappa/W), used with [metal] surface_energy "
                               "when kappa and W are not given (then 0.5 um if unset)", positive,
@@ -185,8 +191,11 @@ PARAMS = {
 }
 
 
+@register
 class PhaseField(Block):
     name = "phase_field"
+    order = 20
+    in_default_model = True
     params = PARAMS
     unknowns = (Unknown("eta", "1", update_limit="max_eta_update"),)
     provides = ("metal_fraction",)

@@ -16,9 +16,13 @@ gives a positive sum) and their time integral, the charge; the field phi (V).
 import ufl
 
 from ..schema import q
-from . import Block, Field, Unknown
+from .shared_keys import ELECTRODE_CONDUCTIVITY, ELECTROLYTE_CONDUCTIVITY, POTENTIAL_JUMP
+from ..blocks import Block, Field, Unknown, register
 
 PARAMS = {
+    "electrode": {"conductivity": ELECTRODE_CONDUCTIVITY},
+    "electrolyte": {"conductivity": ELECTROLYTE_CONDUCTIVITY},
+    "mesh_adaptivity": {"potential_jump": POTENTIAL_JUMP},
     "boundary": {
         "applied_potential": q("-0.45 V", "V", "electrode potential at x = 0", bounds=(-20.0, 20.0)),
         "reservoir_potential": q("0 V", "V", "potential at x = length", bounds=(-20.0, 20.0)),
@@ -26,8 +30,11 @@ PARAMS = {
 }
 
 
+@register
 class Potential(Block):
     name = "potential"
+    order = 40
+    in_default_model = True
     params = PARAMS
     unknowns = (Unknown("phi", "V", elliptic=True, quasi_static=True),)
     provides = ("conductivity", "overpotential")

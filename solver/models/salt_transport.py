@@ -22,13 +22,21 @@ import ufl
 from mpi4py import MPI
 
 from ..constants import FARADAY, GAS_CONSTANT
-from ..schema import Param, open_unit, positive, q
-from . import Block, Field, Unknown
+from ..schema import Param, nonnegative, open_unit, positive, q
+from ..blocks import Block, Field, Unknown, register
 from .charge_transfer import deposition_source
 from .ionic_conduction import IonicConduction
+from .shared_keys import ELECTROLYTE_DIFFUSIVITY
 
 PARAMS = {
+    "mesh_adaptivity": {
+        "concentration_jump": Param("number", 0.0, "refine where the salt concentration "
+                                    "c/c_b of a binary electrolyte changes by more than this "
+                                    "across a cell; 0: not used", check=nonnegative,
+                                    bounds=(0.0, 1e6)),
+    },
     "electrolyte": {
+        "diffusivity": ELECTROLYTE_DIFFUSIVITY,
         "salt_concentration": q("1000 mol/m^3", "mol/m^3", "c_b, bulk salt concentration of "
                                 "a binary electrolyte (the salt_transport block)", positive,
                                 (1e-6, 1e5)),
@@ -57,8 +65,10 @@ def salt_conductivity(si):
 DEPLETED = 1e-3
 
 
+@register
 class SaltTransport(Block):
     name = "salt_transport"
+    order = 100
     params = PARAMS
     unknowns = (Unknown("salt", "1", update_limit="max_salt_update"),)
     requires = ("metal_fraction", "ionic_current")

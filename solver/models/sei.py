@@ -1,6 +1,6 @@
 """The SEI block: an interphase of thickness L on the metal, growing by one
-law of solver/sei_laws.py (docs/sei.md).  Alone, with [geometry] kind =
-"point", it is the 0-D mode (solver/zero_d.py).  With the two-potential
+law of sei_laws.py (docs/sei.md).  Alone, with [geometry] kind =
+"point", it is the 0-D mode (sei_zero_d.py).  With the two-potential
 model it is a field carried by the moving metal/electrolyte interface:
 
 - surface conservation of the SEI, Gamma = L/V per area, on the diffuse
@@ -38,11 +38,12 @@ from mpi4py import MPI
 
 from ..constants import FARADAY
 from ..schema import Param, nonnegative, open_unit, positive, q
-from ..sei_laws import COEFFICIENT_UNITS, LAWS, arrhenius, coefficients, growth_rate
-from . import Block, Field, Unknown
+from .sei_laws import COEFFICIENT_UNITS, LAWS, arrhenius, coefficients, growth_rate
+from ..blocks import Block, Field, Unknown, register
 from .charge_transfer import GRADIENT_FLOOR, interface_band, interface_weight, optional
 from .grand_potential import capped_exp
 from .phase_field import interface_shape
+from .sei_zero_d import run_point
 
 REACTION = ("exchange_current_density", "transfer_coefficient", "equilibrium_potential",
             "electrode_potential")
@@ -213,8 +214,10 @@ def rate_parameters(si) -> dict:
     return p
 
 
+@register
 class SEI(Block):
     name = "sei"
+    order = 150
     params = PARAMS
     standalone_section = "sei"
     requires = ("eta", "faradaic_current", "interface_velocity", "charge_transfer_overpotential",
@@ -224,10 +227,19 @@ class SEI(Block):
     form_keys = (("sei", "law"),)
     columns = ("sei_thickness_m", "sei_charge_C_m2", "sei_cracked_charge_C_m2", "sei_drop_V")
     checkpoint_state = ("cracked_charge", "charge_origin")
+    without_space = "the 0-D SEI mode"
+
+    @classmethod
+    def run_without_space(cls, case, outdir, overwrite, comm, command_line):
+        """L(t) of a flat SEI (sei_zero_d.py)."""
+        return run_point(case, rate_parameters(case.si), outdir, overwrite, comm, command_line)
 
     @classmethod
     def check(cls, si, given):
         law, sei, errors = si["sei"]["law"], si["sei"], []
+        if not point(si) and si["model"]["blocks"] == ["sei"]:
+            return ["[model] blocks = [\"sei\"]: the sei block alone is the 0-D SEI mode; set "
+                    "[geometry] kind = \"point\", or add sei to a two-potential deposition model"]
         if not point(si):
             missing = [b for b in DEPOSITION if b not in si["model"]["blocks"]]
             if missing:

@@ -47,7 +47,7 @@ from ..constants import BOLTZMANN, ELEMENTARY_CHARGE, VACUUM_PERMITTIVITY
 from ..geometry import MeshError, grading_ratio
 from ..scales import case_scales
 from ..schema import Param, nonnegative, positive, q
-from . import Block, Field, Unknown
+from ..blocks import Block, Field, Unknown, register
 
 PARAMS = {
     "space_charge": {
@@ -260,8 +260,10 @@ def permittivity_from_electrolyte(ctx):
                 f"[electrolyte] permittivity ({ctx.provenance.get('electrolyte.permittivity', 'case file')})")
 
 
+@register
 class SpaceCharge(Block):
     name = "space_charge"
+    order = 120
     params = PARAMS
     standalone_section = "space_charge"  # a case with only this section selects this block
     reads_keys_of = ("defect_transport",)  # (the diffusivities: the layer's resistance)

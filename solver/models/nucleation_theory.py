@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 
-from .constants import AVOGADRO, BOLTZMANN as K_B, FARADAY
+from ..constants import AVOGADRO, BOLTZMANN as K_B, FARADAY
 
 
 class NucleationError(ValueError):

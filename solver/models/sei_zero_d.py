@@ -1,6 +1,7 @@
 """The 0-D SEI mode: the thickness L(t) of a flat SEI under one growth law
 (sei_laws.py), for days to years in seconds of wall time.  A case with
-``[geometry] kind = "point"`` and an ``[sei]`` section runs it.
+``[geometry] kind = "point"`` and an ``[sei]`` section runs it: the sei
+block's 0-D mode (SEI.run_without_space).
 
 Two quantities are integrated together by PETSc's adaptive Dormand-Prince
 Runge-Kutta (TS "rk", "5dp"):
@@ -20,7 +21,7 @@ import time
 
 from mpi4py import MPI
 
-from .constants import FARADAY
+from ..constants import FARADAY
 from .sei_laws import coefficients, current_density, growth_rate
 
 COLUMNS = ("step", "t_s", "dt_s", "sei_thickness_m", "sei_charge_C_m2", "sei_current_A_m2",
@@ -77,12 +78,12 @@ def integrate(law: str, p: dict, L0: float, t_end: float, rtol: float = 1e-10):
     return rows
 
 
-def run_point(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=None):
-    """Run a 0-D SEI case into outdir (every rank computes the same; rank 0
+def run_point(case, p, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=None):
+    """Run a 0-D SEI case into outdir with the law's parameters p at the case
+    temperature (sei.rate_parameters; every rank computes the same, rank 0
     writes): timeseries.csv, case.toml, metadata.json, status.json, run.log."""
-    from . import __version__, compat
-    from .models.sei import rate_parameters
-    from .output import git_sha, prepare_directory, run_logger, write_status
+    from .. import __version__, compat
+    from ..output import git_sha, prepare_directory, run_logger, write_status
     wall0 = time.perf_counter()
     path = prepare_directory(outdir, comm, overwrite, case.source)
     root = comm.rank == 0
@@ -90,7 +91,7 @@ def run_point(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=N
         write_status(path, "running", "0-D SEI")
     log = run_logger(path, comm)
     si = case.si
-    law, p = si["sei"]["law"], rate_parameters(si)
+    law = si["sei"]["law"]
     L0, t_end = si["sei"]["initial_thickness"], si["time"]["end"]
     log.info(f"anodex: case {si['case']['name']} ({case.source}): 0-D SEI, law {law}, "
              f"T = {p['temperature']:g} K, to {t_end:g} s -> {path}")

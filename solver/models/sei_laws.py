@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 
-from .constants import FARADAY, GAS_CONSTANT
+from ..constants import FARADAY, GAS_CONSTANT
 
 LAWS = ("reaction", "solvent_diffusion", "electron_migration", "interstitial_diffusion",
         "tunnelling", "mixed")

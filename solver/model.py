@@ -1,0 +1,98 @@
+"""The model of a case, built once from the validated case and carried by it
+(``Case.model``): the selected block classes, checked to form one model,
+the scales and the internal (non-dimensional) parameters.  Problem, memory,
+checkpoint, output, adapt, sweeps and cluster jobs read it; none of them
+builds blocks or scales again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .blocks import BlockError, block_classes, registered
+from .scales import Scales, case_scales
+
+
+@dataclass(frozen=True)
+class Model:
+    blocks: tuple  # the block classes, in system order
+    scales: Scales
+    p: dict  # internal parameters: the geometry's and every block's (Block.internal)
+    # the block that runs a case with no space ([geometry] kind = "point"), or None
+    without_space: type | None = None
+
+    @property
+    def unknowns(self) -> list:
+        """The Unknowns of the model, in the order of the system."""
+        return [u for b in self.blocks for u in b.unknowns]
+
+    def instances(self) -> list:
+        """Fresh instances of the blocks, for one Problem (an instance carries
+        per-run state)."""
+        return [cls() for cls in self.blocks]
+
+
+def build_model(si) -> Model:
+    """The Model of a validated case's SI values (BlockError: see model_blocks)."""
+    classes = model_blocks(si)
+    scales = case_scales(si)
+    if si["geometry"]["kind"] == "point":
+        return Model(blocks=(), scales=scales, p={}, without_space=classes[0])
+    return Model(blocks=tuple(classes), scales=scales, p=_internal(si, scales, classes))
+
+
+def model_blocks(si) -> list:
+    """The selected block classes, checked to form one model; BlockError
+    naming the problem: a block unknown, an unknown or quantity defined by
+    two blocks, a name required and not provided, no space ([geometry] kind
+    = "point") without a block that runs alone without it."""
+    names = [b.name for b in registered()]
+    unknown = [n for n in si["model"]["blocks"] if n not in names]
+    if unknown:
+        raise BlockError(f"unknown model block(s) {unknown}; available: {names}")
+    classes = block_classes(si)
+    if si["geometry"]["kind"] == "point":
+        if len(classes) != 1 or not classes[0].without_space:
+            modes = "; ".join(f"{b.without_space}, whose model is the {b.name} block alone "
+                              f"([model] blocks = [\"{b.name}\"])"
+                              for b in registered() if b.without_space) or "no block has one"
+            got = si["model"]["blocks"]
+            raise BlockError(f"{modes}, got {got}; for {got} choose interval, rectangle, box "
+                             "or mesh", where="[geometry] kind = \"point\"")
+        return classes
+    _check(classes)
+    return classes
+
+
+def _check(classes):
+    """No unknown owned twice, no quantity defined twice, every name a block
+    requires or adds to provided."""
+    owner = {}
+    for b in classes:
+        for name in [u.name for u in b.unknowns] + list(b.provides):
+            if name in owner:
+                raise BlockError(f"model blocks '{owner[name]}' and '{b.name}' both define "
+                                 f"'{name}'; select one of them")
+            owner[name] = b.name
+    for b in classes:
+        missing = [r for r in b.requires if r not in owner]
+        if missing:
+            raise BlockError(f"model block '{b.name}' needs unknown(s) or quantities "
+                             f"{missing}, which no selected block provides")
+        stray = [n for n in b().contributions() if n not in owner]
+        if stray:
+            raise BlockError(f"model block '{b.name}' adds to {stray}, which no selected "
+                             "block defines")
+
+
+def _internal(si, s: Scales, classes) -> dict:
+    """The internal parameters: the geometry's extents and those of every block
+    (Block.internal)."""
+    g = si["geometry"]
+    p = {key: s.to_internal(g[key], "m") for key in ("length", "height", "depth")}
+    for block in classes:
+        own = block.internal(si, s)
+        clash = sorted(set(own) & set(p))
+        if clash:
+            raise ValueError(f"block '{block.name}' redefines internal parameters {clash}")
+        p.update(own)
+    return p
