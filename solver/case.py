@@ -102,6 +102,10 @@ def _convert(p: Param, value):
         return list(value), None
     if p.kind in ("number_list", "quantity_list"):
         return _list(p, value)
+    if p.kind == "tables":
+        if not isinstance(value, dict):
+            return None, f"must be a table of tables, got {type(value).__name__}"
+        return copy.deepcopy(value), None
     if p.kind == "table":
         if not isinstance(value, dict):
             return None, f"must be a table, got {type(value).__name__}"

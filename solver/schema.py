@@ -19,8 +19,8 @@ INT32 = 2 ** 31 - 1
 @dataclass
 class Param:
     kind: str  # quantity | number | int | bool | choice | str | str_list | int_list |
-    # number_list | quantity_list | table | face (the name of a face of the
-    # geometry: geometry.face_names)
+    # number_list | quantity_list | table | tables (a table of tables) | face (the
+    # name of a face of the geometry: geometry.face_names)
     default: Any
     doc: str
     unit: str = "1"  # dimension name from units.DIMENSIONS, for quantities

@@ -155,8 +155,8 @@ def test_faraday_holds_across_adaptations(model, mpi_tmp_path):
     assert len(meta["adaptations"]) >= 5
     # the memory estimate's node count (before the run) bounds the run's
     peak = max(a["dofs"] for a in meta["adaptations"])
-    print("unknowns: estimated", memory.unknowns(case.si), "peak", peak)
-    assert peak <= memory.unknowns(case.si) <= 3 * peak
+    print("unknowns: estimated", memory.unknowns(case), "peak", peak)
+    assert peak <= memory.unknowns(case) <= 3 * peak
     z = case.si["material"]["charge_number"]
     charge = "charge_C_m2" if model == "hong" else "collector_charge_C_m2"
     grown = np.array([r["metal_mol_m2"] - rows[0]["metal_mol_m2"] for r in rows])
