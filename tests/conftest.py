@@ -60,6 +60,17 @@ def mpi_tmp_path(comm):
         holder.cleanup()
 
 
+@pytest.fixture
+def tracer():
+    """The example tracer block of tests/tracer_block.py, registered for one test."""
+    from solver import blocks
+    import tracer_block  # registers the block on first import
+    if "tracer" not in [b.name for b in blocks.registered()]:
+        blocks.register(tracer_block.Tracer)
+    yield tracer_block.Tracer
+    blocks.unregister("tracer")
+
+
 def read_timeseries(path):
     with open(Path(path) / "timeseries.csv") as f:
         rows = list(csv.DictReader(f))

@@ -24,15 +24,6 @@ ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONF
 L, D, K, C_B = 20e-6, 1e-12, 2e-7, 100.0  # m, m^2/s, m/s, mol/m^3
 
 
-@pytest.fixture
-def tracer():
-    import tracer_block  # registers the block on first import
-    if "tracer" not in [b.name for b in blocks.registered()]:
-        blocks.register(tracer_block.Tracer)
-    yield tracer_block.Tracer
-    blocks.unregister("tracer")
-
-
 def tracer_case(end="2000 s"):
     return {"case": {"name": "tracer"}, "model": {"blocks": ["tracer"]},
             "geometry": {"kind": "interval", "length": f"{L!r} m", "cells": [40]},

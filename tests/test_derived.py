@@ -9,21 +9,11 @@ from pathlib import Path
 import pytest
 
 from conftest import read_timeseries
-from solver import blocks
 from solver.case import CaseError, load_case, validate
 from solver.run import run_case
 
 ROOT = Path(__file__).resolve().parents[1]
 L, D, K, C_B = 20e-6, 1e-12, 2e-7, 100.0  # as tests/test_block_interface.py
-
-
-@pytest.fixture
-def tracer():
-    import tracer_block  # registers the block on first import
-    if "tracer" not in [b.name for b in blocks.registered()]:
-        blocks.register(tracer_block.Tracer)
-    yield tracer_block.Tracer
-    blocks.unregister("tracer")
 
 
 def tracer_case(derived):
@@ -61,6 +51,8 @@ def test_derived_columns_match_the_steady_profile(tracer, mpi_tmp_path):
     assert last["c_slope_in"] == pytest.approx(-slope, rel=1e-6)
     # the block's own column, computed by its own integral, agrees
     assert last["c_total"] == pytest.approx(last["tracer_amount_mol_m2"], rel=1e-12)
+    # the resolved case.toml of the run reads back with the same entries (a restart)
+    assert load_case(out / "case.toml").si["output"]["derived"] == DERIVED
     meta = json.loads((out / "metadata.json").read_text())["derived"]
     assert meta["c_total"]["unit"] == "mol/m^3*m"
     assert meta["c_slope_out"]["unit"] == "mol/m^3*m^-1"

@@ -58,7 +58,7 @@ def kinetic_case(delta_mV, metal="", kinetics=None):
 
 
 def predicted_velocity(case):
-    s, p = case.model.scales, case.model.p
+    p = case.model.p
     phi, a = p["phi_applied"], p["alpha"]
     c_l = logistic((W_RESERVOIR - p["el"]) / p["A"])
     rbar = math.exp((1 - a) * phi) - c_l / (2 * p["c0"]) * math.exp(-a * phi)

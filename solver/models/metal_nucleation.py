@@ -437,7 +437,6 @@ class MetalNucleation(Block):
         insertion_radius enter the phase field; draw this step's births
         (collective; t, dt internal).  True if eta was changed or a nucleus
         stopped growing (the time scheme then restarts its history)."""
-        s = pb.scales
         if len(self.pending) == len(self.nuclei) and len(self.nuclei):
             self.nuclei[:, PREVIOUS] = self.nuclei[:, METAL]
             self.nuclei[:, METAL] += self.pending
