@@ -349,7 +349,6 @@ def load():
     did not): their @register decorators fill the registry.  Once."""
     if _LOADED:
         return
-    _LOADED.append(True)
     package = importlib.import_module(BLOCK_PACKAGE)
     for module in pkgutil.iter_modules(package.__path__):
         _import(f"{BLOCK_PACKAGE}.{module.name}")
@@ -362,6 +361,7 @@ def load():
         if isinstance(loaded, type) and issubclass(loaded, Block) \
                 and _REGISTRY.get(loaded.name) is not loaded:
             register(loaded)
+    _LOADED.append(True)
 
 
 def _import(module: str):

@@ -109,6 +109,12 @@ def _sweep_parser(sub):
 
 
 def main(argv=None):
+    from .blocks import BlockError, load
+    try:
+        load()  # every block module and entry point, before anything reads a case
+    except BlockError as e:
+        print(f"anodex: {e}", file=sys.stderr)
+        return 2
     args = _parser().parse_args(argv)
     commands = {"sweep": _sweep, "summarize": _summarize, "materials": _materials,
                 "check": _check, "info": _info, "mesh": _mesh}

@@ -67,6 +67,12 @@ def test_the_heat_block_dropped_into_the_package_runs_its_case(tmp_path):
     assert ("[heat] cooled_boundary: the geometry has no boundary 'left'; its boundaries: "
             "electrode, reservoir, bottom, top") in res.stderr
     assert not (tmp_path / "bad").exists()
+    # a block module that cannot be imported stops anodex, naming it
+    (package / "solver" / "models" / "broken.py").write_text("import no_such_module\n")
+    res = _run([package], tmp_path / "broken")
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert ("anodex: cannot load the block module solver.models.broken: "
+            "ModuleNotFoundError: No module named 'no_such_module'") in res.stderr
     # and without the block the section is unknown
     res = _run([ROOT], tmp_path / "none")
     assert res.returncode != 0 and "unknown section [heat]" in res.stderr
