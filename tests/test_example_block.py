@@ -67,6 +67,18 @@ def test_the_heat_block_dropped_into_the_package_runs_its_case(tmp_path):
     assert ("[heat] cooled_boundary: the geometry has no boundary 'left'; its boundaries: "
             "electrode, reservoir, bottom, top") in res.stderr
     assert not (tmp_path / "bad").exists()
+    # a sweep over its keys expands and writes cluster jobs like any other
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'[sweep]\nname = "heat-flux"\nbase = "{EXAMPLE / "heat.toml"}"\n'
+                     f'runs_dir = "{tmp_path / "runs"}"\nid = "q{{heat_flux}}"\n\n[vary]\n'
+                     '"heat.heat_flux" = ["1e4 W/m^2", "2e4 W/m^2"]\n')
+    for action in (["expand"], ["slurm", "--partition", "batch"]):
+        res = subprocess.run([sys.executable, "-m", "solver.cli", "sweep", *action, str(sweep)],
+                             capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                             env={**ENV, "PYTHONPATH": str(package)})
+        assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    assert (tmp_path / "runs" / "heat-flux" / "slurm" / "array.sbatch").exists()
+    assert len(list((tmp_path / "runs" / "heat-flux").glob("*/case.toml"))) == 2
     # a block module that cannot be imported stops anodex, naming it
     (package / "solver" / "models" / "broken.py").write_text("import no_such_module\n")
     res = _run([package], tmp_path / "broken")
