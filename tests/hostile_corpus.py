@@ -136,6 +136,18 @@ value("seed-count-ten-million", "initial", "seed_count", "10000000", "physical r
 value("error-tolerance-negative", "time", "error_tolerance", "-1", "must be >= 0")
 value("field-interval-zero", "output", "field_interval", '"0 s"', "must be > 0")
 value("every-wall-negative", "checkpoint", "every_wall", '"-1 min"', "must be > 0")
+value("derived-not-a-table", "output", "derived", '"total eta"', "must be a table of tables")
+value("derived-entry-a-number", "output", "derived", "{ x = 3 }",
+      "must be a table of the strings quantity, of and over")
+value("derived-of-missing-field", "output", "derived",
+      '{ x = { quantity = "total", of = "temperature", over = "domain" } }',
+      "of 'temperature' is not an unknown or field of the model")
+value("derived-over-missing-face", "output", "derived",
+      '{ x = { quantity = "flux", of = "eta", over = "left" } }',
+      "over 'left': flux is taken over electrode, reservoir")
+value("derived-column-taken", "output", "derived",
+      '{ t_s = { quantity = "total", of = "eta", over = "domain" } }',
+      "the time series has a column 't_s' already")
 value("stop-tip-fraction-zero", "time", "stop_tip_fraction", "0", "(0, 1]")
 value("scales-femtometre", "scales", "length", '"1e-30 m"', "physical range")
 value("scheme-rk4", "time", "scheme", '"rk4"', "'bdf1', 'bdf2'")

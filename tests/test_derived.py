@@ -111,8 +111,8 @@ def test_bad_derived_entries_are_refused(entry, message):
 def test_a_derived_column_may_not_take_a_blocks_name():
     data = {"output": {"derived": {"tip_position_m": {"quantity": "total", "of": "eta",
                                                       "over": "domain"}}}}
-    with pytest.raises(CaseError, match="a block of the model writes the column "
-                                        "'tip_position_m'"):
+    with pytest.raises(CaseError, match="the time series has a column 'tip_position_m' "
+                                        "already"):
         validate(data, "<derived>")
     with pytest.raises(CaseError, match="a column name is a letter"):
         validate({"output": {"derived": {"1x": {"quantity": "total", "of": "eta",

@@ -28,6 +28,7 @@ from mpi4py import MPI
 from .. import compat
 from ..blocks import Block, block_classes, register
 from ..geometry import face_names, mesh_file
+from ..observables import columns
 from ..schema import Param
 
 QUANTITIES = ("total", "average", "flux")
@@ -79,7 +80,7 @@ class DerivedQuantities(Block):
         faces = face_names(si["geometry"])
         regions = ["domain"] + (list(mesh_file(si["geometry"]).cell_groups)
                                 if si["geometry"]["kind"] == "mesh" else [])
-        taken = {c for b in others for c in b.columns}
+        taken = set(columns(others))  # the step columns and the blocks'
         errors = []
         for column, e in si["output"]["derived"].items():
             where = f"[output] derived {column}"
@@ -94,7 +95,7 @@ class DerivedQuantities(Block):
                 errors.append(f"{where}: over {e['over']!r}: {e['quantity']} is taken over "
                               f"{', '.join(allowed)}")
             if column in taken:
-                errors.append(f"{where}: a block of the model writes the column {column!r}; "
+                errors.append(f"{where}: the time series has a column {column!r} already; "
                               "choose another name")
         return errors
 
