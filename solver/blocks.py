@@ -351,7 +351,7 @@ def load():
         return
     package = importlib.import_module(BLOCK_PACKAGE)
     for module in pkgutil.iter_modules(package.__path__):
-        _import(f"{BLOCK_PACKAGE}.{module.name}")
+        _unregistered(_import(f"{BLOCK_PACKAGE}.{module.name}"))
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             loaded = entry.load()
@@ -366,9 +366,19 @@ def load():
 
 def _import(module: str):
     try:
-        importlib.import_module(module)
+        return importlib.import_module(module)
     except Exception as e:
         raise BlockError(f"cannot load the block module {module}: {type(e).__name__}: {e}") from e
+
+
+def _unregistered(module):
+    """A Block class defined in a block module and not registered is a
+    forgotten @register: say so (its section would be an unknown one)."""
+    for cls in vars(module).values():
+        if isinstance(cls, type) and issubclass(cls, Block) and cls.__module__ == module.__name__ \
+                and _REGISTRY.get(cls.name) is not cls:
+            raise BlockError(f"{module.__name__}: class {cls.__name__} is a Block but not "
+                             "registered; decorate it with @register (solver/blocks.py)")
 
 
 def registered() -> list:

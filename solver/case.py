@@ -289,6 +289,8 @@ def _case_checks(raw, si, given, provenance, from_cli) -> tuple:
         if not errors:
             model = build_model(si)
             errors = _derived_checks(model)
+    except blocks.BlockError as e:
+        errors = [f"{e.where}: {e}"]
     except (OverflowError, ZeroDivisionError) as e:
         errors = [f"the values give derived numbers that overflow ({e}); check the "
                   "magnitudes and units of the values given"]

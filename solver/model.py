@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .blocks import BlockError, block_classes, registered
+from .observables import columns
 from .scales import Scales, case_scales
 
 
@@ -32,7 +33,8 @@ class Model:
 
 
 def build_model(si) -> Model:
-    """The Model of a validated case's SI values (BlockError: see model_blocks)."""
+    """The Model of a validated case's SI values (BlockError: see model_blocks,
+    or two blocks giving one internal parameter)."""
     classes = model_blocks(si)
     scales = case_scales(si)
     if si["geometry"]["kind"] == "point":
@@ -64,8 +66,8 @@ def model_blocks(si) -> list:
 
 
 def _check(classes):
-    """No unknown owned twice, no quantity defined twice, every name a block
-    requires or adds to provided."""
+    """No unknown owned twice, no quantity defined twice, no time-series
+    column written twice, every name a block requires or adds to provided."""
     owner = {}
     for b in classes:
         for name in [u.name for u in b.unknowns] + list(b.provides):
@@ -73,6 +75,13 @@ def _check(classes):
                 raise BlockError(f"model blocks '{owner[name]}' and '{b.name}' both define "
                                  f"'{name}'; select one of them")
             owner[name] = b.name
+    writer = {c: "the time series' own" for c in columns([])}
+    for b in classes:
+        for c in b.columns:
+            if c in writer:
+                raise BlockError(f"{writer[c]} and model block '{b.name}' both write the "
+                                 f"time-series column '{c}'; a column has one writer")
+            writer[c] = f"model block '{b.name}'"
     for b in classes:
         missing = [r for r in b.requires if r not in owner]
         if missing:
@@ -93,6 +102,7 @@ def _internal(si, s: Scales, classes) -> dict:
         own = block.internal(si, s)
         clash = sorted(set(own) & set(p))
         if clash:
-            raise ValueError(f"block '{block.name}' redefines internal parameters {clash}")
+            raise BlockError(f"model block '{block.name}' redefines the internal parameters "
+                             f"{clash} of another selected block (prefix a block's own)")
         p.update(own)
     return p

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
+from .units import UnitError, dimension_of, to_si
+
 AUTO_DIRECT_LIMIT = 30000  # unknowns; above this [solver] preset "auto" is iterative
 INT32 = 2 ** 31 - 1
 
@@ -268,6 +270,21 @@ class SchemaError(ValueError):
     """Two blocks declare one key (a programming error, found at registration)."""
 
 
+def _check_param(block, section, key, p: Param):
+    """A block's quantity has a unit the parser knows, and its default reads in
+    it (a typo in a block is the block's error, not the case file's)."""
+    if p.kind not in ("quantity", "quantity_list"):
+        return
+    try:
+        dimension_of(p.unit)
+        for value in p.default if isinstance(p.default, list) else [p.default]:
+            if value is not None:
+                to_si(value, p.unit)
+    except UnitError as e:
+        raise SchemaError(f"block '{block}' declares [{section}] {key} with unit {p.unit!r} "
+                          f"and default {p.default!r}: {e}") from None
+
+
 def assemble(blocks) -> None:
     """Rebuild SCHEMA in place from the generic sections and the `params` of
     `blocks` (classes, in registry order).  A key several blocks read is
@@ -280,6 +297,7 @@ def assemble(blocks) -> None:
         for section, params in block.params.items():
             keys = tail[section] if section in tail else head.setdefault(section, {})
             for key, p in params.items():
+                _check_param(block.name, section, key, p)
                 by = owner.get((section, key))
                 if by is not None and (not by or keys[key] is not p):
                     by = by or "the generic schema (solver/schema.py)"

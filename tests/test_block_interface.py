@@ -4,6 +4,7 @@ without editing solver/, runs on 1 and 2 ranks, and matches its analytic
 steady state.  The registry refuses blocks that cannot form a model."""
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,7 +104,7 @@ def test_registry_refuses_a_missing_quantity(tracer):
     class NeedsConductivity(tracer):
         name = "needs_conductivity"
         params = {}
-        unknowns = ()
+        unknowns, columns = (), ()
         requires = ("conductivity",)
     blocks.register(NeedsConductivity)
     try:
@@ -134,3 +135,59 @@ def test_registry_refuses_a_key_declared_twice(tracer):
     finally:
         blocks.unregister("reader")
     assert OWNER[("tracer", "diffusivity")] == "tracer"
+
+
+def test_registry_refuses_a_column_or_an_internal_parameter_written_twice(tracer):
+    """Two selected blocks writing one time-series column (or the time
+    series' own t_s), or giving one internal parameter, are case errors
+    before the run, not a silently overwritten column."""
+    class SameColumn(tracer):
+        name = "same_column"
+        params, unknowns = {}, ()
+
+    class TimeColumn(SameColumn):
+        name = "time_column"
+        columns = ("t_s",)
+
+    class SameParameter(SameColumn):
+        name = "same_parameter"
+        columns = ()
+    for block, message in ((SameColumn, "model block 'same_column' and model block 'tracer' "
+                                        "both write the time-series column "
+                                        "'tracer_amount_mol_m2'"),
+                           (TimeColumn, "the time series' own and model block 'time_column' "
+                                        "both write the time-series column 't_s'"),
+                           (SameParameter, "redefines the internal parameters")):
+        blocks.register(block)
+        try:
+            with pytest.raises(CaseError, match=re.escape(message)):
+                validate({**tracer_case(), "model": {"blocks": ["tracer", block.name]}})
+        finally:
+            blocks.unregister(block.name)
+
+
+def test_registry_refuses_a_unit_typo_in_a_block():
+    from solver.blocks import Block
+    from solver.schema import q
+
+    class Typo(Block):
+        name = "typo"
+        params = {"typo": {"diffusivity": q("1e-12 m^2/s", "m^2/ss", "D")}}
+    with pytest.raises(SchemaError, match=r"block 'typo' declares \[typo\] diffusivity with "
+                                          r"unit 'm\^2/ss'"):
+        blocks.register(Typo)
+    assert "typo" not in SCHEMA
+
+
+def test_a_forgotten_register_is_named():
+    import types
+    from solver.blocks import Block, _unregistered
+    module = types.ModuleType("solver.models.forgotten")
+
+    class Forgotten(Block):
+        name = "forgotten"
+    Forgotten.__module__ = module.__name__
+    module.Forgotten = Forgotten
+    with pytest.raises(blocks.BlockError, match="class Forgotten is a Block but not registered; "
+                                               "decorate it with @register"):
+        _unregistered(module)
