@@ -60,14 +60,14 @@ def interface_shape(pb):
 
 
 def electrolyte_shape(pb):
-    """1 - eta at the nodes, 0 on the named boundaries (their Dirichlet
-    values stay): a fast-diffusing unknown is corrected over the
+    """1 - eta at the nodes, 0 on the electrode (metal) and the reservoir (its
+    Dirichlet values stay): a fast-diffusing unknown is corrected over the
     electrolyte, as a change at the interface alone would relax within a
     step, an error no step size removes (adapt.restore)."""
     from dolfinx import fem
     shape = 1 - np.clip(pb.field_values("eta"), 0, 1)
-    for facets in pb.facets.values():
-        shape[fem.locate_dofs_topological(pb.Q, pb.ndim - 1, facets)] = 0.0
+    for face in ("electrode", "reservoir"):
+        shape[fem.locate_dofs_topological(pb.Q, pb.ndim - 1, pb.facets[face])] = 0.0
     return shape
 
 
