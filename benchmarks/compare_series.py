@@ -17,7 +17,11 @@ def read(path):
 
 
 def largest_difference(before, after):
-    """(relative difference, where) over the rows both have."""
+    """(relative difference, where), rows matched by step; a step one side
+    lacks is an infinite difference."""
+    steps = [r["step"] for r in before], [r["step"] for r in after]
+    if steps[0] != steps[1]:
+        return float("inf"), f"steps differ ({len(before)} vs {len(after)} rows)"
     worst = (0.0, "")
     for x, y in zip(before, after):
         for c in (c for c in x if c != "wall_s"):
@@ -40,10 +44,9 @@ def main(before_root, after_root):
             continue
         a, b = read(before), read(after)
         d, where = largest_difference(a, b)
-        rows = "" if len(a) == len(b) else f" (rows {len(a)} vs {len(b)})"
         columns = "" if list(a[0]) == list(b[0]) else " (columns differ)"
         print(f"{before.name:30s} {len(a):5d} rows  largest relative difference {d:.3g} "
-              f"{where}{rows}{columns}")
+              f"{where}{columns}")
         if not d <= overall[0]:
             overall = (d, f"{before.name}: {where}")
     print("largest:", overall)

@@ -48,7 +48,7 @@ def pybamm_thickness(times, z_sei):
 
 def anodex_thickness(times, z_sei):
     from solver.case import validate
-    from solver.zero_d import run_point
+    from solver.run import run_case
     from mpi4py import MPI
     data = {"case": {"name": "sei-vs-pybamm"}, "material": {"temperature": f"{SEI['T']!r} K"},
             "geometry": {"kind": "point"}, "time": {"end": "1 year"},
@@ -60,7 +60,7 @@ def anodex_thickness(times, z_sei):
                     "activation_energy": f"{SEI['activation_energy']!r} J/mol",
                     "reference_temperature": f"{SEI['T_ref']!r} K"}}
     out = Path(tempfile.mkdtemp()) / "run"
-    run_point(validate(data, "<sei-vs-pybamm>"), out, comm=MPI.COMM_SELF)
+    run_case(validate(data, "<sei-vs-pybamm>"), out, comm=MPI.COMM_SELF)
     rows = np.genfromtxt(out / "timeseries.csv", delimiter=",", names=True)
     return np.interp(times, rows["t_s"], rows["sei_thickness_m"])
 

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from mpi4py import MPI  # noqa: E402
 
 from solver.case import load_case  # noqa: E402
-from solver.zero_d import run_point  # noqa: E402
+from solver.run import run_case  # noqa: E402
 
 from .plot_run import read_series, save_figure_and_rows  # noqa: E402
 
@@ -46,7 +46,7 @@ def run_all(out: Path) -> dict:
     for label, name, overrides, _ in RUNS:
         case = load_case(ROOT / "cases" / f"{name}.toml", overrides)
         path = out / (name + ("-negligible" if overrides else ""))
-        run_point(case, path, overwrite=True, comm=MPI.COMM_SELF)
+        run_case(case, path, overwrite=True, comm=MPI.COMM_SELF)
         series[label] = read_series(path)
     return series
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import types
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Callable
@@ -178,6 +179,11 @@ class Block:
         return []
 
     @classmethod
+    def unselected(cls, si) -> str:
+        """Why the block's keys have no effect when it is not selected."""
+        return f"the model has no block '{cls.name}', which reads it ([model] blocks)"
+
+    @classmethod
     def run_without_space(cls, case, outdir, overwrite, comm, command_line) -> dict:
         """The block's 0-D mode (see without_space): run a case with no space
         into outdir; returns the final status dict."""
@@ -330,9 +336,15 @@ def _ordered(classes):
 
 def register(block: type) -> type:
     """Decorator of a block class: its keys join the schema."""
-    if not block.name or block.name in _REGISTRY:
-        raise BlockError(f"a block needs a name not yet registered, got {block.name!r}")
-    schema.assemble([*_ordered(_REGISTRY.values()), block])  # raises on a key declared twice
+    if not block.name:
+        raise BlockError(f"block class {block.__module__}.{block.__qualname__} has no name")
+    if block.name in _REGISTRY:
+        held = _REGISTRY[block.name]
+        raise BlockError(f"block class {block.__module__}.{block.__qualname__} is named "
+                         f"{block.name!r}, the name of {held.__module__}.{held.__qualname__}")
+    # the new block last, so that a key declared twice is blamed on it; then
+    # the schema in system order
+    schema.assemble([*_ordered(_REGISTRY.values()), block])
     schema.assemble(_ordered([*_REGISTRY.values(), block]))
     _REGISTRY[block.name] = block
     return block
@@ -361,6 +373,8 @@ def load():
         if isinstance(loaded, type) and issubclass(loaded, Block) \
                 and _REGISTRY.get(loaded.name) is not loaded:
             register(loaded)
+        elif isinstance(loaded, types.ModuleType):
+            _unregistered(loaded)
     _LOADED.append(True)
 
 

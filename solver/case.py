@@ -493,8 +493,10 @@ def _inactive_key_warnings(si, given) -> list[str]:
             continue
         if block.name in shared:  # (another block reads its keys)
             continue
-        why = f"the model has no block '{block.name}', which reads it ([model] blocks)"
-        conditional += [(section, tuple(keys), why) for section, keys in block.params.items()]
+        why = block.unselected(si)
+        read = {(sec, k) for b in selected for sec, keys in b.params.items() for k in keys}
+        conditional += [(section, tuple(k for k in keys if (section, k) not in read), why)
+                        for section, keys in block.params.items()]
     for section, keys, why in conditional:
         unused = [k for k in keys if _set_differently(si, given, section, k)]
         if unused:

@@ -60,6 +60,16 @@ class MeshFile:
     def dim(self):
         return CELLS[self.cell_type][1]
 
+    def on_boundary(self, group: str) -> bool:
+        """Every facet of the facet group lies in one cell only (an exterior
+        boundary, not an interface such as grain boundaries)."""
+        cells_of = {}
+        for c, vertices in enumerate(self.cells):
+            for v in vertices:
+                cells_of.setdefault(int(v), set()).add(c)
+        return all(len(set.intersection(*(cells_of[int(v)] for v in facet))) == 1
+                   for facet in self.facet_groups[group])
+
 
 def _groups(mesh, block_type):
     """{physical group name: connectivity} of the cell blocks of `block_type`."""
@@ -236,12 +246,13 @@ def build_mesh(comm, g, x0, simplex=False):
 
 def face_names(g) -> list:
     """The boundary names a case can use: a built-in shape's FACES (2 per
-    dimension), a mesh file's facet groups (its electrode and reservoir
-    groups named so)."""
+    dimension), a mesh file's facet groups on its boundary (its electrode
+    and reservoir groups named so; interior interfaces are not faces)."""
     if g["kind"] != "mesh":
         return list(FACES[:2 * DIMENSION.get(g["kind"], 0)])
+    m = mesh_file(g)
     alias = {g["electrode"]: "electrode", g["reservoir"]: "reservoir"}
-    return [alias.get(k, k) for k in mesh_file(g).facet_groups]
+    return [alias.get(k, k) for k in m.facet_groups if m.on_boundary(k)]
 
 
 def named_facets(mesh, g, x0) -> dict:
@@ -322,10 +333,12 @@ def boundary_measures(mesh, facets: dict) -> dict:
     from dolfinx import mesh as dmesh
     fdim = mesh.topology.dim - 1
     mesh.topology.create_connectivity(fdim, mesh.topology.dim)
+    from mpi4py import MPI
     exterior = set(dmesh.exterior_facet_indices(mesh.topology).tolist())
     ids, entities, values = {}, [], []
-    for name, f in facets.items():
-        if all(int(i) in exterior for i in f):
+    owned = mesh.topology.index_map(fdim).size_local
+    for name, f in facets.items():  # (by the owned facets, on all ranks together)
+        if mesh.comm.allreduce(all(int(i) in exterior for i in f if i < owned), op=MPI.LAND):
             ids[name] = len(ids) + 1
             entities.append(f)
             values.append(np.full(len(f), ids[name], dtype=np.int32))

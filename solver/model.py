@@ -19,7 +19,7 @@ class Model:
     scales: Scales
     p: dict  # internal parameters: the geometry's and every block's (Block.internal)
     # the block that runs a case with no space ([geometry] kind = "point"), or None
-    without_space: type | None = None
+    without_space_block: type | None = None
 
     @property
     def unknowns(self) -> list:
@@ -38,7 +38,7 @@ def build_model(si) -> Model:
     classes = model_blocks(si)
     scales = case_scales(si)
     if si["geometry"]["kind"] == "point":
-        return Model(blocks=(), scales=scales, p={}, without_space=classes[0])
+        return Model(blocks=(), scales=scales, p={}, without_space_block=classes[0])
     return Model(blocks=tuple(classes), scales=scales, p=_internal(si, scales, classes))
 
 

@@ -174,7 +174,11 @@ class RunOutput:
         meta = self.comm.bcast(json.loads((self.path / "metadata.json").read_text())
                                if self.root else None, root=0)
         meta["fields"] = {name: f.unit for name, f in output_fields(self.pb).items()}
-        self.columns = columns(self.pb.blocks)
+        for b in self.pb.blocks:  # (entries the restarted case adds, merged into the run's)
+            for key, value in b.metadata(self.pb).items():
+                old = meta.get(key)
+                meta[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) \
+                    else value
         restarts = meta.setdefault("restarts", [])
         restarts.append({"step": step, "mpi_ranks": self.comm.size,
                          "command_line": command_line or sys.argv,
@@ -188,7 +192,11 @@ class RunOutput:
                 (self.path / "case.toml").write_text(resolved)
             series = self.path / "timeseries.csv"
             with open(series, newline="") as f:
-                kept = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+                reader = csv.DictReader(f)
+                kept = [r for r in reader if int(r["step"]) <= step]
+            # a column the restarted case no longer writes keeps its history
+            new = columns(self.pb.blocks)
+            self.columns = new[:-1] + [c for c in reader.fieldnames if c not in new] + new[-1:]
             tmp = series.with_name("timeseries.csv.tmp")
             with open(tmp, "w", newline="") as f:
                 writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
@@ -197,6 +205,7 @@ class RunOutput:
             os.replace(tmp, series)
             self._csv = open(series, "a", newline="")
             self._writer = csv.DictWriter(self._csv, fieldnames=self.columns)
+        self.columns = self.comm.bcast(self.columns if self.root else None, root=0)
         self.write_meta()
         self.status("running", f"restarted from the checkpoint at step {step}")
         self.suffix = suffix

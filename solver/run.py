@@ -75,7 +75,7 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
              restart=False):
     """Run `case` into `outdir`; returns the final status dict.  restart: continue
     the run in `outdir` from its checkpoint (any number of ranks)."""
-    zero_d = case.model.without_space
+    zero_d = case.model.without_space_block
     if zero_d is not None:
         if restart:
             raise ValueError(f"a run of {zero_d.without_space} (geometry kind = \"point\") has "

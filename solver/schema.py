@@ -4,7 +4,7 @@ check and physical range, by section.
 Generic sections (case, model, geometry, materials, time, solver, output,
 checkpoint, scales) are declared here; each physics block declares its own
 keys (``Block.params``, solver/models/) and the registry adds them with
-``add_block_params``.  ``SCHEMA`` is the assembled whole, in section order.
+``assemble``.  ``SCHEMA`` is the assembled whole, in section order.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""A physics block is one module plus one registry line: the tracer of
-tests/tracer_block.py (docs/writing-a-block.md) is registered from here,
+"""A physics block is one module: the tracer of tests/tracer_block.py
+(registered by its own register() call) is imported from here,
 without editing solver/, runs on 1 and 2 ranks, and matches its analytic
 steady state.  The registry refuses blocks that cannot form a model."""
 import dataclasses

@@ -100,3 +100,15 @@ def test_reference_lists_every_key():
 
 def test_committed_reference_is_current():
     assert (ROOT / "docs" / "case-reference.md").read_text() == reference_markdown() + "\n"
+
+
+def test_a_key_shared_by_blocks_warns_only_when_no_reader_is_selected():
+    """[electrolyte] conductivity is declared by potential, ion_transport and
+    ionic_conduction (solver/models/shared_keys.py): the default model reads
+    it, so no "no effect" warning; a key of an unselected block alone warns."""
+    from solver.case import validate
+    case = validate({"electrolyte": {"conductivity": "2 S/m", "salt_concentration": "10 mol/m^3"},
+                     "electrode": {"conductivity": "1e5 S/m"}})
+    no_effect = [w for w in case.warnings if "no effect" in w]
+    assert no_effect == ["[electrolyte] salt_concentration: no effect (the model has no block "
+                         "'salt_transport', which reads it ([model] blocks))"]

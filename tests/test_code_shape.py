@@ -3,6 +3,7 @@ module outside solver/models/ and solver/materials/) name no unknown of any
 block and no section a block declares; no module imports upward into the
 blocks or in a circle; no function in solver/ runs over 60 lines."""
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -54,12 +55,42 @@ def test_generic_modules_name_no_unknown_and_no_block_section(module):
     unknowns = {u.name for b in blocks.registered() for u in b.unknowns}
     assert {"eta", "w", "phi", "phi_s", "phi_e", "salt"} <= unknowns
     generic = {s for (s, _), by in OWNER.items() if not by}
+    # (the faces of the built-in shapes are generic words: "electrode" is a
+    # face and a section all of whose keys are blocks'; its keys are checked
+    # below, key by key)
     sections = {s for (s, _), by in OWNER.items() if by} - generic - set(FACES)
     assert {"phase_field", "sei", "nucleation", "noise", "boundary"} <= sections
     tree = ast.parse((SOLVER / module).read_text())
     found = [(name, line) for name, line, identifier in _names(tree)
              if name in unknowns or (not identifier and name in sections)]
     assert not found, f"solver/{module} names unknowns or block sections: {found}"
+
+
+def _section_key_subscripts(tree):
+    """(section, key, line) of every x["section"]["key"] in a module."""
+    for node in ast.walk(tree):
+        inner = getattr(node, "value", None)
+        if isinstance(node, ast.Subscript) and isinstance(inner, ast.Subscript):
+            outer_key, inner_key = node.slice, inner.slice
+            if all(isinstance(k, ast.Constant) and isinstance(k.value, str)
+                   for k in (outer_key, inner_key)):
+                yield inner_key.value, outer_key.value, node.lineno
+
+
+@pytest.mark.parametrize("module", GENERIC)
+def test_generic_modules_read_no_key_of_a_block(module):
+    """Not even a key a block declares in a generic section ([electrolyte]
+    conductivity, [mesh_adaptivity] interface_jump)."""
+    tree = ast.parse((SOLVER / module).read_text())
+    found = [(s, k, line) for s, k, line in _section_key_subscripts(tree) if OWNER.get((s, k))]
+    assert not found, f"solver/{module} reads block keys: {found}"
+
+
+def test_the_key_check_finds_a_block_key():
+    tree = ast.parse('x = si["electrolyte"]["conductivity"] + si["time"]["end"]')
+    assert [(s, k) for s, k, _ in _section_key_subscripts(tree)] == [
+        ("electrolyte", "conductivity"), ("time", "end")]
+    assert OWNER[("electrolyte", "conductivity")] and not OWNER[("time", "end")]
 
 
 def _module(path):
@@ -158,3 +189,22 @@ def test_no_function_in_solver_is_over_60_lines():
                 if lines > LONGEST:
                     long.append(f"{path.relative_to(SOLVER.parent)}:{node.lineno} {node.name} ({lines})")
     assert not long, long
+
+
+def test_scripts_import_what_the_package_has():
+    """postprocess/ and benchmarks/ name solver modules and functions that
+    exist (a module moved by a change is found here, not by a user)."""
+    import importlib
+    missing = []
+    for path in sorted((SOLVER.parent / d / f) for d in ("postprocess", "benchmarks")
+                       for f in os.listdir(SOLVER.parent / d) if f.endswith(".py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("solver"):
+                if node.module not in MODULES:
+                    missing.append(f"{path.name}: {node.module}")
+                    continue
+                module = importlib.import_module(node.module)
+                missing += [f"{path.name}: {node.module}.{a.name}" for a in node.names
+                            if not hasattr(module, a.name)
+                            and f"{node.module}.{a.name}" not in MODULES]
+    assert not missing

@@ -73,6 +73,10 @@ class DerivedQuantities(Block):
         return bool(si["output"]["derived"]) and si["geometry"]["kind"] != "point"
 
     @classmethod
+    def unselected(cls, si) -> str:
+        return "a case with no space ([geometry] kind = \"point\") has nothing to integrate over"
+
+    @classmethod
     def check(cls, si, given):
         others = [b() for b in block_classes(si) if b is not cls]
         names = {u.name for b in others for u in b.unknowns} | {
