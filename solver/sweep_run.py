@@ -46,10 +46,14 @@ def case_state(case_dir: Path) -> tuple[str, str]:
 
 
 def refresh(directory: Path) -> list[dict]:
-    """The manifest with every status taken from the case directories."""
+    """The manifest with every status taken from the case directories; a
+    FAILED the driver recorded for a case that ended before writing a status
+    (killed, refused before the run) stays FAILED, with its reason."""
     rows = read_manifest(directory)
     for r in rows:
-        r["status"], r["reason"] = case_state(directory / r["id"])
+        status, reason = case_state(directory / r["id"])
+        if not (status == "PENDING" and r["status"] == "FAILED"):
+            r["status"], r["reason"] = status, reason
     write_manifest(directory, rows)
     return rows
 

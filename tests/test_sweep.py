@@ -144,6 +144,15 @@ def test_six_cases_one_failing_then_summary(tmp_path):
     status = {r["solver.newton_tolerance"]: (r["status"], r["reason"]) for r in rows}
     assert [r["status"] for r in rows].count("DONE") == 5
     assert status["1e-15"][0] == "FAILED" and "Newton failed" in status["1e-15"][1]
+    # a FAILED recorded without a status.json (a case killed before it wrote
+    # one) stays FAILED in `sweep status`
+    failed = next(r for r in rows if r["status"] == "FAILED")
+    (tmp_path / "runs" / "s" / failed["id"] / "status.json").unlink()
+    shown = anodex("sweep", "status", path, check=False).stdout
+    assert any(line.startswith("FAILED") and failed["id"] in line
+               for line in shown.splitlines()), shown
+    assert next(r for r in read_manifest(tmp_path / "runs" / "s")
+                if r["id"] == failed["id"])["status"] == "FAILED"
     # without --resume a started sweep is not rerun
     again = anodex("sweep", "run", path, check=False)
     assert again.returncode == 2 and "--resume" in again.stderr
