@@ -38,6 +38,10 @@ def current_columns(series) -> list:
 def read_last_fields(run: Path, names):
     """Points (m) and {name: (t, values)} of the last output of each field."""
     import meshio
+    from meshio.xdmf import common
+    # dolfinx writes a 1-D mesh's topology as XDMF "PolyLine" of 2 nodes per
+    # element, a name meshio's reader lacks: it is meshio's "line"
+    common.xdmf_to_meshio_type.setdefault("PolyLine", "line")
     fields, points = {}, None
     for name in names:
         if not (run / f"{name}.xdmf").exists():
