@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import tomllib
+from pathlib import Path
 
 
 def _positive(text):
@@ -43,6 +44,8 @@ def _overrides(pairs):
 def _parser():
     ap = argparse.ArgumentParser(prog="anodex", description="Phase-field simulation of metal "
                                  "anode / solid electrolyte interfaces (FEniCSx).")
+    from . import __version__
+    ap.add_argument("--version", action="version", version=f"anodex {__version__}")
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run a case (no CASE: the embedded default case)")
     r.add_argument("case", nargs="?", help="case file (TOML, SI units)")
@@ -223,6 +226,14 @@ def _run(args, argv):
                   file=sys.stderr)
         _abort_others(comm)
         return 1
+    except KeyboardInterrupt:
+        if comm.rank == 0:
+            from . import CHECKPOINT_FILE
+            resume = (f"; `anodex run --restart {outdir}` continues from its last checkpoint"
+                      if (Path(outdir) / CHECKPOINT_FILE).exists() else "")
+            print(f"anodex: interrupted (Ctrl-C); {outdir}/status.json records it{resume}",
+                  file=sys.stderr)
+        return 130
     except Exception:
         if comm.size > 1:
             import traceback

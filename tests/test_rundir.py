@@ -141,3 +141,36 @@ def test_sigterm_ends_the_run_with_its_reason(tmp_path):
     assert st["status"] == "failed" and st["reason"] == "terminated by SIGTERM"
     assert (tmp_path / "run" / "checkpoint.npz").exists()
     assert b"Traceback" not in proc.stderr.read()
+
+
+def test_ctrl_c_ends_the_run_with_one_line(tmp_path):
+    """Ctrl-C (SIGINT): exit status 130, one line naming status.json and the
+    restart that continues from the last checkpoint, no traceback."""
+    import signal
+    import time
+    (tmp_path / "case.toml").write_text(case_text(time={"end": '"1000 s"', "stop_tip_fraction": "1"},
+                                                  checkpoint={"every_steps": "1"}))
+    proc = subprocess.Popen([sys.executable, "-m", "solver.cli", "run", tmp_path / "case.toml",
+                             "-o", tmp_path / "run"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=ENV)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (tmp_path / "run" / "checkpoint.npz").exists():
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    err = proc.stderr.read().decode()  # (the log goes to stderr too)
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (f"anodex: interrupted (Ctrl-C); {tmp_path / 'run'}/status.json records "
+                           f"it; `anodex run --restart {tmp_path / 'run'}` continues from its last "
+                           "checkpoint")
+    st = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert st["status"] == "failed" and st["reason"] == "interrupted (SIGINT)"
+
+
+
+def test_version():
+    from solver import __version__
+    res = subprocess.run([sys.executable, "-m", "solver.cli", "--version"], cwd=ROOT,
+                         capture_output=True, text=True, env=ENV)
+    assert res.returncode == 0 and res.stdout.strip() == f"anodex {__version__}"
