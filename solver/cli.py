@@ -102,8 +102,21 @@ def _sweep_parser(sub):
             a.add_argument("--resume", action="store_true",
                            help="run only what is not DONE (continue interrupted cases)")
         if action == "slurm":
-            a.add_argument("--time", default="01:00:00", help="time limit per case")
+            a.add_argument("--time", default="01:00:00", help="time limit per case (H:M:S, "
+                           "D-H:M:S or minutes)")
             a.add_argument("--partition")
+            a.add_argument("--account")
+            a.add_argument("--qos")
+            a.add_argument("--gres", help="generic resources, e.g. gpu:1")
+            a.add_argument("--mem-per-cpu", help="e.g. 4G (default: the largest case's memory "
+                           "estimate per rank, times 1.5)")
+            a.add_argument("--sbatch", action="append", default=[], metavar="OPTION",
+                           help="a further #SBATCH option, written --sbatch=--constraint=skylake "
+                           "(repeatable)")
+            a.add_argument("--setup", action="append", default=[], metavar="LINE",
+                           help="a shell line that sets up the environment before anodex runs, "
+                           "e.g. 'module load openmpi' or 'source ~/venv/bin/activate' "
+                           "(repeatable)")
             a.add_argument("--max-parallel", type=_positive, help="at most this many tasks at once (%%M)")
             a.add_argument("--image", help="Apptainer image: run `apptainer exec IMAGE anodex`")
             a.add_argument("--local-scratch", default="${TMPDIR:-/tmp}",
@@ -345,11 +358,18 @@ def _sweep(args):
             for r in refresh(sweep.directory):
                 print(f"{r['status']:8s} {r['id']}  {r['reason']}")
         elif args.action == "slurm":
-            from .slurm import write_scripts
+            from .slurm import Site, SlurmError, write_scripts
+            site = Site(args.time, args.partition, args.account, args.qos, args.gres,
+                        args.mem_per_cpu, args.sbatch, args.setup, args.image,
+                        args.local_scratch, args.srun_args)
+            try:
+                site.check()
+            except SlurmError as e:
+                print(f"anodex: {e}", file=sys.stderr)
+                return 2
             for line in expand(sweep):
                 print(line)
-            paths = write_scripts(sweep, args.ranks, args.time, args.partition, args.max_parallel,
-                                  args.image, args.local_scratch, args.srun_args)
+            paths = write_scripts(sweep, args.ranks, site, args.max_parallel)
             for p in paths.values():
                 print(f"wrote {p}")
             print(f"submit with: bash {paths['submit.sh']}")

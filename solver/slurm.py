@@ -15,45 +15,114 @@
 
 `anodex sweep status SWEEP` refreshes the manifest from the cases'
 status.json files afterwards.
+
+Every script asks for memory per CPU (the largest case's estimate,
+memory.estimate, with MEMORY_MARGIN, unless given), sets OMP_NUM_THREADS=1
+after the site's environment lines (--setup), and carries the site's
+account, QOS, GRES and any further #SBATCH lines.  The array tasks are
+requeued after a node failure or preemption and receive SIGTERM
+SIGNAL_LEAD_S before their time limit: the run then ends as "terminated by
+SIGTERM" with its last checkpoint, which the requeued or resubmitted task
+continues.
 """
 from __future__ import annotations
 
+import re
 import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .sweep import read_manifest
 
+MEMORY_MARGIN = 1.5  # over memory.estimate: it is an estimate
+SIGNAL_LEAD_S = 120
+# SLURM's --time forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S
+_TIME = re.compile(r"\d+(:\d{1,2}){0,2}|\d+-\d+(:\d{1,2}){0,2}")
 
-def _sbatch_header(name, ntasks, time_limit, partition, log):
+
+class SlurmError(ValueError):
+    """An option the scripts cannot be written with (the message says which)."""
+
+
+@dataclass
+class Site:
+    """What a cluster asks of every job: `anodex sweep slurm` options."""
+    time_limit: str = "01:00:00"
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    gres: str | None = None
+    mem_per_cpu: str | None = None  # e.g. "4G"; None: from the memory estimate
+    sbatch: list = field(default_factory=list)  # further #SBATCH options, "--constraint=x"
+    setup: list = field(default_factory=list)  # shell lines: module load, conda activate
+    image: str | None = None  # Apptainer image
+    local_scratch: str = "${TMPDIR:-/tmp}"
+    srun_args: str = ""
+
+    def check(self):
+        if not _TIME.fullmatch(self.time_limit):
+            raise SlurmError(f"--time {self.time_limit!r}: not a SLURM time limit; use minutes, "
+                             "H:M:S or D-H:M:S, e.g. 02:00:00 or 1-00:00:00")
+        if self.image is not None and not Path(self.image).is_file():
+            raise SlurmError(f"--image {self.image}: no such file (an Apptainer .sif image)")
+        if self.mem_per_cpu is not None and not re.fullmatch(r"\d+[KMGT]?", self.mem_per_cpu):
+            raise SlurmError(f"--mem-per-cpu {self.mem_per_cpu!r}: a size such as 4000M or 4G")
+        bad = [s for s in self.sbatch if not s.startswith("--") or "\n" in s]
+        if bad:
+            raise SlurmError(f"--sbatch {bad[0]!r}: an sbatch option such as --constraint=skylake")
+
+
+def _sbatch_header(name, ntasks, site: Site, log, memory):
     lines = ["#!/bin/bash", f"#SBATCH --job-name={name}", f"#SBATCH --ntasks={ntasks}",
-             f"#SBATCH --time={time_limit}", f"#SBATCH --output={log}"]
-    if partition:
-        lines.append(f"#SBATCH --partition={partition}")
+             f"#SBATCH --time={site.time_limit}", f"#SBATCH --output={log}",
+             f"#SBATCH --mem-per-cpu={memory}"]
+    for option, value in (("partition", site.partition), ("account", site.account),
+                          ("qos", site.qos), ("gres", site.gres)):
+        if value:
+            lines.append(f"#SBATCH --{option}={value}")
+    lines += [f"#SBATCH {s}" for s in site.sbatch]
     return lines
 
 
-def write_scripts(sweep, ranks=1, time_limit="01:00:00", partition=None, max_parallel=None,
-                  image=None, local_scratch="${TMPDIR:-/tmp}", srun_args="") -> dict:
-    """Write the scripts; returns {name: path}."""
+def _environment(site: Site) -> list:
+    return ["set -euo pipefail", *site.setup, "export OMP_NUM_THREADS=1"]
+
+
+def memory_per_cpu(directory, rows, ranks) -> str:
+    """The largest case's memory estimate per rank, with MEMORY_MARGIN, in MB."""
+    from .case import load_case
+    from .memory import estimate
+    need = max(estimate(load_case(directory / r["id"] / "case.toml"), ranks) for r in rows)
+    return f"{int(MEMORY_MARGIN * need / ranks / 2 ** 20) + 1}M"
+
+
+def write_scripts(sweep, ranks=1, site: Site | None = None, max_parallel=None) -> dict:
+    """Write the scripts; returns {name: path}.  SlurmError for a bad option."""
+    site = site or Site()
+    site.check()
     d = sweep.directory
     rows = read_manifest(d)
     out = d / "slurm"
     out.mkdir(exist_ok=True)
     q = shlex.quote
-    anodex = f"apptainer exec {q(str(image))} anodex" if image else "anodex"
+    memory = site.mem_per_cpu or memory_per_cpu(d, rows, ranks)
+    image, local_scratch, srun_args = site.image, site.local_scratch, site.srun_args
+    anodex = (f"apptainer exec --bind {q(str(d))} --bind \"{local_scratch}\" "
+              f"{q(str(Path(image).resolve()))} anodex" if image else "anodex")
     array = f"0-{len(rows) - 1}" + (f"%{max_parallel}" if max_parallel else "")
     sweep_file = sweep.source  # (the copy in the sweep directory has relative paths)
 
-    prewarm = _sbatch_header(f"{sweep.name}-prewarm", 1, time_limit, partition,
-                             out / "prewarm-%j.out")
-    prewarm += ["set -euo pipefail",
+    prewarm = _sbatch_header(f"{sweep.name}-prewarm", 1, site, out / "prewarm-%j.out",
+                             site.mem_per_cpu or memory_per_cpu(d, rows, 1))
+    prewarm += [*_environment(site),
                 f"export XDG_CACHE_HOME={q(str(d / 'jit-cache'))}",
                 f"{anodex} sweep prewarm {q(str(sweep_file))}", ""]
 
-    task = _sbatch_header(sweep.name, ranks, time_limit, partition, out / "%A_%a.out")
+    task = _sbatch_header(sweep.name, ranks, site, out / "%A_%a.out", memory)
     task.insert(2, f"#SBATCH --array={array}")
+    task[3:3] = ["#SBATCH --requeue", f"#SBATCH --signal=TERM@{SIGNAL_LEAD_S}"]
     task += [
-        "set -euo pipefail",
+        *_environment(site),
         f"SWEEP_DIR={q(str(d))}",
         "# row i + 2 of the manifest (after the header); ids have no commas or quotes",
         'ID=$(sed -n "$((SLURM_ARRAY_TASK_ID + 2))p" "$SWEEP_DIR/manifest.csv" | cut -d, -f1)',

@@ -218,6 +218,48 @@ def test_resume_after_kill_9_of_driver_and_case(tmp_path):
 
 
 @pytest.mark.serial
+def test_slurm_scripts_carry_what_a_cluster_asks(tmp_path):
+    """Memory per CPU from the estimate (or given), the site's account, QOS,
+    GRES, further #SBATCH lines and environment set-up, OMP_NUM_THREADS=1,
+    requeue and a SIGTERM before the limit; bad options refused before any
+    script is written."""
+    from solver.case import load_case
+    from solver.memory import estimate
+    from solver.slurm import MEMORY_MARGIN
+    body = '[vary]\n"boundary.applied_potential" = ["-0.40 V", "-0.50 V"]\n'
+    path = write_sweep(tmp_path, body, name="site")
+    slurm = tmp_path / "runs" / "site" / "slurm"
+    anodex("sweep", "slurm", path, "-n", "2", "--account", "proj42", "--qos", "long",
+           "--gres", "gpu:1", "--sbatch=--constraint=skylake", "--setup",
+           "module load openmpi", "--setup", "source ~/venv/bin/activate")
+    script = (slurm / "array.sbatch").read_text()
+    need = max(estimate(load_case(d / "case.toml"), 2)
+               for d in (tmp_path / "runs" / "site").iterdir() if (d / "case.toml").exists())
+    expected = int(MEMORY_MARGIN * need / 2 / 2 ** 20) + 1
+    for line in (f"#SBATCH --mem-per-cpu={expected}M", "#SBATCH --account=proj42",
+                 "#SBATCH --qos=long", "#SBATCH --gres=gpu:1", "#SBATCH --constraint=skylake",
+                 "#SBATCH --requeue", "#SBATCH --signal=TERM@120"):
+        assert line in script.splitlines(), line
+    lines = script.splitlines()
+    assert lines.index("module load openmpi") < lines.index("source ~/venv/bin/activate") \
+        < lines.index("export OMP_NUM_THREADS=1") < next(
+            i for i, line in enumerate(lines) if line.startswith("srun "))
+    assert "module load openmpi" in (slurm / "prewarm.sbatch").read_text()
+    anodex("sweep", "slurm", path, "--mem-per-cpu", "4G")
+    assert "#SBATCH --mem-per-cpu=4G" in (slurm / "array.sbatch").read_text()
+    for option, message in ((["--time", "2h"], "--time '2h': not a SLURM time limit"),
+                            (["--image", str(tmp_path / "no.sif")], "no such file"),
+                            (["--mem-per-cpu", "lots"], "a size such as 4000M"),
+                            (["--sbatch=constraint=x"], "an sbatch option such as")):
+        res = anodex("sweep", "slurm", path, *option, check=False)
+        assert res.returncode == 2 and message in res.stderr, (option, res.stderr)
+    image = tmp_path / "anodex.sif"
+    image.write_bytes(b"")
+    anodex("sweep", "slurm", path, "--image", image)
+    assert (f"apptainer exec --bind {tmp_path / 'runs' / 'site'} --bind \"${{TMPDIR:-/tmp}}\" "
+            f"{image} anodex") in (slurm / "array.sbatch").read_text()
+
+
 def test_slurm_array_under_a_fake_srun_matches_sweep_run(tmp_path):
     body = '[vary]\n"boundary.applied_potential" = ["-0.40 V", "-0.50 V"]\n'
     local = write_sweep(tmp_path, body, name="local", runs="runs_local")
