@@ -95,6 +95,9 @@ def _sweep_parser(sub):
         a.add_argument("sweep", help="sweep file (TOML)")
         a.add_argument("--max-cases", type=_positive, default=MAX_CASES,
                        help=f"refuse a sweep of more cases (default {MAX_CASES})")
+        if action == "expand":
+            a.add_argument("--strict", action="store_true",
+                           help="refuse a varied key that has no effect on a case (default: warn)")
         if action in ("run", "slurm"):
             a.add_argument("-n", "--ranks", type=_positive, default=1, help="MPI ranks per case")
         if action == "run":
@@ -345,7 +348,7 @@ def _sweep(args):
     try:
         sweep = load_sweep(args.sweep, args.max_cases)
         if args.action == "expand":
-            for line in expand(sweep):
+            for line in expand(sweep, args.strict):
                 print(line)
         elif args.action == "run":
             from .sweep_run import run_sweep

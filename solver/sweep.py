@@ -36,7 +36,7 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .case import CaseError, dump_toml, read_toml, short, shown, validate
@@ -59,6 +59,8 @@ class Sweep:
     directory: Path  # <runs_dir>/<name>
     keys: list  # dotted keys, in column order
     cases: list  # [(id, {dotted key: value}, case data dict)]
+    # {dotted key: the case's warning}: varied keys with no effect on a case
+    no_effect: dict = field(default_factory=dict)
 
 
 MAX_CASES = 1000  # a larger sweep needs --max-cases (it is validated case by case)
@@ -182,7 +184,7 @@ def load_sweep(path, max_cases=MAX_CASES) -> Sweep:
         raise SweepError(f"{path}: nothing to vary: give [vary] entries or [[zip]] groups")
     leaves = [d.partition(".")[2] for d in keys]
     labels = leaves if len(set(leaves)) == len(leaves) else [d.replace(".", "_") for d in keys]
-    cases, seen = [], {}
+    cases, seen, no_effect = [], {}, {}
     for combo in itertools.product(*(values for _, values in axes)):
         values = dict(zip(keys, (v for group in combo for v in group)))
         tokens = {lab: _token(values[d]) for lab, d in zip(labels, keys)}
@@ -191,8 +193,16 @@ def load_sweep(path, max_cases=MAX_CASES) -> Sweep:
             raise SweepError(f"{path}: [sweep] id: two cases get the id '{cid}' "
                              f"({seen[cid]} and {values}); use a template with every varied key")
         seen[cid] = values
-        cases.append((cid, values, _case_data(path, base, base_data, cid, values)))
-    return Sweep(name, path.resolve(), base, runs_dir / name, keys, cases)
+        case_data, warnings = _case_data(path, base, base_data, cid, values)
+        cases.append((cid, values, case_data))
+        for dotted in keys:
+            section, _, key = dotted.partition(".")
+            for w in warnings:
+                named, _, why = w.partition(": ")
+                if named.startswith(f"[{section}] ") and key in named[len(section) + 3:].split(", ") \
+                        and why.startswith("no effect"):
+                    no_effect.setdefault(dotted, f"{w} (case {cid})")
+    return Sweep(name, path.resolve(), base, runs_dir / name, keys, cases, no_effect)
 
 
 def _head(path, data):
@@ -276,8 +286,9 @@ def _case_id(path, template, tokens, directory) -> str:
     return cid
 
 
-def _case_data(path, base, base_data, cid, values) -> dict:
-    """The base case with the varied values, validated."""
+def _case_data(path, base, base_data, cid, values) -> tuple:
+    """The base case with the varied values, validated; (its data, its
+    warnings)."""
     case_data = {s: dict(v) if isinstance(v, dict) else v for s, v in base_data.items()}
     for dotted, v in values.items():
         section, _, key = dotted.partition(".")
@@ -291,7 +302,7 @@ def _case_data(path, base, base_data, cid, values) -> dict:
         raise SweepError(f"{path}: case '{cid}' is invalid:\n{e}") from None
     if case.si["geometry"]["kind"] == "mesh":  # the case is written elsewhere: name it fully
         case_data["geometry"]["file"] = case.si["geometry"]["file"]
-    return case_data
+    return case_data, case.warnings
 
 
 # ---- manifest -----------------------------------------------------------------
@@ -317,10 +328,21 @@ def write_manifest(directory, rows: list[dict]):
     os.replace(tmp, path)
 
 
-def expand(sweep: Sweep) -> list[str]:
-    """Write the prepared cases and the manifest; returns what was done.
-    Re-expanding the same sweep is a no-op; anything that differs from what
-    is on disk is an error and nothing is written."""
+def expand(sweep: Sweep, strict=False) -> list[str]:
+    """Write the prepared cases and the manifest; returns what was done, and
+    a warning for each varied key that has no effect on a case (strict: a
+    SweepError, nothing written).  Re-expanding the same sweep is a no-op;
+    anything that differs from what is on disk is an error and nothing is
+    written."""
+    ineffective = [f"[vary] {k}: varies a key with no effect: {w}"
+                   for k, w in sweep.no_effect.items()]
+    if strict and ineffective:
+        raise SweepError(f"{sweep.source}: " + "; ".join(ineffective) + " (--strict); nothing "
+                         "was written")
+    return [f"warning: {w}" for w in ineffective] + _expand(sweep)
+
+
+def _expand(sweep: Sweep) -> list[str]:
     d = sweep.directory
     rows = [{"id": cid, **{k: _format(values[k]) for k in sweep.keys}, "status": "PENDING",
              "reason": ""} for cid, values, _ in sweep.cases]

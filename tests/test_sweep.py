@@ -218,6 +218,23 @@ def test_resume_after_kill_9_of_driver_and_case(tmp_path):
 
 
 @pytest.mark.serial
+def test_expand_warns_about_a_varied_key_with_no_effect(tmp_path):
+    """The base case is the Hong model: the salt of a binary electrolyte is
+    read by no block of it, so varying it changes nothing; expand says so,
+    and --strict refuses the sweep without writing it."""
+    body = ('[vary]\n"electrolyte.salt_concentration" = ["100 mol/m^3", "1000 mol/m^3"]\n'
+            '"boundary.applied_potential" = ["-0.40 V", "-0.50 V"]\n')
+    path = write_sweep(tmp_path, body)
+    strict = anodex("sweep", "expand", path, "--strict", check=False)
+    assert strict.returncode == 2 and "[vary] electrolyte.salt_concentration: varies a key " \
+        "with no effect: [electrolyte] salt_concentration: no effect" in strict.stderr
+    assert not (tmp_path / "runs" / "s").exists()
+    out = anodex("sweep", "expand", path).stdout
+    warnings = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "electrolyte.salt_concentration" in warnings[0]
+    assert "4 cases and manifest.csv written" in out
+
+
 def test_slurm_scripts_carry_what_a_cluster_asks(tmp_path):
     """Memory per CPU from the estimate (or given), the site's account, QOS,
     GRES, further #SBATCH lines and environment set-up, OMP_NUM_THREADS=1,
