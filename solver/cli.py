@@ -50,6 +50,11 @@ def _parser():
     r = sub.add_parser("run", help="run a case (no CASE: the embedded default case)")
     r.add_argument("case", nargs="?", help="case file (TOML, SI units)")
     r.add_argument("-o", "--output", help="output directory (default runs/<case name>)")
+    level = r.add_mutually_exclusive_group()
+    level.add_argument("-q", "--quiet", action="store_true", help="print warnings and errors "
+                       "only (run.log keeps every line)")
+    level.add_argument("-v", "--verbose", action="store_true", help="print every line, "
+                       "rejected steps too (as run.log)")
     r.add_argument("--overwrite", action="store_true", help="replace the anodex run in a "
                    "non-empty output directory (only anodex's own files; see README)")
     r.add_argument("--restart", metavar="RUN_DIR", help="continue the run in RUN_DIR from its "
@@ -226,7 +231,10 @@ def _run(args, argv):
 
     from .checkpoint import CheckpointError
     from .output import OutputError
+    from . import output
     from .run import Terminated, describe, run_case, terminate_on_sigterm
+    output.CONSOLE_LEVEL = (logging.WARNING if args.quiet else logging.DEBUG if args.verbose
+                            else logging.INFO)
     terminate_on_sigterm()
     try:
         result = run_case(case, outdir, overwrite=args.overwrite, comm=comm,

@@ -334,17 +334,25 @@ class RunOutput:
             self._csv.close()
 
 
+# the level of the log lines printed (run.log keeps every line, DEBUG up):
+# the command line's -q (WARNING) and -v (DEBUG) set it
+CONSOLE_LEVEL = logging.INFO
+
+
 def run_logger(path, comm):
-    """Logger that prints and writes run.log on rank 0 only."""
+    """Logger that prints (CONSOLE_LEVEL up) and writes run.log (every line)
+    on rank 0 only."""
     log = logging.getLogger("anodex")
-    log.setLevel(logging.INFO)
+    log.setLevel(logging.DEBUG)
     log.propagate = False
     for h in list(log.handlers):
         log.removeHandler(h)
         h.close()
     if comm.rank == 0:
         fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
-        for h in (logging.StreamHandler(sys.stderr), logging.FileHandler(Path(path) / "run.log")):
+        console, file = logging.StreamHandler(sys.stderr), logging.FileHandler(Path(path) / "run.log")
+        console.setLevel(CONSOLE_LEVEL)
+        for h in (console, file):
             h.setFormatter(fmt)
             log.addHandler(h)
     else:

@@ -86,6 +86,14 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
     return run.loop()
 
 
+def _clock(seconds) -> str:
+    """h:mm:ss (or "?" before there is anything to go by)."""
+    if not seconds == seconds or seconds == float("inf"):
+        return "?"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
 class Run:
     def __init__(self, case, outdir, overwrite, comm, restart):
         self.wall0 = time.perf_counter()
@@ -117,12 +125,13 @@ class Run:
             if not restart and self.adaptor is None:
                 pb.set_initial()
             self.ns = NewtonSolver(pb, case.si["solver"])
-            self.stepper = Stepper(pb, self.ns, case.si["time"], self.log.info)
+            self.stepper = Stepper(pb, self.ns, case.si["time"], self.log.info, self.log.debug)
             self.t_end = pb.scales.to_internal(case.si["time"]["end"], "s")
             self.interval = pb.scales.to_internal(case.si["output"]["field_interval"], "s")
             self.next_out = min(self.interval, self.t_end)
             if restart:
                 self._restore(saved)
+            self.t_start = self.stepper.t  # (the progress line's ETA counts from here)
             self.out = RunOutput(self.path, pb, case, self.comm, command_line,  # "running" now
                                  restart_step=self.stepper.step if restart else None,
                                  mesh=int(saved.get("adaptations", 0)))
@@ -177,7 +186,7 @@ class Run:
         # either alone does not; the cause inside dolfinx is not known)
         self.ns.destroy()
         self.ns = ns
-        stepper = Stepper(pb, self.ns, self.case.si["time"], self.log.info)
+        stepper = Stepper(pb, self.ns, self.case.si["time"], self.log.info, self.log.debug)
         stepper.restore(self.stepper.state())
         self.pb, self.stepper = pb, stepper
         del old, stepper
@@ -270,8 +279,18 @@ class Run:
         if time.perf_counter() - getattr(self, "last_report", 0.0) > 10 or t >= self.t_end * (1 - 1e-12):
             self.last_report = time.perf_counter()
             extra = "".join(f", {p}" for p in (b.progress(row) for b in self.pb.blocks) if p)
-            self.log.info(f"t = {self.seconds(t):.4g} s, step {self.stepper.step}, dt = "
-                          f"{self.seconds(st['dt']):.3g} s, Newton {st['newton']}{extra}")
+            self.log.info(f"t = {self.seconds(t):.4g} s of {self.seconds(self.t_end):.4g} s "
+                          f"({100 * t / self.t_end:.1f} %), step {self.stepper.step}, dt = "
+                          f"{self.seconds(st['dt']):.3g} s, Newton {st['newton']}{extra}, "
+                          f"{self._eta(t)}")
+
+    def _eta(self, t):
+        """Wall time so far and the rest, assuming the simulated time keeps
+        its present pace (the step size grows or shrinks: an estimate)."""
+        wall = time.perf_counter() - self.wall0
+        done = (t - self.t_start) / max(self.t_end - self.t_start, 1e-300)
+        rest = wall * (1 - done) / done if done > 0 else float("nan")
+        return f"wall {_clock(wall)}, ETA ~{_clock(rest)}"
 
     def loop(self):
         """Step to the end or a stop; record how the run ended."""

@@ -38,8 +38,11 @@ class GiveUp(RuntimeError):
 
 
 class Stepper:
-    def __init__(self, problem, solver, time_cfg, log):
+    def __init__(self, problem, solver, time_cfg, log, detail=None):
+        """log: a function of a message (failed solves); detail: the same for
+        rejected steps (default log)."""
         self.pb, self.ns, self.cfg, self.log = problem, solver, time_cfg, log
+        self.detail = detail or log
         self.scales = problem.scales
         self.t = 0.0  # internal time
         self.dt = self.scales.to_internal(time_cfg["dt_initial"], "s")
@@ -153,7 +156,7 @@ class Stepper:
                 factor = 1.5 if its <= self.EASY_NEWTON else (1.0 if its <= 8 else 0.5)
             if tol > 0 and err > tol and dt > dt_min:
                 self.rejected += 1
-                self.log(f"step {self.step + 1}: rejected, error {err:.3g} > {tol:g} "
+                self.detail(f"step {self.step + 1}: rejected, error {err:.3g} > {tol:g} "
                          f"at dt = {self.seconds(dt):.3g} s")
                 self.dt = max(dt * factor, dt_min)
                 continue

@@ -174,3 +174,26 @@ def test_version():
     res = subprocess.run([sys.executable, "-m", "solver.cli", "--version"], cwd=ROOT,
                          capture_output=True, text=True, env=ENV)
     assert res.returncode == 0 and res.stdout.strip() == f"anodex {__version__}"
+
+
+def test_console_levels_and_the_progress_line(tmp_path):
+    """-q prints no INFO line; the default prints the progress line with the
+    end time, the percentage and an ETA but not the rejected steps, which
+    run.log keeps (it keeps every line)."""
+    (tmp_path / "case.toml").write_text(case_text(time={"end": '"0.3 s"'}))
+    runs = {}
+    for flag in ("-q", None):
+        out = tmp_path / f"run{flag}"
+        res = subprocess.run([sys.executable, "-m", "solver.cli", "run", tmp_path / "case.toml",
+                              "-o", out, *([flag] if flag else [])], cwd=ROOT,
+                             capture_output=True, text=True, env=ENV)
+        assert res.returncode == 0, res.stderr[-2000:]
+        runs[flag] = res.stderr, (out / "run.log").read_text()
+    quiet, log = runs["-q"]
+    assert " INFO " not in quiet and " INFO t = " in log
+    console, log = runs[None]
+    progress = [line for line in console.splitlines() if " INFO t = " in line]
+    assert progress and "of 0.3 s (100.0 %)" in progress[-1] and "ETA ~" in progress[-1]
+    rejected = [line for line in log.splitlines() if ": rejected, error" in line]
+    assert rejected and " DEBUG " in rejected[0]
+    assert ": rejected, error" not in console
