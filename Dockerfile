@@ -14,6 +14,8 @@ COPY solver ./solver
 COPY postprocess ./postprocess
 COPY tools ./tools
 COPY cases ./cases
+COPY meshes ./meshes
+COPY examples ./examples
 RUN bash tools/install-anodex.sh python3
 
 # The JIT cache inside the image is read-only under Apptainer: compile into

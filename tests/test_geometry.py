@@ -214,3 +214,16 @@ def test_anodex_mesh_makes_the_committed_meshes(tmp_path):
         count = {m: sum(len(b.data) for b in m.cells if b.type in ("triangle", "quad"))
                  for m in (made, committed)}
         assert abs(count[made] - count[committed]) <= 0.05 * count[committed]
+
+
+def test_the_docker_image_holds_every_file_a_case_names():
+    """The Dockerfile copies the directories of the mesh files the example
+    cases read (meshes/ was missing: the mesh-file cases broke in the image)."""
+    import re
+    copied = set(re.findall(r"^COPY (\S+) ", (ROOT / "Dockerfile").read_text(), re.M))
+    needed = set()
+    for path in sorted((ROOT / "cases").glob("*.toml")):
+        file = load_case(path).si["geometry"]["file"]
+        if file:
+            needed.add(Path(file).resolve().relative_to(ROOT).parts[0])
+    assert needed == {"meshes"} and needed <= copied and "cases" in copied
