@@ -33,9 +33,9 @@ setup:
 	@bash tools/setup.sh $(VENV)
 
 demo: setup
-	mpirun -n 2 $(PY) -m mpi4py -m solver.cli run -o runs/default --overwrite
-	$(PY) -m postprocess.plot_run runs/default
-	@echo "Open runs/default/eta.xdmf, c.xdmf, phi.xdmf in ParaView; the plot is runs/default/summary.png"
+	mpirun -n 2 $(PY) -m mpi4py -m solver.cli run cases/li_llzo.toml -o runs/demo --overwrite
+	$(PY) -m postprocess.plot_run runs/demo
+	@echo "Open runs/demo/eta.xdmf, phi_s.xdmf, phi_e.xdmf in ParaView; the plot is runs/demo/summary.png"
 
 test: setup
 	@$(PY) -c "import dolfinx; print('[test] dolfinx', dolfinx.__version__)"
