@@ -120,53 +120,46 @@ def test_memory_estimate_grows_with_the_mesh_and_refuses_the_impossible():
     assert "32-bit" in memory.check(si([2000000000]), ignore_limit=True)
 
 
-def test_sigterm_ends_the_run_with_its_reason(tmp_path):
-    """A batch system's time limit (SIGTERM): status.json says failed and why,
-    the exit status is 1, and the checkpoint written before it stays."""
-    import signal
+def _run_until_a_checkpoint(tmp_path, signal_number):
+    """Start a long run, send it a signal once its first checkpoint exists;
+    (exit status, stderr, status.json)."""
     import time
     (tmp_path / "case.toml").write_text(case_text(time={"end": '"1000 s"', "stop_tip_fraction": "1"},
                                                   checkpoint={"every_steps": "1"}))
     proc = subprocess.Popen([sys.executable, "-m", "solver.cli", "run", tmp_path / "case.toml",
                              "-o", tmp_path / "run"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=ENV)
-    status = tmp_path / "run" / "status.json"
     deadline = time.time() + 300
     while time.time() < deadline and not (tmp_path / "run" / "checkpoint.npz").exists():
         time.sleep(0.2)
-    assert proc.poll() is None, "the run ended before it could be terminated"
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=120) == 1
-    st = json.loads(status.read_text())
+    assert proc.poll() is None, "the run ended before the signal"
+    proc.send_signal(signal_number)
+    code = proc.wait(timeout=120)
+    return code, proc.stderr.read().decode(), json.loads((tmp_path / "run" / "status.json").read_text())
+
+
+def test_sigterm_ends_the_run_with_its_reason(tmp_path):
+    """A batch system's time limit (SIGTERM): status.json says failed and why,
+    the exit status is 1, and the checkpoint written before it stays."""
+    import signal
+    code, err, st = _run_until_a_checkpoint(tmp_path, signal.SIGTERM)
+    assert code == 1
     assert st["status"] == "failed" and st["reason"] == "terminated by SIGTERM"
     assert (tmp_path / "run" / "checkpoint.npz").exists()
-    assert b"Traceback" not in proc.stderr.read()
+    assert "Traceback" not in err
 
 
 def test_ctrl_c_ends_the_run_with_one_line(tmp_path):
     """Ctrl-C (SIGINT): exit status 130, one line naming status.json and the
     restart that continues from the last checkpoint, no traceback."""
     import signal
-    import time
-    (tmp_path / "case.toml").write_text(case_text(time={"end": '"1000 s"', "stop_tip_fraction": "1"},
-                                                  checkpoint={"every_steps": "1"}))
-    proc = subprocess.Popen([sys.executable, "-m", "solver.cli", "run", tmp_path / "case.toml",
-                             "-o", tmp_path / "run"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=ENV)
-    deadline = time.time() + 300
-    while time.time() < deadline and not (tmp_path / "run" / "checkpoint.npz").exists():
-        time.sleep(0.2)
-    assert proc.poll() is None, "the run ended before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=120) == 130
-    err = proc.stderr.read().decode()  # (the log goes to stderr too)
-    assert "Traceback" not in err
-    assert err.strip().splitlines()[-1] == (f"anodex: interrupted (Ctrl-C); {tmp_path / 'run'}/status.json records "
-                           f"it; `anodex run --restart {tmp_path / 'run'}` continues from its last "
-                           "checkpoint")
-    st = json.loads((tmp_path / "run" / "status.json").read_text())
+    code, err, st = _run_until_a_checkpoint(tmp_path, signal.SIGINT)
+    assert code == 130 and "Traceback" not in err  # (the log goes to stderr too)
+    run = tmp_path / "run"
+    assert err.strip().splitlines()[-1] == (
+        f"anodex: interrupted (Ctrl-C); {run}/status.json records it; `anodex run --restart "
+        f"{run}` continues from its last checkpoint")
     assert st["status"] == "failed" and st["reason"] == "interrupted (SIGINT)"
-
 
 
 def test_version():
