@@ -232,10 +232,10 @@ def _run(args, argv):
     from .checkpoint import CheckpointError
     from .output import OutputError
     from . import output
-    from .run import Terminated, describe, run_case, terminate_on_sigterm
+    from .run import Terminated, describe, interrupted, run_case, terminate_on_signals
     output.CONSOLE_LEVEL = (logging.WARNING if args.quiet else logging.DEBUG if args.verbose
                             else logging.INFO)
-    terminate_on_sigterm()
+    terminate_on_signals()
     try:
         result = run_case(case, outdir, overwrite=args.overwrite, comm=comm,
                           command_line=["anodex"] + (argv if argv is not None else sys.argv[1:]),
@@ -244,27 +244,34 @@ def _run(args, argv):
         if comm.rank == 0:
             print(f"anodex: {e}", file=sys.stderr)
         return 2
-    except (PETSc.Error, Terminated) as e:
+    except (PETSc.Error, Terminated, KeyboardInterrupt) as e:
+        if interrupted() or isinstance(e, KeyboardInterrupt):
+            return _interrupted(comm, outdir)
         if comm.rank == 0:
             print(f"anodex: run failed: {describe(e)}; {outdir}/status.json records it",
                   file=sys.stderr)
         _abort_others(comm)
         return 1
-    except KeyboardInterrupt:
-        if comm.rank == 0:
-            from . import CHECKPOINT_FILE
-            resume = (f"; `anodex run --restart {outdir}` continues from its last checkpoint"
-                      if (Path(outdir) / CHECKPOINT_FILE).exists() else "")
-            print(f"anodex: interrupted (Ctrl-C); {outdir}/status.json records it{resume}",
-                  file=sys.stderr)
-        return 130
     except Exception:
         if comm.size > 1:
             import traceback
             traceback.print_exc()
         _abort_others(comm)
         raise
+    if interrupted():  # (the signal surfaced as failed solves: the run gave up)
+        return _interrupted(comm, outdir)
     return 0 if result["status"] in ("completed", "stopped") else 1
+
+
+def _interrupted(comm, outdir) -> int:
+    """Ctrl-C: one line, exit status 130 (every rank got the signal)."""
+    if comm.rank == 0:
+        from . import CHECKPOINT_FILE
+        resume = (f"; `anodex run --restart {outdir}` continues from its last checkpoint"
+                  if (Path(outdir) / CHECKPOINT_FILE).exists() else "")
+        print(f"anodex: interrupted (Ctrl-C); {outdir}/status.json records it{resume}",
+              file=sys.stderr)
+    return 130
 
 
 def _abort_others(comm):

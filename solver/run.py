@@ -22,26 +22,42 @@ from .stepping import GiveUp, Stepper
 
 
 class Terminated(BaseException):
-    """SIGTERM (a batch system's time limit, `kill`): ends the run through the
-    normal failure path, so status.json says so and the checkpoint stays."""
+    """SIGTERM (a batch system's time limit, `kill`) or SIGINT (Ctrl-C): ends
+    the run through the normal failure path, so status.json says so and the
+    checkpoint stays."""
 
 
-_signalled = []  # SIGTERM received (the handler's exception may reach us wrapped)
+# what a signal that ends a run is called in status.json
+SIGNAL_REASONS = {signal.SIGTERM: "terminated by SIGTERM", signal.SIGINT: "interrupted (SIGINT)"}
+_signalled = []  # signals received (the handler's exception may reach us wrapped)
 _writing = []  # inside writes_complete(): the signal waits for its end
 
 
-def terminate_on_sigterm():
-    """Raise Terminated on SIGTERM.  Raised inside a PETSc callback it comes
-    back as a PETSc error (petsc4py 3.25), so the signal is also remembered:
-    describe() reports it whatever exception carried it, and the step loop
-    checks it after every step.  During writes_complete() it is only
-    remembered and raised at the end (raised inside np.savez it left a
-    half-closed zip file and a traceback on stderr, measured)."""
+def signal_reason() -> str | None:
+    """Why a signal ended the run (the first one received), or None."""
+    return SIGNAL_REASONS[_signalled[0]] if _signalled else None
+
+
+def interrupted() -> bool:
+    """Ctrl-C (SIGINT) ended the run."""
+    return bool(_signalled) and _signalled[0] == signal.SIGINT
+
+
+def terminate_on_signals():
+    """Raise Terminated on SIGTERM and SIGINT.  Raised inside a PETSc callback
+    it comes back as a PETSc error (petsc4py 3.25), or as a failed Newton
+    solve that the stepper would retry with a smaller step (a KeyboardInterrupt
+    did so, measured), so the signal is also remembered: describe() reports
+    it whatever exception carried it, and the step loop checks it after every
+    step.  During writes_complete() it is only remembered and raised at the
+    end (raised inside np.savez it left a half-closed zip file and a
+    traceback on stderr, measured)."""
     def handler(signum, frame):
         _signalled.append(signum)
         if not _writing:
-            raise Terminated("terminated by SIGTERM")
-    signal.signal(signal.SIGTERM, handler)
+            raise Terminated(SIGNAL_REASONS[signum])
+    for signum in SIGNAL_REASONS:
+        signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
@@ -55,14 +71,16 @@ def writes_complete(then_end=True):
     finally:
         _writing.pop()
     if then_end and _signalled and not _writing:
-        raise Terminated("terminated by SIGTERM")
+        raise Terminated(signal_reason())
 
 
 def describe(error: BaseException) -> str:
     """One line for status.json: what stopped the run."""
     from petsc4py import PETSc
-    if _signalled or isinstance(error, Terminated):
-        return "terminated by SIGTERM"
+    if _signalled:
+        return signal_reason()
+    if isinstance(error, Terminated):
+        return str(error)
     if isinstance(error, PETSc.Error):
         return (f"PETSc error {error.ierr} in the solver (see run.log and the PETSc "
                 "documentation; check [solver] petsc_options)")
@@ -243,7 +261,7 @@ class Run:
         changes = [(b.next_change(pb, stepper.t), b.data_jumps) for b in pb.blocks]
         st = stepper.advance(min([self.next_out] + [t for t, _ in changes]), before_solve)
         if _signalled:  # (in case a solver swallowed the exception)
-            raise Terminated("terminated by SIGTERM")
+            raise Terminated(signal_reason())
         with writes_complete():
             row = observables.record(pb, stepper.step, stepper.t, st["dt"], st["newton"],
                                      st["krylov"], st["integrals"])
@@ -309,7 +327,7 @@ class Run:
             self.write_checkpoint()  # lets a finished run be extended with --restart
         except GiveUp as e:  # every rank gives up together
             # (a SIGTERM inside a solve can surface as failed solves down to dt_min)
-            state, reason = "failed", "terminated by SIGTERM" if _signalled else str(e)
+            state, reason = "failed", signal_reason() or str(e)
             self.write_checkpoint()
             self.log.error(f"run gave up: {reason}; checkpoint written at step {self.stepper.step} "
                            f"(t = {self.seconds(self.stepper.t):.6g} s)")

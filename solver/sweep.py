@@ -197,11 +197,11 @@ def load_sweep(path, max_cases=MAX_CASES) -> Sweep:
         cases.append((cid, values, case_data))
         for dotted in keys:
             section, _, key = dotted.partition(".")
-            for w in warnings:
-                named, _, why = w.partition(": ")
+            for warning in warnings:
+                named, _, why = warning.partition(": ")
                 if named.startswith(f"[{section}] ") and key in named[len(section) + 3:].split(", ") \
                         and why.startswith("no effect"):
-                    no_effect.setdefault(dotted, f"{w} (case {cid})")
+                    no_effect.setdefault(dotted, f"{warning} (case {cid})")
     return Sweep(name, path.resolve(), base, runs_dir / name, keys, cases, no_effect)
 
 
@@ -334,12 +334,12 @@ def expand(sweep: Sweep, strict=False) -> list[str]:
     SweepError, nothing written).  Re-expanding the same sweep is a no-op;
     anything that differs from what is on disk is an error and nothing is
     written."""
-    ineffective = [f"[vary] {k}: varies a key with no effect: {w}"
-                   for k, w in sweep.no_effect.items()]
+    ineffective = [f"[vary] {k}: varies a key with no effect: {why}"
+                   for k, why in sweep.no_effect.items()]
     if strict and ineffective:
         raise SweepError(f"{sweep.source}: " + "; ".join(ineffective) + " (--strict); nothing "
                          "was written")
-    return [f"warning: {w}" for w in ineffective] + _expand(sweep)
+    return [f"warning: {text}" for text in ineffective] + _expand(sweep)
 
 
 def _expand(sweep: Sweep) -> list[str]:
