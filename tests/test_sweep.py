@@ -218,6 +218,7 @@ def test_resume_after_kill_9_of_driver_and_case(tmp_path):
 
 
 @pytest.mark.serial
+@pytest.mark.serial  # (starts its own processes)
 def test_expand_warns_about_a_varied_key_with_no_effect(tmp_path):
     """The base case is the Hong model: the salt of a binary electrolyte is
     read by no block of it, so varying it changes nothing; expand says so,
@@ -235,6 +236,7 @@ def test_expand_warns_about_a_varied_key_with_no_effect(tmp_path):
     assert "4 cases and manifest.csv written" in out
 
 
+@pytest.mark.serial  # (starts its own processes)
 def test_slurm_scripts_carry_what_a_cluster_asks(tmp_path):
     """Memory per CPU from the estimate (or given), the site's account, QOS,
     GRES, further #SBATCH lines and environment set-up, OMP_NUM_THREADS=1,
