@@ -217,7 +217,6 @@ def test_resume_after_kill_9_of_driver_and_case(tmp_path):
         assert np.abs(x - y).max() <= 1e-6 * np.abs(x).max(), col
 
 
-@pytest.mark.serial
 @pytest.mark.serial  # (starts its own processes)
 def test_expand_warns_about_a_varied_key_with_no_effect(tmp_path):
     """The base case is the Hong model: the salt of a binary electrolyte is
@@ -279,6 +278,7 @@ def test_slurm_scripts_carry_what_a_cluster_asks(tmp_path):
             f"{image} anodex") in (slurm / "array.sbatch").read_text()
 
 
+@pytest.mark.serial
 def test_slurm_array_under_a_fake_srun_matches_sweep_run(tmp_path):
     body = '[vary]\n"boundary.applied_potential" = ["-0.40 V", "-0.50 V"]\n'
     local = write_sweep(tmp_path, body, name="local", runs="runs_local")
