@@ -232,7 +232,8 @@ def _run(args, argv):
     from .checkpoint import CheckpointError
     from .output import OutputError
     from . import output
-    from .run import Terminated, describe, interrupted, run_case, terminate_on_signals
+    from .run import describe, run_case
+    from .signals import Terminated, interrupted, terminate_on_signals
     output.CONSOLE_LEVEL = (logging.WARNING if args.quiet else logging.DEBUG if args.verbose
                             else logging.INFO)
     terminate_on_signals()

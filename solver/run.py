@@ -5,9 +5,7 @@ The loop is generic: the blocks draw their per-step random numbers
 columns to the time series and may end the run (stop)."""
 from __future__ import annotations
 
-import contextlib
 import gc
-import signal
 import time
 from pathlib import Path
 
@@ -18,66 +16,14 @@ from .adapt import Adaptor, transfer
 from .nonlinear import NewtonSolver
 from .output import RunOutput, prepare_directory, run_logger, write_status
 from .problem import Problem
+from .signals import Terminated, deferred, signal_reason
 from .stepping import GiveUp, Stepper
-
-
-class Terminated(BaseException):
-    """SIGTERM (a batch system's time limit, `kill`) or SIGINT (Ctrl-C): ends
-    the run through the normal failure path, so status.json says so and the
-    checkpoint stays."""
-
-
-# what a signal that ends a run is called in status.json
-SIGNAL_REASONS = {signal.SIGTERM: "terminated by SIGTERM", signal.SIGINT: "interrupted (SIGINT)"}
-_signalled = []  # signals received (the handler's exception may reach us wrapped)
-_writing = []  # inside writes_complete(): the signal waits for its end
-
-
-def signal_reason() -> str | None:
-    """Why a signal ended the run (the first one received), or None."""
-    return SIGNAL_REASONS[_signalled[0]] if _signalled else None
-
-
-def interrupted() -> bool:
-    """Ctrl-C (SIGINT) ended the run."""
-    return bool(_signalled) and _signalled[0] == signal.SIGINT
-
-
-def terminate_on_signals():
-    """Raise Terminated on SIGTERM and SIGINT.  Raised inside a PETSc callback
-    it comes back as a PETSc error (petsc4py 3.25), or as a failed Newton
-    solve that the stepper would retry with a smaller step (a KeyboardInterrupt
-    did so, measured), so the signal is also remembered: describe() reports
-    it whatever exception carried it, and the step loop checks it after every
-    step.  During writes_complete() it is only remembered and raised at the
-    end (raised inside np.savez it left a half-closed zip file and a
-    traceback on stderr, measured)."""
-    def handler(signum, frame):
-        _signalled.append(signum)
-        if not _writing:
-            raise Terminated(SIGNAL_REASONS[signum])
-    for signum in SIGNAL_REASONS:
-        signal.signal(signum, handler)
-
-
-@contextlib.contextmanager
-def writes_complete(then_end=True):
-    """A step's outputs (time series, logs, fields, checkpoint) are written
-    whole: a SIGTERM arriving meanwhile ends the run after them (then_end),
-    or is only recorded when the run is ending anyway (finish)."""
-    _writing.append(True)
-    try:
-        yield
-    finally:
-        _writing.pop()
-    if then_end and _signalled and not _writing:
-        raise Terminated(signal_reason())
 
 
 def describe(error: BaseException) -> str:
     """One line for status.json: what stopped the run."""
     from petsc4py import PETSc
-    if _signalled:
+    if signal_reason():
         return signal_reason()
     if isinstance(error, Terminated):
         return str(error)
@@ -238,10 +184,22 @@ class Run:
             scalars["adaptations"] = self.adaptor.adaptations
         for b in self.pb.blocks:
             scalars.update(b.state())
-        with writes_complete():
+        with deferred():
             checkpoint.save(self.path, self.pb, scalars, with_mesh=self.adaptor is not None)
         self.out.output_time += time.perf_counter() - t0
         self.last_checkpoint = time.perf_counter()
+
+    def checkpoint_last_step(self):
+        """A signal ended the run: a checkpoint of the last accepted step (the
+        solve it interrupted is dropped: u goes back to u_n), so `--restart`
+        loses no finished step.  A second signal meanwhile is ignored."""
+        self.pb.u.x.array[:] = self.pb.u_n.x.array
+        try:
+            self.write_checkpoint()
+            self.log.info(f"checkpoint written at step {self.stepper.step} "
+                          f"(t = {self.seconds(self.stepper.t):.6g} s)")
+        except Terminated:
+            pass
 
     def checkpoint_due(self, wrote_fields):
         cfg, comm = self.case.si["checkpoint"], self.comm
@@ -260,9 +218,9 @@ class Run:
                 b.before_solve(pb, t0, t1)
         changes = [(b.next_change(pb, stepper.t), b.data_jumps) for b in pb.blocks]
         st = stepper.advance(min([self.next_out] + [t for t, _ in changes]), before_solve)
-        if _signalled:  # (in case a solver swallowed the exception)
-            raise Terminated(signal_reason())
-        with writes_complete():
+        # (a signal a solver swallowed is raised at the end of deferred(),
+        # after this accepted step's row and outputs)
+        with deferred():
             row = observables.record(pb, stepper.step, stepper.t, st["dt"], st["newton"],
                                      st["krylov"], st["integrals"])
             row["wall_s"] = self.wall()
@@ -333,6 +291,8 @@ class Run:
                            f"(t = {self.seconds(self.stepper.t):.6g} s)")
         except BaseException as e:
             state, reason = "failed", describe(e)
+            if signal_reason():
+                self.checkpoint_last_step()
             raise
         finally:
             summary = self.finish(state, reason)
@@ -344,7 +304,7 @@ class Run:
         wall = time.perf_counter() - self.wall0
         summary = {"t_s": self.seconds(stepper.t), "steps": stepper.step,
                    "rejected_steps": stepper.rejected, "failed_solves": stepper.failed_solves}
-        with writes_complete(then_end=False):
+        with deferred(then_end=False):
             out.status(state, reason, **summary)
             try:
                 out.write_fields(self.seconds(stepper.t))  # the last state, also after a failure

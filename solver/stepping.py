@@ -32,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
+from .signals import deferred
+
 
 class GiveUp(RuntimeError):
     """The step could not be completed even at dt_min."""
@@ -181,10 +183,11 @@ class Stepper:
         """Shift the history and choose the next step."""
         pb, cfg = self.pb, self.cfg
         dt_min, dt_max = (self.scales.to_internal(cfg[k], "s") for k in ("dt_min", "dt_max"))
-        pb.u_nm1.x.array[:] = pb.u_n.x.array
-        pb.u_n.x.array[:] = pb.u.x.array
-        self.t += dt
-        self.step += 1
+        with deferred(then_end=False):  # (a signal never splits the history from t)
+            pb.u_nm1.x.array[:] = pb.u_n.x.array
+            pb.u_n.x.array[:] = pb.u.x.array
+            self.t += dt
+            self.step += 1
         # A step shortened to land on t_stop does not shrink the next one;
         # the step ratio stays <= 2 (BDF2 zero-stability needs < 2.414).
         clipped = dt < intended

@@ -1,6 +1,7 @@
 """What --overwrite and --rerun may remove, that every started run leaves a
 status.json, and the memory estimate (the refusals themselves are in the
 hostile corpus, tests/test_hostile.py)."""
+import csv
 import json
 import os
 import subprocess
@@ -120,46 +121,70 @@ def test_memory_estimate_grows_with_the_mesh_and_refuses_the_impossible():
     assert "32-bit" in memory.check(si([2000000000]), ignore_limit=True)
 
 
-def _run_until_a_checkpoint(tmp_path, signal_number):
-    """Start a long run, send it a signal once its first checkpoint exists;
-    (exit status, stderr, status.json)."""
+def _run_then_signal(tmp_path, signal_number):
+    """Start a long run that writes no checkpoint by itself, send it a signal
+    once it has taken 3 steps; (exit status, stderr, status.json)."""
     import time
-    (tmp_path / "case.toml").write_text(case_text(time={"end": '"1000 s"', "stop_tip_fraction": "1"},
-                                                  checkpoint={"every_steps": "1"}))
+    (tmp_path / "case.toml").write_text(case_text(
+        time={"end": '"1000 s"', "stop_tip_fraction": "1"},
+        checkpoint={"every_steps": "100000", "every_wall": '"100000 s"'},
+        output={"field_interval": '"1000 s"'}))
     proc = subprocess.Popen([sys.executable, "-m", "solver.cli", "run", tmp_path / "case.toml",
                              "-o", tmp_path / "run"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=ENV)
+    series = tmp_path / "run" / "timeseries.csv"
     deadline = time.time() + 300
-    while time.time() < deadline and not (tmp_path / "run" / "checkpoint.npz").exists():
-        time.sleep(0.2)
-    assert proc.poll() is None, "the run ended before the signal"
+    while (time.time() < deadline and proc.poll() is None
+           and not (series.exists() and len(series.read_text().splitlines()) > 4)):
+        time.sleep(0.1)
+    assert proc.poll() is None, f"the run ended before the signal: {proc.stderr.read()}"
+    assert not (tmp_path / "run" / "checkpoint.npz").exists()
     proc.send_signal(signal_number)
     code = proc.wait(timeout=120)
     return code, proc.stderr.read().decode(), json.loads((tmp_path / "run" / "status.json").read_text())
 
 
-def test_sigterm_ends_the_run_with_its_reason(tmp_path):
+def _checkpoint_is_the_last_row(run):
+    """The checkpoint written on the signal holds the last accepted step: its
+    step and time are the time series' last row (read independently)."""
+    import numpy as np
+    with np.load(run / "checkpoint.npz") as z:
+        step, t = int(z["step"]), float(z["t"])
+    rows = list(csv.DictReader((run / "timeseries.csv").open()))
+    assert step == int(rows[-1]["step"]) >= 3
+    assert t > 0 and float(rows[-1]["t_s"]) > 0
+
+
+def test_sigterm_ends_the_run_with_its_reason_and_a_checkpoint(tmp_path):
     """A batch system's time limit (SIGTERM): status.json says failed and why,
-    the exit status is 1, and the checkpoint written before it stays."""
+    the exit status is 1, and a checkpoint of the last accepted step is
+    written, which `--restart` continues."""
     import signal
-    code, err, st = _run_until_a_checkpoint(tmp_path, signal.SIGTERM)
+    code, err, st = _run_then_signal(tmp_path, signal.SIGTERM)
     assert code == 1
     assert st["status"] == "failed" and st["reason"] == "terminated by SIGTERM"
-    assert (tmp_path / "run" / "checkpoint.npz").exists()
+    _checkpoint_is_the_last_row(tmp_path / "run")
     assert "Traceback" not in err
+    res = subprocess.run([sys.executable, "-m", "solver.cli", "run", "--restart", tmp_path / "run",
+                          "--set", 'time.max_steps=' + str(st["steps"] + 2)], cwd=ROOT,
+                         capture_output=True, text=True, env=ENV)
+    assert res.returncode == 0, res.stderr
+    steps = [int(r["step"]) for r in csv.DictReader((tmp_path / "run" / "timeseries.csv").open())]
+    assert steps == list(range(st["steps"] + 3))  # no gap, no duplicate
 
 
-def test_ctrl_c_ends_the_run_with_one_line(tmp_path):
+def test_ctrl_c_ends_the_run_with_one_line_and_a_checkpoint(tmp_path):
     """Ctrl-C (SIGINT): exit status 130, one line naming status.json and the
-    restart that continues from the last checkpoint, no traceback."""
+    restart that continues from the checkpoint written then, no traceback."""
     import signal
-    code, err, st = _run_until_a_checkpoint(tmp_path, signal.SIGINT)
+    code, err, st = _run_then_signal(tmp_path, signal.SIGINT)
     assert code == 130 and "Traceback" not in err  # (the log goes to stderr too)
     run = tmp_path / "run"
     assert err.strip().splitlines()[-1] == (
         f"anodex: interrupted (Ctrl-C); {run}/status.json records it; `anodex run --restart "
         f"{run}` continues from its last checkpoint")
     assert st["status"] == "failed" and st["reason"] == "interrupted (SIGINT)"
+    _checkpoint_is_the_last_row(run)
 
 
 def test_version():

@@ -1,0 +1,68 @@
+"""Signals that end a run: SIGTERM (a batch system's time limit, `kill`) and
+SIGINT (Ctrl-C).  A signal raises Terminated at a safe point; inside a
+critical section (``deferred``: a step's outputs, the stepper's history
+shift) it is only remembered and raised at the section's end, so a run
+always ends on a consistent state that a checkpoint can hold."""
+from __future__ import annotations
+
+import contextlib
+import signal
+
+
+class Terminated(BaseException):
+    """SIGTERM (a batch system's time limit, `kill`) or SIGINT (Ctrl-C): ends
+    the run through the normal failure path, so status.json says so and the
+    checkpoint stays."""
+
+
+# what a signal that ends a run is called in status.json
+SIGNAL_REASONS = {signal.SIGTERM: "terminated by SIGTERM", signal.SIGINT: "interrupted (SIGINT)"}
+_signalled = []  # signals received (the handler's exception may reach us wrapped)
+_writing = []  # inside deferred(): the signal waits for its end
+
+
+def signal_reason() -> str | None:
+    """Why a signal ended the run (the first one received), or None."""
+    return SIGNAL_REASONS[_signalled[0]] if _signalled else None
+
+
+def interrupted() -> bool:
+    """Ctrl-C (SIGINT) ended the run."""
+    return bool(_signalled) and _signalled[0] == signal.SIGINT
+
+
+def terminate_on_signals() -> dict:
+    """Raise Terminated on SIGTERM and SIGINT.  Raised inside a PETSc callback
+    it comes back as a PETSc error (petsc4py 3.25), or as a failed Newton
+    solve that the stepper would retry with a smaller step (a KeyboardInterrupt
+    did so, measured), so the signal is also remembered: describe() reports
+    it whatever exception carried it, and a step's deferred() outputs raise
+    it at their end.  During deferred() it is only remembered and raised at the
+    end (raised inside np.savez it left a half-closed zip file and a
+    traceback on stderr, measured)."""
+    def handler(signum, frame):
+        _signalled.append(signum)
+        if not _writing:
+            raise Terminated(SIGNAL_REASONS[signum])
+    _signalled.clear()  # (a second run in the same process starts afresh)
+    return {signum: signal.signal(signum, handler) for signum in SIGNAL_REASONS}
+
+
+def restore_handlers(previous: dict):
+    """Put back the handlers terminate_on_signals() replaced."""
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def deferred(then_end=True):
+    """A step's outputs (time series, logs, fields, checkpoint) are written
+    whole: a SIGTERM arriving meanwhile ends the run after them (then_end),
+    or is only recorded when the run is ending anyway (finish)."""
+    _writing.append(True)
+    try:
+        yield
+    finally:
+        _writing.pop()
+    if then_end and _signalled and not _writing:
+        raise Terminated(signal_reason())
