@@ -37,19 +37,12 @@ def current_columns(series) -> list:
 
 def read_last_fields(run: Path, names):
     """Points (m) and {name: (t, values)} of the last output of each field."""
-    import meshio
-    from meshio.xdmf import common
-    # dolfinx writes a 1-D mesh's topology as XDMF "PolyLine" of 2 nodes per
-    # element, a name meshio's reader lacks: it is meshio's "line"
-    common.xdmf_to_meshio_type.setdefault("PolyLine", "line")
+    from solver.api import read_field
     fields, points = {}, None
     for name in names:
-        if not (run / f"{name}.xdmf").exists():
-            continue
-        with meshio.xdmf.TimeSeriesReader(run / f"{name}.xdmf") as reader:
-            points, _ = reader.read_points_cells()
-            t, data, _ = reader.read_data(reader.num_steps - 1)
-            fields[name] = (t, data[name].ravel())
+        if (run / f"{name}.xdmf").exists():
+            points, t, values = read_field(run / f"{name}.xdmf", name)
+            fields[name] = (t, values)
     return points, fields
 
 

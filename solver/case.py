@@ -46,6 +46,28 @@ class Case:
     # "section.key" -> where the value came from (material sections)
     provenance: dict = field(default_factory=dict)
     built_model: Model | None = field(default=None, repr=False, compare=False)
+    # the case file (None: the embedded default case), the case as written
+    # there, and the values set on it since (--set, Case.set): what set()
+    # validates again and what a run in other processes is given
+    file: str | None = None
+    written: dict = field(default_factory=dict, repr=False, compare=False)
+    overrides: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_file(cls, path: str | Path | None = None) -> Case:
+        """Read and validate a case file (None: the embedded default case)."""
+        return load_case(path)
+
+    def set(self, key: str, value) -> Case:
+        """Change one value, written as in a case file: ``set("time.end",
+        "2 h")``.  The whole case is validated again; CaseError (and the case
+        unchanged) if it is not valid.  Returns the case."""
+        if not isinstance(key, str) or not SET_KEY.fullmatch(key):
+            raise CaseError(f"set({shown(key)}): the key is \"section.key\", e.g. "
+                            "\"time.end\" (keys: anodex check --reference)")
+        changed = _validated(self.file, self.written, {**self.overrides, key: value})
+        self.__dict__.update(changed.__dict__)
+        return self
 
     @property
     def model(self) -> Model:
@@ -568,18 +590,31 @@ def apply_overrides(data: dict, overrides: dict, source: str) -> set:
     return from_cli
 
 
+# a key of --set and Case.set: section.key
+SET_KEY = re.compile(r"[a-z_]+\.[a-z_0-9]+")
+
+
 def load_case(path: str | Path | None = None, overrides: dict | None = None) -> Case:
     """Read and validate a case file (None: the embedded default case)."""
     if path is None:
         text = resources.files("solver").joinpath("data/default_case.toml").read_text()
-        source, data = "<default case>", tomllib.loads(text)
+        written = tomllib.loads(text)
     else:
-        source, data = str(path), read_toml(path)
+        written = read_toml(path)
+    return _validated(None if path is None else str(path), written, overrides or {})
+
+
+def _validated(path, written, overrides) -> Case:
+    """The case of file `path` (its parsed text `written`) with `overrides`."""
+    source = "<default case>" if path is None else path
+    data = copy.deepcopy(written)
     from_cli = apply_overrides(data, overrides, source)
-    return validate(data, source, from_cli, None if path is None else Path(path).parent)
+    case = validate(data, source, from_cli, None if path is None else Path(path).parent)
+    case.file, case.written, case.overrides = path, written, dict(overrides)
+    return case
 
 
-def _toml_value(v) -> str:
+def toml_value(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
@@ -587,9 +622,9 @@ def _toml_value(v) -> str:
     if isinstance(v, (int, float)):
         return repr(v)
     if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
+        return "{" + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + "}"
     raise TypeError(type(v))
 
 
@@ -600,7 +635,7 @@ def dump_toml(raw: dict, provenance: dict | None = None) -> str:
     for section, values in raw.items():
         out.append(f"[{section}]")
         for k, v in values.items():
-            line = f"{k} = {_toml_value(v)}"
+            line = f"{k} = {toml_value(v)}"
             src = provenance.get(f"{section}.{k}", "case file")
             out.append(line if src == "case file" else f"{line}  # {src}")
         out.append("")
@@ -627,7 +662,7 @@ def reference_markdown() -> str:
         for key, p in params.items():
             kind = p.kind if p.kind != "choice" else " / ".join(p.choices)
             unit = p.unit if p.kind in ("quantity", "quantity_list") else ""
-            default = "unset" if p.default is None else f"`{_toml_value(p.default)}`"
+            default = "unset" if p.default is None else f"`{toml_value(p.default)}`"
             bounds = f"{p.bounds[0]:g} to {p.bounds[1]:g}" if p.bounds else ""
             block = OWNER.get((section, key), "")
             lines.append(f"| `{key}` | {kind} | {unit} | {default} | {bounds} | {block} | {p.doc} |")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 import tomllib
 from pathlib import Path
@@ -22,16 +21,13 @@ def _positive(text):
     return n
 
 
-_SET_KEY = re.compile(r"[a-z_]+\.[a-z_0-9]+")
-
-
 def _overrides(pairs):
     """--set section.key=VALUE (VALUE parsed as TOML, else taken as a string)."""
-    from .case import CaseError, short
+    from .case import SET_KEY, CaseError, short
     out = {}
     for item in pairs or []:
         key, sep, value = item.partition("=")
-        if not sep or not _SET_KEY.fullmatch(key.strip()):
+        if not sep or not SET_KEY.fullmatch(key.strip()):
             raise CaseError(f"--set {short(item)}: expected SECTION.KEY=VALUE, e.g. "
                             "--set 'time.end=\"2 s\"' (keys: anodex check --reference)")
         try:
@@ -354,9 +350,16 @@ def _prepare_run(args, comm):
         return case, run_dir
     case = load_case(args.case, overrides)
     outdir = args.output if args.output is not None else f"runs/{case.si['case']['name']}"
-    _preflight(case, comm.size, args.ignore_memory_limit)
-    _on_rank0(comm, lambda: rundir.plan(outdir, args.overwrite, case.source))
+    check_new_run(case, outdir, args.overwrite, comm, args.ignore_memory_limit)
     return case, outdir
+
+
+def check_new_run(case, outdir, overwrite, comm, ignore_memory_limit=False):
+    """Before a new run of a valid case touches the disk: memory, PETSc
+    options and the output directory (CaseError on every rank alike)."""
+    from . import rundir
+    _preflight(case, comm.size, ignore_memory_limit)
+    _on_rank0(comm, lambda: rundir.plan(outdir, overwrite, case.source))
 
 
 def _sweep(args):
