@@ -649,7 +649,10 @@ def reference_markdown() -> str:
              "Generated from the schema (`solver/schema.py` and the blocks' `params` in "
              "`solver/models/`) by `anodex check --reference`; do not edit.",
              "Quantities are strings `\"<number> <unit>\"` in any unit of the stated "
-             "dimension (SI prefixes allowed: `\"0.5 um\"`, `\"1.19 S/m\"`, `\"-450 mV\"`). "
+             "dimension (SI prefixes allowed: `\"0.5 um\"`, `\"1.19 S/m\"`, `\"-450 mV\"`; "
+             "battery units too: `\"1 mA/cm2\"`, `\"2 mAh/cm^2\"`, `\"10 uF/cm2\"`, `\"1.5 h\"`, "
+             "`\"3 day\"`, `\"2 years\"`, and a temperature alone in `\"25 degC\"`; "
+             "solver/units.py). "
              "Defaults are the published Hong & Viswanathan (2018) input in SI units. "
              "Every number must be finite and inside its range (SI units, closed "
              "interval); a case that gives a key with no effect in its configuration "

@@ -20,6 +20,19 @@ from solver.units import UnitError, parse_unit, to_si
     ("3.25747e-08 m^3/(J*s)", "m^3/(J*s)", 3.25747e-08),
     ("4.6e8 J/m**3", "J/m^3", 4.6e8),
     ("300 K", "K", 300.0),
+    # what a battery tester writes
+    ("1 mA/cm2", "A/m^2", 10.0),
+    ("1 mA/cm^2", "A/m^2", 10.0),
+    ("2 mAh/cm^2", "C/m^2", 2e-3 * 3600 / 1e-4),
+    ("10 uF/cm2", "F/m^2", 0.1),
+    ("10 \u00b5F/cm2", "F/m^2", 0.1),   # micro sign
+    ("10 \u03bcF/cm2", "F/m^2", 0.1),   # Greek mu
+    ("1.5 h", "s", 5400.0),
+    ("3 day", "s", 3 * 86400.0),
+    ("2 years", "s", 2 * 365.25 * 86400.0),
+    ("0.5 s-1", "1/s", 0.5),
+    ("25 degC", "K", 298.15),
+    ("-10 \u00b0C", "K", 263.15),
 ])
 def test_conversions(text, dim, expected):
     assert math.isclose(to_si(text, dim), expected, rel_tol=1e-12)
@@ -37,6 +50,11 @@ def test_dimensionless_may_be_bare_number():
     ("3 furlong", "m", "unknown unit"),
     ("fast", "m", "cannot read"),
     (True, "m", "boolean"),
+    ("25 degC", "V", "is a temperature, but this key needs V"),
+    ("8.3 J/degC", "J/K", "inside a unit write K"),
+    ("-300 degC", "K", "below absolute zero"),
+    ("1 cm 2", "m^2", "unexpected '2'"),
+    ("3 mAh", "A/m^2", "needs A/m^2"),
 ])
 def test_bad_quantities(value, dim, fragment):
     with pytest.raises(UnitError, match=re.escape(fragment)):

@@ -15,7 +15,7 @@ py="${1:?usage: tools/install-anodex.sh PYTHON [PIP-ARGS...]}"
 shift
 missing="$("$py" - <<'PY'
 import importlib.util
-need = {"meshio": "meshio", "matplotlib": "matplotlib", "pandas": "pandas", "pint": "pint",
+need = {"meshio": "meshio", "matplotlib": "matplotlib", "pandas": "pandas",
         "pytest": "pytest", "xdist": "pytest-xdist",
         "setuptools": "setuptools>=61"}
 print(" ".join(pip for mod, pip in need.items() if importlib.util.find_spec(mod) is None))

@@ -14,7 +14,7 @@ venv="${1:-$here/.venv}"
 # Debian, never from pip.  libopenblas0-pthread replaces the reference BLAS
 # (MUMPS LU is ~3.5x faster with it on this stack).
 debs=(python3-dolfinx-real python3-petsc4py-real python3-mpi4py mpi-default-bin
-      python3-meshio python3-h5py python3-matplotlib python3-pandas python3-pint python3-pytest python3-pytest-xdist python3-venv python3-gmsh
+      python3-meshio python3-h5py python3-matplotlib python3-pandas python3-pytest python3-pytest-xdist python3-venv python3-gmsh
       python3-setuptools python3-wheel python3-pip python3-dev gcc libc6-dev
       libopenblas0-pthread procps)
 # ParaView (pvpython) and a virtual X server for the ParaView test and
