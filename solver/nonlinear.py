@@ -253,6 +253,13 @@ class NewtonSolver:
             return Reason.DIVERGED_FNORM_NAN
         if it == 0:
             self.fnorm0 = fnorm
+        elif it == 1:
+            # the first update after a jump of the data (a protocol's current
+            # step) can raise the norm a million-fold while the potential
+            # finds its new level, clipped per iteration (Mg at a rest ->
+            # strip step: DTOL here at every dt down to dt_min, measured; it
+            # converges when let on): growth counts from the larger of the two
+            self.fnorm0 = max(self.fnorm0, fnorm)
         elif fnorm > DIVERGENCE_GROWTH * self.fnorm0:
             return Reason.DIVERGED_DTOL
         if it == 0 or self.diag is None:

@@ -26,6 +26,11 @@ Collector (the electrode face), [collector] control:
   for 10 A/m^2 over 100 um): its potential, an unknown of the solve, is the
   cell potential (reported as its mean).  On a partly bare collector the
   current reaches the metal through the foil, as in a cell.
+A [protocol] (models/protocol.py) instead sets the control step by step,
+as a battery tester does: plate, strip or rest at a current, hold at a
+potential, each for a time or until a cut-off in potential, capacity or
+current, repeated for cycles; the time series gains step_index and cycle
+(1-based; 0 without a protocol).
 The time profile multiplies the value: constant, or a table of
 (profile_times, profile_values) held piecewise constant (steps) or
 interpolated linearly (ramps), optionally repeated with profile_period
@@ -47,6 +52,7 @@ from mpi4py import MPI
 from .. import compat
 from ..schema import Param, nonnegative, positive, q
 from ..blocks import Block, Field, Unknown, register
+from . import protocol
 from .charge_transfer import charge_source
 from .shared_keys import ELECTRODE_CONDUCTIVITY, POTENTIAL_JUMP
 
@@ -90,6 +96,15 @@ PARAMS = {
                                      "(two-potential model: a floating metal island grows "
                                      "by the current it carries; none: an insulator)",
                                      nonnegative, (0.0, 1e10)),
+    },
+    "protocol": {
+        "steps": Param("str_list", [], "a cycling protocol, step by step as a battery tester "
+                       "writes it, e.g. [\"Plate at 1 mA/cm2 for 1 h\", \"Rest for 10 min\", "
+                       "\"Strip at 1 mA/cm2 until 0.5 V\"] (galvanostatic) or [\"Hold at -0.1 V "
+                       "for 30 min\"] (potentiostatic); replaces the [collector] value and "
+                       "profile (docs/two-potential.md)"),
+        "repeat": Param("int", 1, "run the steps this many times (cycles); the run stops "
+                        "\"protocol finished\" after the last", check=positive, bounds=(1, 10 ** 6)),
     },
     "mesh_adaptivity": {"potential_jump": POTENTIAL_JUMP},
     "electrode": {
@@ -150,8 +165,10 @@ class ElectronicConduction(Block):
     provides = ("electrode_potential", "collector_surface_current")
     requires = ("metal_fraction",)
     form_keys = (("collector", "control"),)
-    columns = ("cell_potential_V", "collector_current_A_m2", "collector_charge_C_m2")
-    checkpoint_state = ("charge", "charge_previous", "reference")
+    columns = ("cell_potential_V", "collector_current_A_m2", "collector_charge_C_m2",
+               "capacity_mAh_cm2", "step_index", "cycle")
+    checkpoint_state = ("charge", "charge_previous", "reference", "steps_done", "step_start",
+                        "step_charge")
 
     @classmethod
     def check(cls, si, given):
@@ -165,6 +182,32 @@ class ElectronicConduction(Block):
                 errors.append("[collector] profile_times: must start at 0 s and increase")
             if 0 < c["profile_period"] <= times[-1]:
                 errors.append("[collector] profile_period: must exceed the last profile time")
+        return errors + cls._protocol_checks(si, given)
+
+    @staticmethod
+    def _protocol_checks(si, given):
+        """The steps read, agree with [collector] control, and the run is long
+        enough for a protocol of known length."""
+        steps, errors = protocol.parse(si["protocol"]["steps"])
+        c = si["collector"]
+        if errors or not steps:
+            return errors
+        controls = {s.control for s in steps}
+        if len(controls) > 1:
+            return ["[protocol] steps: current steps (Plate, Strip, Rest) and potential steps "
+                    "(Hold) cannot be mixed in one protocol yet: the collector's control is "
+                    "fixed for a run"]
+        if c["control"] not in controls:
+            need = controls.pop()
+            return [f"[protocol] steps: {'Hold' if need == 'potentiostatic' else 'Plate, Strip and Rest'}"
+                    f" steps run under [collector] control = \"{need}\"; set it"]
+        if c["profile"] != "constant":
+            errors.append("[collector] profile: a [protocol] sets the control; leave the profile "
+                          "\"constant\"")
+        length = protocol.known_duration(steps, si["protocol"]["repeat"])
+        if length is not None and si["time"]["end"] < length * (1 - 1e-9):
+            errors.append(f"[time] end: {si['time']['end']:g} s ends the run before the "
+                          f"protocol's {length:g} s; give at least that")
         return errors
 
     @classmethod
@@ -176,6 +219,11 @@ class ElectronicConduction(Block):
         if c["profile"] == "constant":
             out.append(("collector", ("profile_times", "profile_values", "interpolation",
                                       "profile_period"), 'profile is "constant"'))
+        if si["protocol"]["steps"]:
+            out.append(("collector", ("potential", "current_density"),
+                        "[protocol] steps set the control"))
+        else:
+            out.append(("protocol", ("repeat",), "[protocol] has no steps"))
         return out
 
     @classmethod
@@ -214,7 +262,13 @@ class ElectronicConduction(Block):
         self.galvanostatic = self.collector["control"] == "galvanostatic"
         # a step profile jumps at its table times (BDF restarts there); a
         # linear one only kinks (BDF2 carries on: a restart would cost I' dt^2/2)
-        self.data_jumps = self.collector["interpolation"] == "step"
+        self.steps = protocol.parse(pb.case.si["protocol"]["steps"])[0]
+        self.repeat = pb.case.si["protocol"]["repeat"]
+        self.data_jumps = bool(self.steps) or self.collector["interpolation"] == "step"
+        # protocol steps finished, the start of the present one (internal
+        # time) and the charge passed before it (C/m^2)
+        self.steps_done, self.step_start, self.step_charge = 0, 0.0, 0.0
+        self.last_row = {}
         self.reference = 0.0 if self.galvanostatic else self._value(0.0)
         self.value = fem.Constant(pb.mesh, compat.scalar_type(self._value(0.0)))
         self.offset = fem.Constant(pb.mesh, compat.scalar_type(self.reference))
@@ -227,14 +281,38 @@ class ElectronicConduction(Block):
     def _value(self, t_internal):
         """The controlled value at internal time t, internal units."""
         c, s = self.collector, self.pb.scales
+        unit = "A/m^2" if self.galvanostatic else "V"
+        if self.steps:
+            return s.to_internal(self._step().value, unit)
         factor = profile_factor(c, s.to_si(t_internal, "s"))
-        if self.galvanostatic:
-            return s.to_internal(c["current_density"], "A/m^2") * factor
-        return s.to_internal(c["potential"], "V") * factor
+        return s.to_internal(c["current_density" if self.galvanostatic else "potential"],
+                             unit) * factor
+
+    def _step(self) -> protocol.Step:
+        """The protocol step running (the last once the protocol is done)."""
+        done = min(int(self.steps_done), len(self.steps) * self.repeat - 1)
+        return self.steps[done % len(self.steps)]
 
     def next_change(self, pb, t):
         s = pb.scales
+        if self.steps:
+            limit = self._step().time_limit
+            return math.inf if limit is None else self.step_start + s.to_internal(limit, "s")
         return s.to_internal(next_profile_time(self.collector, s.to_si(t, "s")), "s")
+
+    def after_step(self, pb, step, t, dt):
+        """A protocol step whose time or cut-off is reached gives way to the
+        next (a jump of the control: True restarts the time scheme)."""
+        if not self.steps or self.steps_done >= len(self.steps) * self.repeat:
+            return False
+        row = self.last_row
+        if not self._step().ended(pb.scales.to_si(t - self.step_start, "s"),
+                                  row["cell_potential_V"], row["collector_current_A_m2"],
+                                  self.charge - self.step_charge):
+            return False
+        self.steps_done = int(self.steps_done) + 1
+        self.step_start, self.step_charge = t, self.charge
+        return True
 
     def before_solve(self, pb, t0, t1):
         """Apply the control at t1 and move the reference there (the collector
@@ -312,10 +390,26 @@ class ElectronicConduction(Block):
             charge = (current * s.to_si(dt, "s") - a1 * self.charge
                       - a2 * self.charge_previous) / a0
             self.charge_previous, self.charge = self.charge, charge
-        return {"cell_potential_V": s.to_si(integrals["collector_potential"] / pb.area, "V"),
-                "collector_current_A_m2": current, "collector_charge_C_m2": self.charge}
+        n = len(self.steps)
+        running = min(int(self.steps_done), n * self.repeat - 1)
+        self.last_row = {
+            "cell_potential_V": s.to_si(integrals["collector_potential"] / pb.area, "V"),
+            "collector_current_A_m2": current, "collector_charge_C_m2": self.charge,
+            # 1 mAh/cm^2 = 3.6 C / 1e-4 m^2
+            "capacity_mAh_cm2": self.charge / 3.6e4,
+            "step_index": running % n + 1 if n else 0, "cycle": running // n + 1 if n else 0}
+        return dict(self.last_row)
+
+    def progress(self, row):
+        if not self.steps:
+            return ""
+        return (f"protocol step {row['step_index']}/{len(self.steps)}, cycle "
+                f"{row['cycle']}/{self.repeat}, {row['cell_potential_V']:.4g} V")
 
     def stop(self, row):
+        if self.steps and self.steps_done >= len(self.steps) * self.repeat:
+            return (f"protocol finished: {len(self.steps)} step(s) x {self.repeat} "
+                    f"cycle(s)")
         limit = self.collector["cutoff_potential"]
         if self.galvanostatic and abs(row["cell_potential_V"]) > limit:
             return (f"cutoff potential reached: the cell potential {row['cell_potential_V']:.4g} V "

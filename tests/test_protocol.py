@@ -1,0 +1,185 @@
+"""Cycling protocols ([protocol], solver/models/protocol.py): the steps as a
+battery tester writes them, their checks, and runs whose schedule, currents,
+capacities and metal are compared with closed forms written out here."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import read_timeseries
+from helpers import assert_same_on_1_and_2_ranks
+from solver.case import CaseError, validate
+from solver.models.protocol import parse_step
+from solver.run import run_case
+
+FARADAY = 96485.33212  # C/mol
+Z = {"Li": 1, "Mg": 2}
+ELECTROLYTE = {"Li": "LLZO", "Mg": "MgSc2Se4"}
+MAH_CM2 = 3.6 / 1e-4  # C/m^2 in 1 mAh/cm^2
+
+
+def cycling_case(steps, repeat=1, metal="Li", film="4 um", control="galvanostatic",
+                 end="1 h", **extra):
+    """A 1-D film on the collector, driven by a protocol."""
+    data = {
+        "case": {"name": "cycling"},
+        "model": {"blocks": ["phase_field", "charge_transfer", "electronic_conduction",
+                             "ionic_conduction"]},
+        "material": {"metal": metal, "electrolyte": ELECTROLYTE[metal]},
+        "geometry": {"kind": "interval", "length": "30 um", "cells": [120]},
+        "phase_field": {"interface_relaxation_rate": "0.1 1/s", "boundary_values": False},
+        "initial": {"interface_position": film},
+        "reaction": {"exchange_current_density": "10 A/m^2"},
+        "collector": {"control": control},
+        "protocol": {"steps": steps, "repeat": repeat},
+        "time": {"end": end, "dt_max": "1 s"},
+        "solver": {"newton_tolerance": 1e-8},
+        "output": {"field_interval": "10000 s"},
+    }
+    for section, values in extra.items():
+        data.setdefault(section, {}).update(values)
+    return validate(data, "<test>")
+
+
+def run(case, path):
+    run_case(case, path)
+    rows = read_timeseries(path)
+    return ({k: np.array([r[k] for r in rows]) for k in rows[0]},
+            json.loads((path / "status.json").read_text()))
+
+
+@pytest.mark.parametrize("text, control, value, duration, until", [
+    ("Plate at 1 mA/cm2 for 1 h", "galvanostatic", 10.0, 3600.0, None),
+    ("strip at 0.5 mA/cm^2 until 0.5 V", "galvanostatic", -5.0, None, ("potential", 0.5)),
+    ("Rest for 10 min", "galvanostatic", 0.0, 600.0, None),
+    ("Hold at -0.1 V for 30 min or until 0.01 mA/cm2", "potentiostatic", -0.1, 1800.0,
+     ("current", 0.1)),
+    ("Plate at 2 A/m^2 until 1 mAh/cm2", "galvanostatic", 2.0, None, ("capacity", 36000.0)),
+    ("Strip at 1 mA/cm2 for 2 days or until 1.5 V", "galvanostatic", -10.0, 172800.0,
+     ("potential", 1.5)),
+])
+def test_steps_read_as_a_tester_writes_them(text, control, value, duration, until):
+    step = parse_step(text)
+    assert (step.control, step.duration, step.until) == (control, duration, until)
+    assert step.value == pytest.approx(value, rel=1e-12)
+
+
+def test_a_capacity_at_fixed_current_is_a_known_time():
+    assert parse_step("Plate at 10 mA/cm2 until 0.1 mAh/cm2").time_limit == pytest.approx(36.0)
+    assert parse_step("Plate at 10 mA/cm2 for 10 s or until 0.1 mAh/cm2").time_limit == 10.0
+    assert parse_step("Strip at 1 mA/cm2 until 0.5 V").time_limit is None
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("Charge at 1 mA/cm2 for 1 h", "a step is Plate/Strip at a current"),
+    ("Plate at 1 mA/cm2", "give when the step ends"),
+    ("Plate at -1 mA/cm2 for 1 h", "positive current"),
+    ("Plate at 1 V for 1 h", "needs A/m^2"),
+    ("Rest at 1 mA/cm2 for 1 h", "Rest takes no `at`"),
+    ("Rest until 0.5 V", "a rest ends `for` a time"),
+    ("Hold at -0.1 V until 0.5 V", "ends `until` a current or capacity"),
+    ("Plate at 1 mA/cm2 until 3 furlongs", "a potential"),
+    ("Plate at 1 mA/cm2 for -1 h", "positive time"),
+    ("Hold for 1 h", "Hold needs `at` a potential"),
+])
+def test_bad_steps_say_what_is_wrong(text, fragment):
+    with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace("^", r"\^")):
+        parse_step(text)
+
+
+@pytest.mark.parametrize("steps, control, extra, fragment", [
+    (["Plate at 1 mA/cm2 for 1 s", "Hold at 0 V for 1 s"], "galvanostatic", {},
+     "cannot be mixed"),
+    (["Plate at 1 mA/cm2 for 1 s"], "potentiostatic", {},
+     'run under [collector] control = "galvanostatic"'),
+    (["Hold at 0 V for 1 s"], "galvanostatic", {},
+     'run under [collector] control = "potentiostatic"'),
+    (["Plate at 1 mA/cm2 for 1 h"], "galvanostatic", {"time": {"end": "10 min"}},
+     "ends the run before the protocol's 3600 s"),
+    (["Plate at 1 mA/cm2 for 1 s", "Plate at"], "galvanostatic", {}, "steps[1]"),
+])
+def test_bad_protocols_are_refused_before_the_run(steps, control, extra, fragment):
+    with pytest.raises(CaseError) as e:
+        cycling_case(steps, control=control, **extra)
+    assert fragment in str(e.value)
+
+
+def _expected_step(t, ends):
+    """The protocol step (0-based, over all cycles) a time step ending at t
+    belongs to, from the step end times."""
+    return int(np.searchsorted(ends, t * (1 - 1e-9), side="left"))
+
+
+@pytest.mark.parametrize("metal", ["Li", "Mg"])
+def test_a_cycling_protocol_runs_its_schedule(metal, mpi_tmp_path):
+    """Plate 0.1 mAh/cm2 at 10 mA/cm2 (36 s), rest 20 s, strip 30 s at
+    10 mA/cm2, twice: every row's step and cycle follow the closed-form
+    schedule, the steps land on their ends, each step's current is its set
+    value, the capacity is I t, the run stops "protocol finished", and the
+    metal counted from the phase field follows the charge through the
+    collector (Faraday, z of the metal)."""
+    steps = ["Plate at 10 mA/cm2 until 0.1 mAh/cm2", "Rest for 20 s",
+             "Strip at 10 mA/cm2 for 30 s"]
+    ts, status = run(cycling_case(steps, repeat=2, metal=metal), mpi_tmp_path / "cyc")
+    assert status["status"] == "stopped" and "protocol finished" in status["reason"]
+    durations = [0.1 * MAH_CM2 / 100.0, 20.0, 30.0] * 2
+    ends = np.cumsum(durations)
+    assert ts["t_s"][-1] == pytest.approx(ends[-1], rel=1e-9)
+    for t in ends:  # a row on every step's end
+        assert np.abs(ts["t_s"] - t).min() < 1e-9 * t
+    k = np.array([_expected_step(t, ends) for t in ts["t_s"][1:]])
+    assert list(ts["step_index"][1:]) == list(k % 3 + 1)
+    assert list(ts["cycle"][1:]) == list(k // 3 + 1)
+    current = ts["collector_current_A_m2"][1:]
+    set_value = np.array([100.0, 0.0, -100.0])[k % 3]
+    assert np.abs(current - set_value).max() < 1e-3  # (1e-5 of the set current)
+    # the charge in closed form: per 86 s cycle, +100 A/m^2 for 36 s, then
+    # -100 A/m^2 from 56 s to 86 s (600 C/m^2 net per cycle)
+    cycles, tau = np.divmod(ts["t_s"], 86.0)
+    charge = 600.0 * cycles + 100.0 * np.minimum(tau, 36.0) - 100.0 * np.clip(tau - 56.0, 0, 30.0)
+    assert ts["capacity_mAh_cm2"] == pytest.approx(charge / MAH_CM2, rel=1e-5, abs=1e-7)
+    metal_change = ts["metal_mol_m2"][-1] - ts["metal_mol_m2"][0]
+    assert metal_change == pytest.approx(2 * 600.0 / (Z[metal] * FARADAY), rel=1e-3)
+
+
+def test_a_potential_cut_off_ends_the_step_that_crosses_it(mpi_tmp_path):
+    """Strip a 1 um Li film at 10 mA/cm2 until 0.3 V: the potential rises as
+    the metal runs out; the strip ends on the first row at or above 0.3 V
+    (the row before it is below), with metal left, and the plate follows."""
+    steps = ["Strip at 10 mA/cm2 until 0.3 V", "Plate at 10 mA/cm2 for 10 s"]
+    ts, status = run(cycling_case(steps, film="1 um"), mpi_tmp_path / "cut")
+    assert status["status"] == "stopped" and "protocol finished" in status["reason"]
+    strip = np.flatnonzero(ts["step_index"] == 1)[1:]
+    last = strip[-1]
+    assert ts["cell_potential_V"][last] >= 0.3 > ts["cell_potential_V"][last - 1]
+    assert np.all(ts["cell_potential_V"][strip[:-1]] < 0.3)
+    assert ts["metal_mol_m2"][last] > 0
+    plate = np.flatnonzero(ts["step_index"] == 2)
+    assert ts["t_s"][plate[-1]] - ts["t_s"][last] == pytest.approx(10.0, rel=1e-9)
+
+
+def test_a_potentiostatic_hold_until_its_current_decays(mpi_tmp_path):
+    """Hold at -0.05 V (plating), then at 0 V until |I| < 0.1 mA/cm2: at
+    0 V a film at rest passes no current, so the second hold ends after its
+    first time step; every row's potential is its step's set value."""
+    steps = ["Hold at -0.05 V for 20 s", "Hold at 0 V for 100 s or until 0.1 mA/cm2"]
+    ts, status = run(cycling_case(steps, control="potentiostatic"), mpi_tmp_path / "hold")
+    assert "protocol finished" in status["reason"]
+    second = np.flatnonzero(ts["step_index"] == 2)
+    assert ts["t_s"][second[-1]] < 100.0 and abs(ts["collector_current_A_m2"][second[-1]]) < 1.0
+    first = np.flatnonzero(ts["step_index"] == 1)[1:]
+    assert ts["cell_potential_V"][first] == pytest.approx(-0.05, abs=1e-9)
+    assert ts["collector_current_A_m2"][first].min() > 1.0  # plating
+
+
+@pytest.mark.serial
+def test_protocol_runs_alike_on_1_and_2_ranks(tmp_path):
+    """The schedule, the capacity and the cell potential (to 1 uV: at rest
+    it is ~1e-5 V, where the two differ at the solver's tolerance)."""
+    case = cycling_case(["Plate at 10 mA/cm2 until 0.05 mAh/cm2", "Rest for 5 s",
+                         "Strip at 10 mA/cm2 until 0.3 V"], repeat=2)
+    assert_same_on_1_and_2_ranks(case, tmp_path, ["t_s", "step_index", "cycle"], rel=1e-9)
+    one, two = (read_timeseries(tmp_path / f"n{n}") for n in (1, 2))
+    assert max(abs(a["cell_potential_V"] - b["cell_potential_V"]) for a, b in zip(one, two)) < 1e-6
+    # (1e-6 of the step's 0.05 mAh/cm2: near zero the charge differs in its noise)
+    assert max(abs(a["capacity_mAh_cm2"] - b["capacity_mAh_cm2"]) for a, b in zip(one, two)) < 5e-8
