@@ -98,7 +98,7 @@ PARAMS = {
                                      nonnegative, (0.0, 1e10)),
     },
     "protocol": {
-        "steps": Param("str_list", [], "a cycling protocol, step by step as a battery tester "
+        "steps": Param("str_list", None, "a cycling protocol, step by step as a battery tester "
                        "writes it, e.g. [\"Plate at 1 mA/cm2 for 1 h\", \"Rest for 10 min\", "
                        "\"Strip at 1 mA/cm2 until 0.5 V\"] (galvanostatic) or [\"Hold at -0.1 V "
                        "for 30 min\"] (potentiostatic); replaces the [collector] value and "
@@ -188,7 +188,7 @@ class ElectronicConduction(Block):
     def _protocol_checks(si, given):
         """The steps read, agree with [collector] control, and the run is long
         enough for a protocol of known length."""
-        steps, errors = protocol.parse(si["protocol"]["steps"])
+        steps, errors = protocol.parse(si["protocol"]["steps"] or [])
         c = si["collector"]
         if errors or not steps:
             return errors
@@ -262,7 +262,7 @@ class ElectronicConduction(Block):
         self.galvanostatic = self.collector["control"] == "galvanostatic"
         # a step profile jumps at its table times (BDF restarts there); a
         # linear one only kinks (BDF2 carries on: a restart would cost I' dt^2/2)
-        self.steps = protocol.parse(pb.case.si["protocol"]["steps"])[0]
+        self.steps = protocol.parse(pb.case.si["protocol"]["steps"] or [])[0]
         self.repeat = pb.case.si["protocol"]["repeat"]
         self.data_jumps = bool(self.steps) or self.collector["interpolation"] == "step"
         # protocol steps finished, the start of the present one (internal
