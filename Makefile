@@ -1,6 +1,6 @@
 # anodex: the README's commands.  `make demo` and `make test` set up first.
 VENV ?= .venv
-PY    = $(VENV)/bin/python
+PY   ?= $(VENV)/bin/python
 # OpenMPI refuses root without these; harmless for MPICH and normal users.
 export OMPI_ALLOW_RUN_AS_ROOT = 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = 1
@@ -29,8 +29,14 @@ MARK ?=
 
 .PHONY: setup demo test test-compat test-serial test-mpi test-versions bench clean
 
+# With the default PY, set up Debian's stack and the venv (apt through sudo);
+# with PY given (conda, a module's python), only check it: no apt.
 setup:
+ifeq ($(PY),$(VENV)/bin/python)
 	@bash tools/setup.sh $(VENV)
+else
+	@$(PY) -c "import dolfinx, anodex" 2>/dev/null || { echo "[setup] $(PY) lacks dolfinx or anodex: install anodex with 'bash tools/install-anodex.sh $(PY)' (conda: environment.yml)"; exit 1; }
+endif
 
 demo: setup
 	mpirun -n 2 $(PY) -m mpi4py -m solver.cli run cases/li_llzo.toml -o runs/demo --overwrite

@@ -1,5 +1,8 @@
-"""Plot a run: time series (deposit, tip, currents) and the final fields;
-of a 0-D SEI run, the thickness and resistance.
+"""Plot a run: a panel for each result its model records (deposit, tip,
+currents, potential against capacity when cycling, SEI thickness, nuclei
+and their radii, the space-charge profile) and the last output of up to
+three fields (a line in 1-D, a map in 2-D, the middle slice in 3-D); of a
+0-D SEI run, the thickness and resistance.
 
     python -m postprocess.plot_run RUN_DIR [-o summary.png]
 """
@@ -76,6 +79,130 @@ def plot_sei_0d(run: Path, ts, status, out: Path) -> Path:
     return out
 
 
+def _series_panels(run: Path, ts) -> list:
+    """[(name, draw(ax))] of the time-series panels this run's columns and
+    files call for, in order."""
+    t = ts["t_s"]
+    panels = []
+    if "deposit_thickness_m" in ts:
+        def deposit(a):
+            a.plot(t, ts["deposit_thickness_m"] * 1e6)
+            a.set(xlabel="t (s)", ylabel="deposit thickness (um)", title="metal deposited")
+        panels.append(("deposit", deposit))
+    if "tip_position_m" in ts:
+        def tip(a):
+            a.plot(t, ts["tip_position_m"] * 1e6)
+            a.set(xlabel="t (s)", ylabel="tip x (um)", title="eta = 1/2 tip position")
+        panels.append(("tip", tip))
+    if current_columns(ts):
+        def currents(a):
+            for col in current_columns(ts):
+                a.plot(t[1:], ts[col][1:] / 10, label=col.replace("_current_A_m2", " face"))
+            a.set(xlabel="t (s)", ylabel="current (mA/cm^2)",
+                  title="currents (see docs/case-reference.md for signs)")
+            a.legend()
+        panels.append(("currents", currents))
+    if "cycle" in ts and np.nanmax(ts["cycle"]) > 0:
+        def cycling(a):
+            for c in np.unique(ts["cycle"][1:]):
+                rows = np.flatnonzero(ts["cycle"] == c)
+                a.plot(ts["capacity_mAh_cm2"][rows], ts["cell_potential_V"][rows],
+                       label=f"cycle {int(c)}")
+            a.set(xlabel="capacity passed (mAh/cm^2, plating +)", ylabel="cell potential (V)",
+                  title="cycling: potential against capacity")
+            if len(np.unique(ts["cycle"][1:])) <= 10:
+                a.legend(fontsize="small")
+        panels.append(("cycling", cycling))
+    elif "cell_potential_V" in ts:
+        def potential(a):
+            a.plot(t, ts["cell_potential_V"])
+            a.set(xlabel="t (s)", ylabel="cell potential (V)", title="collector potential")
+        panels.append(("potential", potential))
+    if "sei_thickness_m" in ts:
+        def sei(a):
+            a.plot(t, ts["sei_thickness_m"] * 1e9)
+            a.set(xlabel="t (s)", ylabel="mean SEI thickness (nm)", title="SEI growth")
+        panels.append(("sei", sei))
+    if "nuclei" in ts:
+        def nuclei(a):
+            a.step(t, ts["nuclei"], where="post")
+            a.set(xlabel="t (s)", ylabel="nuclei", title="nuclei born (count)")
+        panels.append(("nuclei", nuclei))
+        events = _read_rows(run / "nucleation.csv")
+        if any(e["event"] in ("born", "inserted") and e["radius_m"] for e in events):
+            def radii(a):
+                for kind, marker in (("born", "."), ("inserted", "o")):
+                    pts = [(float(e["t_s"]), float(e["radius_m"]) * 1e9) for e in events
+                           if e["event"] == kind and e["radius_m"]]
+                    if pts:
+                        a.plot(*zip(*pts), marker, label=kind, linestyle="none")
+                a.set(xlabel="t (s)", ylabel="radius (nm)", yscale="log",
+                      title="nucleus radii (nucleation.csv)")
+                a.legend(fontsize="small")
+            panels.append(("nucleus radii", radii))
+    profile = _read_rows(run / "space_charge_profile.csv")
+    if profile:
+        def space_charge(a):
+            x = np.array([float(r["x_m"]) for r in profile]) * 1e9
+            a.plot(x, [float(r["phi_V"]) for r in profile])
+            a.set(xlabel="distance from the interface (nm)", ylabel="phi (V)",
+                  title="space-charge layer: potential profile")
+        panels.append(("space charge", space_charge))
+    return panels
+
+
+def _read_rows(path: Path) -> list:
+    if not path.exists():
+        return []
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def panels(run: Path) -> list:
+    """The names of the panels plot_run draws for a run: its time-series
+    panels, then one per field (at most three)."""
+    ts = read_series(run)
+    return [name for name, _ in _series_panels(run, ts)] + [
+        f"field {name}" for name in list(run_fields(run))[:3] if (run / f"{name}.xdmf").exists()]
+
+
+def _draw_field(fig, a, points, name, unit, tf, v):
+    """The last output of a field: a line in 1-D, a map in 2-D, the middle
+    z slice in 3-D; colour bars carry the unit."""
+    label = "eta (metal = 1)" if name == "eta" else f"{name} ({unit})"
+    cmap = {"eta": "viridis", "c": "magma", "salt_concentration": "magma"}.get(name, "coolwarm")
+    span = np.ptp(points, axis=0)
+    title = f"{label} at t = {tf:.3g} s"
+    if span[1] == 0:
+        order = np.argsort(points[:, 0])
+        a.plot(points[order, 0] * 1e6, v[order])
+        a.set(xlabel="x (um)", ylabel=label)
+        a.set_title(title)
+        return
+    if points.shape[1] > 2 and span[2] > 0:  # 3-D: the node layer nearest mid-depth
+        layers = np.unique(points[:, 2])
+        z = layers[np.argmin(np.abs(layers - points[:, 2].min() - span[2] / 2))]
+        on = np.abs(points[:, 2] - z) <= 1e-9 * span[2]
+        points, v = points[on], v[on]
+        title += f", slice z = {z * 1e6:.3g} um"
+    shift = 0.0
+    if np.ptp(v) < 1e-6 * np.max(np.abs(v)):  # nearly uniform: its variation about the mean
+        shift = float(np.mean(v))
+        v = v - shift
+        unit = f"{unit} about {shift:.6g}"
+    im = a.tripcolor(points[:, 0] * 1e6, points[:, 1] * 1e6, v, cmap=cmap, shading="gouraud")
+    if name == "eta":
+        a.tricontour(points[:, 0] * 1e6, points[:, 1] * 1e6, v, levels=[0.5], colors="w")
+    a.set_aspect("equal")
+    a.set(xlabel="x (um)", ylabel="y (um)")
+    bar = fig.colorbar(im, ax=a, shrink=0.8)
+    bar.set_label("eta" if name == "eta" else unit)
+    bar.formatter.set_powerlimits((-3, 4))  # 1e-3 .. 1e4 plainly, else x 10^n at the top
+    bar.formatter.set_useOffset(False)  # (an offset made "1e-15-3.34e-9" of the ticks)
+    bar.update_ticks()
+    a.set_title(title)
+
+
 def plot_run(run: Path, out: Path | None = None) -> Path:
     run = Path(run)
     ts = read_series(run)
@@ -83,43 +210,21 @@ def plot_run(run: Path, out: Path | None = None) -> Path:
     out = Path(out) if out else run / "summary.png"
     if "deposit_thickness_m" not in ts and "sei_thickness_m" in ts:
         return plot_sei_0d(run, ts, status, out)
+    series = _series_panels(run, ts)
     units = run_fields(run)
-    names = list(units)[:3]
-    points, fields = read_last_fields(run, names)
-    two_d = np.ptp(points[:, 1]) > 0
-    fig, ax = plt.subplots(2, 3, figsize=(15, 8.5))
-    t = ts["t_s"]
-    ax[0, 0].plot(t, ts["deposit_thickness_m"] * 1e6)
-    ax[0, 0].set(xlabel="t (s)", ylabel="deposit thickness (um)", title="metal deposited")
-    ax[0, 1].plot(t, ts["tip_position_m"] * 1e6)
-    ax[0, 1].set(xlabel="t (s)", ylabel="tip x (um)", title="eta = 1/2 tip position")
-    for col in current_columns(ts):
-        ax[0, 2].plot(t[1:], ts[col][1:] / 10, label=col.replace("_current_A_m2", " face"))
-    ax[0, 2].set(xlabel="t (s)", ylabel="current (mA/cm^2)",
-                 title="currents (see docs/case-reference.md for signs)")
-    ax[0, 2].legend()
-    for k, a in enumerate(ax[1]):
-        if k >= len(names) or names[k] not in fields:
-            a.set_axis_off()
-            continue
-        name = names[k]
-        label = "eta (metal = 1)" if name == "eta" else f"{name} ({units[name]})"
-        cmap = {"eta": "viridis", "c": "magma", "salt_concentration": "magma"}.get(name, "coolwarm")
-        tf, v = fields[name]
-        if two_d:
-            im = a.tripcolor(points[:, 0] * 1e6, points[:, 1] * 1e6, v, cmap=cmap, shading="gouraud")
-            if name == "eta":
-                a.tricontour(points[:, 0] * 1e6, points[:, 1] * 1e6, v, levels=[0.5], colors="w")
-            a.set_aspect("equal")
-            a.set(xlabel="x (um)", ylabel="y (um)")
-            fig.colorbar(im, ax=a, shrink=0.8)
-        else:
-            order = np.argsort(points[:, 0])
-            a.plot(points[order, 0] * 1e6, v[order])
-            a.set(xlabel="x (um)")
-        a.set_title(f"{label} at t = {tf:.3g} s")
+    points, fields = read_last_fields(run, list(units)[:3])
+    ncols = 3
+    nrows = -(-(len(series) + len(fields)) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 4.25 * nrows), squeeze=False)
+    axes = list(axes.flat)
+    for a, (_, draw) in zip(axes, series):
+        draw(a)
+    for a, (name, (tf, v)) in zip(axes[len(series):], fields.items()):
+        _draw_field(fig, a, points, name, units[name], tf, v)
+    for a in axes[len(series) + len(fields):]:
+        a.set_axis_off()
     fig.suptitle(f"{run.name}: {status['status']} ({status['reason']})")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out

@@ -302,6 +302,11 @@ class Block:
         then restarts its history)."""
         return False
 
+    # set by after_step when the block's control jumped at this step's end
+    # (a protocol step ended by a cut-off): Newton tolerates a first
+    # iteration that raises the residual (solver/nonlinear.py)
+    control_jumped: bool = False
+
     def state_keys(self) -> list:
         """The checkpoint's names of this block's state."""
         return [f"{self.name}.{k}" for k in self.checkpoint_state]

@@ -67,6 +67,8 @@ class NewtonSolver:
         lag = str(solver_cfg["petsc_options"].get("snes_lag_preconditioner", 1))
         self.lag = int(lag) if lag.lstrip("-").isdigit() else 1  # (for counting set-ups)
         self.refactor_always = False
+        # the step being solved starts where a control jumped (Run sets it)
+        self.after_control_jump = False
         V = problem.V
         self.A = fem.petsc.create_matrix(problem.J)
         self.b = compat.create_vector(problem.V, problem.F)
@@ -253,12 +255,16 @@ class NewtonSolver:
             return Reason.DIVERGED_FNORM_NAN
         if it == 0:
             self.fnorm0 = fnorm
-        elif it == 1:
-            # the first update after a jump of the data (a protocol's current
-            # step) can raise the norm a million-fold while the potential
-            # finds its new level, clipped per iteration (Mg at a rest ->
-            # strip step: DTOL here at every dt down to dt_min, measured; it
-            # converges when let on): growth counts from the larger of the two
+        elif it == 1 and self.after_control_jump:
+            # the first update after a jump of the control (a protocol's or
+            # profile's current step) can raise the norm a million-fold while
+            # the potential finds its new level, clipped per iteration (Mg at
+            # a rest -> strip step: DTOL here at every dt down to dt_min,
+            # measured; it converges when let on): growth counts from the
+            # larger of the two.  Only there: at the start of a galvanostatic
+            # nucleation run the same rule let the first step jump over the
+            # double layer's charging ramp (measured), which the dt cuts of
+            # the DTOL resolve.
             self.fnorm0 = max(self.fnorm0, fnorm)
         elif fnorm > DIVERGENCE_GROWTH * self.fnorm0:
             return Reason.DIVERGED_DTOL

@@ -337,11 +337,43 @@ class RunOutput:
 # the level of the log lines printed (run.log keeps every line, DEBUG up):
 # the command line's -q (WARNING) and -v (DEBUG) set it
 CONSOLE_LEVEL = logging.INFO
+# progress lines are refreshed in place on a terminal
+CONSOLE_IS_TERMINAL = sys.stderr.isatty()
+
+
+class ConsoleHandler(logging.StreamHandler):
+    """stderr; on a terminal a progress line (a record with progress=True)
+    is rewritten in place, and the next other line starts below it."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+        self.in_place = False
+
+    def emit(self, record):
+        if not CONSOLE_IS_TERMINAL:
+            return super().emit(record)
+        try:
+            msg = self.format(record)
+            if getattr(record, "progress", False):
+                self.stream.write("\r\033[K" + msg)
+                self.in_place = True
+            else:
+                self.stream.write(("\n" if self.in_place else "") + msg + "\n")
+                self.in_place = False
+            self.flush()
+        except Exception:
+            self.handleError(record)
+
+    def close(self):
+        if self.in_place:
+            self.stream.write("\n")
+            self.in_place = False
+        super().close()
 
 
 def run_logger(path, comm):
-    """Logger that prints (CONSOLE_LEVEL up) and writes run.log (every line)
-    on rank 0 only."""
+    """Logger that prints (CONSOLE_LEVEL up) and writes run.log (every line,
+    progress lines every 10 s) on rank 0 only."""
     log = logging.getLogger("anodex")
     log.setLevel(logging.DEBUG)
     log.propagate = False
@@ -350,8 +382,9 @@ def run_logger(path, comm):
         h.close()
     if comm.rank == 0:
         fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
-        console, file = logging.StreamHandler(sys.stderr), logging.FileHandler(Path(path) / "run.log")
+        console, file = ConsoleHandler(), logging.FileHandler(Path(path) / "run.log")
         console.setLevel(CONSOLE_LEVEL)
+        file.addFilter(lambda record: getattr(record, "to_file", True))
         for h in (console, file):
             h.setFormatter(fmt)
             log.addHandler(h)

@@ -14,7 +14,7 @@ from mpi4py import MPI
 from . import checkpoint, observables
 from .adapt import Adaptor, transfer
 from .nonlinear import NewtonSolver
-from .output import RunOutput, prepare_directory, run_logger, write_status
+from .output import CONSOLE_IS_TERMINAL, RunOutput, prepare_directory, run_logger, write_status
 from .problem import Problem
 from .signals import Terminated, deferred, signal_reason
 from .stepping import GiveUp, Stepper
@@ -232,6 +232,7 @@ class Run:
             jumped = any(jumps and stepper.t >= t * (1 - 1e-12) for t, jumps in changes)
             if any(changed) or jumped:
                 stepper.reset_history()
+            control_jumped = jumped or any(b.control_jumped for b in pb.blocks)
             if self.adaptor and (stepper.step % self.case.si["mesh_adaptivity"]["interval"] == 0
                                  or self.adaptor.front_escaped(pb)):
                 self.adapt()
@@ -243,6 +244,7 @@ class Run:
                 self.next_out = min(self.next_out + self.interval, self.t_end)
             if self.checkpoint_due(wrote_fields):
                 self.write_checkpoint()
+            self.ns.after_control_jump = control_jumped
         self._report(st, row)
         stops = [r for r in (b.stop(row) for b in pb.blocks) if r]
         if stepper.step >= self.case.si["time"]["max_steps"]:
@@ -250,15 +252,25 @@ class Run:
         return stops[0] if stops else None
 
     def _report(self, st, row):
-        """A progress line every 10 s of wall time and at the end."""
-        t = self.stepper.t
-        if time.perf_counter() - getattr(self, "last_report", 0.0) > 10 or t >= self.t_end * (1 - 1e-12):
-            self.last_report = time.perf_counter()
-            extra = "".join(f", {p}" for p in (b.progress(row) for b in self.pb.blocks) if p)
-            self.log.info(f"t = {self.seconds(t):.4g} s of {self.seconds(self.t_end):.4g} s "
-                          f"({100 * t / self.t_end:.1f} %), step {self.stepper.step}, dt = "
-                          f"{self.seconds(st['dt']):.3g} s, Newton {st['newton']}{extra}, "
-                          f"{self._eta(t)}")
+        """Every step a line for run.log (DEBUG); a progress line on the
+        console every second on a terminal (refreshed in place) or every
+        10 s otherwise, which run.log keeps every 10 s, and at the end."""
+        t, now = self.stepper.t, time.perf_counter()
+        self.log.debug(f"step {self.stepper.step}: t = {self.seconds(t):.6g} s, dt = "
+                       f"{self.seconds(st['dt']):.3g} s, Newton {st['newton']}, Krylov "
+                       f"{st['krylov']}")
+        end = t >= self.t_end * (1 - 1e-12)
+        to_file = now - self.last_report > 10 or end
+        if not (to_file or (CONSOLE_IS_TERMINAL and now - self.last_shown > 1)):
+            return
+        self.last_shown = now
+        if to_file:
+            self.last_report = now
+        extra = "".join(f", {p}" for p in (b.progress(row) for b in self.pb.blocks) if p)
+        self.log.info(f"t = {self.seconds(t):.4g} s of {self.seconds(self.t_end):.4g} s "
+                      f"({100 * t / self.t_end:.1f} %), step {self.stepper.step}, dt = "
+                      f"{self.seconds(st['dt']):.3g} s, Newton {st['newton']}{extra}, "
+                      f"{self._eta(t)}", extra={"progress": True, "to_file": to_file})
 
     def _eta(self, t):
         """Wall time so far and the rest, assuming the simulated time keeps
@@ -270,7 +282,7 @@ class Run:
 
     def loop(self):
         """Step to the end or a stop; record how the run ended."""
-        self.last_report = time.perf_counter()
+        self.last_report = self.last_shown = time.perf_counter()
         if not self.restart:
             self.out.append({**observables.record(self.pb, 0, 0.0, 0.0, 0, 0, self.pb.integrals()),
                              "wall_s": time.perf_counter() - self.wall0})

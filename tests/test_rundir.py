@@ -215,3 +215,26 @@ def test_console_levels_and_the_progress_line(tmp_path):
     rejected = [line for line in log.splitlines() if ": rejected, error" in line]
     assert rejected and " DEBUG " in rejected[0]
     assert ": rejected, error" not in console
+
+
+def test_progress_is_refreshed_in_place_on_a_terminal(tmp_path):
+    """On a terminal (script(1) gives the run a pseudo-terminal) the progress
+    line is rewritten in place (carriage return, erase line) and the next
+    line starts below it; run.log has no control characters and a line per
+    accepted step."""
+    import re
+    import shlex
+    (tmp_path / "case.toml").write_text(case_text(time={"end": '"0.3 s"'}))
+    command = shlex.join([sys.executable, "-m", "solver.cli", "run", str(tmp_path / "case.toml"),
+                          "-o", str(tmp_path / "run")])
+    res = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=ROOT, capture_output=True,
+                         env=ENV)  # (bytes: text mode would turn each \r into a newline)
+    out = res.stdout.decode()
+    assert res.returncode == 0, out[-2000:]
+    assert re.search(r"\r\x1b\[K[^\r\n]* INFO t = [^\r\n]*of 0.3 s \(100.0 %\)", out)
+    # the line after the last progress line ("completed: ...") starts on a new line
+    assert re.search(r"ETA ~[^\r\n]*\r?\n[^\r\n]* INFO completed: ", out)
+    log = (tmp_path / "run" / "run.log").read_text()
+    steps = json.loads((tmp_path / "run" / "status.json").read_text())["steps"]
+    assert "\r" not in log and "\x1b" not in log
+    assert len(re.findall(r" DEBUG step \d+: t = ", log)) == steps

@@ -22,6 +22,7 @@ or more points, Ea is the least-squares fit of ln(sigma T) against 1/T
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -251,30 +252,73 @@ def listing() -> str:
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=None)
+def references() -> dict:
+    """{key: {short, cite, doi}} of the sources the library cites
+    (references.toml)."""
+    return _read("references.toml")
+
+
+_SEEDS = re.compile(r"seeds? (\d{3}(?:,\s*\d{3})*)")
+
+
+def cited(source: str) -> tuple[str, list]:
+    """A source string with each review ("seed 004", "seeds 000, 002") named
+    by its short citation, and the reference keys it cites."""
+    keys = [k for k in references() if not k.startswith("seed ") and k in source]
+
+    def named(m):
+        found = [f"seed {n.strip()}" for n in m.group(1).split(",")]
+        keys.extend(found)
+        return "; ".join(references()[k]["short"] for k in found)
+    return _SEEDS.sub(named, source), keys
+
+
+def _with_references(lines: list, sources: list) -> str:
+    """The entry's lines, its sources cited by name, then the references."""
+    keys = []
+    for i, source in sources:
+        text, found = cited(source)
+        lines[i] = lines[i].replace(source, text)
+        keys += [k for k in found if k not in keys]
+    lines.append("  references:")
+    for k in keys:
+        ref = references()[k]
+        lines.append(f"    {ref['cite']}" + (f", https://doi.org/{ref['doi']}" if ref["doi"] else ""))
+    return "\n".join(lines)
+
+
 def describe(name: str) -> str:
-    """`anodex materials NAME`: one entry, every property with its source."""
+    """`anodex materials NAME`: one entry, every property with its source,
+    and the references cited, with their DOIs."""
+    sources = []  # (line index, source string)
+
+    def add(line, source):
+        sources.append((len(lines), source))
+        lines.append(line)
     if name in metals():
         m = metals()[name]
         lines = [f"{m.key}: {m.name} (metal)"]
         for n, v in m.props.items():
-            lines.append(f"  {n:22s} {v.text:16s} {v.source}")
+            add(f"  {n:22s} {v.text:16s} {v.source}", v.source)
         lines.append(f"  {'molar_volume':22s} {m.molar_volume:.5g} m^3/mol  derived: M/rho")
-        return "\n".join(lines)
+        return _with_references(lines, sources)
     if name in electrolytes():
         e = electrolytes()[name]
         lines = [f"{e.key}: {e.formula}, {e.ion} conductor, {e.family}; law {e.law}",
                  "  conductivity:"]
-        lines += [f"    {p.text} at {p.temperature:g} K  ({p.source})" for p in e.points]
+        for p in e.points:
+            add(f"    {p.text} at {p.temperature:g} K  ({p.source})", p.source)
         fitted = e.fitted_activation_energy()
         if fitted is not None:
             lines.append(f"    Arrhenius fit through the points: Ea = {fitted / EV:.4g} eV")
         for n, v in e.props.items():
             if n.startswith("vtf") and e.law != "vtf":
                 continue
-            lines.append(f"  {n:28s} {v.text:14s} {v.source}")
+            add(f"  {n:28s} {v.text:14s} {v.source}", v.source)
         if e.notes:
-            lines.append(f"  notes: {e.notes}")
-        return "\n".join(lines)
+            add(f"  notes: {e.notes}", e.notes)
+        return _with_references(lines, sources)
     shown = (name if name.isprintable() else repr(name)[1:-1])[:60] + ("..." if len(name) > 60 else "")
     raise MaterialError(f"unknown material '{shown}'; metals: {', '.join(metals())}; "
                         f"electrolytes: {', '.join(electrolytes())}")

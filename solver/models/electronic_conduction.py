@@ -303,6 +303,7 @@ class ElectronicConduction(Block):
     def after_step(self, pb, step, t, dt):
         """A protocol step whose time or cut-off is reached gives way to the
         next (a jump of the control: True restarts the time scheme)."""
+        self.control_jumped = False
         if not self.steps or self.steps_done >= len(self.steps) * self.repeat:
             return False
         row = self.last_row
@@ -312,6 +313,7 @@ class ElectronicConduction(Block):
             return False
         self.steps_done = int(self.steps_done) + 1
         self.step_start, self.step_charge = t, self.charge
+        self.control_jumped = True
         return True
 
     def before_solve(self, pb, t0, t1):
