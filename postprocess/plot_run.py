@@ -191,7 +191,7 @@ def _draw_field(fig, a, points, name, unit, tf, v):
         v = v - shift
         unit = f"{unit} about {shift:.6g}"
     im = a.tripcolor(points[:, 0] * 1e6, points[:, 1] * 1e6, v, cmap=cmap, shading="gouraud")
-    if name == "eta":
+    if name == "eta" and v.min() < 0.5 < v.max():
         a.tricontour(points[:, 0] * 1e6, points[:, 1] * 1e6, v, levels=[0.5], colors="w")
     a.set_aspect("equal")
     a.set(xlabel="x (um)", ylabel="y (um)")

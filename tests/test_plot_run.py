@@ -23,3 +23,36 @@ def test_plot_run_draws_a_one_dimensional_run(tmp_path):
     assert fields["eta"][1].max() > 0.99 and fields["eta"][1].min() < 0.01  # metal and electrolyte
     png = plot_run(tmp_path / "run")
     assert png == tmp_path / "run" / "summary.png" and png.stat().st_size > 10000
+
+
+# (case, --set overrides, panels that must be drawn): small, short runs of
+# every model's results
+PANEL_CASES = [
+    ("cases/li_llzo_cycling.toml", {"geometry.kind": "interval", "geometry.cells": [60],
+                                    "protocol.repeat": 2}, {"cycling", "field eta"}),
+    ("cases/li_llzo.toml", {"geometry.kind": "box", "geometry.cells": [28, 4, 4],
+                            "geometry.height": "4 um", "geometry.depth": "4 um",
+                            "initial.perturbation_amplitude": "0 um", "time.end": "1 s",
+                            "output.field_interval": "1 s"}, {"deposit", "potential", "field eta"}),
+    ("cases/li_sei_patch.toml", {"geometry.cells": [20, 16], "time.end": "2 s"}, {"sei"}),
+    ("cases/li_llzo_space_charge.toml", {}, {"space charge", "field phi_sc"}),
+    ("tests/data/nucleation_tiny_two_potential.toml",
+     {"time.end": "30 s", "collector.control": "galvanostatic",
+      "collector.current_density": "20 A/m^2"}, {"nuclei", "nucleus radii"}),
+]
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("path, overrides, expected", PANEL_CASES,
+                         ids=lambda v: Path(v).stem if isinstance(v, str) else "")
+def test_plot_run_draws_a_panel_for_every_model(path, overrides, expected, tmp_path):
+    """Cycling (potential against capacity), a 3-D run (its mid-depth slice),
+    SEI, a space-charge layer and nucleation each get their panels, and the
+    figure is written."""
+    from mpi4py import MPI
+    from postprocess.plot_run import panels, plot_run
+    run_case(load_case(ROOT / path, overrides), tmp_path / "run", comm=MPI.COMM_SELF)
+    drawn = panels(tmp_path / "run")
+    assert expected <= set(drawn), drawn
+    png = plot_run(tmp_path / "run")
+    assert png.stat().st_size > 10000
