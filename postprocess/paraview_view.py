@@ -4,15 +4,15 @@
     python3 -m postprocess.offscreen pvpython postprocess/paraview_view.py RUN_DIR
                                                           # without a display
 
-Reads eta.xdmf, c.xdmf and phi.xdmf (and the eta.r1.xdmf, ... pieces written
-after restarts) with ParaView's XDMF reader and saves, at the last output
+Reads eta.xdmf, c.xdmf and phi.xdmf (after a restart, each is the temporal
+collection of the run's pieces) with ParaView's XDMF reader and saves, at the last output
 time, one picture per field into DIR (default RUN_DIR/paraview):
 
 * eta.png: the order parameter (metal = 1) with its 0.5 contour in white;
 * c.png: the ion concentration (mol/m^3);
 * phi.png: the electric potential (V).
 
---animate also saves every output time, restart pieces included, as
+--animate also saves every output time, restarts included, as
 <field>_<n>.png frames (join them with ffmpeg or ParaView's animation view).
 --summary prints, as JSON, each file's arrays, time steps and value ranges
 (what the tests check).  Coordinates are in metres, as written.
@@ -57,11 +57,10 @@ def open_field(path):
 
 
 def pieces(run, name):
-    """name.xdmf and its restart pieces name.r1.xdmf, ... in order."""
-    restarts = sorted((int(m.group(1)), f) for f in os.listdir(run)
-                      if (m := re.fullmatch(rf"{name}\.r(\d+)\.xdmf", f)))
-    files = ([f"{name}.xdmf"] if os.path.exists(os.path.join(run, f"{name}.xdmf")) else [])
-    return [os.path.join(run, f) for f in files + [f for _, f in restarts]]
+    """The field's file: name.xdmf (after a restart the temporal collection
+    of the pieces name.r0.xdmf, name.r1.xdmf, ...)."""
+    path = os.path.join(run, f"{name}.xdmf")
+    return [path] if os.path.exists(path) else []
 
 
 def summary(run):
@@ -107,7 +106,7 @@ def show_field(view, reader, name, unit):
 
 def render(run, outdir, animate):
     """<field>.png at the last output; with animate also <field>_<n>.png for
-    every output time of every piece (restarts included), in order."""
+    every output time (restarts included), in order."""
     os.makedirs(outdir, exist_ok=True)
     saved = []
     for name, unit in run_fields(run).items():

@@ -9,6 +9,7 @@
     result.timeseries                 # pandas DataFrame, SI columns (t_s, ...)
     result.fields                     # {"eta": Path(".../eta.xdmf"), ...}
     x, t, eta = result.field("eta")   # the last output of a field
+    result.field_times("eta")         # the times of its outputs
     anodex.load("runs/li_llzo_0.2V")  # an existing run
 
 A run in this process uses MPI.COMM_WORLD, so a script started with
@@ -193,6 +194,10 @@ class Result:
         """{field name: SI unit}."""
         return dict(self.metadata.get("fields", {}))
 
+    def field_times(self, name: str) -> list:
+        """The times (s) of a field's outputs, across restarts and meshes."""
+        return field_times(self.fields[name])
+
     def field(self, name: str, index: int = -1):
         """(points in m, time in s, values) of output `index` of a field
         (default the last); XDMF output."""
@@ -201,14 +206,50 @@ class Result:
         return read_field(self.fields[name], name, index)
 
 
+def _steps(path: Path) -> list:
+    """The time-step grids of an XDMF file (dolfinx's or a collection)."""
+    import xml.etree.ElementTree as ET
+    grids = ET.parse(path).getroot().find("Domain").findall("Grid")
+    series = next(g for g in grids if g.get("GridType") == "Collection")
+    return series.findall("Grid")
+
+
+def field_times(path: Path) -> list:
+    """The output times (s) in an XDMF file."""
+    return [float(step.find("Time").get("Value")) for step in _steps(path)]
+
+
 def read_field(path: Path, name: str, index: int = -1):
-    """(points, t, values) of output `index` of field `name` in an XDMF file."""
-    import meshio
-    from meshio.xdmf import common
-    # dolfinx writes a 1-D mesh's topology as XDMF "PolyLine" of 2 nodes per
-    # element, a name meshio's reader lacks: it is meshio's "line"
-    common.xdmf_to_meshio_type.setdefault("PolyLine", "line")
-    with meshio.xdmf.TimeSeriesReader(path) as reader:
-        points, _ = reader.read_points_cells()
-        t, data, _ = reader.read_data(index % reader.num_steps)
-    return points, float(t), data[name].ravel()
+    """(points (N, 3), t, values) of output `index` of field `name` in an XDMF
+    file: dolfinx's own, or the temporal collection anodex writes over the
+    pieces of a restarted or adaptive run (solver/output.py)."""
+    import xml.etree.ElementTree as ET
+
+    import numpy as np
+    domain = ET.parse(path).getroot().find("Domain")
+    grids = domain.findall("Grid")
+    if any(g.get("GridType") == "Uniform" for g in grids):  # dolfinx's file
+        import meshio
+        from meshio.xdmf import common
+        # dolfinx writes a 1-D mesh's topology as XDMF "PolyLine" of 2 nodes
+        # per element, a name meshio's reader lacks: it is meshio's "line"
+        common.xdmf_to_meshio_type.setdefault("PolyLine", "line")
+        with meshio.xdmf.TimeSeriesReader(path) as reader:
+            points, _ = reader.read_points_cells()
+            t, data, _ = reader.read_data(index % reader.num_steps)
+        return points, float(t), data[name].ravel()
+    steps = _steps(path)  # the collection: each step with its own mesh
+    step = steps[index % len(steps)]
+    points = _hdf(path, step.find("Geometry/DataItem"))
+    points = np.hstack([points, np.zeros((len(points), 3 - points.shape[1]))])
+    values = _hdf(path, step.find(f"Attribute[@Name='{name}']/DataItem"))
+    return points, float(step.find("Time").get("Value")), values.ravel()
+
+
+def _hdf(xdmf: Path, item):
+    """The array an XDMF DataItem names in its HDF5 file ("file.h5:/dataset")."""
+    import h5py
+    import numpy as np
+    file, _, dataset = item.text.strip().partition(":")
+    with h5py.File(Path(xdmf).parent / file, "r") as f:
+        return np.asarray(f[dataset])

@@ -92,16 +92,18 @@ def write_collection(run_dir, name, suffixes):
     with its own mesh (the file's Topology and Geometry, copied in place of
     dolfinx's reference to them), so ParaView shows the adapted meshes as
     one series.  A file's first time drops the steps of earlier files from
-    that time on (the steps redone after a restart).  Written whole, then
-    renamed (rank 0)."""
+    that time on (the steps redone after a restart).  A piece that cannot be
+    read (not written yet, or cut short by a kill) is left out.  Written
+    whole, then renamed (rank 0)."""
     import xml.etree.ElementTree as ET
     ET.register_namespace("xi", XI)
     steps = []
     for suffix in suffixes:
         path = Path(run_dir) / f"{name}{suffix}.xdmf"
-        if not path.exists():
+        try:
+            domain = ET.parse(path).getroot().find("Domain")
+        except (OSError, ET.ParseError):  # not written yet, or cut by a kill -9
             continue
-        domain = ET.parse(path).getroot().find("Domain")
         grids = domain.findall("Grid")
         mesh = next(g for g in grids if g.get("GridType") == "Uniform")
         series = next((g for g in grids if g.get("GridType") == "Collection"), None)
@@ -127,7 +129,8 @@ def write_collection(run_dir, name, suffixes):
 class RunOutput:
     def __init__(self, path, problem, case, comm, command_line, restart_step=None, mesh=0):
         """restart_step: continue the run in `path` after that step (the time
-        series is cut there; fields go to <name>.r<N>.xdmf for the N-th restart).
+        series is cut there; fields go to <name>.r<N>.xdmf for the N-th restart,
+        and <name>.xdmf becomes the temporal collection of the pieces).
         An adaptive run writes each mesh's fields to <name>[.r<N>].m<k>.xdmf
         (k: the adaptation that made it, `mesh` at the start) and keeps
         <name>.xdmf as the temporal collection of them all (write_collection)."""
@@ -185,6 +188,8 @@ class RunOutput:
                          "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         self.meta = meta
         suffix = f".r{len(restarts)}"
+        if not (self.adaptive or self.vtx):
+            self._continue_series(suffix)
         if self.root:
             resolved = case.to_toml()
             if resolved != (self.path / "case.toml").read_text():  # changed by --set
@@ -210,6 +215,24 @@ class RunOutput:
         self.status("running", f"restarted from the checkpoint at step {step}")
         self.suffix = suffix
         self._setup_fields(suffix + first_mesh)
+
+    def _continue_series(self, suffix):
+        """A restart continues each field's one series: the first run's
+        <name>.xdmf becomes the piece <name>.r0.xdmf, the restart writes
+        <name><suffix>.xdmf, and <name>.xdmf is their temporal collection
+        (write_collection), the file a user opens; rewritten at once, so it
+        always exists."""
+        parts = self.meta.setdefault("field_parts", [""])
+        if self.root:
+            for name in self.meta["fields"]:
+                if parts == [""] and (self.path / f"{name}.xdmf").exists():
+                    os.replace(self.path / f"{name}.xdmf", self.path / f"{name}.r0.xdmf")
+        if parts == [""]:
+            parts[:] = [".r0"]
+        parts.append(suffix)
+        if self.root:
+            for name in self.meta["fields"]:
+                write_collection(self.path, name, parts)
 
     def remesh(self, problem, adaptation, t_seconds):
         """After a mesh adaptation: the next field output starts the files
@@ -241,10 +264,14 @@ class RunOutput:
             self.files["fields"] = compat.vtx_file(self.comm, self.path / f"fields{suffix}.bp",
                                                    list(self.functions.values()))
             return
+        # each XDMF file is opened for one write and closed: an HDF5 file
+        # left open lost its header to a kill -9, and with it every step
+        # written before (measured: h5py "bad object header version number")
+        self.xdmf = {name: self.path / f"{name}{suffix}.xdmf" for name in self.fields}
         with self._metres():
-            for name in self.fields:
-                self.files[name] = compat.xdmf_file(self.comm, self.path / f"{name}{suffix}.xdmf")
-                self.files[name].write_mesh(pb.mesh)
+            for path in self.xdmf.values():
+                with compat.xdmf_file(self.comm, path) as f:
+                    f.write_mesh(pb.mesh)
 
     @contextlib.contextmanager
     def _metres(self):
@@ -290,10 +317,12 @@ class RunOutput:
                 self.files["fields"].write(t_seconds)
         else:
             for name, f in self.functions.items():
-                self.files[name].write_function(f, t_seconds)
-        if self.adaptive and self.root and not self.vtx:
+                with compat.xdmf_file(self.comm, self.xdmf[name], "a") as file:
+                    file.write_function(f, t_seconds)
+        parts = self.meta["mesh_files"] if self.adaptive else self.meta.get("field_parts")
+        if parts and self.root and not self.vtx:
             for name in self.fields:
-                write_collection(self.path, name, self.meta["mesh_files"])
+                write_collection(self.path, name, parts)
         self.output_time += time.perf_counter() - t0
 
     def append(self, row):
