@@ -14,9 +14,9 @@ Writes into RUNS_DIR:
 * summary_series.png: deposit, tip position, tip velocity and electrode
   current against time, one line per run;
 * summary_vs_<parameter>.png: the final deposit, tip and current against each
-  varied parameter that takes numeric values.
-
-The runs have no SEI thickness to plot: no SEI block exists yet.
+  varied parameter that takes numeric values, one line per combination of
+  the other varied parameters (labelled), so a second swept variable can be
+  told apart; 0-D SEI runs: their thickness, charge, current and resistance.
 """
 from __future__ import annotations
 
@@ -146,22 +146,39 @@ def summarize(root) -> list[str]:
         out.append(f"wrote {root / 'summary_series.png'}")
     done = [r for r in summary if "t_end_s" in r]
     for p in params:
-        parsed = _numeric([r[p] for r in done])
-        if parsed is None or len(done) < 2:
-            continue
-        x, unit = parsed
-        order = np.argsort(x)
-        fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-        final = series_for(done[0])
-        for ax, (col, scale, label) in zip(axes, (final[0], final[1], final[3])):
-            y = np.array([r[col] for r in done]) * scale
-            ax.plot(x[order], y[order], "o-" if len(params) == 1 else "o")
-            ax.set(xlabel=f"{p} ({unit})" if unit else p, ylabel=f"final {label}")
-        fig.tight_layout()
-        png = root / f"summary_vs_{p.replace('.', '_')}.png"
-        fig.savefig(png, dpi=100)
-        plt.close(fig)
-        out.append(f"wrote {png}")
+        png = _plot_against(root, done, p, [q for q in params if q != p])
+        if png:
+            out.append(f"wrote {png}")
+    return out
+
+
+def _plot_against(root, done, p, others):
+    """summary_vs_<p>.png: the final deposit, tip and current against the
+    swept parameter p, one line per combination of the other swept values
+    (labelled); None if p is not numeric or fewer than two runs finished."""
+    parsed = _numeric([r[p] for r in done])
+    if parsed is None or len(done) < 2:
+        return None
+    x, unit = parsed
+    groups = {}
+    for i, r in enumerate(done):
+        groups.setdefault(tuple(r[q] for q in others), []).append(i)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    final = series_for(done[0])
+    for ax, (col, scale, label) in zip(axes, (final[0], final[1], final[3])):
+        y = np.array([r[col] for r in done]) * scale
+        for key, members in groups.items():
+            members = sorted(members, key=lambda i: x[i])
+            ax.plot(x[members], y[members], "o-",
+                    label=", ".join(f"{q} = {v}" for q, v in zip(others, key)) or None)
+        ax.set(xlabel=f"{p} ({unit})" if unit else p, ylabel=f"final {label}")
+    if others and len(groups) <= 12:
+        axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    png = root / f"summary_vs_{p.replace('.', '_')}.png"
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+    return png
     return out
 
 

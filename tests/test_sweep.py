@@ -353,3 +353,22 @@ def test_forms_do_not_depend_on_parameter_values():
                                  capture_output=True, text=True, check=True).stdout.split()[-1]
                   for v in values]
     assert signatures[0] == signatures[1]
+
+
+def test_a_summary_plot_draws_one_line_per_value_of_the_other_swept_key(tmp_path, monkeypatch):
+    """summary_vs_<p>.png of a 2-key sweep: one labelled line per value of
+    the other key, its points in the order of p (before, one scatter)."""
+    import matplotlib.pyplot as plt
+    from postprocess import summarize
+    done = [{"a": f"{a} V", "b": b, "t_end_s": 1.0, "deposit_thickness_m": a * k * 1e-6,
+             "tip_position_m": 1e-6, "tip_velocity_m_s": 0.0, "electrode_current_A_m2": a * k}
+            for k, b in ((1, "x"), (2, "y")) for a in (3, 1, 2)]
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    png = summarize._plot_against(tmp_path, done, "a", ["b"])
+    assert png == tmp_path / "summary_vs_a.png" and png.exists()
+    lines = figures[0].axes[0].lines
+    assert [ln.get_label() for ln in lines] == ["b = x", "b = y"]
+    for k, ln in enumerate(lines, start=1):
+        assert list(ln.get_xdata()) == [1, 2, 3]
+        assert list(ln.get_ydata()) == pytest.approx([k * 1.0, k * 2.0, k * 3.0])
