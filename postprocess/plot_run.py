@@ -96,8 +96,9 @@ def _series_panels(run: Path, ts) -> list:
         panels.append(("tip", tip))
     if current_columns(ts):
         def currents(a):
-            for col in current_columns(ts):
-                a.plot(t[1:], ts[col][1:] / 10, label=col.replace("_current_A_m2", " face"))
+            for k, col in enumerate(current_columns(ts)):  # (dashed: they often coincide)
+                a.plot(t[1:], ts[col][1:] / 10, label=col.replace("_current_A_m2", " face"),
+                       linestyle=("-", "--", ":")[k % 3])
             a.set(xlabel="t (s)", ylabel="current (mA/cm^2)",
                   title="currents (see docs/case-reference.md for signs)")
             a.legend()
@@ -172,11 +173,12 @@ def _draw_field(fig, a, points, name, unit, tf, v):
     label = "eta (metal = 1)" if name == "eta" else f"{name} ({unit})"
     cmap = {"eta": "viridis", "c": "magma", "salt_concentration": "magma"}.get(name, "coolwarm")
     span = np.ptp(points, axis=0)
-    title = f"{label} at t = {tf:.3g} s"
+    title = f"{label} at t = {tf:.6g} s"
     if span[1] == 0:
         order = np.argsort(points[:, 0])
         a.plot(points[order, 0] * 1e6, v[order])
         a.set(xlabel="x (um)", ylabel=label)
+        a.ticklabel_format(axis="y", useOffset=False)
         a.set_title(title)
         return
     if points.shape[1] > 2 and span[2] > 0:  # 3-D: the node layer nearest mid-depth
@@ -219,6 +221,7 @@ def plot_run(run: Path, out: Path | None = None) -> Path:
     axes = list(axes.flat)
     for a, (_, draw) in zip(axes, series):
         draw(a)
+        a.ticklabel_format(axis="y", useOffset=False)
     for a, (name, (tf, v)) in zip(axes[len(series):], fields.items()):
         _draw_field(fig, a, points, name, units[name], tf, v)
     for a in axes[len(series) + len(fields):]:
@@ -235,6 +238,9 @@ def main(argv=None):
     ap.add_argument("run", type=Path)
     ap.add_argument("-o", "--output", type=Path)
     args = ap.parse_args(argv)
+    if not (args.run / "timeseries.csv").is_file() or not (args.run / "status.json").is_file():
+        raise SystemExit(f"plot_run: {args.run}: not an anodex run directory (it needs "
+                         "timeseries.csv and status.json)")
     print(plot_run(args.run, args.output))
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -53,6 +54,10 @@ def run(case: Case, outdir: str | Path | None = None, *, ranks: int | None = Non
     else:
         if not isinstance(ranks, int) or isinstance(ranks, bool) or ranks < 1:
             raise ValueError(f"ranks = {ranks!r}: a whole number >= 1 (None: this process)")
+        from mpi4py import MPI
+
+        from .cli import check_new_run
+        check_new_run(case, outdir, overwrite, MPI.COMM_SELF, ranks=ranks)  # (before mpiexec)
         _run_in_processes(case, outdir, ranks, overwrite, quiet, launcher)
     return load(outdir)
 
@@ -115,7 +120,10 @@ def _run_in_processes(case, outdir, ranks, overwrite, quiet, launcher):
                 sys.stderr.write(line)
                 tail.append(line.rstrip("\n"))
             code = proc.wait()
-        except KeyboardInterrupt:  # (the processes got the Ctrl-C too and checkpoint)
+        except KeyboardInterrupt:
+            # (a terminal's Ctrl-C reaches the processes too; Jupyter's
+            # interrupt reaches this one only): they checkpoint and stop
+            proc.send_signal(signal.SIGINT)
             proc.wait()
             raise
     said = [line[len("anodex: "):] for line in tail if line.startswith("anodex: ")]
@@ -236,14 +244,21 @@ def read_field(path: Path, name: str, index: int = -1):
         common.xdmf_to_meshio_type.setdefault("PolyLine", "line")
         with meshio.xdmf.TimeSeriesReader(path) as reader:
             points, _ = reader.read_points_cells()
-            t, data, _ = reader.read_data(index % reader.num_steps)
+            t, data, _ = reader.read_data(_checked_index(index, reader.num_steps, path))
         return points, float(t), data[name].ravel()
     steps = _steps(path)  # the collection: each step with its own mesh
-    step = steps[index % len(steps)]
+    step = steps[_checked_index(index, len(steps), path)]
     points = _hdf(path, step.find("Geometry/DataItem"))
     points = np.hstack([points, np.zeros((len(points), 3 - points.shape[1]))])
     values = _hdf(path, step.find(f"Attribute[@Name='{name}']/DataItem"))
     return points, float(step.find("Time").get("Value")), values.ravel()
+
+
+def _checked_index(index, n, path) -> int:
+    """index as a non-negative position among n outputs; IndexError outside."""
+    if not -n <= index < n:
+        raise IndexError(f"{path}: output {index} of {n} (indices {-n} to {n - 1})")
+    return index % n
 
 
 def _hdf(xdmf: Path, item):

@@ -62,10 +62,18 @@ class Case:
         """Change one value, written as in a case file: ``set("time.end",
         "2 h")``.  The whole case is validated again; CaseError (and the case
         unchanged) if it is not valid.  Returns the case."""
-        if not isinstance(key, str) or not SET_KEY.fullmatch(key):
-            raise CaseError(f"set({shown(key)}): the key is \"section.key\", e.g. "
-                            "\"time.end\" (keys: anodex check --reference)")
-        changed = _validated(self.file, self.written, {**self.overrides, key: value})
+        return self.update({key: value})
+
+    def update(self, values: dict) -> Case:
+        """Change several values at once (keys that must change together:
+        ``update({"geometry.kind": "interval", "geometry.cells": [200]})``),
+        then validate the whole case; CaseError and the case unchanged if it
+        is not valid.  Returns the case."""
+        for key in values:
+            if not isinstance(key, str) or not SET_KEY.fullmatch(key):
+                raise CaseError(f"set({shown(key)}): the key is \"section.key\", e.g. "
+                                "\"time.end\" (keys: anodex check --reference)")
+        changed = _validated(self.file, self.written, {**self.overrides, **values})
         self.__dict__.update(changed.__dict__)
         return self
 
@@ -78,6 +86,10 @@ class Case:
 
     def to_toml(self) -> str:
         return dump_toml(self.raw, self.provenance)
+
+    def __repr__(self):
+        changed = "".join(f", {k} = {shown(v)}" for k, v in self.overrides.items())
+        return f"<anodex.Case {self.si['case']['name']!r} from {self.source}{changed}>"
 
 
 def _convert(p: Param, value):

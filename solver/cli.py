@@ -354,11 +354,12 @@ def _prepare_run(args, comm):
     return case, outdir
 
 
-def check_new_run(case, outdir, overwrite, comm, ignore_memory_limit=False):
-    """Before a new run of a valid case touches the disk: memory, PETSc
-    options and the output directory (CaseError on every rank alike)."""
+def check_new_run(case, outdir, overwrite, comm, ignore_memory_limit=False, ranks=None):
+    """Before a new run of a valid case touches the disk: memory (for
+    `ranks`, default comm's), PETSc options and the output directory
+    (CaseError on every rank alike)."""
     from . import rundir
-    _preflight(case, comm.size, ignore_memory_limit)
+    _preflight(case, ranks or comm.size, ignore_memory_limit)
     _on_rank0(comm, lambda: rundir.plan(outdir, overwrite, case.source))
 
 

@@ -33,6 +33,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 from dolfinx import fem
@@ -191,8 +192,9 @@ class RunOutput:
         if not (self.adaptive or self.vtx):
             self._continue_series(suffix)
         if self.root:
-            resolved = case.to_toml()
-            if resolved != (self.path / "case.toml").read_text():  # changed by --set
+            resolved, saved = case.to_toml(), (self.path / "case.toml").read_text()
+            # changed by --set (as values: the saved file's comments do not count)
+            if tomllib.loads(resolved) != tomllib.loads(saved):
                 shutil.copy2(self.path / "case.toml", self.path / f"case{suffix}-before.toml")
                 (self.path / "case.toml").write_text(resolved)
             series = self.path / "timeseries.csv"

@@ -39,6 +39,11 @@ _UNITS = {
     "min": (60.0, _dim(s=1)),
     "h": (3600.0, _dim(s=1)),
     "d": (86400.0, _dim(s=1)),
+    "sec": (1.0, _dim(s=1)),
+    "minute": (60.0, _dim(s=1)),
+    "minutes": (60.0, _dim(s=1)),
+    "hour": (3600.0, _dim(s=1)),
+    "hours": (3600.0, _dim(s=1)),
     "day": (86400.0, _dim(s=1)),
     "days": (86400.0, _dim(s=1)),
     "year": (3.15576e7, _dim(s=1)),  # the Julian year, 365.25 d (IAU)
@@ -66,7 +71,8 @@ _UNITS = {
 _PREFIXES = {"G": 1e9, "M": 1e6, "k": 1e3, "c": 1e-2, "m": 1e-3, "u": 1e-6,
              "\u00b5": 1e-6, "\u03bc": 1e-6, "n": 1e-9, "p": 1e-12}  # (micro sign, Greek mu)
 # Units that take no prefix (so "min" is minutes, not milli-inches).
-_NO_PREFIX = {"min", "h", "d", "day", "days", "year", "years", "1", "M", "deg"}
+_NO_PREFIX = {"min", "h", "d", "sec", "minute", "minutes", "hour", "hours", "day", "days", "year",
+              "years", "1", "M", "deg"}
 # degrees Celsius: an offset unit, so only a whole temperature ("25 degC")
 _CELSIUS = {"degC", "\u00b0C", "\u2103"}
 _ZERO_CELSIUS = 273.15
@@ -233,8 +239,10 @@ def to_si(value, dimension: str) -> float:
                         "(\"25 degC\"); inside a unit write K (\"J/(mol*K)\")")
     factor, dim = parse_unit(unit)
     if dim != want:
+        hint = ("; degrees Celsius are written \"degC\" (\"25 degC\")"
+                if unit == "C" and want == _dim(K=1) else "")
         raise UnitError(f"unit '{unit}' is {format_dimension(dim)}, "
-                        f"but this key needs {dimension} ({format_dimension(want)})")
+                        f"but this key needs {dimension} ({format_dimension(want)}){hint}")
     if not math.isfinite(number * factor) or (number != 0 and number * factor == 0):
         raise UnitError(f"'{value}' is {'0' if math.isfinite(number * factor) else 'infinite'} "
                         "in SI units (the number overflows or underflows)")

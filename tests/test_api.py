@@ -47,9 +47,16 @@ def test_set_validates_the_whole_case_and_leaves_it_unchanged_on_error():
         case.set("collector.potentail", "-0.2 V")
     with pytest.raises(anodex.CaseError, match="section.key"):
         case.set("potential", "-0.2 V")
+    # keys that must change together: one at a time is refused, both at once pass
+    with pytest.raises(anodex.CaseError, match="cells"):
+        case.set("geometry.kind", "interval")
+    case.update({"geometry.kind": "interval", "geometry.cells": [50]})
+    assert case.si["geometry"]["cells"] == [50]
+    case.update({"geometry.kind": "rectangle", "geometry.cells": [120, 120]})
     # the failed calls changed nothing
     assert case.si["collector"]["potential"] == pytest.approx(-0.25)
-    assert case.overrides == {"collector.potential": "-250 mV"}
+    assert case.overrides == {"collector.potential": "-250 mV", "geometry.kind": "rectangle",
+                              "geometry.cells": [120, 120]}
     default = anodex.Case.from_file()
     assert default.file is None and default.source == "<default case>"
 
@@ -72,3 +79,38 @@ def test_load_names_what_is_not_a_run(tmp_path):
 def test_version_is_the_package_version():
     import solver
     assert anodex.__version__ == solver.__version__
+
+
+def test_an_interrupt_of_the_script_stops_its_mpi_run(tmp_path):
+    """SIGINT to the Python process alone (Jupyter's "interrupt kernel") while
+    anodex.run(..., ranks=2) runs: the processes get it too, write their
+    checkpoint and stop; the script ends with KeyboardInterrupt long before
+    the run's end (before, the run went on to its end)."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = tmp_path / "study.py"
+    script.write_text(
+        "import anodex\n"
+        f"case = anodex.Case.from_file({str(ROOT / 'cases' / 'li_llzo.toml')!r})\n"
+        "case.update({'geometry.kind': 'interval', 'geometry.cells': [120]})\n"
+        "case.set('time.end', '1000000 s').set('time.dt_max', '0.5 s')\n"
+        f"anodex.run(case, {str(tmp_path / 'run')!r}, ranks=2, quiet=True)\n")
+    proc = subprocess.Popen([sys.executable, script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    series = tmp_path / "run" / "timeseries.csv"
+    deadline = time.time() + 120
+    while (time.time() < deadline and proc.poll() is None
+           and not (series.exists() and len(series.read_text().splitlines()) > 5)):
+        time.sleep(0.1)
+    assert proc.poll() is None, proc.stderr.read()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert status["status"] == "failed" and status["t_s"] < 1000
+    assert status["reason"] in ("interrupted (SIGINT)", "terminated by SIGTERM")
+    assert (tmp_path / "run" / "checkpoint.npz").exists()

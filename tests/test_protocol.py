@@ -81,6 +81,8 @@ def test_a_capacity_at_fixed_current_is_a_known_time():
     ("Plate at 1 mA/cm2 until 3 furlongs", "a potential"),
     ("Plate at 1 mA/cm2 for -1 h", "positive time"),
     ("Hold for 1 h", "Hold needs `at` a potential"),
+    ("Plate at 1 mA/cm2 for 2 min or until 0.5 V", "plate drives the cell potential below 0 V"),
+    ("Strip at 1 mA/cm2 until -0.1 V", "strip drives the cell potential above 0 V"),
 ])
 def test_bad_steps_say_what_is_wrong(text, fragment):
     with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace("^", r"\^")):
@@ -140,6 +142,13 @@ def test_a_cycling_protocol_runs_its_schedule(metal, mpi_tmp_path):
     assert ts["capacity_mAh_cm2"] == pytest.approx(charge / MAH_CM2, rel=1e-5, abs=1e-7)
     metal_change = ts["metal_mol_m2"][-1] - ts["metal_mol_m2"][0]
     assert metal_change == pytest.approx(2 * 600.0 / (Z[metal] * FARADAY), rel=1e-3)
+    # protocol.csv: one row per step that ended, at its closed-form end, with why
+    import csv
+    with open(mpi_tmp_path / "cyc" / "protocol.csv", newline="") as f:
+        ended = list(csv.DictReader(f))
+    assert [float(r["t_s"]) for r in ended] == pytest.approx(list(ends), rel=1e-9)
+    assert [r["ended_by"].split()[0] for r in ended] == ["capacity", "time", "time"] * 2
+    assert float(ended[0]["step_capacity_mAh_cm2"]) == pytest.approx(0.1, rel=1e-6)
 
 
 def test_a_potential_cut_off_ends_the_step_that_crosses_it(mpi_tmp_path):

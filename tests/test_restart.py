@@ -72,7 +72,11 @@ def test_killed_run_restarts_and_reproduces(uninterrupted, tmp_path, ranks_kille
     run_dir = tmp_path / "killed"
     step = kill_mid_run(run_dir, ranks_killed, after_step=8, rng=rng)
     assert 8 <= step < 60
+    saved_case = (run_dir / "case.toml").read_text()
     anodex("run", "--restart", run_dir, ranks=ranks_restarted)
+    # a restart that changes no value keeps case.toml as it was (its comments too)
+    assert (run_dir / "case.toml").read_text() == saved_case
+    assert not list(run_dir.glob("case.r*-before.toml"))
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "completed"
     full, uninterrupted = uninterrupted, read_timeseries(uninterrupted)

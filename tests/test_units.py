@@ -28,6 +28,10 @@ from solver.units import UnitError, parse_unit, to_si
     ("10 \u00b5F/cm2", "F/m^2", 0.1),   # micro sign
     ("10 \u03bcF/cm2", "F/m^2", 0.1),   # Greek mu
     ("1.5 h", "s", 5400.0),
+    ("2 hours", "s", 7200.0),
+    ("1 hour", "s", 3600.0),
+    ("30 minutes", "s", 1800.0),
+    ("20 sec", "s", 20.0),
     ("3 day", "s", 3 * 86400.0),
     ("2 years", "s", 2 * 365.25 * 86400.0),
     ("0.5 s-1", "1/s", 0.5),
@@ -53,6 +57,7 @@ def test_dimensionless_may_be_bare_number():
     ("25 degC", "V", "is a temperature, but this key needs V"),
     ("8.3 J/degC", "J/K", "inside a unit write K"),
     ("-300 degC", "K", "below absolute zero"),
+    ("25 C", "K", 'degrees Celsius are written "degC"'),
     ("1 cm 2", "m^2", "unexpected '2'"),
     ("3 mAh", "A/m^2", "needs A/m^2"),
 ])

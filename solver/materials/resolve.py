@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import (ELECTROLYTE_PROPERTIES, METAL_PROPERTIES, MaterialError, electrolyte,
+from . import (ELECTROLYTE_PROPERTIES, METAL_PROPERTIES, MaterialError, cited, electrolyte,
                electrolytes, metal)
 
 DEFAULT_SOURCE = "default (Hong & Viswanathan 2018 input)"
@@ -46,7 +46,7 @@ class Resolution:
             return
         self.raw[section][key] = text
         self.si[section][key] = value
-        self.provenance[f"{section}.{key}"] = source
+        self.provenance[f"{section}.{key}"] = cited(source)[0]  # (the reviews by name)
 
     def derived(self, section, key, value, unit, how, source_key) -> list[str]:
         """Put a value derived from `source_key`, or check that the given one

@@ -42,6 +42,7 @@ deposition positive), and its time integral, the charge (dQ/dt = I
 integrated with the run's BDF scheme): Faraday's law compares it with the
 metal grown (phase_field's metal_mol_m2).
 """
+import logging
 import math
 
 import numpy as np
@@ -169,6 +170,10 @@ class ElectronicConduction(Block):
                "capacity_mAh_cm2", "step_index", "cycle")
     checkpoint_state = ("charge", "charge_previous", "reference", "steps_done", "step_start",
                         "step_charge")
+    # one row per protocol step that ended, with why
+    log_file = "protocol.csv"
+    log_columns = ("step", "t_s", "protocol_step", "cycle", "text", "ended_by",
+                   "cell_potential_V", "step_capacity_mAh_cm2")
 
     @classmethod
     def check(cls, si, given):
@@ -268,7 +273,7 @@ class ElectronicConduction(Block):
         # protocol steps finished, the start of the present one (internal
         # time) and the charge passed before it (C/m^2)
         self.steps_done, self.step_start, self.step_charge = 0, 0.0, 0.0
-        self.last_row = {}
+        self.last_row, self.log_rows = {}, []
         self.reference = 0.0 if self.galvanostatic else self._value(0.0)
         self.value = fem.Constant(pb.mesh, compat.scalar_type(self._value(0.0)))
         self.offset = fem.Constant(pb.mesh, compat.scalar_type(self.reference))
@@ -306,11 +311,19 @@ class ElectronicConduction(Block):
         self.control_jumped = False
         if not self.steps or self.steps_done >= len(self.steps) * self.repeat:
             return False
-        row = self.last_row
-        if not self._step().ended(pb.scales.to_si(t - self.step_start, "s"),
-                                  row["cell_potential_V"], row["collector_current_A_m2"],
-                                  self.charge - self.step_charge):
+        row, step_ = self.last_row, self._step()
+        why = step_.ended(pb.scales.to_si(t - self.step_start, "s"), row["cell_potential_V"],
+                          row["collector_current_A_m2"], self.charge - self.step_charge)
+        if why is None:
             return False
+        self.log_rows.append({
+            "step": step, "t_s": pb.scales.to_si(t, "s"), "protocol_step": row["step_index"],
+            "cycle": row["cycle"], "text": step_.text, "ended_by": why,
+            "cell_potential_V": row["cell_potential_V"],
+            "step_capacity_mAh_cm2": (self.charge - self.step_charge) / 3.6e4})
+        logging.getLogger("anodex").info(
+            f"protocol step {row['step_index']}/{len(self.steps)} of cycle {row['cycle']} "
+            f"(\"{step_.text}\") ended at t = {pb.scales.to_si(t, 's'):.6g} s: {why}")
         self.steps_done = int(self.steps_done) + 1
         self.step_start, self.step_charge = t, self.charge
         self.control_jumped = True

@@ -270,7 +270,8 @@ class PhaseField(Block):
                     f"gradient_coefficient and barrier_height): {fix}"], []
         if cell_size > ell / 2 * (1 + 1e-3):  # the published kappa, W give ell = 0.49999 um
             return [], [f"cell size {cell_size * 1e6:.3g} um exceeds half the interface length "
-                        f"{ell * 1e6:.3g} um: the front will pin to the grid and move in jumps "
+                        f"({ell * 5e5:.3g} um of {ell * 1e6:.3g} um): the front will pin to the "
+                        "grid and move in jumps "
                         "(published-resolution behaviour; refine for grid-converged results)"]
         return [], []
 

@@ -61,20 +61,20 @@ class Step:
             limits.append(self.until[1] / abs(self.value))
         return min(limits) if limits else None
 
-    def ended(self, elapsed, potential, current, capacity) -> bool:
-        """The step is over after a time step that ends `elapsed` s into it
-        with these cell potential (V), current (A/m^2) and step capacity
-        (C/m^2)."""
+    def ended(self, elapsed, potential, current, capacity) -> str | None:
+        """Why the step is over after a time step that ends `elapsed` s into
+        it with these cell potential (V), current (A/m^2) and step capacity
+        (C/m^2), or None."""
+        what, limit = self.until or (None, None)
+        if what == "capacity" and abs(capacity) >= limit * (1 - 1e-9):
+            return f"capacity {abs(capacity) / 3.6e4:.4g} mAh/cm2 reached"
         if self.time_limit is not None and elapsed >= self.time_limit * (1 - 1e-9):
-            return True
-        if self.until is None:
-            return False
-        what, limit = self.until
-        if what == "capacity":
-            return abs(capacity) >= limit
-        if what == "current":
-            return abs(current) <= limit
-        return potential <= limit if self.value > 0 else potential >= limit
+            return "capacity reached" if self.duration is None else "time reached"
+        if what == "current" and abs(current) <= limit:
+            return f"current {abs(current) / 10:.4g} mA/cm2 below the cut-off"
+        if what == "potential" and (potential <= limit if self.value > 0 else potential >= limit):
+            return f"potential {potential:.4g} V past the cut-off"
+        return None
 
 
 def parse_step(text: str) -> Step:
@@ -125,6 +125,11 @@ def _cutoff(text, verb):
             raise ValueError(f"a {verb} step ends `until` a {' or '.join(allowed)}, not a {what}")
         if what != "potential" and value <= 0:
             raise ValueError(f"`until` a positive {what}")
+        if what == "potential" and (value >= 0 if verb == "plate" else value <= 0):
+            drives = "below" if verb == "plate" else "above"
+            raise ValueError(f"{verb} drives the cell potential {drives} 0 V (against the "
+                             f"metal's own reference), so a cut-off at {value:g} V would end the "
+                             f"step at once; give one {drives} 0 V")
         return what, value
     raise ValueError(f"`until {text}`: a potential (\"0.5 V\"), a capacity (\"1 mAh/cm2\") "
                      "or a current (\"0.1 mA/cm2\")")
