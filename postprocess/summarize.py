@@ -179,7 +179,6 @@ def _plot_against(root, done, p, others):
     fig.savefig(png, dpi=100)
     plt.close(fig)
     return png
-    return out
 
 
 def main(argv=None):
