@@ -84,16 +84,8 @@ def _series_panels(run: Path, ts) -> list:
     files call for, in order."""
     t = ts["t_s"]
     panels = []
-    if "deposit_thickness_m" in ts:
-        def deposit(a):
-            a.plot(t, ts["deposit_thickness_m"] * 1e6)
-            a.set(xlabel="t (s)", ylabel="deposit thickness (um)", title="metal deposited")
-        panels.append(("deposit", deposit))
-    if "tip_position_m" in ts:
-        def tip(a):
-            a.plot(t, ts["tip_position_m"] * 1e6)
-            a.set(xlabel="t (s)", ylabel="tip x (um)", title="eta = 1/2 tip position")
-        panels.append(("tip", tip))
+    for name in ("deposit", "tip"):
+        _against_time(panels, name, t, ts)
     if current_columns(ts):
         def currents(a):
             for k, col in enumerate(current_columns(ts)):  # (dashed: they often coincide)
@@ -115,15 +107,8 @@ def _series_panels(run: Path, ts) -> list:
                 a.legend(fontsize="small")
         panels.append(("cycling", cycling))
     elif "cell_potential_V" in ts:
-        def potential(a):
-            a.plot(t, ts["cell_potential_V"])
-            a.set(xlabel="t (s)", ylabel="cell potential (V)", title="collector potential")
-        panels.append(("potential", potential))
-    if "sei_thickness_m" in ts:
-        def sei(a):
-            a.plot(t, ts["sei_thickness_m"] * 1e9)
-            a.set(xlabel="t (s)", ylabel="mean SEI thickness (nm)", title="SEI growth")
-        panels.append(("sei", sei))
+        _against_time(panels, "potential", t, ts)
+    _against_time(panels, "sei", t, ts)
     if "nuclei" in ts:
         def nuclei(a):
             a.step(t, ts["nuclei"], where="post")
@@ -150,6 +135,25 @@ def _series_panels(run: Path, ts) -> list:
                   title="space-charge layer: potential profile")
         panels.append(("space charge", space_charge))
     return panels
+
+
+# panels of one column against time: name -> (column, scale, y label, title)
+AGAINST_TIME = {
+    "deposit": ("deposit_thickness_m", 1e6, "deposit thickness (um)", "metal deposited"),
+    "tip": ("tip_position_m", 1e6, "tip x (um)", "eta = 1/2 tip position"),
+    "potential": ("cell_potential_V", 1.0, "cell potential (V)", "collector potential"),
+    "sei": ("sei_thickness_m", 1e9, "mean SEI thickness (nm)", "SEI growth"),
+}
+
+
+def _against_time(panels, name, t, ts):
+    """Add the panel `name` of AGAINST_TIME if the run records its column."""
+    column, scale, ylabel, title = AGAINST_TIME[name]
+    if column in ts:
+        def draw(a):
+            a.plot(t, ts[column] * scale)
+            a.set(xlabel="t (s)", ylabel=ylabel, title=title)
+        panels.append((name, draw))
 
 
 def _read_rows(path: Path) -> list:
