@@ -87,6 +87,14 @@ def git_sha():
 XI = "http://www.w3.org/2001/XInclude"
 
 
+def xdmf_times(path) -> list:
+    """The output times (s) of an XDMF file (dolfinx's, or a collection)."""
+    import xml.etree.ElementTree as ET
+    grids = ET.parse(path).getroot().find("Domain").findall("Grid")
+    series = next(g for g in grids if g.get("GridType") == "Collection")
+    return [float(step.find("Time").get("Value")) for step in series.findall("Grid")]
+
+
 def write_collection(run_dir, name, suffixes):
     """<name>.xdmf: one temporal collection of the time steps of the files
     <name><suffix>.xdmf (each of one mesh, in the order written), each step
@@ -188,14 +196,16 @@ class RunOutput:
                          "command_line": command_line or sys.argv,
                          "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         self.meta = meta
-        suffix = f".r{len(restarts)}"
+        restart = suffix = f".r{len(restarts)}"
+        append = False
         if not (self.adaptive or self.vtx):
-            self._continue_series(suffix)
+            suffix, append = self._continue_series(suffix)
+            restarts[-1]["fields"] = "appended" if append else f"new pieces {suffix}"
         if self.root:
             resolved, saved = case.to_toml(), (self.path / "case.toml").read_text()
             # changed by --set (as values: the saved file's comments do not count)
             if tomllib.loads(resolved) != tomllib.loads(saved):
-                shutil.copy2(self.path / "case.toml", self.path / f"case{suffix}-before.toml")
+                shutil.copy2(self.path / "case.toml", self.path / f"case{restart}-before.toml")
                 (self.path / "case.toml").write_text(resolved)
             series = self.path / "timeseries.csv"
             with open(series, newline="") as f:
@@ -216,15 +226,20 @@ class RunOutput:
         self.write_meta()
         self.status("running", f"restarted from the checkpoint at step {step}")
         self.suffix = suffix
-        self._setup_fields(suffix + first_mesh)
+        self._setup_fields(suffix + first_mesh, append)
 
-    def _continue_series(self, suffix):
-        """A restart continues each field's one series: the first run's
-        <name>.xdmf becomes the piece <name>.r0.xdmf, the restart writes
-        <name><suffix>.xdmf, and <name>.xdmf is their temporal collection
-        (write_collection), the file a user opens; rewritten at once, so it
-        always exists."""
+    def _continue_series(self, suffix) -> tuple:
+        """A restart continues each field's one series; returns (the suffix of
+        the files it writes, whether it appends to existing ones).  On the
+        same mesh in the same node order (the same number of ranks) it
+        appends to the last files: no file is added.  Otherwise the first
+        run's <name>.xdmf becomes the piece <name>.r0.xdmf, the restart
+        writes <name><suffix>.xdmf, and <name>.xdmf is their temporal
+        collection (write_collection), the file a user opens; rewritten at
+        once, so it always exists."""
         parts = self.meta.setdefault("field_parts", [""])
+        if self._same_mesh_as(parts[-1]):
+            return parts[-1], True
         if self.root:
             for name in self.meta["fields"]:
                 if parts == [""] and (self.path / f"{name}.xdmf").exists():
@@ -235,6 +250,31 @@ class RunOutput:
         if self.root:
             for name in self.meta["fields"]:
                 write_collection(self.path, name, parts)
+        return suffix, False
+
+    def _same_mesh_as(self, piece) -> bool:
+        """The field files <name><piece>.h5 hold this mesh's nodes in the order
+        this run writes them (each rank's owned nodes, rank by rank, in
+        metres), so its outputs can be appended there (collective)."""
+        import h5py
+        import numpy as np
+        pb, names = self.pb, list(self.meta["fields"])
+        owned = pb.mesh.geometry.index_map().size_local
+        mine = pb.mesh.geometry.x[:owned, :pb.ndim] * pb.scales.unit("m")
+        gathered = self.comm.gather(mine, root=0)
+        same = None
+        if self.root:
+            try:
+                with h5py.File(self.path / f"{names[0]}{piece}.h5", "r") as f:
+                    saved = np.asarray(f["/Mesh/mesh/geometry"])
+                mine = np.concatenate(gathered)
+                scale = np.abs(mine).max()
+                same = bool(saved.shape == mine.shape
+                            and np.abs(saved - mine).max() <= 1e-12 * scale
+                            and all((self.path / f"{n}{piece}.xdmf").exists() for n in names))
+            except (OSError, KeyError, ValueError):  # no file, or one a kill -9 damaged
+                same = False
+        return self.comm.bcast(same, root=0)
 
     def remesh(self, problem, adaptation, t_seconds):
         """After a mesh adaptation: the next field output starts the files
@@ -253,7 +293,9 @@ class RunOutput:
              "nodes": pb.Q.dofmap.index_map.size_global,
              "cells": pb.mesh.topology.index_map(pb.ndim).size_global})
 
-    def _setup_fields(self, suffix):
+    def _setup_fields(self, suffix, append=False):
+        """The files of the fields (append: existing ones of this mesh, whose
+        outputs are kept: only later times are written)."""
         pb = self.pb
         if self.adaptive:
             self.meta.setdefault("mesh_files", []).append(suffix)
@@ -270,6 +312,11 @@ class RunOutput:
         # left open lost its header to a kill -9, and with it every step
         # written before (measured: h5py "bad object header version number")
         self.xdmf = {name: self.path / f"{name}{suffix}.xdmf" for name in self.fields}
+        if append:
+            times = self.comm.bcast(xdmf_times(next(iter(self.xdmf.values())))
+                                    if self.root else None, root=0)
+            self.last_field_time = max(times, default=None)
+            return
         with self._metres():
             for path in self.xdmf.values():
                 with compat.xdmf_file(self.comm, path) as f:
@@ -321,8 +368,10 @@ class RunOutput:
             for name, f in self.functions.items():
                 with compat.xdmf_file(self.comm, self.xdmf[name], "a") as file:
                     file.write_function(f, t_seconds)
+        # a collection over the pieces (not over the one file of a run that
+        # was never split: dolfinx appends to its own file)
         parts = self.meta["mesh_files"] if self.adaptive else self.meta.get("field_parts")
-        if parts and self.root and not self.vtx:
+        if parts and parts != [""] and self.root and not self.vtx:
             for name in self.fields:
                 write_collection(self.path, name, parts)
         self.output_time += time.perf_counter() - t0
