@@ -225,7 +225,8 @@ def plot_run(run: Path, out: Path | None = None) -> Path:
     axes = list(axes.flat)
     for a, (_, draw) in zip(axes, series):
         draw(a)
-        a.ticklabel_format(axis="y", useOffset=False)
+        if a.get_yscale() == "linear":
+            a.ticklabel_format(axis="y", useOffset=False)
     for a, (name, (tf, v)) in zip(axes[len(series):], fields.items()):
         _draw_field(fig, a, points, name, units[name], tf, v)
     for a in axes[len(series) + len(fields):]:

@@ -74,7 +74,7 @@ def _run_here(case, outdir, overwrite, quiet):
     comm = MPI.COMM_WORLD
     check_new_run(case, outdir, overwrite, comm)
     level, output.CONSOLE_LEVEL = output.CONSOLE_LEVEL, logging.WARNING if quiet else logging.INFO
-    previous = terminate_on_signals()
+    previous = terminate_on_signals(comm.size)
     try:
         run_case(case, outdir, overwrite=overwrite, comm=comm,
                  command_line=["anodex.run", case.file or "<default case>", str(outdir)])

@@ -531,8 +531,11 @@ def _inactive_key_warnings(si, given) -> list[str]:
         read = {(sec, k) for b in selected for sec, keys in b.params.items() for k in keys}
         conditional += [(section, tuple(k for k in keys if (section, k) not in read), why)
                         for section, keys in block.params.items()]
+    reported = set()  # (a key several unselected blocks read: said once)
     for section, keys, why in conditional:
-        unused = [k for k in keys if _set_differently(si, given, section, k)]
+        unused = [k for k in keys if _set_differently(si, given, section, k)
+                  and (section, k) not in reported]
+        reported.update((section, k) for k in unused)
         if unused:
             out.append(f"[{section}] {', '.join(unused)}: no effect ({why})")
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import tomllib
 from pathlib import Path
@@ -229,10 +230,10 @@ def _run(args, argv):
     from .output import OutputError
     from . import output
     from .run import describe, run_case
-    from .signals import Terminated, interrupted, terminate_on_signals
+    from .signals import SIGNAL_REASONS, Terminated, interrupted, terminate_on_signals
     output.CONSOLE_LEVEL = (logging.WARNING if args.quiet else logging.DEBUG if args.verbose
                             else logging.INFO)
-    terminate_on_signals()
+    terminate_on_signals(comm.size)
     try:
         result = run_case(case, outdir, overwrite=args.overwrite, comm=comm,
                           command_line=["anodex"] + (argv if argv is not None else sys.argv[1:]),
@@ -241,7 +242,14 @@ def _run(args, argv):
         if comm.rank == 0:
             print(f"anodex: {e}", file=sys.stderr)
         return 2
-    except (PETSc.Error, Terminated, KeyboardInterrupt) as e:
+    except Terminated as e:  # (on several ranks: every rank, together)
+        if interrupted() or str(e) == SIGNAL_REASONS[signal.SIGINT]:
+            return _interrupted(comm, outdir)
+        if comm.rank == 0:
+            print(f"anodex: run ended: {e}; {outdir}/status.json records it; `anodex run "
+                  f"--restart {outdir}` continues from its checkpoint", file=sys.stderr)
+        return 1
+    except (PETSc.Error, KeyboardInterrupt) as e:
         if interrupted() or isinstance(e, KeyboardInterrupt):
             return _interrupted(comm, outdir)
         if comm.rank == 0:

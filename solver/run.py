@@ -16,7 +16,7 @@ from .adapt import Adaptor, transfer
 from .nonlinear import NewtonSolver
 from .output import CONSOLE_IS_TERMINAL, RunOutput, prepare_directory, run_logger, write_status
 from .problem import Problem
-from .signals import Terminated, deferred, signal_reason
+from .signals import Terminated, agreed, deferred, signal_reason
 from .stepping import GiveUp, Stepper
 
 
@@ -245,6 +245,7 @@ class Run:
             if self.checkpoint_due(wrote_fields):
                 self.write_checkpoint()
             self.ns.after_control_jump = control_jumped
+        agreed(self.comm)  # (several ranks stop on a signal together, here)
         self._report(st, row)
         stops = [r for r in (b.stop(row) for b in pb.blocks) if r]
         if stepper.step >= self.case.si["time"]["max_steps"]:
@@ -303,7 +304,7 @@ class Run:
                            f"(t = {self.seconds(self.stepper.t):.6g} s)")
         except BaseException as e:
             state, reason = "failed", describe(e)
-            if signal_reason():
+            if isinstance(e, Terminated) or signal_reason():
                 self.checkpoint_last_step()
             raise
         finally:

@@ -19,6 +19,9 @@ class Terminated(BaseException):
 SIGNAL_REASONS = {signal.SIGTERM: "terminated by SIGTERM", signal.SIGINT: "interrupted (SIGINT)"}
 _signalled = []  # signals received (the handler's exception may reach us wrapped)
 _writing = []  # inside deferred(): the signal waits for its end
+# raise at once (one rank); several ranks only remember the signal and stop
+# together where the step loop asks them all (agreed())
+_at_once = [True]
 
 
 def signal_reason() -> str | None:
@@ -31,7 +34,7 @@ def interrupted() -> bool:
     return bool(_signalled) and _signalled[0] == signal.SIGINT
 
 
-def terminate_on_signals() -> dict:
+def terminate_on_signals(ranks=1) -> dict:
     """Raise Terminated on SIGTERM and SIGINT.  Raised inside a PETSc callback
     it comes back as a PETSc error (petsc4py 3.25), or as a failed Newton
     solve that the stepper would retry with a smaller step (a KeyboardInterrupt
@@ -39,12 +42,16 @@ def terminate_on_signals() -> dict:
     it whatever exception carried it, and a step's deferred() outputs raise
     it at their end.  During deferred() it is only remembered and raised at the
     end (raised inside np.savez it left a half-closed zip file and a
-    traceback on stderr, measured)."""
+    traceback on stderr, measured).  On several ranks the signal is only
+    remembered: a rank raising inside a solve while another waits in a
+    collective call of it would hang both (a 2-rank run interrupted mid-
+    solve did, measured); agreed() stops them together after a step."""
     def handler(signum, frame):
         _signalled.append(signum)
-        if not _writing:
+        if _at_once[0] and not _writing:
             raise Terminated(SIGNAL_REASONS[signum])
     _signalled.clear()  # (a second run in the same process starts afresh)
+    _at_once[0] = ranks == 1
     return {signum: signal.signal(signum, handler) for signum in SIGNAL_REASONS}
 
 
@@ -64,5 +71,14 @@ def deferred(then_end=True):
         yield
     finally:
         _writing.pop()
-    if then_end and _signalled and not _writing:
+    if then_end and _signalled and not _writing and _at_once[0]:
         raise Terminated(signal_reason())
+
+
+def agreed(comm):
+    """Collective, after a step: Terminated on every rank if any rank got a
+    signal (the first rank's reason)."""
+    if comm.size > 1:
+        reasons = [r for r in comm.allgather(signal_reason()) if r]
+        if reasons:
+            raise Terminated(reasons[0])

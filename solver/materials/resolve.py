@@ -80,8 +80,14 @@ def resolve(raw: dict, si: dict, given: set, provenance: dict) -> list[str]:
     errors = _melting_point(si) + _electrolyte(ctx)
     if errors:
         return errors
+    # the blocks of the model, and those whose keys they read: a key no
+    # block reads is not derived (a resolved case.toml holding it warned of
+    # "no effect" when read back)
+    selected = blocks.block_classes(si)
+    shared = {name for b in selected for name in b.reads_keys_of}
     for block in blocks.registered():
-        errors += block.derive(ctx)
+        if block in selected or block.name in shared:
+            errors += block.derive(ctx)
         if errors:
             break
     return errors
