@@ -233,8 +233,6 @@ def read_field(path: Path, name: str, index: int = -1):
     file: dolfinx's own, or the temporal collection anodex writes over the
     pieces of a restarted or adaptive run (solver/output.py)."""
     import xml.etree.ElementTree as ET
-
-    import numpy as np
     domain = ET.parse(path).getroot().find("Domain")
     grids = domain.findall("Grid")
     if any(g.get("GridType") == "Uniform" for g in grids):  # dolfinx's file
@@ -246,13 +244,19 @@ def read_field(path: Path, name: str, index: int = -1):
         with meshio.xdmf.TimeSeriesReader(path) as reader:
             points, _ = reader.read_points_cells()
             t, data, _ = reader.read_data(_checked_index(index, reader.num_steps, path))
-        return points, float(t), data[name].ravel()
+        return _three_columns(points), float(t), data[name].ravel()
     steps = _steps(path)  # the collection: each step with its own mesh
     step = steps[_checked_index(index, len(steps), path)]
-    points = _hdf(path, step.find("Geometry/DataItem"))
-    points = np.hstack([points, np.zeros((len(points), 3 - points.shape[1]))])
+    points = _three_columns(_hdf(path, step.find("Geometry/DataItem")))
     values = _hdf(path, step.find(f"Attribute[@Name='{name}']/DataItem"))
     return points, float(step.find("Time").get("Value")), values.ravel()
+
+
+def _three_columns(points):
+    """Points as (N, 3): 1-D and 2-D files store fewer coordinates."""
+    import numpy as np
+    points = np.asarray(points, dtype=float)
+    return np.hstack([points, np.zeros((len(points), 3 - points.shape[1]))])
 
 
 def _checked_index(index, n, path) -> int:

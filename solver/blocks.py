@@ -278,6 +278,11 @@ class Block:
         """A reason to end the run after this row, or None."""
         return None
 
+    def done(self) -> str | None:
+        """Before the first step (of a restart): a reason there is nothing
+        left to run (a finished protocol), or None."""
+        return None
+
     def progress(self, row: dict) -> str:
         """A few words for the progress line of the log."""
         return ""
@@ -314,9 +319,18 @@ class Block:
     def state(self) -> dict:
         return {key: getattr(self, k) for key, k in zip(self.state_keys(), self.checkpoint_state)}
 
+    # state attributes added after checkpoints were first written, with the
+    # value an older checkpoint implies, so that its run can still restart
+    checkpoint_defaults: dict = {}
+
+    def required_state_keys(self) -> list:
+        """The checkpoint names a checkpoint must hold (not the later ones)."""
+        return [key for key, k in zip(self.state_keys(), self.checkpoint_state)
+                if k not in self.checkpoint_defaults]
+
     def restore(self, saved: dict):
         for key, k in zip(self.state_keys(), self.checkpoint_state):
-            setattr(self, k, saved[key])
+            setattr(self, k, saved[key] if key in saved else self.checkpoint_defaults[k])
 
 
 # ---- the registry ------------------------------------------------------------

@@ -145,7 +145,7 @@ def check(run_dir, case):
     data = _read(path)
     bad = f"{path}: not a complete anodex checkpoint"
     blocks = case.model.instances()  # (no PETSc: this runs on rank 0 alone)
-    block_state = [k for b in blocks for k in b.state_keys()]
+    block_state = [k for b in blocks for k in b.required_state_keys()]
     needed = {"keys", "values", "unknowns", *REQUIRED_SCALARS, *block_state}
     missing = sorted(needed - set(data))
     if missing:

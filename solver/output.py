@@ -220,6 +220,7 @@ class RunOutput:
                 writer.writeheader()
                 writer.writerows(kept)
             os.replace(tmp, series)
+            self._cut_block_logs(step)
             self._csv = open(series, "a", newline="")
             self._writer = csv.DictWriter(self._csv, fieldnames=self.columns)
         self.columns = self.comm.bcast(self.columns if self.root else None, root=0)
@@ -227,6 +228,23 @@ class RunOutput:
         self.status("running", f"restarted from the checkpoint at step {step}")
         self.suffix = suffix
         self._setup_fields(suffix + first_mesh, append)
+
+    def _cut_block_logs(self, step):
+        """The blocks' event logs lose the rows of steps after the checkpoint
+        (a killed run logged them; the restart logs them again). Rank 0."""
+        for b in self.pb.blocks:
+            path = self.path / b.log_file if b.log_file else None
+            if path is None or not path.exists():
+                continue
+            with open(path, newline="") as f:
+                reader = csv.DictReader(f)
+                kept = [r for r in reader if int(r["step"]) <= step]
+            tmp = path.with_name(path.name + ".tmp")
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=reader.fieldnames)
+                writer.writeheader()
+                writer.writerows(kept)
+            os.replace(tmp, path)
 
     def _continue_series(self, suffix) -> tuple:
         """A restart continues each field's one series; returns (the suffix of

@@ -193,6 +193,11 @@ class Run:
         """A signal ended the run: a checkpoint of the last accepted step (the
         solve it interrupted is dropped: u goes back to u_n), so `--restart`
         loses no finished step.  A second signal meanwhile is ignored."""
+        if self.stepper.step != self.row_step:
+            # (the signal came between a step's acceptance and its row: the
+            # last checkpoint stays, so the restarted series has no gap)
+            self.log.info("no checkpoint written: the last step has no row yet")
+            return
         self.pb.u.x.array[:] = self.pb.u_n.x.array
         try:
             self.write_checkpoint()
@@ -233,11 +238,12 @@ class Run:
             if any(changed) or jumped:
                 stepper.reset_history()
             control_jumped = jumped or any(b.control_jumped for b in pb.blocks)
+            self.out.append_logs()  # (before an adaptation replaces the blocks)
+            self.row_step = stepper.step
             if self.adaptor and (stepper.step % self.case.si["mesh_adaptivity"]["interval"] == 0
                                  or self.adaptor.front_escaped(pb)):
                 self.adapt()
                 pb, stepper = self.pb, self.stepper
-            self.out.append_logs()
             wrote_fields = stepper.t >= self.next_out * (1 - 1e-12)
             if wrote_fields:
                 self.out.write_fields(self.seconds(stepper.t))
@@ -284,13 +290,19 @@ class Run:
     def loop(self):
         """Step to the end or a stop; record how the run ended."""
         self.last_report = self.last_shown = time.perf_counter()
+        self.row_step = self.stepper.step  # (the step whose row was written last)
         if not self.restart:
             self.out.append({**observables.record(self.pb, 0, 0.0, 0.0, 0, 0, self.pb.integrals()),
                              "wall_s": time.perf_counter() - self.wall0})
             self.out.write_fields(0.0)
         state, reason = "completed", f"reached end time {self.case.si['time']['end']:g} s"
+        # (a restarted run whose blocks have nothing left, e.g. a finished
+        # protocol, takes no step)
+        done = next((r for r in (b.done() for b in self.pb.blocks) if r), None)
+        if done:
+            state, reason = "stopped", done
         try:
-            while self.stepper.t < self.t_end * (1 - 1e-12):
+            while not done and self.stepper.t < self.t_end * (1 - 1e-12):
                 stop = self.step()
                 if stop:
                     state, reason = "stopped", stop
@@ -304,7 +316,9 @@ class Run:
                            f"(t = {self.seconds(self.stepper.t):.6g} s)")
         except BaseException as e:
             state, reason = "failed", describe(e)
-            if isinstance(e, Terminated) or signal_reason():
+            # (on several ranks only Terminated, which agreed() raises on all
+            # of them: a rank's own signal must not start a collective alone)
+            if isinstance(e, Terminated) or (self.comm.size == 1 and signal_reason()):
                 self.checkpoint_last_step()
             raise
         finally:

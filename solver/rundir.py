@@ -59,7 +59,8 @@ def block_files() -> tuple:
     blocks = [cls() for cls in registered()]
     results = {f for b in blocks for name in b.result_files for f in (name, f"{name}.tmp")}
     return (tuple(f.name for b in blocks for f in b.fields()),
-            {b.log_file for b in blocks if b.log_file} | results)
+            {f for b in blocks if b.log_file for f in (b.log_file, f"{b.log_file}.tmp")}
+            | results)
 
 
 def run_fields(path: Path) -> tuple:

@@ -150,9 +150,10 @@ def _checkpoint_is_the_last_row(run):
     import numpy as np
     with np.load(run / "checkpoint.npz") as z:
         step, t = int(z["step"]), float(z["t"])
+    time_scale = json.loads((run / "metadata.json").read_text())["scales"]["time_s"]
     rows = list(csv.DictReader((run / "timeseries.csv").open()))
     assert step == int(rows[-1]["step"]) >= 3
-    assert t > 0 and float(rows[-1]["t_s"]) > 0
+    assert t * time_scale == pytest.approx(float(rows[-1]["t_s"]), rel=1e-12)
 
 
 def test_sigterm_ends_the_run_with_its_reason_and_a_checkpoint(tmp_path):

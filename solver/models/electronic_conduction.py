@@ -170,6 +170,8 @@ class ElectronicConduction(Block):
                "capacity_mAh_cm2", "step_index", "cycle")
     checkpoint_state = ("charge", "charge_previous", "reference", "steps_done", "step_start",
                         "step_charge")
+    # (checkpoints from before the protocol: no step done)
+    checkpoint_defaults = {"steps_done": 0, "step_start": 0.0, "step_charge": 0.0}
     # one row per protocol step that ended, with why
     log_file = "protocol.csv"
     log_columns = ("step", "t_s", "protocol_step", "cycle", "text", "ended_by",
@@ -209,6 +211,11 @@ class ElectronicConduction(Block):
         if c["profile"] != "constant":
             errors.append("[collector] profile: a [protocol] sets the control; leave the profile "
                           "\"constant\"")
+        limit = c["cutoff_potential"] if c["control"] == "galvanostatic" else math.inf
+        errors += [f"[protocol] steps[{i}]: the cut-off {s.until[1]:g} V lies beyond [collector] "
+                   f"cutoff_potential (+-{limit:g} V), which would end the run first; raise it"
+                   for i, s in enumerate(steps)
+                   if s.until and s.until[0] == "potential" and abs(s.until[1]) >= limit]
         length = protocol.known_duration(steps, si["protocol"]["repeat"])
         if length is not None and si["time"]["end"] < length * (1 - 1e-9):
             errors.append(f"[time] end: {si['time']['end']:g} s ends the run before the "
@@ -421,10 +428,15 @@ class ElectronicConduction(Block):
         return (f"protocol step {row['step_index']}/{len(self.steps)}, cycle "
                 f"{row['cycle']}/{self.repeat}, {row['cell_potential_V']:.4g} V")
 
-    def stop(self, row):
+    def done(self):
         if self.steps and self.steps_done >= len(self.steps) * self.repeat:
             return (f"protocol finished: {len(self.steps)} step(s) x {self.repeat} "
                     f"cycle(s)")
+        return None
+
+    def stop(self, row):
+        if self.done():
+            return self.done()
         limit = self.collector["cutoff_potential"]
         if self.galvanostatic and abs(row["cell_potential_V"]) > limit:
             return (f"cutoff potential reached: the cell potential {row['cell_potential_V']:.4g} V "
