@@ -93,6 +93,9 @@ def test_an_interrupt_of_the_script_stops_its_mpi_run(tmp_path):
     import time
     script = tmp_path / "study.py"
     script.write_text(
+        # (as a Jupyter kernel does: a pytest-xdist worker starts its children
+        # with SIGINT ignored, and Python then keeps ignoring it)
+        "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "import anodex\n"
         f"case = anodex.Case.from_file({str(ROOT / 'cases' / 'li_llzo.toml')!r})\n"
         "case.update({'geometry.kind': 'interval', 'geometry.cells': [120]})\n"
