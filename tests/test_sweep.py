@@ -355,6 +355,7 @@ def test_forms_do_not_depend_on_parameter_values():
     assert signatures[0] == signatures[1]
 
 
+@pytest.mark.serial  # (no MPI in it: once is enough)
 def test_a_summary_plot_draws_one_line_per_value_of_the_other_swept_key(tmp_path, monkeypatch):
     """summary_vs_<p>.png of a 2-key sweep: one labelled line per value of
     the other key, its points in the order of p (before, one scatter)."""
@@ -367,6 +368,7 @@ def test_a_summary_plot_draws_one_line_per_value_of_the_other_swept_key(tmp_path
     monkeypatch.setattr(plt, "close", figures.append)
     png = summarize._plot_against(tmp_path, done, "a", ["b"])
     assert png == tmp_path / "summary_vs_a.png" and png.exists()
+    figures = [f for f in figures if hasattr(f, "axes")]  # (not a close("all"))
     lines = figures[0].axes[0].lines
     assert [ln.get_label() for ln in lines] == ["b = x", "b = y"]
     for k, ln in enumerate(lines, start=1):
