@@ -110,7 +110,8 @@ def _run_in_processes(case, outdir, ranks, overwrite, quiet, launcher):
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         try:
-            proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+            proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env,
+                                    start_new_session=True)
         except FileNotFoundError:
             raise RunError(f"cannot start {command[0]!r} (ranks = {ranks}); give the MPI "
                            "launcher of this machine as launcher=\"...\"") from None
@@ -121,9 +122,9 @@ def _run_in_processes(case, outdir, ranks, overwrite, quiet, launcher):
                 tail.append(line.rstrip("\n"))
             code = proc.wait()
         except KeyboardInterrupt:
-            # (a terminal's Ctrl-C reaches the processes too; Jupyter's
-            # interrupt reaches this one only): they checkpoint and stop
-            proc.send_signal(signal.SIGINT)
+            # the ranks themselves get the interrupt: they checkpoint and stop
+            # (a launcher may kill them at once: Open MPI 5's prterun did)
+            _interrupt_ranks(proc, launched=ranks > 1)
             proc.wait()
             raise
     said = [line[len("anodex: "):] for line in tail if line.startswith("anodex: ")]
@@ -134,6 +135,24 @@ def _run_in_processes(case, outdir, ranks, overwrite, quiet, launcher):
     if not (outdir / "status.json").exists():
         raise RunError(f"`{' '.join(command)}` ended with exit status {code} and no run in "
                        f"{outdir}:\n" + "\n".join(tail))
+
+
+def _interrupt_ranks(proc, launched):
+    """SIGINT to every anodex process of the launcher's session but the
+    launcher (the ranks; without a launcher the one process itself)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            session = int(stat.read_text().rsplit(")", 1)[1].split()[3])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        pid = int(stat.parent.name)
+        if (session == proc.pid and b"solver.cli" in command
+                and not (launched and pid == proc.pid)):
+            try:
+                os.kill(pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
 
 
 def load(outdir: str | Path) -> Result:
