@@ -233,6 +233,34 @@ bad_case("name-escapes-without-o", case_text(case={"name": '"../../escaped"'}), 
 value("unknown-metal", "material", "metal", '"Unobtainium"', "Unobtainium")
 value("unknown-electrolyte", "material", "electrolyte", '"XYZ"', "XYZ")
 
+# ---- case files: protocols (the two-potential model, galvanostatic) ----------------------
+PROTOCOL_CASE = """[model]
+blocks = ["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction"]
+[material]
+metal = "Li"
+electrolyte = "LLZO"
+[geometry]
+kind = "interval"
+length = "30 um"
+cells = [120]
+[collector]
+control = "galvanostatic"
+[time]
+end = "1 h"
+[protocol]
+"""
+for cid, lines, frag in (
+        ("protocol-unknown-verb", 'steps = ["Charge at 1 mA/cm2 for 1 h"]', "steps[0]"),
+        ("protocol-current-in-volts", 'steps = ["Plate at 1 V for 1 h"]', "needs A/m^2"),
+        ("protocol-no-end", 'steps = ["Plate at 1 mA/cm2"]', "give when the step ends"),
+        ("protocol-cutoff-wrong-side", 'steps = ["Plate at 1 mA/cm2 until 0.5 V"]', "below 0 V"),
+        ("protocol-mixed-control", 'steps = ["Plate at 1 mA/cm2 for 1 s", "Hold at 0 V for 1 s"]',
+         "cannot be mixed"),
+        ("protocol-steps-not-a-list", 'steps = "Plate at 1 mA/cm2 for 1 s"', "[protocol] steps"),
+        ("protocol-repeat-zero", 'steps = ["Rest for 1 s"]\nrepeat = 0', "[protocol] repeat"),
+        ("protocol-longer-than-the-run", 'steps = ["Rest for 2 h"]', "[time] end")):
+    bad_case(cid, PROTOCOL_CASE + lines + "\n", frag)
+
 # ---- case files: PETSc options ------------------------------------------------------
 for cid, opts, frag in (
         ("petsc-bad-ksp-type", 'ksp_type = "nonsense"', "ksp_type"),
