@@ -233,14 +233,6 @@ class Result:
         return read_field(self.fields[name], name, index)
 
 
-def _steps(path: Path) -> list:
-    """The time-step grids of an XDMF file (dolfinx's or a collection)."""
-    import xml.etree.ElementTree as ET
-    grids = ET.parse(path).getroot().find("Domain").findall("Grid")
-    series = next(g for g in grids if g.get("GridType") == "Collection")
-    return series.findall("Grid")
-
-
 def field_times(path: Path) -> list:
     """The output times (s) in an XDMF file."""
     from .output import xdmf_times
@@ -264,7 +256,8 @@ def read_field(path: Path, name: str, index: int = -1):
             points, _ = reader.read_points_cells()
             t, data, _ = reader.read_data(_checked_index(index, reader.num_steps, path))
         return _three_columns(points), float(t), data[name].ravel()
-    steps = _steps(path)  # the collection: each step with its own mesh
+    from .output import xdmf_steps
+    steps = xdmf_steps(path)  # the collection: each step with its own mesh
     step = steps[_checked_index(index, len(steps), path)]
     points = _three_columns(_hdf(path, step.find("Geometry/DataItem")))
     values = _hdf(path, step.find(f"Attribute[@Name='{name}']/DataItem"))

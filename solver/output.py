@@ -87,12 +87,16 @@ def git_sha():
 XI = "http://www.w3.org/2001/XInclude"
 
 
-def xdmf_times(path) -> list:
-    """The output times (s) of an XDMF file (dolfinx's, or a collection)."""
+def xdmf_steps(path) -> list:
+    """The time-step grids of an XDMF file (dolfinx's, or a collection)."""
     import xml.etree.ElementTree as ET
     grids = ET.parse(path).getroot().find("Domain").findall("Grid")
-    series = next(g for g in grids if g.get("GridType") == "Collection")
-    return [float(step.find("Time").get("Value")) for step in series.findall("Grid")]
+    return next(g for g in grids if g.get("GridType") == "Collection").findall("Grid")
+
+
+def xdmf_times(path) -> list:
+    """The output times (s) of an XDMF file."""
+    return [float(step.find("Time").get("Value")) for step in xdmf_steps(path)]
 
 
 def write_collection(run_dir, name, suffixes):

@@ -435,8 +435,9 @@ class ElectronicConduction(Block):
         return None
 
     def stop(self, row):
-        if self.done():
-            return self.done()
+        finished = self.done()
+        if finished:
+            return finished
         limit = self.collector["cutoff_potential"]
         if self.galvanostatic and abs(row["cell_potential_V"]) > limit:
             return (f"cutoff potential reached: the cell potential {row['cell_potential_V']:.4g} V "
