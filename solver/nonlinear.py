@@ -297,6 +297,10 @@ class NewtonSolver:
         a0 = self.timing["assembly"]
         start = self.start
         compat.petsc_vec(self.pb.u).copy(start)
+        if self.after_control_jump:
+            # reused factors belong to the control before the jump (a switch
+            # between potential and current control changes the operator)
+            self.refactor = True
         its = lits = 0
         for attempt in range(2):
             self.diag = None

@@ -152,12 +152,32 @@ class Problem:
                     dofs = fem.locate_dofs_topological((self.V.sub(i), Vi), fdim, facets)
                     bcs.append(fem.dirichletbc(g, dofs, self.V.sub(i)))
             return bcs
+        self.dirichlet_at = {}
         for b in self.blocks:
             for name, where, value in b.dirichlet(self.p):
                 sub = self.sub(self.index[name])
                 dofs = fem.locate_dofs_topological(sub, fdim, self.facets[where])
                 bcs.append(fem.dirichletbc(bc_value(value), dofs, sub))
+                self.dirichlet_at[name, where] = bcs[-1]
         return bcs
+
+    def switch_dirichlet(self, name, where, on):
+        """Impose (on) or release `name`'s Dirichlet condition at boundary
+        `where` from the next solve: a collector stepping between potential
+        and current control.  Returns whether it changed."""
+        bc = self.dirichlet_at[name, where]
+        present = [i for i, b in enumerate(self.bcs) if b is bc]
+        if on == bool(present):
+            return False
+        if on:
+            self.bcs.append(bc)
+        else:
+            del self.bcs[present[0]]
+        return True
+
+    def block(self, name):
+        """The model's block of that name, or None."""
+        return next((b for b in self.blocks if b.name == name), None)
 
     def indicator(self, name, where):
         """Vector function: 1 on `name`'s dofs at boundary `where`, else 0."""

@@ -243,8 +243,6 @@ electrolyte = "LLZO"
 kind = "interval"
 length = "30 um"
 cells = [120]
-[collector]
-control = "galvanostatic"
 [time]
 end = "1 h"
 [protocol]
@@ -254,8 +252,8 @@ for cid, lines, frag in (
         ("protocol-current-in-volts", 'steps = ["Plate at 1 V for 1 h"]', "needs A/m^2"),
         ("protocol-no-end", 'steps = ["Plate at 1 mA/cm2"]', "give when the step ends"),
         ("protocol-cutoff-wrong-side", 'steps = ["Plate at 1 mA/cm2 until 0.5 V"]', "below 0 V"),
-        ("protocol-mixed-control", 'steps = ["Plate at 1 mA/cm2 for 1 s", "Hold at 0 V for 1 s"]',
-         "cannot be mixed"),
+        ("protocol-hold-out-of-range", 'steps = ["Plate at 1 mA/cm2 for 1 s", "Hold at 30 V for 1 s"]',
+         "outside [-20, 20] V"),
         ("protocol-steps-not-a-list", 'steps = "Plate at 1 mA/cm2 for 1 s"', "[protocol] steps"),
         ("protocol-repeat-zero", 'steps = ["Rest for 1 s"]\nrepeat = 0', "[protocol] repeat"),
         ("protocol-longer-than-the-run", 'steps = ["Rest for 2 h"]', "[time] end")):

@@ -16,11 +16,16 @@ FARADAY = 96485.33212  # C/mol
 Z = {"Li": 1, "Mg": 2}
 ELECTROLYTE = {"Li": "LLZO", "Mg": "MgSc2Se4"}
 MAH_CM2 = 3.6 / 1e-4  # C/m^2 in 1 mAh/cm^2
+# metal against charge per step of a mixed protocol; measured: the holds
+# 2.6e-7 and 1.5e-6 (the trapezoid rule's error), the current steps 3e-11
+# and 8e-11
+STEP_FARADAY_REL = 1e-5
 
 
-def cycling_case(steps, repeat=1, metal="Li", film="4 um", control="galvanostatic",
-                 end="1 h", **extra):
-    """A 1-D film on the collector, driven by a protocol."""
+def cycling_case(steps, repeat=1, metal="Li", film="4 um", control=None, end="1 h",
+                 **extra):
+    """A 1-D film on the collector, driven by a protocol (steps None: by
+    [collector] control)."""
     data = {
         "case": {"name": "cycling"},
         "model": {"blocks": ["phase_field", "charge_transfer", "electronic_conduction",
@@ -30,8 +35,8 @@ def cycling_case(steps, repeat=1, metal="Li", film="4 um", control="galvanostati
         "phase_field": {"interface_relaxation_rate": "0.1 1/s", "boundary_values": False},
         "initial": {"interface_position": film},
         "reaction": {"exchange_current_density": "10 A/m^2"},
-        "collector": {"control": control},
-        "protocol": {"steps": steps, "repeat": repeat},
+        "collector": {"control": control} if control else {},
+        "protocol": {"steps": steps, "repeat": repeat} if steps else {},
         "time": {"end": end, "dt_max": "1 s"},
         "solver": {"newton_tolerance": 1e-8},
         "output": {"field_interval": "10000 s"},
@@ -89,22 +94,20 @@ def test_bad_steps_say_what_is_wrong(text, fragment):
         parse_step(text)
 
 
-@pytest.mark.parametrize("steps, control, extra, fragment", [
-    (["Plate at 1 mA/cm2 for 1 s", "Hold at 0 V for 1 s"], "galvanostatic", {},
-     "cannot be mixed"),
-    (["Plate at 1 mA/cm2 for 1 s"], "potentiostatic", {},
-     'run under [collector] control = "galvanostatic"'),
-    (["Hold at 0 V for 1 s"], "galvanostatic", {},
-     'run under [collector] control = "potentiostatic"'),
-    (["Plate at 1 mA/cm2 for 1 h"], "galvanostatic", {"time": {"end": "10 min"}},
+@pytest.mark.parametrize("steps, extra, fragment", [
+    (["Plate at 1 mA/cm2 for 1 s", "Hold at 30 V for 1 s"], {},
+     "steps[1]: 30 V lies outside [-20, 20] V, the range of [collector] potential"),
+    (["Plate at 1e5 A/cm2 for 1 s"], {},
+     "steps[0]: 1e+09 A/m^2 lies outside [-1e+08, 1e+08] A/m^2"),
+    (["Plate at 1 mA/cm2 for 1 h"], {"time": {"end": "10 min"}},
      "ends the run before the protocol's 3600 s"),
-    (["Plate at 1 mA/cm2 for 1 s", "Plate at"], "galvanostatic", {}, "steps[1]"),
-    (["Strip at 1 mA/cm2 until 6 V"], "galvanostatic", {},
+    (["Plate at 1 mA/cm2 for 1 s", "Plate at"], {}, "steps[1]"),
+    (["Strip at 1 mA/cm2 until 6 V"], {},
      "lies beyond [collector] cutoff_potential (+-5 V)"),
 ])
-def test_bad_protocols_are_refused_before_the_run(steps, control, extra, fragment):
+def test_bad_protocols_are_refused_before_the_run(steps, extra, fragment):
     with pytest.raises(CaseError) as e:
-        cycling_case(steps, control=control, **extra)
+        cycling_case(steps, **extra)
     assert fragment in str(e.value)
 
 
@@ -174,13 +177,76 @@ def test_a_potentiostatic_hold_until_its_current_decays(mpi_tmp_path):
     0 V a film at rest passes no current, so the second hold ends after its
     first time step; every row's potential is its step's set value."""
     steps = ["Hold at -0.05 V for 20 s", "Hold at 0 V for 100 s or until 0.1 mA/cm2"]
-    ts, status = run(cycling_case(steps, control="potentiostatic"), mpi_tmp_path / "hold")
+    ts, status = run(cycling_case(steps), mpi_tmp_path / "hold")
     assert "protocol finished" in status["reason"]
     second = np.flatnonzero(ts["step_index"] == 2)
     # ended after its first time step, long before its 100 s
     assert len(second) == 1 and ts["t_s"][second[0]] - 20.0 < 100.0
     first = np.flatnonzero(ts["step_index"] == 1)[1:]
     assert ts["collector_current_A_m2"][first].min() > 1.0  # plating while held at -0.05 V
+
+
+def test_holds_and_currents_mix_in_one_protocol(mpi_tmp_path):
+    """A hold, a plate, a hold and a strip (the collector's control switches
+    three times): the first hold passes the current of the same film held
+    at -0.1 V without a protocol (a run of the plain potentiostatic
+    control), every hold row sits at its set potential, every current row
+    passes its set current, and the metal counted from the phase field
+    follows the ionic current entering at the reservoir face (from the
+    gradient of phi_e, integrated by the trapezoid rule here)."""
+    steps = ["Hold at -0.1 V for 20 s", "Plate at 10 mA/cm2 for 20 s",
+             "Hold at -0.1 V for 20 s", "Strip at 10 mA/cm2 for 20 s"]
+    ts, status = run(cycling_case(steps, end="80 s"), mpi_tmp_path / "mixed")
+    assert "protocol finished" in status["reason"], status
+    plain, _ = run(cycling_case(None, control="potentiostatic", end="20 s",
+                                collector={"potential": "-0.1 V"}), mpi_tmp_path / "plain")
+    at_20 = np.flatnonzero(np.isclose(ts["t_s"], 20.0, rtol=1e-9))
+    assert plain["t_s"][-1] == pytest.approx(20.0, rel=1e-9) and len(at_20) == 1
+    assert plain["collector_current_A_m2"][-1] > 1.0  # (plating)
+    assert ts["collector_current_A_m2"][at_20[0]] == pytest.approx(
+        plain["collector_current_A_m2"][-1], rel=1e-6)
+    k = ts["step_index"][1:]
+    potential, current = ts["cell_potential_V"][1:], ts["collector_current_A_m2"][1:]
+    assert np.abs(potential[(k == 1) | (k == 3)] + 0.1).max() < 1e-9
+    assert np.abs(current[k == 2] - 100.0).max() < 1e-3
+    assert np.abs(current[k == 4] + 100.0).max() < 1e-3
+    # per step: the charge of the current steps is I t; a hold's is the
+    # ionic current at the reservoir face integrated over its rows: the
+    # first time step after a control jump is backward Euler (the time
+    # scheme restarts there), the right end's value times dt; the trapezoid
+    # rule after it
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz
+    ionic, t = ts["reservoir_current_from_gradient_A_m2"], ts["t_s"]
+    for step, set_charge in ((1, None), (2, 2000.0), (3, None), (4, -2000.0)):
+        rows = np.flatnonzero(ts["step_index"] == step)
+        rows = rows[rows > 0]  # (the row of t = 0 carries step_index 1)
+        before = rows[0] - 1
+        metal = (ts["metal_mol_m2"][rows[-1]] - ts["metal_mol_m2"][before]) * Z["Li"] * FARADAY
+        layers = ts["double_layer_charge_C_m2"][rows[-1]] - ts["double_layer_charge_C_m2"][before]
+        charge = set_charge if set_charge is not None else (
+            ionic[rows[0]] * (t[rows[0]] - t[before]) + trapezoid(ionic[rows], t[rows]))
+        assert metal == pytest.approx(charge - layers, rel=STEP_FARADAY_REL), step
+
+
+def test_cc_cv_strips_to_the_end_then_plates_again(mpi_tmp_path):
+    """Strip a 1 um Li film at 10 mA/cm2 until 0.3 V, hold at 0.3 V until
+    the current falls below 5 mA/cm2 (the metal runs out, so it decays),
+    then plate 10 s at 10 mA/cm2: the hold's current falls on every row
+    and ends on the first row below the cut-off; the run goes on from the
+    metal left (it is not stopped as "metal depleted": the next step
+    plates) and grows I t / (zF) in the plate."""
+    steps = ["Strip at 10 mA/cm2 until 0.3 V", "Hold at 0.3 V until 5 mA/cm2",
+             "Plate at 10 mA/cm2 for 10 s"]
+    ts, status = run(cycling_case(steps, film="1 um", end="10 min"), mpi_tmp_path / "cccv")
+    assert "protocol finished" in status["reason"], status
+    hold = np.flatnonzero(ts["step_index"] == 2)
+    held = -ts["collector_current_A_m2"][hold]
+    assert np.all(np.diff(held) < 0) and held[-1] < 50.0 <= held[-2]
+    assert np.abs(ts["cell_potential_V"][hold] - 0.3).max() < 1e-9
+    plate = np.flatnonzero(ts["step_index"] == 3)
+    assert ts["t_s"][plate[-1]] - ts["t_s"][hold[-1]] == pytest.approx(10.0, rel=1e-9)
+    grown = ts["metal_mol_m2"][plate[-1]] - ts["metal_mol_m2"][hold[-1]]
+    assert grown == pytest.approx(100.0 * 10.0 / (Z["Li"] * FARADAY), rel=1e-3)
 
 
 def test_a_finished_protocol_extended_in_time_takes_no_step(mpi_tmp_path):
@@ -208,3 +274,27 @@ def test_protocol_runs_alike_on_1_and_2_ranks(tmp_path):
     assert max(abs(a["cell_potential_V"] - b["cell_potential_V"]) for a, b in zip(one, two)) < 1e-6
     # (1e-6 of the step's 0.05 mAh/cm2: near zero the charge differs in its noise)
     assert max(abs(a["capacity_mAh_cm2"] - b["capacity_mAh_cm2"]) for a, b in zip(one, two)) < 5e-8
+
+
+@pytest.mark.serial
+def test_a_mixed_protocol_in_2d_runs_alike_on_1_and_2_ranks(tmp_path):
+    """2-D (the collector foil's equation along the face, switched off and
+    on by the holds): plate, hold, strip, rest on 1 and 2 ranks give the
+    same schedule, potentials, currents and metal; the hold rows sit at
+    their set potential, the current rows pass their set current."""
+    case = cycling_case(["Plate at 10 mA/cm2 for 5 s", "Hold at -0.15 V for 5 s",
+                         "Strip at 10 mA/cm2 for 5 s", "Rest for 2 s"], end="20 s",
+                        geometry={"kind": "rectangle", "length": "20 um", "height": "10 um",
+                                  "cells": [40, 20]}, reaction={"gibbs_thomson": False})
+    assert_same_on_1_and_2_ranks(case, tmp_path, ["t_s", "step_index", "cycle"], rel=1e-9)
+    one, two = (read_timeseries(tmp_path / f"n{n}") for n in (1, 2))
+    for col, tol in (("cell_potential_V", 1e-6), ("collector_current_A_m2", 1e-4),
+                     ("metal_mol_m2", 1e-9)):
+        assert max(abs(a[col] - b[col]) for a, b in zip(one, two)) < tol, col
+    k = np.array([r["step_index"] for r in one[1:]])
+    potential = np.array([r["cell_potential_V"] for r in one[1:]])
+    current = np.array([r["collector_current_A_m2"] for r in one[1:]])
+    assert np.abs(potential[k == 2] + 0.15).max() < 1e-9
+    assert np.abs(current[k == 1] - 100.0).max() < 1e-3
+    assert np.abs(current[k == 3] + 100.0).max() < 1e-3
+    assert np.abs(current[k == 4]).max() < 1e-3

@@ -302,8 +302,11 @@ class ChargeTransfer(Block):
     def stop(self, row):
         """Stripping has run out of metal: less than DEPLETED l per electrode
         area is left while the collector strips (a battery tester's end of
-        discharge; the cell potential is rising steeply by then)."""
-        if row["collector_current_A_m2"] >= 0:
+        discharge; the cell potential is rising steeply by then).  A protocol
+        whose next step plates or rests goes on from the metal left."""
+        collector = self.pb.block("electronic_conduction")
+        sense = collector.next_current_sense() if collector else None
+        if (row["collector_current_A_m2"] if sense is None else sense) >= 0:
             return None
         ell, left = interface_length(self.pb.case.si["phase_field"]), row["deposit_thickness_m"]
         if not 0 < left < DEPLETED * ell:  # (0: a bare collector, nothing to strip)

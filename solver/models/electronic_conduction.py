@@ -26,11 +26,16 @@ Collector (the electrode face), [collector] control:
   for 10 A/m^2 over 100 um): its potential, an unknown of the solve, is the
   cell potential (reported as its mean).  On a partly bare collector the
   current reaches the metal through the foil, as in a cell.
-A [protocol] (models/protocol.py) instead sets the control step by step,
-as a battery tester does: plate, strip or rest at a current, hold at a
-potential, each for a time or until a cut-off in potential, capacity or
-current, repeated for cycles; the time series gains step_index and cycle
-(1-based; 0 without a protocol).
+Both controls are in one residual: the foil's equation is always there,
+and potential control imposes phi_s = V on the collector's nodes (a
+Dirichlet condition, whose rows replace the foil's), which current control
+releases.  So the control can change during a run without new forms.
+A [protocol] (models/protocol.py) sets the control step by step, as a
+battery tester does: plate, strip or rest at a current, hold at a
+potential (constant current then constant voltage, CC-CV, mixes them), each
+for a time or until a cut-off in potential, capacity or current, repeated
+for cycles; the time series gains step_index and cycle (1-based; 0 without
+a protocol).
 The time profile multiplies the value: constant, or a table of
 (profile_times, profile_values) held piecewise constant (steps) or
 interpolated linearly (ramps), optionally repeated with profile_period
@@ -60,7 +65,8 @@ from .shared_keys import ELECTRODE_CONDUCTIVITY, POTENTIAL_JUMP
 PARAMS = {
     "collector": {
         "control": Param("choice", "potentiostatic", "potentiostatic: the collector held at "
-                         "potential; galvanostatic: a fixed total current_density",
+                         "potential; galvanostatic: a fixed total current_density (a "
+                         "[protocol] sets it step by step instead)",
                          choices=("potentiostatic", "galvanostatic")),
         "potential": q("-0.05 V", "V", "potentiostatic: collector potential vs an M/M^z+ "
                        "electrode at the reservoir (negative plates metal)", bounds=(-20.0, 20.0)),
@@ -101,9 +107,10 @@ PARAMS = {
     "protocol": {
         "steps": Param("str_list", None, "a cycling protocol, step by step as a battery tester "
                        "writes it, e.g. [\"Plate at 1 mA/cm2 for 1 h\", \"Rest for 10 min\", "
-                       "\"Strip at 1 mA/cm2 until 0.5 V\"] (galvanostatic) or [\"Hold at -0.1 V "
-                       "for 30 min\"] (potentiostatic); replaces the [collector] value and "
-                       "profile (docs/two-potential.md)"),
+                       "\"Strip at 1 mA/cm2 until 0.5 V\"]; current steps and potential holds mix, e.g. "
+                       "CC-CV: [\"Plate at 1 mA/cm2 until -0.1 V\", \"Hold at -0.1 V until "
+                       "0.05 mA/cm2\"]; replaces the [collector] control, value and profile "
+                       "(docs/two-potential.md)"),
         "repeat": Param("int", 1, "run the steps this many times (cycles); the run stops "
                         "\"protocol finished\" after the last", check=positive, bounds=(1, 10 ** 6)),
     },
@@ -165,7 +172,6 @@ class ElectronicConduction(Block):
     unknowns = (Unknown("phi_s", "V", update_limit="max_potential_update", elliptic=True),)
     provides = ("electrode_potential", "collector_surface_current")
     requires = ("metal_fraction",)
-    form_keys = (("collector", "control"),)
     columns = ("cell_potential_V", "collector_current_A_m2", "collector_charge_C_m2",
                "capacity_mAh_cm2", "step_index", "cycle")
     checkpoint_state = ("charge", "charge_previous", "reference", "steps_done", "step_start",
@@ -193,25 +199,25 @@ class ElectronicConduction(Block):
 
     @staticmethod
     def _protocol_checks(si, given):
-        """The steps read, agree with [collector] control, and the run is long
-        enough for a protocol of known length."""
+        """The steps read, their set points lie in the ranges of [collector]
+        potential and current_density, their potential cut-offs inside
+        cutoff_potential, and the run is long enough for a protocol of known
+        length."""
         steps, errors = protocol.parse(si["protocol"]["steps"] or [])
         c = si["collector"]
         if errors or not steps:
             return errors
-        controls = {s.control for s in steps}
-        if len(controls) > 1:
-            return ["[protocol] steps: current steps (Plate, Strip, Rest) and potential steps "
-                    "(Hold) cannot be mixed in one protocol yet: the collector's control is "
-                    "fixed for a run"]
-        if c["control"] not in controls:
-            need = controls.pop()
-            return [f"[protocol] steps: {'Hold' if need == 'potentiostatic' else 'Plate, Strip and Rest'}"
-                    f" steps run under [collector] control = \"{need}\"; set it"]
         if c["profile"] != "constant":
             errors.append("[collector] profile: a [protocol] sets the control; leave the profile "
                           "\"constant\"")
-        limit = c["cutoff_potential"] if c["control"] == "galvanostatic" else math.inf
+        for i, s in enumerate(steps):
+            key, unit = (("potential", "V") if s.control == "potentiostatic"
+                         else ("current_density", "A/m^2"))
+            lo, hi = PARAMS["collector"][key].bounds
+            if not lo <= s.value <= hi:
+                errors.append(f"[protocol] steps[{i}]: {s.value:g} {unit} lies outside "
+                              f"[{lo:g}, {hi:g}] {unit}, the range of [collector] {key}")
+        limit = c["cutoff_potential"]
         errors += [f"[protocol] steps[{i}]: the cut-off {s.until[1]:g} V lies beyond [collector] "
                    f"cutoff_potential (+-{limit:g} V), which would end the run first; raise it"
                    for i, s in enumerate(steps)
@@ -225,17 +231,23 @@ class ElectronicConduction(Block):
     @classmethod
     def inactive_keys(cls, si):
         c = si["collector"]
-        out = [("collector", ("current_density", "sheet_conductance", "cutoff_potential")
-                if c["control"] == "potentiostatic" else ("potential",),
-                f"control is {c['control']}")]
+        out = []
         if c["profile"] == "constant":
             out.append(("collector", ("profile_times", "profile_values", "interpolation",
                                       "profile_period"), 'profile is "constant"'))
-        if si["protocol"]["steps"]:
-            out.append(("collector", ("potential", "current_density"),
+        steps = protocol.parse(si["protocol"]["steps"] or [])[0]
+        if steps:
+            out.append(("collector", ("control", "potential", "current_density"),
                         "[protocol] steps set the control"))
+            controls = {s.control for s in steps}
         else:
             out.append(("protocol", ("repeat",), "[protocol] has no steps"))
+            controls = {c["control"]}
+        if "galvanostatic" not in controls:
+            out.append(("collector", ("current_density", "sheet_conductance", "cutoff_potential"),
+                        "the collector is never under current control"))
+        if "potentiostatic" not in controls and not steps:
+            out.append(("collector", ("potential",), "control is galvanostatic"))
         return out
 
     @classmethod
@@ -259,8 +271,7 @@ class ElectronicConduction(Block):
                 "leakage": leak / si["electrode"]["conductivity"],
                 # G / sigma_s: a length, the residual being divided by sigma_s
                 "sheet": s.to_internal(si["collector"]["sheet_conductance"]
-                                       / si["electrode"]["conductivity"], "m"),
-                "galvanostatic": si["collector"]["control"] == "galvanostatic"}
+                                       / si["electrode"]["conductivity"], "m")}
 
     # The unknown is the deviation of the electronic potential from a
     # reference (the collector potential: V(t), or under galvanostatic
@@ -271,7 +282,6 @@ class ElectronicConduction(Block):
     def setup(self, pb):
         self.pb, self.charge, self.charge_previous = pb, 0.0, 0.0
         self.collector = pb.case.si["collector"]
-        self.galvanostatic = self.collector["control"] == "galvanostatic"
         # a step profile jumps at its table times (BDF restarts there); a
         # linear one only kinks (BDF2 carries on: a restart would cost I' dt^2/2)
         self.steps = protocol.parse(pb.case.si["protocol"]["steps"] or [])[0]
@@ -281,10 +291,23 @@ class ElectronicConduction(Block):
         # time) and the charge passed before it (C/m^2)
         self.steps_done, self.step_start, self.step_charge = 0, 0.0, 0.0
         self.last_row, self.log_rows = {}, []
+        # the collector is held at a potential at some time of the run: the
+        # Dirichlet condition exists, switched off under current control
+        self.holds_potential = (any(s.control == "potentiostatic" for s in self.steps)
+                                if self.steps else not self.galvanostatic)
         self.reference = 0.0 if self.galvanostatic else self._value(0.0)
-        self.value = fem.Constant(pb.mesh, compat.scalar_type(self._value(0.0)))
+        # the set current (internal units; 0 under potential control)
+        self.current = fem.Constant(pb.mesh, compat.scalar_type(
+            self._value(0.0) if self.galvanostatic else 0.0))
         self.offset = fem.Constant(pb.mesh, compat.scalar_type(self.reference))
         self.previous_mean = None  # form of the collector mean at the last level
+
+    @property
+    def galvanostatic(self) -> bool:
+        """The collector is under current control now (the protocol's step)."""
+        if self.steps:
+            return self._step().control == "galvanostatic"
+        return self.collector["control"] == "galvanostatic"
 
     def restore(self, saved):
         super().restore(saved)
@@ -304,6 +327,14 @@ class ElectronicConduction(Block):
         """The protocol step running (the last once the protocol is done)."""
         done = min(int(self.steps_done), len(self.steps) * self.repeat - 1)
         return self.steps[done % len(self.steps)]
+
+    def next_current_sense(self):
+        """The sign of the protocol's set current from the next time step on
+        (+1 plating, -1 stripping, 0 at rest); None: no protocol, or a hold
+        (its current follows from the potential)."""
+        if not self.steps or self._step().control == "potentiostatic":
+            return None
+        return float(np.sign(self._step().value))
 
     def next_change(self, pb, t):
         s = pb.scales
@@ -342,14 +373,17 @@ class ElectronicConduction(Block):
         # steps land on the table times (next_change): the middle of a step
         # lies inside one piece of a step profile
         at = t1 if self.collector["interpolation"] == "linear" else 0.5 * (t0 + t1)
-        self.value.value = self._value(at)
+        value = self._value(at)
+        if self.holds_potential:
+            pb.switch_dirichlet("phi_s", "electrode", not self.galvanostatic)
+        self.current.value = value if self.galvanostatic else 0.0
         if self.galvanostatic:
             if self.previous_mean is None:
                 self.previous_mean = fem.form(pb.state.u("phi_s", 1) * pb.ds["electrode"])
             mean = pb.comm.allreduce(fem.assemble_scalar(self.previous_mean), op=MPI.SUM) / pb.area
             new = self.reference + mean
         else:
-            new = float(self.value.value)
+            new = value
         shift, self.reference = new - self.reference, new
         self.offset.value = new
         for f in (pb.u, pb.u_n, pb.u_nm1):
@@ -375,16 +409,17 @@ class ElectronicConduction(Block):
         return F
 
     def residual(self, s):
-        F = self._bulk(s)
-        if self.galvanostatic:
-            r, ds = s.test("phi_s"), s.ds["electrode"]
-            F += self.value / s.p["sigma_metal"] * r * ds
-            F += s.p["sheet"] * ufl.inner(tangential_gradient(s.u("phi_s")),
-                                          tangential_gradient(r)) * ds
-        return F
+        # the foil, fed with the set current; under potential control the
+        # Dirichlet rows replace its rows (a boundary term's test function
+        # lives on the collector's nodes only)
+        r, ds = s.test("phi_s"), s.ds["electrode"]
+        F = self._bulk(s) + self.current / s.p["sigma_metal"] * r * ds
+        return F + s.p["sheet"] * ufl.inner(tangential_gradient(s.u("phi_s")),
+                                            tangential_gradient(r)) * ds
 
     def dirichlet(self, p):
-        return [] if self.galvanostatic else [("phi_s", "electrode", 0.0)]
+        # (the potential's deviation from the reference, which is V)
+        return [("phi_s", "electrode", 0.0)] if self.holds_potential else []
 
     def adaptivity_fields(self):
         return {"phi_s": "potential_jump"}
