@@ -39,10 +39,13 @@ class RunError(RuntimeError):
 
 
 def run(case: Case, outdir: str | Path | None = None, *, ranks: int | None = None,
-        overwrite: bool = False, quiet: bool = False, launcher: str = "mpiexec") -> Result:
+        overwrite: bool = False, quiet: bool = False, launcher: str = "mpiexec",
+        ignore_memory_limit: bool = False) -> Result:
     """Run `case` into `outdir` (default runs/<case name>) and return its
     Result.  ranks=None runs in this process (on MPI.COMM_WORLD); ranks=N
-    starts `launcher -n N` (N = 1: no launcher).  A run that fails returns
+    starts `launcher -n N` (N = 1: no launcher).  ignore_memory_limit: run
+    a case larger than this machine's memory estimate allows (a job whose
+    ranks run elsewhere).  A run that fails returns
     its Result with status "failed" and the reason; a case or directory
     that cannot be used raises CaseError before anything is written; Ctrl-C
     raises KeyboardInterrupt after the run has written its checkpoint."""
@@ -50,29 +53,32 @@ def run(case: Case, outdir: str | Path | None = None, *, ranks: int | None = Non
         raise TypeError(f"run() takes an anodex.Case, not {type(case).__name__}")
     outdir = Path(outdir if outdir is not None else f"runs/{case.si['case']['name']}")
     if ranks is None:
-        _run_here(case, outdir, overwrite, quiet)
+        _run_here(case, outdir, overwrite, quiet, ignore_memory_limit)
     else:
         if not isinstance(ranks, int) or isinstance(ranks, bool) or ranks < 1:
             raise ValueError(f"ranks = {ranks!r}: a whole number >= 1 (None: this process)")
         from mpi4py import MPI
 
         from .cli import check_new_run
-        check_new_run(case, outdir, overwrite, MPI.COMM_SELF, ranks=ranks)  # (before mpiexec)
-        _run_in_processes(case, outdir, ranks, overwrite, quiet, launcher)
+        from .rundir import PYTHON
+        check_new_run(case, outdir, overwrite, MPI.COMM_SELF, ignore_memory_limit, ranks,
+                      PYTHON)  # (before mpiexec)
+        _run_in_processes(case, outdir, ranks, overwrite, quiet, launcher, ignore_memory_limit)
     return load(outdir)
 
 
-def _run_here(case, outdir, overwrite, quiet):
+def _run_here(case, outdir, overwrite, quiet, ignore_memory_limit):
     from mpi4py import MPI
     from petsc4py import PETSc
 
     from . import output
     from .cli import check_new_run
     from .run import run_case
+    from .rundir import PYTHON
     from .signals import (Terminated, interrupted, restore_handlers, signal_reason,
                           terminate_on_signals)
     comm = MPI.COMM_WORLD
-    check_new_run(case, outdir, overwrite, comm)
+    check_new_run(case, outdir, overwrite, comm, ignore_memory_limit, names=PYTHON)
     level, output.CONSOLE_LEVEL = output.CONSOLE_LEVEL, logging.WARNING if quiet else logging.INFO
     previous = terminate_on_signals(comm.size)
     try:
@@ -92,7 +98,7 @@ def _run_here(case, outdir, overwrite, quiet):
         raise KeyboardInterrupt(f"run interrupted; {outdir}/status.json records it")
 
 
-def _run_in_processes(case, outdir, ranks, overwrite, quiet, launcher):
+def _run_in_processes(case, outdir, ranks, overwrite, quiet, launcher, ignore_memory_limit):
     """`anodex run` on `ranks` processes; its messages pass through."""
     from .case import toml_value
     with tempfile.TemporaryDirectory(prefix="anodex-case-") as tmp:
@@ -105,7 +111,8 @@ def _run_in_processes(case, outdir, ranks, overwrite, quiet, launcher):
             source = [str(path)]
         command = ([launcher, "-n", str(ranks)] if ranks > 1 else []) + [
             sys.executable, "-m", "mpi4py", "-m", "solver.cli", "run", *source, "-o", str(outdir),
-            *(["--overwrite"] if overwrite else []), *(["-q"] if quiet else [])]
+            *(["--overwrite"] if overwrite else []), *(["-q"] if quiet else []),
+            *(["--ignore-memory-limit"] if ignore_memory_limit else [])]
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH")) if p)}

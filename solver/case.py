@@ -73,7 +73,8 @@ class Case:
             if not isinstance(key, str) or not SET_KEY.fullmatch(key):
                 raise CaseError(f"set({shown(key)}): the key is \"section.key\", e.g. "
                                 "\"time.end\" (keys: anodex check --reference)")
-        changed = _validated(self.file, self.written, {**self.overrides, **values})
+        changed = _validated(self.file, self.written, {**self.overrides, **values},
+                             way='case.set("{}", ...)')
         self.__dict__.update(changed.__dict__)
         return self
 
@@ -211,13 +212,28 @@ def _suggest(word, options):
 MAX_REPORTED = 50  # problems listed in one message; the rest are counted
 
 
+class SetKeys(set):
+    """The (section, key) pairs set on top of the case file, and how they
+    were set, which an error names: `--set section.key=...` on the command
+    line (way "--set {}"), `case.set("section.key", ...)` in Python."""
+
+    def __init__(self, pairs=(), way="--set {}"):
+        super().__init__(pairs)
+        self.way = way
+
+    def name(self, section, key) -> str:
+        return self.way.format(f"{section}.{key}")
+
+
 def _where(section, key, from_cli) -> str:
-    return f"--set {section}.{key}" if (section, key) in from_cli else f"[{section}] {key}"
+    if (section, key) in from_cli:
+        return from_cli.name(section, key)
+    return f"[{section}] {key}"
 
 
-def validate(data: dict, source: str = "<case>", from_cli=frozenset(), base_dir=None) -> Case:
+def validate(data: dict, source: str = "<case>", from_cli=SetKeys(), base_dir=None) -> Case:
     """Validate a parsed case dict; raise CaseError listing every problem.
-    from_cli: the (section, key) pairs that came from --set (named so);
+    from_cli: the SetKeys that came from --set or Case.set (named so);
     base_dir: where relative file names in the case start (the case file's
     directory; None: the current directory)."""
     errors = _unknown_names(data, from_cli)
@@ -275,11 +291,12 @@ def _unknown_names(data, from_cli) -> list[str]:
     errors = []
     for section, key in sorted(from_cli):
         if section not in SCHEMA:
-            errors.append(f"--set {short(section)}.{short(key)}: unknown section "
+            errors.append(f"{from_cli.name(short(section), short(key))}: unknown section "
                           f"[{short(section)}]{_suggest(section, SCHEMA)}; valid sections: "
                           f"{', '.join(SCHEMA)}")
         elif key not in SCHEMA[section]:
-            errors.append(f"--set {section}.{short(key)}: unknown key [{section}] {short(key)}"
+            errors.append(f"{from_cli.name(section, short(key))}: unknown key [{section}] "
+                          f"{short(key)}"
                           f"{_suggest(key, SCHEMA[section])}; valid keys: "
                           f"{', '.join(SCHEMA[section])}")
     only_from_cli = {sec for sec, v in data.items() if isinstance(v, dict) and v
@@ -434,7 +451,7 @@ def _model_checks(si) -> list[str]:
     return []
 
 
-def _cross_checks(si, given=frozenset(), from_cli=frozenset()) -> list[str]:
+def _cross_checks(si, given=frozenset(), from_cli=SetKeys()) -> list[str]:
     """Checks that involve several keys (the keys are named in the message):
     generic ones, then those of the case's blocks (Block.check), then the
     mesh against what the blocks must resolve (Block.resolution_checks)."""
@@ -591,14 +608,14 @@ def read_toml(path, what="case file") -> dict:
     return data
 
 
-def apply_overrides(data: dict, overrides: dict, source: str) -> set:
-    """Put --set values into the case data; returns the (section, key) pairs
-    set.  CaseError, naming the option, for one that cannot apply."""
-    from_cli = set()
+def apply_overrides(data: dict, overrides: dict, source: str, way="--set {}") -> SetKeys:
+    """Put --set (or Case.set) values into the case data; returns the
+    SetKeys set.  CaseError, naming the option, for one that cannot apply."""
+    from_cli = SetKeys(way=way)
     for dotted, value in (overrides or {}).items():
         section, _, key = dotted.partition(".")
         if not isinstance(data.setdefault(section, {}), dict):
-            raise CaseError(f"--set {dotted}: {source} gives {section} = "
+            raise CaseError(f"{way.format(dotted)}: {source} gives {section} = "
                             f"{shown(data[section])}, not a [{section}] table; fix the case file")
         data[section][key] = value
         from_cli.add((section, key))
@@ -619,11 +636,12 @@ def load_case(path: str | Path | None = None, overrides: dict | None = None) -> 
     return _validated(None if path is None else str(path), written, overrides or {})
 
 
-def _validated(path, written, overrides) -> Case:
-    """The case of file `path` (its parsed text `written`) with `overrides`."""
+def _validated(path, written, overrides, way="--set {}") -> Case:
+    """The case of file `path` (its parsed text `written`) with `overrides`
+    (set `way`: SetKeys)."""
     source = "<default case>" if path is None else path
     data = copy.deepcopy(written)
-    from_cli = apply_overrides(data, overrides, source)
+    from_cli = apply_overrides(data, overrides, source, way)
     case = validate(data, source, from_cli, None if path is None else Path(path).parent)
     case.file, case.written, case.overrides = path, written, dict(overrides)
     return case

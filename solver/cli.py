@@ -291,12 +291,13 @@ def _oserror(e: OSError) -> str:
     return f"{short(str(e.filename or ''), 200)}: {e.strerror or type(e).__name__}"
 
 
-def _preflight(case, ranks, ignore_memory_limit) -> int:
+def _preflight(case, ranks, ignore_memory_limit, names=None) -> int:
     """Checks that need more than the case file: memory against this machine,
     PETSc options against this PETSc.  Returns the estimated bytes."""
-    from . import memory, petsc_options
+    from . import memory, petsc_options, rundir
     from .case import CaseError
-    problem = memory.check(case, ranks, ignore_memory_limit)
+    flag = (names or rundir.COMMAND_LINE)["ignore_memory_limit"]
+    problem = memory.check(case, ranks, ignore_memory_limit, flag)
     if problem:
         raise CaseError(problem)
     bad = petsc_options.problems(case.si["solver"]["petsc_options"])
@@ -362,13 +363,16 @@ def _prepare_run(args, comm):
     return case, outdir
 
 
-def check_new_run(case, outdir, overwrite, comm, ignore_memory_limit=False, ranks=None):
+def check_new_run(case, outdir, overwrite, comm, ignore_memory_limit=False, ranks=None,
+                  names=None):
     """Before a new run of a valid case touches the disk: memory (for
     `ranks`, default comm's), PETSc options and the output directory
-    (CaseError on every rank alike)."""
+    (CaseError on every rank alike, naming the options as `names` does:
+    rundir.COMMAND_LINE or rundir.PYTHON)."""
     from . import rundir
-    _preflight(case, ranks or comm.size, ignore_memory_limit)
-    _on_rank0(comm, lambda: rundir.plan(outdir, overwrite, case.source))
+    names = names or rundir.COMMAND_LINE
+    _preflight(case, ranks or comm.size, ignore_memory_limit, names)
+    _on_rank0(comm, lambda: rundir.plan(outdir, overwrite, case.source, names))
 
 
 def _sweep(args):

@@ -96,8 +96,9 @@ def gib(nbytes) -> str:
     return f"{nbytes / 2 ** 30:.3g} GiB"
 
 
-def check(case, ranks=1, ignore_limit=False) -> str | None:
-    """Why the case cannot run here (naming the key and the flag), or None."""
+def check(case, ranks=1, ignore_limit=False, flag="--ignore-memory-limit") -> str | None:
+    """Why the case cannot run here (naming the key and the `flag` that
+    lifts the limit), or None."""
     n, si, source = unknowns(case), case.si, case.source
     g = si["geometry"]
     where = f"[geometry] file {g['file']}" if g["kind"] == "mesh" else f"[geometry] cells = {g['cells']}"
@@ -112,6 +113,6 @@ def check(case, ranks=1, ignore_limit=False) -> str | None:
     if need > have and not ignore_limit:
         return (f"{source}: {where}: the run needs about {gib(need)} "
                 f"({n:.3g} unknowns on {ranks} rank(s)), this machine has {gib(have)} "
-                f"available; {fewer}, or pass --ignore-memory-limit if the job runs "
+                f"available; {fewer}, or pass {flag} if the job runs "
                 "where there is more (e.g. across cluster nodes)")
     return None

@@ -126,30 +126,40 @@ def _protected(target: Path, case_source) -> str | None:
     return None
 
 
-def plan(path, overwrite=False, case_source=None) -> list[Path]:
+# how the user gives the output directory and its options, which errors
+# name: on the command line, and in Python (anodex.run)
+COMMAND_LINE = {"output": "-o/--output", "overwrite": "--overwrite",
+                "ignore_memory_limit": "--ignore-memory-limit"}
+PYTHON = {"output": "outdir", "overwrite": "overwrite=True",
+          "ignore_memory_limit": "ignore_memory_limit=True"}
+
+
+def plan(path, overwrite=False, case_source=None, names=COMMAND_LINE) -> list[Path]:
     """Check that `path` may be used as an output directory; returns the
-    entries to remove first (non-empty only with --overwrite).  Raises
-    OutputDirError saying why not and what to do instead."""
+    entries to remove first (non-empty only with overwrite).  Raises
+    OutputDirError saying why not and what to do instead (the options as
+    `names` calls them)."""
     try:
-        return _plan(path, overwrite, case_source)
+        return _plan(path, overwrite, case_source, names)
     except OSError as e:  # a name too long, a loop of links, no permission
         raise OutputDirError(f"{short(str(path), 200)}: cannot be used as the output directory: "
                              f"{e.strerror or type(e).__name__}") from None
 
 
-def _plan(path, overwrite, case_source):
+def _plan(path, overwrite, case_source, names):
+    o, again = names["output"], names["overwrite"]
     if str(path) == "":
-        raise OutputDirError("-o/--output: empty path; give a directory such as runs/mycase")
+        raise OutputDirError(f"{o}: empty path; give a directory such as runs/mycase")
     path = Path(path)
     name = short(str(path), 200)
     if "\0" in str(path):
-        raise OutputDirError("-o/--output: the path contains a NUL character")
+        raise OutputDirError(f"{o}: the path contains a NUL character")
     if name_too_long(path):
         raise OutputDirError(f"{name}: cannot create the output directory: File name too long "
                              "(a name in the path is longer than 255 bytes)")
     if path.exists() and not path.is_dir():
         raise OutputDirError(f"{name}: exists and is not a directory; anodex never replaces a "
-                             "file with a run: choose a directory with -o")
+                             f"file with a run: choose a directory with {o}")
     if not path.exists():
         above = next(a for a in path.absolute().parents if a.exists())
         if not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
@@ -165,21 +175,21 @@ def _plan(path, overwrite, case_source):
         return []  # a case prepared by `anodex sweep expand`
     if not overwrite:
         raise OutputDirError(f"{name}: output directory exists and is not empty; choose another "
-                             "with -o or pass --overwrite to replace the anodex run in it")
+                             f"with {o} or pass {again} to replace the anodex run in it")
     target = path.resolve()
     why = _protected(target, case_source)
     if why:
-        raise OutputDirError(f"{name}: --overwrite refused: {why}; anodex replaces only a "
+        raise OutputDirError(f"{name}: {again} refused: {why}; anodex replaces only a "
                              "directory that holds nothing but an earlier anodex run")
     if not is_run_directory(path):
-        raise OutputDirError(f"{name}: --overwrite refused: it does not hold an anodex run (no "
+        raise OutputDirError(f"{name}: {again} refused: it does not hold an anodex run (no "
                              "anodex status.json or metadata.json); nothing was deleted")
     fields = run_fields(path)
     foreign = [e.name for e in entries if not is_anodex_file(e, fields)]
     if foreign:
-        raise OutputDirError(f"{name}: --overwrite refused: it holds {len(foreign)} entr"
+        raise OutputDirError(f"{name}: {again} refused: it holds {len(foreign)} entr"
                              f"{'y' if len(foreign) == 1 else 'ies'} anodex did not write "
-                             f"({listing(sorted(foreign))}); move them away or choose another -o. "
+                             f"({listing(sorted(foreign))}); move them away or choose another {o}. "
                              "Nothing was deleted")
     return entries
 

@@ -41,9 +41,11 @@ def test_set_validates_the_whole_case_and_leaves_it_unchanged_on_error():
     assert case.set("collector.potential", "-250 mV") is case
     assert case.si["collector"]["potential"] == pytest.approx(-0.25)
     assert case.raw["collector"]["potential"] == "-250 mV"
-    with pytest.raises(anodex.CaseError, match=r"time\.end.*needs s"):
+    # errors name the call, not the command line's --set
+    with pytest.raises(anodex.CaseError, match=r'case\.set\("time\.end", \.\.\.\): .*needs s'):
         case.set("time.end", "3 V")
-    with pytest.raises(anodex.CaseError, match="unknown key"):
+    with pytest.raises(anodex.CaseError, match=r'case\.set\("collector\.potentail", '
+                                               r'\.\.\.\): unknown key'):
         case.set("collector.potentail", "-0.2 V")
     with pytest.raises(anodex.CaseError, match="section.key"):
         case.set("potential", "-0.2 V")
@@ -62,11 +64,20 @@ def test_set_validates_the_whole_case_and_leaves_it_unchanged_on_error():
 
 
 def test_run_refuses_a_directory_that_is_not_a_run_before_writing(tmp_path):
+    """... naming the arguments of anodex.run, not the command line's flags."""
     (tmp_path / "notes.txt").write_text("mine")
     case = anodex.Case.from_file(ROOT / "cases" / "li_llzo.toml")
-    with pytest.raises(anodex.CaseError, match="does not hold an anodex run.*nothing was deleted"):
+    with pytest.raises(anodex.CaseError, match="not empty; choose another with outdir or pass "
+                                               "overwrite=True"):
+        anodex.run(case, tmp_path)
+    with pytest.raises(anodex.CaseError, match="overwrite=True refused: it does not hold an "
+                                               "anodex run.*nothing was deleted"):
         anodex.run(case, tmp_path, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    big = anodex.Case.from_file(ROOT / "cases" / "li_llzo.toml").set("geometry.cells",
+                                                                      [20000, 20000])
+    with pytest.raises(anodex.CaseError, match="ignore_memory_limit=True"):
+        anodex.run(big, tmp_path / "big")
     with pytest.raises(ValueError, match="ranks"):
         anodex.run(case, tmp_path / "x", ranks=0)
 
