@@ -56,3 +56,25 @@ def test_plot_run_draws_a_panel_for_every_model(path, overrides, expected, tmp_p
     assert expected <= set(drawn), drawn
     png = plot_run(tmp_path / "run")
     assert png.stat().st_size > 10000
+
+
+def test_a_3d_field_is_drawn_as_its_mid_depth_slice():
+    """_draw_field on the nodes of a 3-D box whose values differ from layer
+    to layer (v = 100 z/um + x/um): the map holds exactly the nodes of the
+    layer nearest mid-depth (z = 2 um of 0..4 um) with their values, and
+    the title names the slice."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from postprocess.plot_run import _draw_field
+    x, y, z = np.meshgrid(np.arange(5.0), np.arange(4.0), np.arange(5.0), indexing="ij")
+    points = np.column_stack([x.ravel(), y.ravel(), z.ravel()]) * 1e-6
+    v = 100.0 * z.ravel() + x.ravel()
+    fig, a = plt.subplots()
+    _draw_field(fig, a, points, "phi_s", "V", 1.0, v)
+    drawn = np.asarray(a.collections[0].get_array())
+    mid = np.isclose(points[:, 2], 2e-6)
+    assert sorted(drawn) == sorted(v[mid])
+    assert "slice z = 2 um" in a.get_title()
+    plt.close(fig)
