@@ -279,8 +279,9 @@ class Block:
         return None
 
     def done(self) -> str | None:
-        """Before the first step (of a restart): a reason there is nothing
-        left to run (a finished protocol), or None."""
+        """The block's program is over (a finished protocol): why, or None.
+        Asked before the first step (a restart may have nothing left) and
+        after every step; the run then ends "completed"."""
         return None
 
     def progress(self, row: dict) -> str:
@@ -302,9 +303,10 @@ class Block:
         inf: none."""
         return float("inf")
 
-    def after_step(self, pb, step: int, t: float, dt: float) -> bool:
-        """After an accepted step; True if it changed the state (the stepper
-        then restarts its history)."""
+    def after_step(self, pb, step: int, t: float, dt: float, row: dict) -> bool:
+        """After an accepted step, with its time-series row (every block's
+        columns); True if it changed the state (the stepper then restarts
+        its history)."""
         return False
 
     # set by after_step when the block's control jumped at this step's end

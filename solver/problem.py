@@ -175,10 +175,6 @@ class Problem:
             del self.bcs[present[0]]
         return True
 
-    def block(self, name):
-        """The model's block of that name, or None."""
-        return next((b for b in self.blocks if b.name == name), None)
-
     def indicator(self, name, where):
         """Vector function: 1 on `name`'s dofs at boundary `where`, else 0."""
         ind = fem.Function(self.V)

@@ -230,7 +230,8 @@ class Run:
                                      st["krylov"], st["integrals"])
             row["wall_s"] = self.wall()
             self.out.append(row)
-            changed = [b.after_step(pb, stepper.step, stepper.t, st["dt"]) for b in pb.blocks]
+            changed = [b.after_step(pb, stepper.step, stepper.t, st["dt"], row)
+                       for b in pb.blocks]
             # a block's event changed the state, or the step landed on a jump
             # of the data (a control's step, not a ramp's kink): the history
             # of the smooth solution before it does not belong to the next step
@@ -298,15 +299,17 @@ class Run:
         state, reason = "completed", f"reached end time {self.case.si['time']['end']:g} s"
         # (a restarted run whose blocks have nothing left, e.g. a finished
         # protocol, takes no step)
-        done = next((r for r in (b.done() for b in self.pb.blocks) if r), None)
-        if done:
-            state, reason = "stopped", done
+        done, stop = self.done(), None
         try:
             while not done and self.stepper.t < self.t_end * (1 - 1e-12):
                 stop = self.step()
-                if stop:
-                    state, reason = "stopped", stop
+                done = self.done()
+                if done or stop:
                     break
+            if done:
+                state, reason = "completed", done
+            elif stop:
+                state, reason = "stopped", stop
             self.write_checkpoint()  # lets a finished run be extended with --restart
         except GiveUp as e:  # every rank gives up together
             # (a SIGTERM inside a solve can surface as failed solves down to dt_min)
@@ -324,6 +327,10 @@ class Run:
         finally:
             summary = self.finish(state, reason)
         return {"status": state, "reason": reason, **summary}
+
+    def done(self):
+        """Why a block's program is over (Block.done), or None."""
+        return next((r for r in (b.done() for b in self.pb.blocks) if r), None)
 
     def finish(self, state, reason):
         """status.json, the last fields, metadata.json; returns the summary."""

@@ -133,9 +133,9 @@ class Stepper:
             dt = self._landing(intended, t_stop - self.t)
             prev = self.dt_prev if self.bdf2 else None
             pb.set_time_weights(dt, prev)
-            if before_solve is not None:
-                before_solve(self.t, self.t + dt)
             self._predict(dt, self.dt_prev)
+            if before_solve is not None:  # (after the guess: a block may adjust it)
+                before_solve(self.t, self.t + dt)
             ok, its, lits, reason = self.ns.solve()
             newton += its
             krylov += lits

@@ -122,13 +122,13 @@ def test_a_cycling_protocol_runs_its_schedule(metal, mpi_tmp_path):
     """Plate 0.1 mAh/cm2 at 10 mA/cm2 (36 s), rest 20 s, strip 30 s at
     10 mA/cm2, twice: every row's step and cycle follow the closed-form
     schedule, the steps land on their ends, each step's current is its set
-    value, the capacity is I t, the run stops "protocol finished", and the
+    value, the capacity is I t, the run ends "completed" ("protocol finished"), and the
     metal counted from the phase field follows the charge through the
     collector (Faraday, z of the metal)."""
     steps = ["Plate at 10 mA/cm2 until 0.1 mAh/cm2", "Rest for 20 s",
              "Strip at 10 mA/cm2 for 30 s"]
     ts, status = run(cycling_case(steps, repeat=2, metal=metal), mpi_tmp_path / "cyc")
-    assert status["status"] == "stopped" and "protocol finished" in status["reason"]
+    assert status["status"] == "completed" and "protocol finished" in status["reason"]
     durations = [0.1 * MAH_CM2 / 100.0, 20.0, 30.0] * 2
     ends = np.cumsum(durations)
     assert ts["t_s"][-1] == pytest.approx(ends[-1], rel=1e-9)
@@ -162,7 +162,7 @@ def test_a_potential_cut_off_ends_the_step_that_crosses_it(mpi_tmp_path):
     (the row before it is below), with metal left, and the plate follows."""
     steps = ["Strip at 10 mA/cm2 until 0.3 V", "Plate at 10 mA/cm2 for 10 s"]
     ts, status = run(cycling_case(steps, film="1 um"), mpi_tmp_path / "cut")
-    assert status["status"] == "stopped" and "protocol finished" in status["reason"]
+    assert status["status"] == "completed" and "protocol finished" in status["reason"]
     strip = np.flatnonzero(ts["step_index"] == 1)[1:]
     last = strip[-1]
     assert ts["cell_potential_V"][last] >= 0.3 > ts["cell_potential_V"][last - 1]
@@ -247,6 +247,31 @@ def test_cc_cv_strips_to_the_end_then_plates_again(mpi_tmp_path):
     assert ts["t_s"][plate[-1]] - ts["t_s"][hold[-1]] == pytest.approx(10.0, rel=1e-9)
     grown = ts["metal_mol_m2"][plate[-1]] - ts["metal_mol_m2"][hold[-1]]
     assert grown == pytest.approx(100.0 * 10.0 / (Z["Li"] * FARADAY), rel=1e-3)
+
+
+def test_running_out_of_metal_ends_the_strip_and_the_protocol_goes_on(mpi_tmp_path):
+    """Strip a 1 um Li film at 2 mA/cm2 until 0.5 V: the metal runs out
+    (less than 0.01 l left) before the potential gets there, which ends the
+    strip (protocol.csv: "metal depleted"), not the run; the rest and the
+    plate after it run, and the plate grows I t / (zF).  The same strip
+    without a protocol ends the run "metal depleted"."""
+    steps = ["Strip at 2 mA/cm2 until 0.5 V", "Rest for 10 s", "Plate at 2 mA/cm2 for 20 s"]
+    ts, status = run(cycling_case(steps, film="1 um", end="2 h"), mpi_tmp_path / "out")
+    assert status["status"] == "completed" and "protocol finished" in status["reason"], status
+    import csv
+    with open(mpi_tmp_path / "out" / "protocol.csv", newline="") as f:
+        ended = list(csv.DictReader(f))
+    assert [r["ended_by"].split(":")[0] for r in ended] == [
+        "metal depleted", "time reached", "time reached"]
+    strip = np.flatnonzero(ts["step_index"] == 1)
+    assert ts["cell_potential_V"][strip[-1]] < 0.5  # (the cut-off was not reached)
+    assert 0 < ts["deposit_thickness_m"][strip[-1]] < 0.01 * 0.5e-6
+    plate = np.flatnonzero(ts["step_index"] == 3)
+    grown = ts["metal_mol_m2"][plate[-1]] - ts["metal_mol_m2"][plate[0] - 1]
+    assert grown == pytest.approx(20.0 * 20.0 / (Z["Li"] * FARADAY), rel=1e-3)
+    alone, status = run(cycling_case(None, film="1 um", end="2 h", collector={
+        "control": "galvanostatic", "current_density": "-2 mA/cm2"}), mpi_tmp_path / "alone")
+    assert status["status"] == "stopped" and "metal depleted" in status["reason"], status
 
 
 def test_a_finished_protocol_extended_in_time_takes_no_step(mpi_tmp_path):

@@ -192,6 +192,17 @@ def butler_volmer(s, lev, eta_ct):
     return i0 * rate
 
 
+def metal_depleted(row, si) -> str | None:
+    """Why the metal counts as used up (less than DEPLETED l per electrode
+    area left, by the row's deposit_thickness_m), or None; a bare
+    collector (nothing left to strip, 0) is not depleted."""
+    ell, left = interface_length(si["phase_field"]), row.get("deposit_thickness_m", 0.0)
+    if not 0 < left < DEPLETED * ell:
+        return None
+    return (f"metal depleted: {left * 1e9:.3g} nm of metal per electrode area left while "
+            f"stripping (below {DEPLETED:g} of the interface length {ell * 1e6:.3g} um)")
+
+
 @register
 class ChargeTransfer(Block):
     name = "charge_transfer"
@@ -300,19 +311,14 @@ class ChargeTransfer(Block):
         self.pb = pb
 
     def stop(self, row):
-        """Stripping has run out of metal: less than DEPLETED l per electrode
-        area is left while the collector strips (a battery tester's end of
-        discharge; the cell potential is rising steeply by then).  A protocol
-        whose next step plates or rests goes on from the metal left."""
-        collector = self.pb.block("electronic_conduction")
-        sense = collector.next_current_sense() if collector else None
-        if (row["collector_current_A_m2"] if sense is None else sense) >= 0:
+        """Stripping has run out of metal (metal_depleted) while the
+        collector strips: a battery tester's end of discharge; the cell
+        potential is rising steeply by then.  Under a [protocol] it ends
+        the stripping step instead, and the protocol goes on
+        (electronic_conduction)."""
+        if self.pb.case.si["protocol"]["steps"] or row["collector_current_A_m2"] >= 0:
             return None
-        ell, left = interface_length(self.pb.case.si["phase_field"]), row["deposit_thickness_m"]
-        if not 0 < left < DEPLETED * ell:  # (0: a bare collector, nothing to strip)
-            return None
-        return (f"metal depleted: {left * 1e9:.3g} nm of metal per electrode area left while "
-                f"stripping (below {DEPLETED:g} of the interface length {ell * 1e6:.3g} um)")
+        return metal_depleted(row, self.pb.case.si)
 
     def integrals(self, pb):
         s = pb.state

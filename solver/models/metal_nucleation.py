@@ -432,7 +432,7 @@ class MetalNucleation(Block):
         self.flat.interpolate(self.flat_expr)
         return self.local.x.array, self.flat.x.array
 
-    def after_step(self, pb, step, t, dt):
+    def after_step(self, pb, step, t, dt, row):
         """Commit the step's growth; nuclei that metal covered stop, those at
         insertion_radius enter the phase field; draw this step's births
         (collective; t, dt internal).  True if eta was changed or a nucleus

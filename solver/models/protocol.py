@@ -61,6 +61,11 @@ class Step:
             limits.append(self.until[1] / abs(self.value))
         return min(limits) if limits else None
 
+    @property
+    def strips(self) -> bool:
+        """A strip at a current, or a hold above the metal's own potential."""
+        return self.value < 0 if self.control == "galvanostatic" else self.value > 0
+
     def ended(self, elapsed, potential, current, capacity) -> str | None:
         """Why the step is over after a time step that ends `elapsed` s into
         it with these cell potential (V), current (A/m^2) and step capacity

@@ -382,7 +382,7 @@ class SEI(Block):
                 "sei_charge_C_m2": stored - self.charge_origin + self.cracked_charge,
                 "sei_cracked_charge_C_m2": self.cracked_charge}
 
-    def after_step(self, pb, step, t, dt):
+    def after_step(self, pb, step, t, dt, row):
         """The crack rule: where the strain exceeds critical_strain, the SEI
         breaks off (its charge stays consumed: sei_cracked_charge) and a
         fresh film of fresh_thickness forms on the exposed metal, paid for by
