@@ -195,7 +195,7 @@ def test_holds_and_currents_mix_in_one_protocol(mpi_tmp_path):
     follows the ionic current entering at the reservoir face (from the
     gradient of phi_e, integrated by the trapezoid rule here)."""
     steps = ["Hold at -0.1 V for 20 s", "Plate at 10 mA/cm2 for 20 s",
-             "Hold at -0.1 V for 20 s", "Strip at 10 mA/cm2 for 20 s"]
+             "Hold at -0.05 V for 20 s", "Strip at 10 mA/cm2 for 20 s"]
     ts, status = run(cycling_case(steps, end="80 s"), mpi_tmp_path / "mixed")
     assert "protocol finished" in status["reason"], status
     plain, _ = run(cycling_case(None, control="potentiostatic", end="20 s",
@@ -207,7 +207,8 @@ def test_holds_and_currents_mix_in_one_protocol(mpi_tmp_path):
         plain["collector_current_A_m2"][-1], rel=1e-6)
     k = ts["step_index"][1:]
     potential, current = ts["cell_potential_V"][1:], ts["collector_current_A_m2"][1:]
-    assert np.abs(potential[(k == 1) | (k == 3)] + 0.1).max() < 1e-9
+    assert np.abs(potential[k == 1] + 0.1).max() < 1e-9
+    assert np.abs(potential[k == 3] + 0.05).max() < 1e-9
     assert np.abs(current[k == 2] - 100.0).max() < 1e-3
     assert np.abs(current[k == 4] + 100.0).max() < 1e-3
     # per step: the charge of the current steps is I t; a hold's is the
@@ -234,7 +235,8 @@ def test_cc_cv_strips_to_the_end_then_plates_again(mpi_tmp_path):
     then plate 10 s at 10 mA/cm2: the hold's current falls on every row
     and ends on the first row below the cut-off; the run goes on from the
     metal left (it is not stopped as "metal depleted": the next step
-    plates) and grows I t / (zF) in the plate."""
+    plates) and grows I t / (zF) in the plate, less the double layers'
+    charge (the potential swings from +0.3 to -0.36 V)."""
     steps = ["Strip at 10 mA/cm2 until 0.3 V", "Hold at 0.3 V until 5 mA/cm2",
              "Plate at 10 mA/cm2 for 10 s"]
     ts, status = run(cycling_case(steps, film="1 um", end="10 min"), mpi_tmp_path / "cccv")
@@ -246,7 +248,28 @@ def test_cc_cv_strips_to_the_end_then_plates_again(mpi_tmp_path):
     plate = np.flatnonzero(ts["step_index"] == 3)
     assert ts["t_s"][plate[-1]] - ts["t_s"][hold[-1]] == pytest.approx(10.0, rel=1e-9)
     grown = ts["metal_mol_m2"][plate[-1]] - ts["metal_mol_m2"][hold[-1]]
-    assert grown == pytest.approx(100.0 * 10.0 / (Z["Li"] * FARADAY), rel=1e-3)
+    layers = ts["double_layer_charge_C_m2"][plate[-1]] - ts["double_layer_charge_C_m2"][hold[-1]]
+    assert grown * Z["Li"] * FARADAY + layers == pytest.approx(100.0 * 10.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("steps", [
+    ["Plate at 10 mA/cm2 for 20 s", "Hold at -0.1 V for 20 s"],
+    ["Strip at 10 mA/cm2 for 20 s", "Hold at 0 V for 20 s"]])
+def test_a_hold_after_a_current_step_starts_at_its_potential(steps, mpi_tmp_path):
+    """Mg (z = 2: 2 RT/zF = 26 mV per Newton iteration at most): a hold
+    0.2-0.3 V away from where the current step left the cell.  Newton
+    starts with the metal at the hold's potential, and the protocol
+    finishes (measured: 1 and 2 failed solves at the hold, each retried at
+    a smaller dt; walking the metal there from the old potential failed
+    the plate -> hold at every dt down to dt_min); the current step's metal
+    is its I t / (zF), less the double layers' charge."""
+    ts, status = run(cycling_case(steps, metal="Mg", end="1 h"), mpi_tmp_path / "mg")
+    assert status["status"] == "completed", status
+    first = np.flatnonzero(ts["step_index"] == 1)[-1]
+    sign = 1 if steps[0].startswith("Plate") else -1
+    moved = (ts["metal_mol_m2"][first] - ts["metal_mol_m2"][0]) * Z["Mg"] * FARADAY
+    layers = ts["double_layer_charge_C_m2"][first] - ts["double_layer_charge_C_m2"][0]
+    assert moved + layers == pytest.approx(sign * 100.0 * 20.0, rel=1e-6)
 
 
 def test_running_out_of_metal_ends_the_strip_and_the_protocol_goes_on(mpi_tmp_path):
@@ -323,3 +346,9 @@ def test_a_mixed_protocol_in_2d_runs_alike_on_1_and_2_ranks(tmp_path):
     assert np.abs(current[k == 1] - 100.0).max() < 1e-3
     assert np.abs(current[k == 3] + 100.0).max() < 1e-3
     assert np.abs(current[k == 4]).max() < 1e-3
+    # the plate's metal: I t / (zF), less the double layers' share
+    metal = np.array([r["metal_mol_m2"] for r in one])
+    layers = np.array([r["double_layer_charge_C_m2"] for r in one])
+    plate = np.flatnonzero(k == 1)[-1] + 1  # (rows after the t = 0 row)
+    assert (metal[plate] - metal[0]) * Z["Li"] * FARADAY + layers[plate] - layers[0] == \
+        pytest.approx(100.0 * 5.0, rel=1e-6)
