@@ -303,6 +303,12 @@ class Block:
         inf: none."""
         return float("inf")
 
+    def shorter_step(self, pb, dt: float) -> float | None:
+        """After a converged step of dt (internal), before it is accepted: a
+        shorter dt to take instead when the step overshot what the block
+        allows (a nucleus dissolved past zero), else None (collective)."""
+        return None
+
     def after_step(self, pb, step: int, t: float, dt: float, row: dict) -> bool:
         """After an accepted step, with its time-series row (every block's
         columns); True if it changed the state (the stepper then restarts

@@ -162,6 +162,13 @@ class Stepper:
                          f"at dt = {self.seconds(dt):.3g} s")
                 self.dt = max(dt * factor, dt_min)
                 continue
+            shorter = [d for d in (b.shorter_step(pb, dt) for b in pb.blocks) if d is not None]
+            if shorter and dt > dt_min:
+                self.rejected += 1
+                self.dt = max(min(shorter), dt_min)
+                self.detail(f"step {self.step + 1}: rejected at dt = {self.seconds(dt):.3g} s, "
+                            f"a block asks for {self.seconds(self.dt):.3g} s")
+                continue
             # the blocks' integrals (consistent boundary fluxes contain the
             # time difference) on this step's own history levels and weights,
             # before _accept shifts the history

@@ -396,6 +396,40 @@ def test_nuclei_are_paid_for_by_the_circuit(metal, z, scheme, mpi_tmp_path):
     assert metal_mol == pytest.approx(paid, rel=0.01)
 
 
+def test_nuclei_stripped_to_the_end_never_hold_negative_metal(mpi_tmp_path):
+    """Plate 3 s at 2 mA/cm2 on a bare collector (nuclei below the mesh
+    only), then strip at 2 mA/cm2 until 0.5 V: a nucleus's radius is frozen
+    over a step, so its reaction does not slow as it empties; the step that
+    would take it past zero is retaken shorter, and it stalls.  Every row's
+    sub-grid metal stays >= 0 (without the retaken step: -0.33 of the
+    plated metal, measured), every nucleus stalls, the potential cut-off ends the strip,
+    and the metal left plus the double layers' charge equals the imposed
+    charge, I t_plate - I t_strip, in closed form."""
+    import csv
+    import numpy as np
+    from conftest import read_timeseries
+    from solver.run import run_case
+    case = load_case(TINY, {"time.end": "100 s", "protocol.steps": [
+        "Plate at 2 mA/cm2 for 3 s", "Strip at 2 mA/cm2 until 0.5 V"]})
+    out = mpi_tmp_path / "strip"
+    assert run_case(case, out)["status"] == "completed"
+    ts = read_timeseries(out)
+    plated = 20.0 * 3.0 / 96485.33212  # mol/m^2, z = 1
+    sub = np.array([r["subgrid_metal_mol_m2"] for r in ts])
+    assert sub.max() > 0.5 * plated and sub.min() >= -1e-9 * plated
+    with open(out / "nucleation.csv", newline="") as f:
+        events = [e["event"] for e in csv.DictReader(f)]
+    assert events.count("born") == events.count("stalled") > 0
+    with open(out / "protocol.csv", newline="") as f:
+        ended = list(csv.DictReader(f))
+    assert ended[1]["ended_by"].startswith("potential")
+    last = ts[-1]
+    dl = last["double_layer_charge_C_m2"] - ts[0]["double_layer_charge_C_m2"]
+    imposed = 20.0 * 3.0 - 20.0 * (last["t_s"] - 3.0)
+    metal = (last["metal_mol_m2"] + last["subgrid_metal_mol_m2"]) * 96485.33212
+    assert metal + dl == pytest.approx(imposed, abs=1e-6 * 60.0)
+
+
 def _events(out):
     import csv
     with open(out / "nucleation.csv", newline="") as f:
