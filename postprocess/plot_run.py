@@ -97,12 +97,15 @@ def _series_panels(run: Path, ts) -> list:
         panels.append(("currents", currents))
     if "cycle" in ts and np.nanmax(ts["cycle"]) > 0:
         def cycling(a):
+            # each cycle from its own start, as a tester plots it (a cycle
+            # whose net charge is not zero shifts the next one otherwise)
             for c in np.unique(ts["cycle"][1:]):
                 rows = np.flatnonzero(ts["cycle"] == c)
-                a.plot(ts["capacity_mAh_cm2"][rows], ts["cell_potential_V"][rows],
+                start = ts["capacity_mAh_cm2"][max(rows[0] - 1, 0)]
+                a.plot(ts["capacity_mAh_cm2"][rows] - start, ts["cell_potential_V"][rows],
                        label=f"cycle {int(c)}")
-            a.set(xlabel="capacity passed (mAh/cm^2, plating +)", ylabel="cell potential (V)",
-                  title="cycling: potential against capacity")
+            a.set(xlabel="capacity passed in the cycle (mAh/cm^2, plating +)",
+                  ylabel="cell potential (V)", title="cycling: potential against capacity")
             if len(np.unique(ts["cycle"][1:])) <= 10:
                 a.legend(fontsize="small")
         panels.append(("cycling", cycling))

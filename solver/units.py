@@ -182,9 +182,32 @@ def parse_unit(expr: str):
     return result
 
 
+# what a dimension is called, for errors ("unit 'mV' is a potential (V), ...")
+_NAMED = {_UNITS["V"][1]: "a potential (V)", _dim(m=-2, A=1): "a current density (A/m^2)",
+          _dim(s=1): "a time (s)", _dim(m=1): "a length (m)", _dim(K=1): "a temperature (K)",
+          _dim(m=-3, kg=-1, s=3, A=2): "a conductivity (S/m)",
+          _UNITS["S"][1]: "a conductance (S)", _dim(m=2, s=-1): "a diffusivity (m^2/s)",
+          _dim(s=-1): "a rate (1/s)", _dim(m=-3, mol=1): "a concentration (mol/m^3)",
+          _UNITS["Pa"][1]: "a pressure (Pa)", _UNITS["J"][1]: "an energy (J)",
+          _dim(kg=1, s=-2): "an energy per area (J/m^2)",
+          _dim(m=-2, s=1, A=1): "a charge per area (C/m^2, mAh/cm^2)",
+          _dim(m=-4, kg=-1, s=4, A=2): "a capacitance per area (F/m^2)",
+          _dim(A=1): "a current (A)", _dim(s=1, A=1): "a charge (C)", _dim(kg=1): "a mass (kg)",
+          DIMENSIONLESS: "a number (no unit)"}
+
+
 def format_dimension(dim) -> str:
+    """What a dimension is: its name where it has one, else its SI base units."""
+    if dim in _NAMED:
+        return _NAMED[dim]
     parts = [f"{b}^{e}" if e != 1 else b for b, e in zip(BASE, dim) if e]
     return " ".join(parts) or "dimensionless"
+
+
+def _needed(dimension, want) -> str:
+    """The unit a key declares, with what it is: "A/m^2 (a current density)"."""
+    name = _NAMED.get(want)
+    return f"{dimension} ({name.split(' (')[0]})" if name else dimension
 
 
 def dimension_of(unit: str):
@@ -229,8 +252,8 @@ def to_si(value, dimension: str) -> float:
         raise UnitError(f"missing unit in '{value}': expected a unit of {dimension}")
     if unit in _CELSIUS:
         if want != _dim(K=1):
-            raise UnitError(f"unit '{unit}' is a temperature, but this key needs {dimension} "
-                            f"({format_dimension(want)})")
+            raise UnitError(f"unit '{unit}' is a temperature, but this key needs "
+                            f"{_needed(dimension, want)}")
         if number < -_ZERO_CELSIUS:
             raise UnitError(f"'{value}' is below absolute zero (-273.15 degC)")
         return number + _ZERO_CELSIUS
@@ -242,7 +265,7 @@ def to_si(value, dimension: str) -> float:
         hint = ("; degrees Celsius are written \"degC\" (\"25 degC\")"
                 if unit == "C" and want == _dim(K=1) else "")
         raise UnitError(f"unit '{unit}' is {format_dimension(dim)}, "
-                        f"but this key needs {dimension} ({format_dimension(want)}){hint}")
+                        f"but this key needs {_needed(dimension, want)}{hint}")
     if not math.isfinite(number * factor) or (number != 0 and number * factor == 0):
         raise UnitError(f"'{value}' is {'0' if math.isfinite(number * factor) else 'infinite'} "
                         "in SI units (the number overflows or underflows)")

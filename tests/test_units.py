@@ -60,6 +60,10 @@ def test_dimensionless_may_be_bare_number():
     ("25 C", "K", 'degrees Celsius are written "degC"'),
     ("1 cm 2", "m^2", "unexpected '2'"),
     ("3 mAh", "A/m^2", "needs A/m^2"),
+    # what each side is, by name where it has one
+    ("1 mV", "A/m^2", "unit 'mV' is a potential (V), but this key needs A/m^2 (a current density)"),
+    ("1 mAh/cm2", "V", "is a charge per area (C/m^2, mAh/cm^2), but this key needs V (a potential)"),
+    ("2 kg", "m/s", "unit 'kg' is a mass (kg), but this key needs m/s"),
 ])
 def test_bad_quantities(value, dim, fragment):
     with pytest.raises(UnitError, match=re.escape(fragment)):
