@@ -231,6 +231,16 @@ def _where(section, key, from_cli) -> str:
     return f"[{section}] {key}"
 
 
+def _name_set_key(error, from_cli) -> str:
+    """A check's error about a key set by --set or case.set, headed by how
+    it was set (the block checks name keys as the case file does)."""
+    for section, key in from_cli:
+        plain = f"[{section}] {key}"
+        if error.startswith(plain) and error[len(plain):len(plain) + 1] in (":", "["):
+            return f"{from_cli.name(section, key)}: {error}"
+    return error
+
+
 def validate(data: dict, source: str = "<case>", from_cli=SetKeys(), base_dir=None) -> Case:
     """Validate a parsed case dict; raise CaseError listing every problem.
     from_cli: the SetKeys that came from --set or Case.set (named so);
@@ -264,7 +274,7 @@ def validate(data: dict, source: str = "<case>", from_cli=SetKeys(), base_dir=No
     if not errors:
         errors, model = _case_checks(raw, si, given, provenance, from_cli)
     if errors:
-        listed = errors[:MAX_REPORTED]
+        listed = [_name_set_key(e, from_cli) for e in errors[:MAX_REPORTED]]
         more = (f"\n  ... and {len(errors) - MAX_REPORTED} more problems"
                 if len(errors) > MAX_REPORTED else "")
         raise CaseError(f"{source}: invalid case file:\n  - " + "\n  - ".join(listed) + more)

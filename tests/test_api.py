@@ -49,6 +49,10 @@ def test_set_validates_the_whole_case_and_leaves_it_unchanged_on_error():
         case.set("collector.potentail", "-0.2 V")
     with pytest.raises(anodex.CaseError, match="section.key"):
         case.set("potential", "-0.2 V")
+    # (a block's check of a key set in Python too)
+    with pytest.raises(anodex.CaseError, match=r'case\.set\("protocol\.steps", \.\.\.\): '
+                                               r'\[protocol\] steps\[0\]: .*a potential \(V\)'):
+        case.set("protocol.steps", ["Plate at 1 mV for 60 s"])
     # keys that must change together: one at a time is refused, both at once pass
     with pytest.raises(anodex.CaseError, match="cells"):
         case.set("geometry.kind", "interval")
