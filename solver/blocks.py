@@ -288,6 +288,11 @@ class Block:
         """A few words for the progress line of the log."""
         return ""
 
+    def fraction_done(self) -> float | None:
+        """How far the block's program is, 0 to 1 (a protocol: its steps
+        finished), for the progress line; None: it has none."""
+        return None
+
     # ---- events --------------------------------------------------------------
     def before_solve(self, pb, t0: float, t1: float):
         """Before every attempt at the step [t0, t1] (internal time)."""

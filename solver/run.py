@@ -275,16 +275,24 @@ class Run:
         if to_file:
             self.last_report = now
         extra = "".join(f", {p}" for p in (b.progress(row) for b in self.pb.blocks) if p)
-        self.log.info(f"t = {self.seconds(t):.4g} s of {self.seconds(self.t_end):.4g} s "
-                      f"({100 * t / self.t_end:.1f} %), step {self.stepper.step}, dt = "
-                      f"{self.seconds(st['dt']):.3g} s, Newton {st['newton']}{extra}, "
-                      f"{self._eta(t)}", extra={"progress": True, "to_file": to_file})
+        # how far: the time's fraction, or a block's program's when further
+        # (a protocol that ends by cut-offs, whose [time] end is a bound)
+        program = max([f for f in (b.fraction_done() for b in self.pb.blocks) if f is not None],
+                      default=0.0)
+        if program > t / self.t_end:  # (a block's steps: a protocol's)
+            where, pace = f" ({100 * program:.1f} % of the steps)", program
+        else:  # (the pace of this run, which may be a restart: from t_start)
+            where = f" of {self.seconds(self.t_end):.4g} s ({100 * t / self.t_end:.1f} %)"
+            pace = (t - self.t_start) / max(self.t_end - self.t_start, 1e-300)
+        self.log.info(f"t = {self.seconds(t):.4g} s{where}, step "
+                      f"{self.stepper.step}, dt = {self.seconds(st['dt']):.3g} s, Newton "
+                      f"{st['newton']}{extra}, {self._eta(pace)}",
+                      extra={"progress": True, "to_file": to_file})
 
-    def _eta(self, t):
-        """Wall time so far and the rest, assuming the simulated time keeps
-        its present pace (the step size grows or shrinks: an estimate)."""
+    def _eta(self, done):
+        """Wall time so far and the rest, assuming the run keeps its present
+        pace towards its end (the step size grows or shrinks: an estimate)."""
         wall = time.perf_counter() - self.wall0
-        done = (t - self.t_start) / max(self.t_end - self.t_start, 1e-300)
         rest = wall * (1 - done) / done if done > 0 else float("nan")
         return f"wall {_clock(wall)}, ETA ~{_clock(rest)}"
 

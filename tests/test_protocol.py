@@ -111,6 +111,24 @@ def test_bad_protocols_are_refused_before_the_run(steps, extra, fragment):
     assert fragment in str(e.value)
 
 
+def test_a_protocol_sets_the_end_of_a_run_that_gives_none():
+    """Without [time] end the protocol ends the run: the end is its latest
+    (each step's `for` time, or capacity / current: 36 s at 10 mA/cm2 for
+    0.1 mAh/cm2), or unbounded when a step ends by a potential cut-off
+    only; a given end is kept."""
+    def end_of(steps, repeat=1, **time):
+        raw = cycling_case(steps, repeat).raw
+        raw["time"] = {k: v for k, v in raw["time"].items() if k != "end"} | time
+        case = validate(raw, "<test>")
+        return case.si["time"]["end"], case.provenance.get("time.end", "")
+    end, how = end_of(["Plate at 10 mA/cm2 until 0.1 mAh/cm2", "Rest for 20 s",
+                       "Strip at 10 mA/cm2 for 30 s or until 0.5 V"], repeat=3)
+    assert end == pytest.approx(3 * (36.0 + 20.0 + 30.0)) and "latest end" in how
+    end, how = end_of(["Plate at 1 mA/cm2 for 1 h", "Strip at 1 mA/cm2 until 0.5 V"])
+    assert end >= 1e9 and "cut-offs" in how
+    assert end_of(["Rest for 1 h"], end="2 h")[0] == 7200.0
+
+
 def _expected_step(t, ends):
     """The protocol step (0-based, over all cycles) a time step ending at t
     belongs to, from the step end times."""

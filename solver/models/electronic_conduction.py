@@ -132,6 +132,11 @@ PARAMS = {
 ELECTRONIC_FLOOR = 1e-18
 
 
+# [time] end of a protocol whose steps end by cut-offs, when none is given
+# (about 317 years: the protocol, not the clock, ends the run)
+UNBOUNDED_END = 1e10
+
+
 def next_profile_time(c, t):
     """The first table time after t (s), repeated with the period; inf: none."""
     if c["profile"] == "constant":
@@ -182,6 +187,20 @@ class ElectronicConduction(Block):
     log_file = "protocol.csv"
     log_columns = ("step", "t_s", "protocol_step", "cycle", "text", "ended_by",
                    "cell_potential_V", "step_capacity_mAh_cm2")
+
+    @classmethod
+    def derive(cls, ctx):
+        """A protocol sets the run's end when [time] end is not given: its
+        latest end, or UNBOUNDED_END for steps that end by cut-offs only
+        (the run then ends when the protocol does)."""
+        steps, errors = protocol.parse(ctx.si["protocol"]["steps"] or [])
+        if steps and not errors:
+            end = protocol.longest(steps, ctx.si["protocol"]["repeat"])
+            how = ("the [protocol]'s latest end" if end is not None else
+                   "the [protocol] ends the run (its steps end by cut-offs)")
+            end = UNBOUNDED_END if end is None else end
+            ctx.put("time", "end", end, f"{end!r} s", f"derived: {how}")
+        return []
 
     @classmethod
     def check(cls, si, given):
@@ -469,6 +488,9 @@ class ElectronicConduction(Block):
             return ""
         return (f"protocol step {row['step_index']}/{len(self.steps)}, cycle "
                 f"{row['cycle']}/{self.repeat}, {row['cell_potential_V']:.4g} V")
+
+    def fraction_done(self):
+        return int(self.steps_done) / (len(self.steps) * self.repeat) if self.steps else None
 
     def done(self):
         if self.steps and self.steps_done >= len(self.steps) * self.repeat:

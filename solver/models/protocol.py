@@ -151,6 +151,14 @@ def parse(steps) -> tuple[list, list]:
     return parsed, errors
 
 
+def longest(steps, repeat) -> float | None:
+    """When the protocol ends at the latest (s), if every step has a time
+    limit (a `for`, or a capacity at a fixed current); None: a step ends by
+    a potential or current cut-off only."""
+    limits = [s.time_limit for s in steps]
+    return None if None in limits else repeat * sum(limits)
+
+
 def known_duration(steps, repeat) -> float | None:
     """The protocol's length (s) if every step has a time and no cut-off."""
     if any(s.duration is None or s.until is not None for s in steps):
