@@ -351,7 +351,11 @@ def test_a_mixed_protocol_in_2d_runs_alike_on_1_and_2_ranks(tmp_path):
     case = cycling_case(["Plate at 10 mA/cm2 for 5 s", "Hold at -0.15 V for 5 s",
                          "Strip at 10 mA/cm2 for 5 s", "Rest for 2 s"], end="20 s",
                         geometry={"kind": "rectangle", "length": "20 um", "height": "10 um",
-                                  "cells": [40, 20]}, reaction={"gibbs_thomson": False})
+                                  "cells": [40, 20]}, reaction={"gibbs_thomson": False},
+                        # (at 1 s the second strip step failed once and was retaken
+                        # after 30 Newton iterations on 2 ranks, the limit: a step
+                        # count that could differ between partitions)
+                        time={"dt_max": "0.25 s"})
     assert_same_on_1_and_2_ranks(case, tmp_path, ["t_s", "step_index", "cycle"], rel=1e-9)
     one, two = (read_timeseries(tmp_path / f"n{n}") for n in (1, 2))
     for col, tol in (("cell_potential_V", 1e-6), ("collector_current_A_m2", 1e-4),
