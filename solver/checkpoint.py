@@ -43,7 +43,7 @@ REQUIRED_SCALARS = ("t", "dt", "dt_prev", "step", "rejected", "failed_solves", "
                     "next_out", "wall_s")
 # scalars added since checkpoints were first written, with the value an older
 # checkpoint implies (NaN: unset), so that its run can still be restarted
-LATER_SCALARS = {"dt_failed": np.float64(np.nan)}
+LATER_SCALARS = {"dt_failed": np.float64(np.nan), "constant_guesses": np.int64(0)}
 
 
 class CheckpointError(RuntimeError):

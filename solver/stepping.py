@@ -56,6 +56,11 @@ class Stepper:
         # which relaxes per accepted step (_relax_cap; None: no cap)
         self.dt_cap = None
         self.dt_failed = None
+        # steps left whose Newton guess is the last solution, not the linear
+        # extrapolation: after reset_history the two steps before it straddle
+        # the jump (a 2-D hold -> strip: 100 Newton iterations and a failed
+        # solve against 73 and none, measured)
+        self.constant_guesses = 0
         self.bdf2 = time_cfg["scheme"] == "bdf2"
 
     CAP_RELAX_EASY = 1.5
@@ -63,7 +68,8 @@ class Stepper:
     CAP_RELAX_NEAR_FAILURE = 1.02
     FAIL_MARGIN = 0.7  # from this fraction of dt_failed up, the cap relaxes slowly
     EASY_NEWTON = 4
-    STATE = ("t", "dt", "dt_prev", "step", "rejected", "failed_solves", "dt_cap", "dt_failed")
+    STATE = ("t", "dt", "dt_prev", "step", "rejected", "failed_solves", "dt_cap", "dt_failed",
+             "constant_guesses")
 
     def state(self) -> dict:
         """What a checkpoint needs to continue stepping exactly."""
@@ -83,6 +89,7 @@ class Stepper:
         pb.u_n.x.array[:] = pb.u.x.array
         pb.u_nm1.x.array[:] = pb.u.x.array
         self.dt_prev = None
+        self.constant_guesses = 2
 
     def _indicators(self, f):
         nodal = {n: self.pb.field_values(n, f) for n in self.pb.names}
@@ -110,9 +117,10 @@ class Stepper:
 
     def _predict(self, dt, dt_prev):
         """Newton's initial guess: the linear extrapolation of the last two
-        steps (the previous solution for the first step)."""
+        steps (the previous solution for the first step, and for the two
+        after a reset of the history)."""
         u, un, unm1 = self.pb.u.x.array, self.pb.u_n.x.array, self.pb.u_nm1.x.array
-        if dt_prev is None:
+        if dt_prev is None or self.constant_guesses > 0:
             u[:] = un
         else:
             u[:] = un + (dt / dt_prev) * (un - unm1)
@@ -204,6 +212,7 @@ class Stepper:
             self.dt = max(dt_min, min(self.dt, self.dt_cap))
             self._relax_cap(newton_its, dt_max)
         self.dt_prev = dt
+        self.constant_guesses = max(int(self.constant_guesses) - 1, 0)
 
     def _relax_cap(self, newton_its, dt_max):
         """Loosen the cap after an accepted step: fast after an easy solve or
