@@ -230,6 +230,10 @@ class Run:
                                      st["krylov"], st["integrals"])
             row["wall_s"] = self.wall()
             self.out.append(row)
+            # (before the blocks' events of this step: a protocol step's end)
+            self.log.debug(f"step {stepper.step}: t = {self.seconds(stepper.t):.6g} s, dt = "
+                           f"{self.seconds(st['dt']):.3g} s, Newton {st['newton']}, Krylov "
+                           f"{st['krylov']}")
             changed = [b.after_step(pb, stepper.step, stepper.t, st["dt"], row)
                        for b in pb.blocks]
             # a block's event changed the state, or the step landed on a jump
@@ -260,13 +264,11 @@ class Run:
         return stops[0] if stops else None
 
     def _report(self, st, row):
-        """Every step a line for run.log (DEBUG); a progress line on the
-        console every second on a terminal (refreshed in place) or every
-        10 s otherwise, which run.log keeps every 10 s, and at the end."""
+        """A progress line on the console every second on a terminal
+        (refreshed in place) or every 10 s otherwise, which run.log keeps
+        every 10 s, and at the end (run.log's per-step DEBUG lines are
+        written by step)."""
         t, now = self.stepper.t, time.perf_counter()
-        self.log.debug(f"step {self.stepper.step}: t = {self.seconds(t):.6g} s, dt = "
-                       f"{self.seconds(st['dt']):.3g} s, Newton {st['newton']}, Krylov "
-                       f"{st['krylov']}")
         end = t >= self.t_end * (1 - 1e-12)
         to_file = now - self.last_report > 10 or end
         if not (to_file or (CONSOLE_IS_TERMINAL and now - self.last_shown > 1)):
