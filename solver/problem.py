@@ -164,16 +164,13 @@ class Problem:
     def switch_dirichlet(self, name, where, on):
         """Impose (on) or release `name`'s Dirichlet condition at boundary
         `where` from the next solve: a collector stepping between potential
-        and current control.  Returns whether it changed."""
+        and current control."""
         bc = self.dirichlet_at[name, where]
         present = [i for i, b in enumerate(self.bcs) if b is bc]
-        if on == bool(present):
-            return False
-        if on:
+        if on and not present:
             self.bcs.append(bc)
-        else:
+        elif present and not on:
             del self.bcs[present[0]]
-        return True
 
     def indicator(self, name, where):
         """Vector function: 1 on `name`'s dofs at boundary `where`, else 0."""

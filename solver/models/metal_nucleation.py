@@ -291,6 +291,7 @@ class MetalNucleation(Block):
         self.nuclei = np.zeros((0, 10))
         self.nucleated = 0.0  # mol/m^2 that entered the phase field as nuclei
         self.pending = np.zeros(0)  # this step's growth of each nucleus (SI metal)
+        self.attempt_growth = None  # the growing nuclei's growth in this attempt at a step
         self.log_rows = []
         self.local = None  # the overpotentials on Q, made at the first draw
         cells = compat.dg0_space(pb.mesh)
@@ -357,6 +358,7 @@ class MetalNucleation(Block):
         dt = s.to_si(t1 - t0, "s")
         zf = self.z * FARADAY
         unit = s.to_si(1.0, "m")  # SI length of an internal length
+        self.attempt_growth = None
         for f in (self.surface, self.birth, self.volume_surface, self.volume_birth, self.shift):
             f.x.array[:] = 0.0
         for k in np.flatnonzero(self.nuclei[:, STATE] == GROWING):
@@ -418,6 +420,7 @@ class MetalNucleation(Block):
             return None
         m = self.nuclei[growing, METAL]
         growth = self._growth(pb, dt, growing)
+        self.attempt_growth = growth  # (record's, if the step is accepted)
         target = 0.5 * self.nuclei[growing, SEED] / self.cfg["seed_factor"] ** self.dim
         over = m + growth < 0
         if not over.any():
@@ -610,7 +613,9 @@ class MetalNucleation(Block):
         growing = np.flatnonzero(self.nuclei[:, STATE] == GROWING)
         self.pending = np.zeros(len(self.nuclei))
         if len(growing) and dt > 0:
-            self.pending[growing] = self._growth(pb, dt, growing)
+            self.pending[growing] = (self._growth(pb, dt, growing) if self.attempt_growth is None
+                                     else self.attempt_growth)
+        self.attempt_growth = None
         below = (self.nuclei[:, METAL] + self.pending)[self.nuclei[:, STATE] != INSERTED].sum()
         per_area = 1 / self.vm / self._electrode_area()
         alive = self.nuclei[:, STATE] != STALLED
