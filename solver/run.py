@@ -222,10 +222,13 @@ class Run:
             for b in pb.blocks:
                 b.before_solve(pb, t0, t1)
         changes = [(b.next_change(pb, stepper.t), b.data_jumps) for b in pb.blocks]
-        st = stepper.advance(min([self.next_out] + [t for t, _ in changes]), before_solve)
-        # (a signal a solver swallowed is raised at the end of deferred(),
-        # after this accepted step's row and outputs)
-        with deferred():
+        row = None
+
+        def accepted(st):
+            """The accepted step's row, events, fields and checkpoint, in the
+            stepper's critical section (a signal that came meanwhile, or that
+            a solver swallowed, ends the run after them)."""
+            nonlocal pb, stepper, row  # (an adaptation replaces pb and stepper)
             row = observables.record(pb, stepper.step, stepper.t, st["dt"], st["newton"],
                                      st["krylov"], st["integrals"])
             row["wall_s"] = self.wall()
@@ -256,6 +259,8 @@ class Run:
             if self.checkpoint_due(wrote_fields):
                 self.write_checkpoint()
             self.ns.after_control_jump = control_jumped
+        st = stepper.advance(min([self.next_out] + [t for t, _ in changes]), before_solve,
+                             accepted)
         agreed(self.comm)  # (several ranks stop on a signal together, here)
         self._report(st, row)
         stops = [r for r in (b.stop(row) for b in pb.blocks) if r]

@@ -125,13 +125,15 @@ class Stepper:
         else:
             u[:] = un + (dt / dt_prev) * (un - unm1)
 
-    def advance(self, t_stop, before_solve=None):
+    def advance(self, t_stop, before_solve=None, accepted=None):
         """Take one accepted step, ending no later than t_stop (internal).
         before_solve(t0, t1): called before every attempt with the step's
-        interval (noise draws, time-dependent data).  Returns step statistics
-        and the blocks' integrals of the accepted step (assembled before the
-        history shift: a boundary flux holding a time difference is the
-        step's own)."""
+        interval (noise draws, time-dependent data).  accepted(stats): called
+        right after the history shift, in the same critical section (a signal
+        never ends the run between a step's acceptance and its outputs).
+        Returns step statistics and the blocks' integrals of the accepted step
+        (assembled before the history shift: a boundary flux holding a time
+        difference is the step's own)."""
         pb, cfg = self.pb, self.cfg
         dt_min, dt_max = (self.scales.to_internal(cfg[k], "s") for k in ("dt_min", "dt_max"))
         tol = cfg["error_tolerance"]
@@ -180,10 +182,13 @@ class Stepper:
             # the blocks' integrals (consistent boundary fluxes contain the
             # time difference) on this step's own history levels and weights,
             # before _accept shifts the history
-            integrals = pb.integrals()
-            self._accept(dt, intended, factor, its)
-            return {"dt": dt, "newton": newton, "krylov": krylov, "error": err,
-                    "integrals": integrals}
+            stats = {"dt": dt, "newton": newton, "krylov": krylov, "error": err,
+                     "integrals": pb.integrals()}
+            with deferred():  # (a signal waits for the shift and the outputs)
+                self._accept(dt, intended, factor, its)
+                if accepted is not None:
+                    accepted(stats)
+            return stats
 
     @staticmethod
     def _landing(intended, remaining):
@@ -195,14 +200,14 @@ class Stepper:
         return intended
 
     def _accept(self, dt, intended, factor, newton_its):
-        """Shift the history and choose the next step."""
+        """Shift the history and choose the next step (inside advance's
+        critical section: a signal never splits the history from t)."""
         pb, cfg = self.pb, self.cfg
         dt_min, dt_max = (self.scales.to_internal(cfg[k], "s") for k in ("dt_min", "dt_max"))
-        with deferred(then_end=False):  # (a signal never splits the history from t)
-            pb.u_nm1.x.array[:] = pb.u_n.x.array
-            pb.u_n.x.array[:] = pb.u.x.array
-            self.t += dt
-            self.step += 1
+        pb.u_nm1.x.array[:] = pb.u_n.x.array
+        pb.u_n.x.array[:] = pb.u.x.array
+        self.t += dt
+        self.step += 1
         # A step shortened to land on t_stop does not shrink the next one;
         # the step ratio stays <= 2 (BDF2 zero-stability needs < 2.414).
         clipped = dt < intended
