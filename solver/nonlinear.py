@@ -18,9 +18,10 @@
   as diverged (the stepper cuts dt);
 * linear solver presets: "direct" (MUMPS LU) and "fieldsplit" (FGMRES,
   multiplicative fieldsplit by component: ASM(1)/ILU(0) on the unknowns of
-  evolution equations, BoomerAMG on those marked elliptic (the potential),
-  with diagonal scaling) and "amg" (GMRES with BoomerAMG, for a single
-  unknown: the phase field alone);
+  evolution equations, BoomerAMG on those marked elliptic (the potentials)
+  with their constant modes solved exactly (preconditioner.py), with
+  diagonal scaling) and "amg" (GMRES with BoomerAMG, for a single unknown:
+  the phase field alone);
 * factorization reuse (direct preset, ``reuse_factorization``): the LU
   factors of an earlier Jacobian precondition GMRES on the current one, kept
   across Newton iterations and time steps until GMRES needs more than
@@ -38,7 +39,7 @@ from dolfinx import fem
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from . import compat
+from . import compat, preconditioner
 from .schema import AUTO_DIRECT_LIMIT
 
 Reason = PETSc.SNES.ConvergedReason
@@ -81,6 +82,10 @@ class NewtonSolver:
         self.floor = None if problem.newton_floor is None else self.b.duplicate()
         self.diag = None
         self.preset = self._choose_preset(V)
+        self.elliptic = [i for i, u in enumerate(problem.unknowns) if u.elliptic]
+        self.sqrt_diag = None  # D^(1/2) of the Krylov solver's diagonal scaling
+        if self.preset == "fieldsplit":
+            preconditioner.register(prefix, self._potentials_scaling)
         self.reuse = self.preset == "direct" and solver_cfg["reuse_factorization"]
         self.snes = PETSc.SNES().create(problem.comm)
         self.snes.setOptionsPrefix(prefix)
@@ -150,8 +155,10 @@ class NewtonSolver:
                       "fieldsplit_0_ksp_type": "preonly", "fieldsplit_0_pc_type": "asm",
                       "fieldsplit_0_pc_asm_overlap": 1, "fieldsplit_0_sub_pc_type": "ilu",
                       "fieldsplit_0_sub_pc_factor_shift_type": "nonzero",
-                      "fieldsplit_1_ksp_type": "preonly", "fieldsplit_1_pc_type": "hypre",
-                      "fieldsplit_1_pc_hypre_type": "boomeramg"})
+                      "fieldsplit_1_ksp_type": "preonly", "fieldsplit_1_pc_type": "python",
+                      "fieldsplit_1_pc_python_type":
+                          "solver.preconditioner.ConstantModesAMG",
+                      "fieldsplit_1_amg_pc_hypre_type": "boomeramg"})
         o.update(self.cfg.get("petsc_options", {}))
         # options of an earlier solver of this process with the same prefix (a
         # fieldsplit's diagonal scaling, another preset's tolerances) would
@@ -165,6 +172,7 @@ class NewtonSolver:
 
     def destroy(self):
         """Free the PETSc objects now (mesh adaptation replaces the solver)."""
+        preconditioner.unregister(self.snes.getOptionsPrefix(), self._potentials_scaling)
         for obj in {id(o): o for o in (self.snes, self.A, self.P, self.b, self.x, self.start,
                                          self.scaled_residual, self.inv_diag, self.floor)
                     if o is not None}.values():
@@ -197,6 +205,8 @@ class NewtonSolver:
         A.getDiagonal(d)
         d.abs()
         arr = d.getArray()
+        if self.preset == "fieldsplit":  # (PETSc's scaling: 1 where the diagonal is 0)
+            self.sqrt_diag = np.sqrt(np.where(arr == 0, 1.0, arr))
         if self.floor is not None:  # the blocks' Block.newton_floor
             with self.floor.localForm() as fl:
                 fl.set(0.0)
@@ -223,6 +233,12 @@ class NewtonSolver:
             self.factorizations += 1
             self.refactor = False
         self.timing["assembly"] += time.perf_counter() - t0
+
+    def _potentials_scaling(self):
+        """D^(1/2) on the potentials' split (owned nodes, the split's order)
+        and the number of potentials, for preconditioner.ConstantModesAMG."""
+        d = self.sqrt_diag.reshape(-1, self.bs)[:, self.elliptic]
+        return d.ravel(), len(self.elliptic)
 
     def _limit_step(self, x, y):
         """Clip the Newton step node by node so no field moves more than its

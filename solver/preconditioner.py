@@ -1,0 +1,111 @@
+"""Algebraic multigrid for the potentials, with their constant modes solved
+exactly (the fieldsplit preset's preconditioner of the elliptic unknowns).
+
+A potential's equation is a conduction problem, -div(sigma grad phi) = S.
+Where no Dirichlet condition fixes its level, the constant is a near-null
+mode: under galvanostatic control the metal's phi_s is set only by the
+reaction's conductance (~ i0 zF/RT, 400 S/m^2 for Li at 10 A/m^2) against
+sigma_s / h^2 (~1e20 S/m^3): a relative eigenvalue near 1e-12.  BoomerAMG's
+interpolation does not hold that mode on the diagonally scaled matrix (where
+it is D^(1/2) 1, varying by 1e9 between metal and electrolyte), so every
+Krylov solve of li_instability failed (benchmarks/RESULTS.md, issue 37).
+Here each application is two-level (a symmetric multiplicative Schwarz
+step):
+
+    y = Z E^-1 Z^T r;   y += AMG(r - A y);   y += Z E^-1 Z^T (r - A y)
+
+with Z the constant of each potential (scaled as the Krylov solver scales
+the system, D^(1/2) 1) and E = Z^T A Z, a k x k matrix for k potentials.
+This is deflation of the potentials' constants, the coarse space of
+two-level Schwarz methods (Toselli & Widlund, Domain Decomposition
+Methods, Springer 2005, ch. 2; Nicolaides, SIAM J. Numer. Anal. 24 (1987)
+355).  Where a Dirichlet condition fixes the level the correction is
+harmless: E is then well conditioned and the step small.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+from petsc4py import PETSc
+
+# the outer solver's options prefix -> a weak reference to a method giving
+# the local array of the diagonal scaling's D^(1/2) on the potentials' split
+# (owned entries, in the split's order) and the number of potentials k (set
+# by NewtonSolver; weak: a solver kept alive past PETSc's finalisation
+# crashed the interpreter's exit, measured)
+SCALINGS: dict = {}
+
+# the PETSc options prefix of the potentials' split under the outer prefix
+SPLIT_PREFIX = "fieldsplit_1_"
+
+
+def register(prefix: str, scaling):
+    """The solver with options prefix `prefix` gives its scaling by the bound
+    method `scaling` (held weakly)."""
+    SCALINGS[prefix] = weakref.WeakMethod(scaling)
+
+
+def unregister(prefix: str, scaling):
+    if prefix in SCALINGS and SCALINGS[prefix]() == scaling:
+        del SCALINGS[prefix]
+
+
+class ConstantModesAMG:
+    """PETSc PC (type "python") for the potentials' split: BoomerAMG (options
+    under <split prefix>amg_) with the constant of each potential solved
+    exactly.  NewtonSolver registers the scaling in SCALINGS."""
+
+    def __init__(self):
+        self.amg = None
+
+    def setUp(self, pc):
+        _, P = pc.getOperators()
+        prefix = pc.getOptionsPrefix()
+        if self.amg is None:
+            self.amg = PETSc.PC().create(pc.comm)
+            self.amg.setOptionsPrefix(prefix + "amg_")
+            self.amg.setType("hypre")
+            self.amg.setFromOptions()
+        self.amg.setOperators(P, P)
+        self.amg.setUp()
+        self.P = P
+        root = prefix[:len(prefix) - len(SPLIT_PREFIX)]
+        sqrt_d, k = SCALINGS[root]()()
+        self.Z = []
+        for i in range(k):
+            z = P.createVecRight()
+            z.set(0.0)
+            z.getArray()[i::k] = sqrt_d[i::k]
+            self.Z.append(z)
+        self.AZ = [P.createVecRight() for _ in self.Z]
+        for z, az in zip(self.Z, self.AZ):
+            P.mult(z, az)
+        E = np.array([[zi.dot(azj) for azj in self.AZ] for zi in self.Z])
+        self.E_inv = np.linalg.pinv(E)  # (a potential absent from the mesh: a zero row)
+        self.res, self.work = P.createVecRight(), P.createVecRight()
+
+    def _coarse(self, r, y):
+        """y += Z E^-1 Z^T r."""
+        c = self.E_inv @ np.array([z.dot(r) for z in self.Z])
+        for ci, z in zip(c, self.Z):
+            y.axpy(ci, z)
+
+    def _residual(self, r, y):
+        """self.res = r - P y."""
+        self.P.mult(y, self.res)
+        self.res.aypx(-1.0, r)
+        return self.res
+
+    def apply(self, pc, r, y):
+        y.set(0.0)
+        self._coarse(r, y)
+        self.amg.apply(self._residual(r, y), self.work)
+        y.axpy(1.0, self.work)
+        self._coarse(self._residual(r, y), y)
+
+    def destroy(self, pc):
+        for obj in [self.amg, getattr(self, "res", None), getattr(self, "work", None),
+                    *getattr(self, "Z", []), *getattr(self, "AZ", [])]:
+            if obj is not None:
+                obj.destroy()
