@@ -105,6 +105,8 @@ class ConstantModesAMG:
         self._coarse(self._residual(r, y), y)
 
     def destroy(self, pc):
+        if PETSc.Sys.isFinalized():
+            return
         for obj in [self.amg, getattr(self, "res", None), getattr(self, "work", None),
                     *getattr(self, "Z", []), *getattr(self, "AZ", [])]:
             if obj is not None:

@@ -47,7 +47,14 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
         return zero_d.run_without_space(case, outdir, overwrite, comm, command_line)
     run = Run(case, outdir, overwrite, comm, restart)
     run.build(command_line)
-    return run.loop()
+    try:
+        return run.loop()
+    finally:
+        # (PETSc objects freed now, not by the collector after PETSc's
+        # finalisation: a Python preconditioner's objects freed then
+        # crashed the interpreter's exit with SIGSEGV, measured)
+        if getattr(run, "ns", None) is not None:
+            run.ns.destroy()
 
 
 def _clock(seconds) -> str:
