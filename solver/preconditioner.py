@@ -24,10 +24,19 @@ harmless: E is then well conditioned and the step small.
 """
 from __future__ import annotations
 
+import atexit
+import gc
 import weakref
 
 import numpy as np
 from petsc4py import PETSc
+
+# A solver left in a reference cycle (SNES <-> its Python callbacks) and
+# collected only after PETSc's finalisation took this preconditioner's
+# objects with it and crashed the interpreter's exit with SIGSEGV (a test
+# helper's Simulation, measured).  Collected here before: atexit runs this
+# before petsc4py's finalisation, which was registered earlier.
+atexit.register(gc.collect)
 
 # the outer solver's options prefix -> a weak reference to a method giving
 # the local array of the diagonal scaling's D^(1/2) on the potentials' split
