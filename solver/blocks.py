@@ -39,13 +39,17 @@ class Unknown:
     scale: the SI unit of one internal unit, a dimension of Scales.unit
     ("1", "V", "RT" ...); update_limit: the [solver] key that bounds its
     Newton update per iteration (None: unbounded); elliptic: preconditioner
-    hint, an elliptic equation (algebraic multigrid suits it); quasi_static:
+    hint, an elliptic equation (algebraic multigrid suits it); multiplier:
+    preconditioner hint, a Lagrange multiplier of the evolution unknowns
+    (its own diagonal is weak: it is preconditioned through its Schur
+    complement); quasi_static:
     its equation has no storage term, so its initial value is solved for;
     element: the finite element (continuous P1 is what Problem builds)."""
     name: str
     scale: str = "1"
     update_limit: str | None = None
     elliptic: bool = False
+    multiplier: bool = False
     quasi_static: bool = False
     element: str = "P1"
 

@@ -17,11 +17,12 @@
 * a NaN/inf residual, or a residual norm 1e4 times its start, ends the solve
   as diverged (the stepper cuts dt);
 * linear solver presets: "direct" (MUMPS LU) and "fieldsplit" (FGMRES,
-  multiplicative fieldsplit by component: ASM(1)/ILU(0) on the unknowns of
-  evolution equations, BoomerAMG on those marked elliptic (the potentials)
-  with their constant modes solved exactly (preconditioner.py), with
-  diagonal scaling) and "amg" (GMRES with BoomerAMG, for a single unknown:
-  the phase field alone);
+  multiplicative fieldsplit by component, with diagonal scaling: on the
+  unknowns of evolution equations ASM(1)/ILU(0), or with a Lagrange
+  multiplier among them a Schur complement over it with BoomerAMG on both
+  parts; BoomerAMG on those marked elliptic (the potentials) with their
+  constant modes solved exactly, preconditioner.py) and "amg" (GMRES with
+  BoomerAMG, for a single unknown: the phase field alone);
 * factorization reuse (direct preset, ``reuse_factorization``): the LU
   factors of an earlier Jacobian precondition GMRES on the current one, kept
   across Newton iterations and time steps until GMRES needs more than
@@ -150,15 +151,11 @@ class NewtonSolver:
                       "pc_fieldsplit_block_size": len(self.pb.names),
                       "pc_fieldsplit_0_fields": ",".join(split[False]),
                       "pc_fieldsplit_1_fields": ",".join(split[True]),
-                      # ASM(1) rather than block Jacobi: 10.2 vs 14.2 Krylov its per
-                      # Newton iteration on 2 ranks (Hong case; benchmarks/RESULTS.md)
-                      "fieldsplit_0_ksp_type": "preonly", "fieldsplit_0_pc_type": "asm",
-                      "fieldsplit_0_pc_asm_overlap": 1, "fieldsplit_0_sub_pc_type": "ilu",
-                      "fieldsplit_0_sub_pc_factor_shift_type": "nonzero",
                       "fieldsplit_1_ksp_type": "preonly", "fieldsplit_1_pc_type": "python",
                       "fieldsplit_1_pc_python_type":
                           "solver.preconditioner.ConstantModesAMG",
                       "fieldsplit_1_amg_pc_hypre_type": "boomeramg"})
+            o.update(self._evolution_split_options())
         o.update(self.cfg.get("petsc_options", {}))
         # options of an earlier solver of this process with the same prefix (a
         # fieldsplit's diagonal scaling, another preset's tolerances) would
@@ -169,6 +166,36 @@ class NewtonSolver:
                 del opts[key]
         for k, v in o.items():
             opts[prefix + k] = "" if v is None else v
+
+    def _evolution_split_options(self) -> dict:
+        """The fieldsplit preset's split 0 (the unknowns not marked
+        elliptic).  Without a Lagrange multiplier: ASM(1)/ILU(0) (rather than
+        block Jacobi: 10.2 vs 14.2 Krylov its per Newton iteration on 2
+        ranks, Hong case; benchmarks/RESULTS.md).  With one (the
+        two-potential model's metal_multiplier): a Schur complement over the
+        multiplier (full factorisation; the Schur complement approximated
+        with the diagonal of the rest, "selfp"), BoomerAMG on the rest and on
+        the Schur complement: 14.6 Krylov its per Newton iteration against
+        21.3 with ASM/ILU on li_instability, and 13.7 -> 14.6 from 80 x 32 to
+        160 x 64 cells against 19.1 -> 21.3 (benchmarks/RESULTS.md)."""
+        evolution = [u for u in self.pb.unknowns if not u.elliptic]
+        inner = {True: [], False: []}
+        for i, u in enumerate(evolution):
+            inner[u.multiplier].append(str(i))
+        if not inner[True]:
+            return {"fieldsplit_0_ksp_type": "preonly", "fieldsplit_0_pc_type": "asm",
+                    "fieldsplit_0_pc_asm_overlap": 1, "fieldsplit_0_sub_pc_type": "ilu",
+                    "fieldsplit_0_sub_pc_factor_shift_type": "nonzero"}
+        amg = {"ksp_type": "preonly", "pc_type": "hypre", "pc_hypre_type": "boomeramg"}
+        return {"fieldsplit_0_ksp_type": "preonly", "fieldsplit_0_pc_type": "fieldsplit",
+                "fieldsplit_0_pc_fieldsplit_block_size": len(evolution),
+                "fieldsplit_0_pc_fieldsplit_type": "schur",
+                "fieldsplit_0_pc_fieldsplit_schur_fact_type": "full",
+                "fieldsplit_0_pc_fieldsplit_schur_precondition": "selfp",
+                "fieldsplit_0_pc_fieldsplit_0_fields": ",".join(inner[False]),
+                "fieldsplit_0_pc_fieldsplit_1_fields": ",".join(inner[True]),
+                **{f"fieldsplit_0_fieldsplit_{k}_{key}": v for k in (0, 1)
+                   for key, v in amg.items()}}
 
     def destroy(self):
         """Free the PETSc objects now (mesh adaptation replaces the solver)."""

@@ -138,18 +138,18 @@ def _front_under_current(preset, options=None, cells=(80, 32), end=0.3):
 def test_a_front_under_current_is_solved_as_with_the_direct_solver():
     """The galvanostatic two-potential front (li_instability on 80 x 32
     cells, 20 000 unknowns) to t = 0.3 s: the fieldsplit preset takes the
-    Newton iterations of MUMPS within 10 % (measured 42 against 40, one
+    Newton iterations of MUMPS within 10 % (measured 43 against 40, one
     failed solve each) and gives the same solution to 1e-9 (measured 4e-10),
-    with at most 25 Krylov iterations per Newton iteration (19.3 measured).
-    With plain BoomerAMG on the potentials (the preset before) every solve
-    failed down to dt_min (measured; 200 Newton iterations and 4 failed
-    solves on 40 x 16)."""
-    from solver.stepping import GiveUp
+    with at most 20 Krylov iterations per Newton iteration (13.7 measured).
+    With plain BoomerAMG on the potentials Newton goes astray: on 40 x 16
+    cells 193 Newton iterations and 4 failed solves against 43 and 1
+    (measured; 283 and 6 against 43 and 1 on 80 x 32, and with the earlier
+    ASM/ILU on the evolution unknowns every solve failed down to dt_min)."""
     newton_lu, _, failed_lu, _, eta_lu = _front_under_current("direct")
     newton, krylov, failed, _, eta = _front_under_current("fieldsplit")
     assert newton <= 1.1 * newton_lu and failed <= failed_lu, (newton, newton_lu, failed)
-    assert krylov <= 25 * newton, krylov / newton
+    assert krylov <= 20 * newton, krylov / newton
     assert abs(eta - eta_lu) <= 1e-9 * abs(eta_lu), (eta, eta_lu)
-    with pytest.raises(GiveUp):
-        _front_under_current("fieldsplit", {"fieldsplit_1_pc_type": "hypre",
-                                            "fieldsplit_1_pc_hypre_type": "boomeramg"})
+    coarse = [_front_under_current("fieldsplit", options, cells=(40, 16))[0] for options in
+              ({}, {"fieldsplit_1_pc_type": "hypre", "fieldsplit_1_pc_hypre_type": "boomeramg"})]
+    assert coarse[1] > 3 * coarse[0], coarse

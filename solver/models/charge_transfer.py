@@ -208,7 +208,7 @@ class ChargeTransfer(Block):
     name = "charge_transfer"
     order = 70
     params = PARAMS
-    unknowns = (Unknown("metal_multiplier", "m/s"),)
+    unknowns = (Unknown("metal_multiplier", "m/s", multiplier=True),)
     requires = ("eta", "metal_fraction", "electrode_potential", "phi_e")
     provides = ("charge_transfer_overpotential", "faradaic_current", "local_overpotential",
                 "interface_charge", "exchange_current_log_shift", "interface_velocity",
