@@ -83,10 +83,8 @@ class NewtonSolver:
         self.floor = None if problem.newton_floor is None else self.b.duplicate()
         self.diag = None
         self.preset = self._choose_preset(V)
-        self.elliptic = [i for i, u in enumerate(problem.unknowns) if u.elliptic]
         self.sqrt_diag = None  # D^(1/2) of the Krylov solver's diagonal scaling
-        if self.preset == "fieldsplit":
-            preconditioner.register(prefix, self._potentials_scaling)
+
         self.reuse = self.preset == "direct" and solver_cfg["reuse_factorization"]
         self.snes = PETSc.SNES().create(problem.comm)
         self.snes.setOptionsPrefix(prefix)
@@ -101,7 +99,10 @@ class NewtonSolver:
         self.snes.setJacobian(self._jacobian, self.A, self.P)
         self.snes.setConvergenceTest(self._converged)
         self.snes.setLineSearchPreCheck(self._limit_step)
+        self.potential_splits = {}  # options prefix -> the unknowns of a potentials' split
         self._set_options(prefix)
+        for split_prefix, unknowns in self.potential_splits.items():
+            preconditioner.register(split_prefix, self._potentials_scaling, unknowns)
         self.snes.setFromOptions()
         self.snes.getKSP().setFromOptions()
         # field layout of the blocked vector: component k of node i is at bs*i + k
@@ -138,9 +139,12 @@ class NewtonSolver:
             o.update({"ksp_type": "gmres", "ksp_rtol": 1e-9, "ksp_atol": 1e-14,
                       "ksp_max_it": 200, "pc_type": "hypre", "pc_hypre_type": "boomeramg"})
         else:
-            split = {True: [], False: []}
-            for i, u in enumerate(self.pb.unknowns):
-                split[u.elliptic].append(str(i))
+            evolution = [i for i, u in enumerate(self.pb.unknowns) if not u.elliptic]
+            elliptic = [i for i, u in enumerate(self.pb.unknowns) if u.elliptic]
+            # (one split per potential instead: 13.5 and 14.6 Krylov its per
+            # Newton iteration against 13.7 and 14.6, li_instability at 80 x 32
+            # and 160 x 64 cells: no gain)
+            potentials = [elliptic]
             # rtol 1e-5, not 1e-8: the same Newton iterations and deposit (to
             # 2e-10), the same metal + ion balance, half the Krylov iterations
             # (planar Hong front to 2 s, adaptive, 2 ranks; benchmarks/RESULTS.md)
@@ -149,12 +153,23 @@ class NewtonSolver:
                       "ksp_diagonal_scale": None, "ksp_diagonal_scale_fix": None,
                       "pc_type": "fieldsplit", "pc_fieldsplit_type": "multiplicative",
                       "pc_fieldsplit_block_size": len(self.pb.names),
-                      "pc_fieldsplit_0_fields": ",".join(split[False]),
-                      "pc_fieldsplit_1_fields": ",".join(split[True]),
-                      "fieldsplit_1_ksp_type": "preonly", "fieldsplit_1_pc_type": "python",
-                      "fieldsplit_1_pc_python_type":
-                          "solver.preconditioner.ConstantModesAMG",
-                      "fieldsplit_1_amg_pc_hypre_type": "boomeramg"})
+                      "pc_fieldsplit_0_fields": ",".join(map(str, evolution))})
+            for j, unknowns in enumerate(potentials, start=1):
+                self.potential_splits[f"{prefix}fieldsplit_{j}_"] = unknowns
+                o.update({f"pc_fieldsplit_{j}_fields": ",".join(map(str, unknowns)),
+                          f"fieldsplit_{j}_ksp_type": "preonly",
+                          f"fieldsplit_{j}_pc_type": "python",
+                          # (the module's own name: "anodex." when installed as anodex)
+                          f"fieldsplit_{j}_pc_python_type":
+                              f"{preconditioner.__name__}.ConstantModesAMG",
+                          f"fieldsplit_{j}_amg_pc_hypre_type": "boomeramg",
+                          # two V-cycles per application: li_instability to
+                          # 0.3 s at 40 x 16 ... 320 x 128 cells took 12.3,
+                          # 12.6, 13.1, 8.2 Krylov its per Newton iteration
+                          # against 11.5, 12.7, 13.6, 18.9 with one, which at
+                          # 320 x 128 also failed 3 Newton solves
+                          # (benchmarks/RESULTS.md)
+                          f"fieldsplit_{j}_amg_pc_hypre_boomeramg_max_iter": 2})
             o.update(self._evolution_split_options())
         o.update(self.cfg.get("petsc_options", {}))
         # options of an earlier solver of this process with the same prefix (a
@@ -199,7 +214,8 @@ class NewtonSolver:
 
     def destroy(self):
         """Free the PETSc objects now (mesh adaptation replaces the solver)."""
-        preconditioner.unregister(self.snes.getOptionsPrefix(), self._potentials_scaling)
+        for split_prefix in self.potential_splits:
+            preconditioner.unregister(split_prefix, self._potentials_scaling)
         for obj in {id(o): o for o in (self.snes, self.A, self.P, self.b, self.x, self.start,
                                          self.scaled_residual, self.inv_diag, self.floor)
                     if o is not None}.values():
@@ -261,11 +277,10 @@ class NewtonSolver:
             self.refactor = False
         self.timing["assembly"] += time.perf_counter() - t0
 
-    def _potentials_scaling(self):
-        """D^(1/2) on the potentials' split (owned nodes, the split's order)
-        and the number of potentials, for preconditioner.ConstantModesAMG."""
-        d = self.sqrt_diag.reshape(-1, self.bs)[:, self.elliptic]
-        return d.ravel(), len(self.elliptic)
+    def _potentials_scaling(self, unknowns):
+        """D^(1/2) on the unknowns of a potentials' split (owned nodes, the
+        split's order) and their number, for preconditioner.ConstantModesAMG."""
+        return self.sqrt_diag.reshape(-1, self.bs)[:, unknowns].ravel(), len(unknowns)
 
     def _limit_step(self, x, y):
         """Clip the Newton step node by node so no field moves more than its

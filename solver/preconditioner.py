@@ -38,25 +38,22 @@ from petsc4py import PETSc
 # before petsc4py's finalisation, which was registered earlier.
 atexit.register(gc.collect)
 
-# the outer solver's options prefix -> a weak reference to a method giving
-# the local array of the diagonal scaling's D^(1/2) on the potentials' split
-# (owned entries, in the split's order) and the number of potentials k (set
-# by NewtonSolver; weak: a solver kept alive past PETSc's finalisation
-# crashed the interpreter's exit, measured)
+# a potentials' split's options prefix -> (a weak reference to a method
+# giving, for a list of unknowns, the local array of the diagonal scaling's
+# D^(1/2) on them (owned nodes, the split's order) and their number k; the
+# split's unknowns).  Set by NewtonSolver; weak: a solver kept alive past
+# PETSc's finalisation crashed the interpreter's exit, measured.
 SCALINGS: dict = {}
 
-# the PETSc options prefix of the potentials' split under the outer prefix
-SPLIT_PREFIX = "fieldsplit_1_"
 
-
-def register(prefix: str, scaling):
-    """The solver with options prefix `prefix` gives its scaling by the bound
-    method `scaling` (held weakly)."""
-    SCALINGS[prefix] = weakref.WeakMethod(scaling)
+def register(prefix: str, scaling, unknowns):
+    """The split with options prefix `prefix` holds `unknowns` (indices);
+    the bound method `scaling(unknowns)` gives its scaling (held weakly)."""
+    SCALINGS[prefix] = (weakref.WeakMethod(scaling), list(unknowns))
 
 
 def unregister(prefix: str, scaling):
-    if prefix in SCALINGS and SCALINGS[prefix]() == scaling:
+    if prefix in SCALINGS and SCALINGS[prefix][0]() == scaling:
         del SCALINGS[prefix]
 
 
@@ -79,8 +76,8 @@ class ConstantModesAMG:
         self.amg.setOperators(P, P)
         self.amg.setUp()
         self.P = P
-        root = prefix[:len(prefix) - len(SPLIT_PREFIX)]
-        sqrt_d, k = SCALINGS[root]()()
+        scaling, unknowns = SCALINGS[prefix]
+        sqrt_d, k = scaling()(unknowns)
         self.Z = []
         for i in range(k):
             z = P.createVecRight()
