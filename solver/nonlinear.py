@@ -100,7 +100,9 @@ class NewtonSolver:
         self.snes.setConvergenceTest(self._converged)
         self.snes.setLineSearchPreCheck(self._limit_step)
         self.potential_splits = {}  # options prefix -> the unknowns of a potentials' split
+        self.diagonal_scale = False
         self._set_options(prefix)
+        self.sqrt_diag_vec = self.A.createVecRight() if self.potential_splits else None
         for split_prefix, unknowns in self.potential_splits.items():
             preconditioner.register(split_prefix, self._potentials_scaling, unknowns)
         self.snes.setFromOptions()
@@ -155,7 +157,6 @@ class NewtonSolver:
                       "pc_fieldsplit_block_size": len(self.pb.names),
                       "pc_fieldsplit_0_fields": ",".join(map(str, evolution))})
             for j, unknowns in enumerate(potentials, start=1):
-                self.potential_splits[f"{prefix}fieldsplit_{j}_"] = unknowns
                 o.update({f"pc_fieldsplit_{j}_fields": ",".join(map(str, unknowns)),
                           f"fieldsplit_{j}_ksp_type": "preonly",
                           f"fieldsplit_{j}_pc_type": "python",
@@ -172,6 +173,8 @@ class NewtonSolver:
                           f"fieldsplit_{j}_amg_pc_hypre_boomeramg_max_iter": 2})
             o.update(self._evolution_split_options())
         o.update(self.cfg.get("petsc_options", {}))
+        if self.preset == "fieldsplit":
+            self._potential_splits(o, prefix)
         # options of an earlier solver of this process with the same prefix (a
         # fieldsplit's diagonal scaling, another preset's tolerances) would
         # apply to this one: a galvanostatic test's metal moved by 4e-7
@@ -181,6 +184,20 @@ class NewtonSolver:
                 del opts[key]
         for k, v in o.items():
             opts[prefix + k] = "" if v is None else v
+
+    def _potential_splits(self, o, prefix):
+        """The splits preconditioned by ConstantModesAMG and their unknowns,
+        read from the final options (the case's petsc_options may have
+        changed a split's fields or type, or turned the diagonal scaling
+        off: the constant is then 1, not D^(1/2))."""
+        self.diagonal_scale = "ksp_diagonal_scale" in o and str(
+            o["ksp_diagonal_scale"]).lower() not in ("0", "false", "no")
+        j = 1
+        while f"pc_fieldsplit_{j}_fields" in o:
+            if o.get(f"fieldsplit_{j}_pc_type") == "python":
+                self.potential_splits[f"{prefix}fieldsplit_{j}_"] = [
+                    int(f) for f in str(o[f"pc_fieldsplit_{j}_fields"]).split(",")]
+            j += 1
 
     def _evolution_split_options(self) -> dict:
         """The fieldsplit preset's split 0 (the unknowns not marked
@@ -197,7 +214,7 @@ class NewtonSolver:
         inner = {True: [], False: []}
         for i, u in enumerate(evolution):
             inner[u.multiplier].append(str(i))
-        if not inner[True]:
+        if not inner[True] or not inner[False]:
             return {"fieldsplit_0_ksp_type": "preonly", "fieldsplit_0_pc_type": "asm",
                     "fieldsplit_0_pc_asm_overlap": 1, "fieldsplit_0_sub_pc_type": "ilu",
                     "fieldsplit_0_sub_pc_factor_shift_type": "nonzero"}
@@ -217,7 +234,8 @@ class NewtonSolver:
         for split_prefix in self.potential_splits:
             preconditioner.unregister(split_prefix, self._potentials_scaling)
         for obj in {id(o): o for o in (self.snes, self.A, self.P, self.b, self.x, self.start,
-                                         self.scaled_residual, self.inv_diag, self.floor)
+                                         self.scaled_residual, self.inv_diag, self.floor,
+                                         self.sqrt_diag_vec)
                     if o is not None}.values():
             obj.destroy()
 
@@ -248,8 +266,6 @@ class NewtonSolver:
         A.getDiagonal(d)
         d.abs()
         arr = d.getArray()
-        if self.preset == "fieldsplit":  # (PETSc's scaling: 1 where the diagonal is 0)
-            self.sqrt_diag = np.sqrt(np.where(arr == 0, 1.0, arr))
         if self.floor is not None:  # the blocks' Block.newton_floor
             with self.floor.localForm() as fl:
                 fl.set(0.0)
@@ -268,6 +284,13 @@ class NewtonSolver:
                 # PCSetUp refactorizes only when the preconditioning matrix changed
                 A.copy(P, PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
                 P.assemble()
+        if self.potential_splits:  # D^(1/2) of the scaling PETSc applies to P
+            if self.diagonal_scale:  # (|diag P|, 1 where it is 0)
+                P.getDiagonal(self.sqrt_diag_vec)
+                dp = np.abs(self.sqrt_diag_vec.getArray(readonly=True))
+                self.sqrt_diag = np.sqrt(np.where(dp == 0, 1.0, dp))
+            else:
+                self.sqrt_diag = np.ones(self.n_owned * self.bs)
         # a lagged preconditioner ([solver.petsc_options] snes_lag_preconditioner
         # = k > 1) is set up at Newton iterations 0, k, 2k, ... of a solve only
         lagged = self.lag > 1 and snes.getIterationNumber() % self.lag != 0

@@ -31,12 +31,21 @@ import weakref
 import numpy as np
 from petsc4py import PETSc
 
-# A solver left in a reference cycle (SNES <-> its Python callbacks) and
-# collected only after PETSc's finalisation took this preconditioner's
-# objects with it and crashed the interpreter's exit with SIGSEGV (a test
-# helper's Simulation, measured).  Collected here before: atexit runs this
-# before petsc4py's finalisation, which was registered earlier.
-atexit.register(gc.collect)
+# the solvers that registered a scaling (their PETSc objects are freed at exit)
+_OWNERS = weakref.WeakSet()
+
+
+@atexit.register
+def _free_before_petsc_finalises():
+    """A solver with this preconditioner that was still alive when PETSc
+    finalised (held by a script's global, or in a reference cycle) crashed
+    the interpreter's exit with SIGSEGV when freed afterwards (measured; the
+    same solver with BoomerAMG alone did not).  Freed here: atexit runs this
+    before petsc4py's finalisation, registered earlier at its import."""
+    gc.collect()
+    for solver in list(_OWNERS):
+        solver.destroy()
+
 
 # a potentials' split's options prefix -> (a weak reference to a method
 # giving, for a list of unknowns, the local array of the diagonal scaling's
@@ -50,6 +59,7 @@ def register(prefix: str, scaling, unknowns):
     """The split with options prefix `prefix` holds `unknowns` (indices);
     the bound method `scaling(unknowns)` gives its scaling (held weakly)."""
     SCALINGS[prefix] = (weakref.WeakMethod(scaling), list(unknowns))
+    _OWNERS.add(scaling.__self__)
 
 
 def unregister(prefix: str, scaling):
@@ -63,7 +73,7 @@ class ConstantModesAMG:
     exactly.  NewtonSolver registers the scaling in SCALINGS."""
 
     def __init__(self):
-        self.amg = None
+        self.amg = self.P = self.Z = None
 
     def setUp(self, pc):
         _, P = pc.getOperators()
@@ -78,18 +88,25 @@ class ConstantModesAMG:
         self.P = P
         scaling, unknowns = SCALINGS[prefix]
         sqrt_d, k = scaling()(unknowns)
-        self.Z = []
-        for i in range(k):
-            z = P.createVecRight()
+        if sqrt_d.size != P.getLocalSize()[0]:
+            raise RuntimeError(f"{prefix}: the scaling of unknowns {unknowns} has {sqrt_d.size} "
+                               f"local entries, the split {P.getLocalSize()[0]}")
+        if getattr(self, "Z", None) is None or self.Z[0].getLocalSize() != sqrt_d.size:
+            self._free_vectors()  # (made once per size: a Vec per set-up leaked, 3.18)
+            self.Z = [P.createVecRight() for _ in range(k)]
+            self.AZ = [P.createVecRight() for _ in range(k)]
+            self.res, self.work = P.createVecRight(), P.createVecRight()
+        for i, (z, az) in enumerate(zip(self.Z, self.AZ)):
             z.set(0.0)
             z.getArray()[i::k] = sqrt_d[i::k]
-            self.Z.append(z)
-        self.AZ = [P.createVecRight() for _ in self.Z]
-        for z, az in zip(self.Z, self.AZ):
             P.mult(z, az)
         E = np.array([[zi.dot(azj) for azj in self.AZ] for zi in self.Z])
-        self.E_inv = np.linalg.pinv(E)  # (a potential absent from the mesh: a zero row)
-        self.res, self.work = P.createVecRight(), P.createVecRight()
+        # Jacobi-scaled before the pseudo-inverse: the potentials' entries can
+        # differ by orders of magnitude, and pinv's cut-off (1e-15 of the
+        # largest) must not drop the floating one; a zero row (a potential
+        # absent from the mesh) stays a zero row
+        scale = 1.0 / np.sqrt(np.where(np.diag(E) > 0, np.abs(np.diag(E)), 1.0))
+        self.E_inv = scale[:, None] * np.linalg.pinv(scale[:, None] * E * scale) * scale
 
     def _coarse(self, r, y):
         """y += Z E^-1 Z^T r."""
@@ -110,10 +127,20 @@ class ConstantModesAMG:
         y.axpy(1.0, self.work)
         self._coarse(self._residual(r, y), y)
 
+    def _free_vectors(self):
+        for v in [*(getattr(self, "Z", None) or []), *(getattr(self, "AZ", None) or []),
+                  getattr(self, "res", None), getattr(self, "work", None)]:
+            if v is not None:
+                v.destroy()
+        self.Z = None
+
+    def free(self):
+        """Free the PETSc objects this preconditioner made or holds."""
+        self._free_vectors()
+        if self.amg is not None:
+            self.amg.destroy()
+        self.amg = self.P = None
+
     def destroy(self, pc):
-        if PETSc.Sys.isFinalized():
-            return
-        for obj in [self.amg, getattr(self, "res", None), getattr(self, "work", None),
-                    *getattr(self, "Z", []), *getattr(self, "AZ", [])]:
-            if obj is not None:
-                obj.destroy()
+        if not PETSc.Sys.isFinalized():
+            self.free()
