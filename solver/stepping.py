@@ -150,15 +150,7 @@ class Stepper:
             newton += its
             krylov += lits
             if not ok:
-                self.failed_solves += 1
-                self.log(f"step {self.step + 1}: Newton failed at t = {self.seconds(self.t):.6g} s, "
-                         f"dt = {self.seconds(dt):.3g} s ({reason} after {its} iterations); cutting dt")
-                self.dt = dt / 4
-                self.dt_cap = self.dt if self.dt_cap is None else min(self.dt_cap, self.dt)
-                self.dt_failed = dt
-                if self.dt < dt_min:
-                    raise GiveUp(f"Newton failed ({reason}) at t = {self.seconds(self.t):.6g} s "
-                                 f"with dt below dt_min = {self.seconds(dt_min):g} s")
+                self._failed(dt, its, reason, dt_min)
                 continue
             self.dt_used = dt
             err = self._error() if tol > 0 and prev is not None else 0.0
@@ -189,6 +181,19 @@ class Stepper:
                 if accepted is not None:
                     accepted(stats)
             return stats
+
+    def _failed(self, dt, its, reason, dt_min):
+        """A failed Newton solve: a quarter of the step next, capped there
+        (GiveUp below dt_min)."""
+        self.failed_solves += 1
+        self.log(f"step {self.step + 1}: Newton failed at t = {self.seconds(self.t):.6g} s, "
+                 f"dt = {self.seconds(dt):.3g} s ({reason} after {its} iterations); cutting dt")
+        self.dt = dt / 4
+        self.dt_cap = self.dt if self.dt_cap is None else min(self.dt_cap, self.dt)
+        self.dt_failed = dt
+        if self.dt < dt_min:
+            raise GiveUp(f"Newton failed ({reason}) at t = {self.seconds(self.t):.6g} s "
+                         f"with dt below dt_min = {self.seconds(dt_min):g} s")
 
     @staticmethod
     def _landing(intended, remaining):
