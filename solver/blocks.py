@@ -39,7 +39,10 @@ class Unknown:
     scale: the SI unit of one internal unit, a dimension of Scales.unit
     ("1", "V", "RT" ...); update_limit: the [solver] key that bounds its
     Newton update per iteration (None: unbounded); elliptic: preconditioner
-    hint, an elliptic equation (algebraic multigrid suits it); multiplier:
+    hint, an elliptic equation (algebraic multigrid suits it); floating:
+    preconditioner hint, an elliptic unknown whose level a Dirichlet
+    condition may not fix (a galvanostatic collector's phi_s): its constant
+    is then a near-null mode, solved exactly; multiplier:
     preconditioner hint, a Lagrange multiplier of the evolution unknowns
     (its own diagonal is weak: it is preconditioned through its Schur
     complement); quasi_static:
@@ -49,6 +52,7 @@ class Unknown:
     scale: str = "1"
     update_limit: str | None = None
     elliptic: bool = False
+    floating: bool = False
     multiplier: bool = False
     quasi_static: bool = False
     element: str = "P1"

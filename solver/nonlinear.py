@@ -20,8 +20,8 @@
   multiplicative fieldsplit by component, with diagonal scaling: on the
   unknowns of evolution equations ASM(1)/ILU(0), or with a Lagrange
   multiplier among them a Schur complement over it with BoomerAMG on both
-  parts; BoomerAMG on those marked elliptic (the potentials) with their
-  constant modes solved exactly, preconditioner.py) and "amg" (GMRES with
+  parts; BoomerAMG on those marked elliptic (the potentials), with their
+  constant modes solved exactly where one is floating, preconditioner.py) and "amg" (GMRES with
   BoomerAMG, for a single unknown: the phase field alone);
 * factorization reuse (direct preset, ``reuse_factorization``): the LU
   factors of an earlier Jacobian precondition GMRES on the current one, kept
@@ -141,37 +141,7 @@ class NewtonSolver:
             o.update({"ksp_type": "gmres", "ksp_rtol": 1e-9, "ksp_atol": 1e-14,
                       "ksp_max_it": 200, "pc_type": "hypre", "pc_hypre_type": "boomeramg"})
         else:
-            evolution = [i for i, u in enumerate(self.pb.unknowns) if not u.elliptic]
-            elliptic = [i for i, u in enumerate(self.pb.unknowns) if u.elliptic]
-            # (one split per potential instead: 13.5 and 14.6 Krylov its per
-            # Newton iteration against 13.7 and 14.6, li_instability at 80 x 32
-            # and 160 x 64 cells: no gain)
-            potentials = [elliptic]
-            # rtol 1e-5, not 1e-8: the same Newton iterations and deposit (to
-            # 2e-10), the same metal + ion balance, half the Krylov iterations
-            # (planar Hong front to 2 s, adaptive, 2 ranks; benchmarks/RESULTS.md)
-            o.update({"ksp_type": "fgmres", "ksp_rtol": 1e-5, "ksp_atol": 1e-14,
-                      "ksp_max_it": 300, "ksp_gmres_restart": 100,
-                      "ksp_diagonal_scale": None, "ksp_diagonal_scale_fix": None,
-                      "pc_type": "fieldsplit", "pc_fieldsplit_type": "multiplicative",
-                      "pc_fieldsplit_block_size": len(self.pb.names),
-                      "pc_fieldsplit_0_fields": ",".join(map(str, evolution))})
-            for j, unknowns in enumerate(potentials, start=1):
-                o.update({f"pc_fieldsplit_{j}_fields": ",".join(map(str, unknowns)),
-                          f"fieldsplit_{j}_ksp_type": "preonly",
-                          f"fieldsplit_{j}_pc_type": "python",
-                          # (the module's own name: "anodex." when installed as anodex)
-                          f"fieldsplit_{j}_pc_python_type":
-                              f"{preconditioner.__name__}.ConstantModesAMG",
-                          f"fieldsplit_{j}_amg_pc_hypre_type": "boomeramg",
-                          # two V-cycles per application: li_instability to
-                          # 0.3 s at 40 x 16 ... 320 x 128 cells took 12.3,
-                          # 12.6, 13.1, 8.2 Krylov its per Newton iteration
-                          # against 11.5, 12.7, 13.6, 18.9 with one, which at
-                          # 320 x 128 also failed 3 Newton solves
-                          # (benchmarks/RESULTS.md)
-                          f"fieldsplit_{j}_amg_pc_hypre_boomeramg_max_iter": 2})
-            o.update(self._evolution_split_options())
+            o.update(self._fieldsplit_options())
         o.update(self.cfg.get("petsc_options", {}))
         if self.preset == "fieldsplit":
             self._potential_splits(o, prefix)
@@ -184,6 +154,43 @@ class NewtonSolver:
                 del opts[key]
         for k, v in o.items():
             opts[prefix + k] = "" if v is None else v
+
+    def _fieldsplit_options(self) -> dict:
+        """The fieldsplit preset: FGMRES with diagonal scaling, split 0 the
+        evolution unknowns, split 1 the potentials."""
+        evolution = [i for i, u in enumerate(self.pb.unknowns) if not u.elliptic]
+        # rtol 1e-5, not 1e-8: the same Newton iterations and deposit (to
+        # 2e-10), the same metal + ion balance, half the Krylov iterations
+        # (planar Hong front to 2 s, adaptive, 2 ranks; benchmarks/RESULTS.md)
+        return {"ksp_type": "fgmres", "ksp_rtol": 1e-5, "ksp_atol": 1e-14,
+                "ksp_max_it": 300, "ksp_gmres_restart": 100,
+                "ksp_diagonal_scale": None, "ksp_diagonal_scale_fix": None,
+                "pc_type": "fieldsplit", "pc_fieldsplit_type": "multiplicative",
+                "pc_fieldsplit_block_size": len(self.pb.names),
+                "pc_fieldsplit_0_fields": ",".join(map(str, evolution)),
+                **self._potentials_split_options(), **self._evolution_split_options()}
+
+    def _potentials_split_options(self) -> dict:
+        """Split 1, all potentials together (one split per potential instead:
+        13.5 and 14.6 Krylov its per Newton iteration against 13.7 and 14.6,
+        li_instability at 80 x 32 and 160 x 64 cells: no gain).  Where one
+        is floating: ConstantModesAMG with two V-cycles (li_instability to
+        0.3 s at 40 x 16 ... 320 x 128 cells: 12.3, 12.6, 13.1, 8.2 Krylov
+        its per Newton iteration against 11.5, 12.7, 13.6, 18.9 with one,
+        which at 320 x 128 also failed 3 Newton solves).  Else plain
+        BoomerAMG (the Hong model's potential, fixed at both ends: the
+        correction and a second V-cycle gave 13.0 against 13.1 and cost 39 %,
+        adaptive case to 2 s); benchmarks/RESULTS.md."""
+        elliptic = [i for i, u in enumerate(self.pb.unknowns) if u.elliptic]
+        o = {"pc_fieldsplit_1_fields": ",".join(map(str, elliptic)),
+             "fieldsplit_1_ksp_type": "preonly"}
+        if not any(self.pb.unknowns[i].floating for i in elliptic):
+            return {**o, "fieldsplit_1_pc_type": "hypre", "fieldsplit_1_pc_hypre_type": "boomeramg"}
+        # (the module's own name: "anodex." when installed as anodex)
+        return {**o, "fieldsplit_1_pc_type": "python",
+                "fieldsplit_1_pc_python_type": f"{preconditioner.__name__}.ConstantModesAMG",
+                "fieldsplit_1_amg_pc_hypre_type": "boomeramg",
+                "fieldsplit_1_amg_pc_hypre_boomeramg_max_iter": 2}
 
     def _potential_splits(self, o, prefix):
         """The splits preconditioned by ConstantModesAMG and their unknowns,

@@ -174,7 +174,8 @@ class ElectronicConduction(Block):
     name = "electronic_conduction"
     order = 80
     params = PARAMS
-    unknowns = (Unknown("phi_s", "V", update_limit="max_potential_update", elliptic=True),)
+    unknowns = (Unknown("phi_s", "V", update_limit="max_potential_update", elliptic=True,
+                        floating=True),)
     provides = ("electrode_potential", "collector_surface_current")
     requires = ("metal_fraction",)
     columns = ("cell_potential_V", "collector_current_A_m2", "collector_charge_C_m2",
