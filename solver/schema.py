@@ -173,8 +173,8 @@ GENERIC: dict[str, dict[str, Param]] = {
     "solver": {
         "preset": Param("choice", "auto", "linear solver: direct LU (MUMPS), fieldsplit "
                         "(FGMRES; ILU on the evolution unknowns, or a Schur complement over "
-                        "the metal multiplier with BoomerAMG; BoomerAMG on the potentials "
-                        "with their constant modes solved exactly), amg (GMRES "
+                        "the metal multiplier with BoomerAMG; BoomerAMG on the potentials, "
+                        "their constant modes solved exactly where one floats), amg (GMRES "
                         "with BoomerAMG; one unknown only, e.g. the phase field alone), or "
                         "auto (direct below 30000 unknowns, else fieldsplit, or amg for one "
                         "unknown)", choices=("auto", "direct", "fieldsplit", "amg")),
