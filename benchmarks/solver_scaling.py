@@ -76,7 +76,8 @@ def main():
             print(f"| {r['cells'].replace(',', ' × ')} | {r['ranks']} | {r['unknowns']} | "
                   f"{r['status']}, {r['t']:g} | {r['steps']} | {r['failed']} | {r['newton']} | "
                   f"{r['krylov']} | {per:.1f} | {100 * (per / first[0] - 1):+.0f} % | "
-                  f"{r['late_newton']}, {r['late']:.1f} | {100 * (r['late'] / first[1] - 1):+.0f} % | "
+                  f"{r['late_newton']}, {r['late']:.1f} | "
+                  f"{100 * (r['late'] / first[1] - 1):+.0f} % | "
                   f"{r['wall']:.1f} | {r['peak']} |", flush=True)
 
 
