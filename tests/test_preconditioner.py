@@ -1,6 +1,8 @@
 """The fieldsplit preset's preconditioner of the potentials
 (solver/preconditioner.py): BoomerAMG with the constant modes solved
 exactly.  Iteration counts are tested, never times."""
+import math
+
 import numpy as np
 import pytest
 from petsc4py import PETSc
@@ -170,13 +172,24 @@ def test_a_front_under_current_is_solved_as_with_the_direct_solver():
     with at most 20 Krylov iterations per Newton iteration (12.6 measured).
     With plain BoomerAMG on the potentials Newton goes astray: on 40 x 16
     cells 193 Newton iterations and 4 failed solves against 43 and 1
-    (measured; 283 and 6 against 43 and 1 on 80 x 32, and with the earlier
-    ASM/ILU on the evolution unknowns every solve failed down to dt_min)."""
+    (measured; 283 and 6 against 43 and 1 on 80 x 32; on dolfinx 0.9 it gave
+    up, and with the earlier ASM/ILU on the evolution unknowns every solve
+    failed down to dt_min)."""
     newton_lu, _, failed_lu, _, eta_lu = _front_under_current("direct")
     newton, krylov, failed, _, eta = _front_under_current("fieldsplit")
     assert newton <= 1.1 * newton_lu and failed <= failed_lu, (newton, newton_lu, failed)
     assert krylov <= 20 * newton, krylov / newton
     assert abs(eta - eta_lu) <= 1e-9 * abs(eta_lu), (eta, eta_lu)
-    coarse = [_front_under_current("fieldsplit", options, cells=(40, 16))[0] for options in
-              ({}, {"fieldsplit_1_pc_type": "hypre", "fieldsplit_1_pc_hypre_type": "boomeramg"})]
-    assert coarse[1] > 3 * coarse[0], coarse
+    assert _coarse_newton({}) * 3 < _coarse_newton(
+        {"fieldsplit_1_pc_type": "hypre", "fieldsplit_1_pc_hypre_type": "boomeramg"})
+
+
+def _coarse_newton(options):
+    """Newton iterations of the front on 40 x 16 cells to 0.3 s, infinite if
+    the run gives up (plain BoomerAMG on the potentials did on dolfinx 0.9,
+    PETSc 3.22: every solve failed down to dt_min at t = 0.00075 s)."""
+    from solver.stepping import GiveUp
+    try:
+        return _front_under_current("fieldsplit", options, cells=(40, 16))[0]
+    except GiveUp:
+        return math.inf
