@@ -21,8 +21,9 @@
   unknowns of evolution equations ASM(1)/ILU(0), or with a Lagrange
   multiplier among them a Schur complement over it with BoomerAMG on both
   parts; BoomerAMG on those marked elliptic (the potentials), with their
-  constant modes solved exactly where one is floating, preconditioner.py) and "amg" (GMRES with
-  BoomerAMG, for a single unknown: the phase field alone);
+  constant modes solved exactly where one is floating, preconditioner.py)
+  and "amg" (GMRES with BoomerAMG, for a single unknown: the phase field
+  alone);
 * factorization reuse (direct preset, ``reuse_factorization``): the LU
   factors of an earlier Jacobian precondition GMRES on the current one, kept
   across Newton iterations and time steps until GMRES needs more than
@@ -84,7 +85,6 @@ class NewtonSolver:
         self.diag = None
         self.preset = self._choose_preset(V)
         self.sqrt_diag = None  # D^(1/2) of the Krylov solver's diagonal scaling
-
         self.reuse = self.preset == "direct" and solver_cfg["reuse_factorization"]
         self.snes = PETSc.SNES().create(problem.comm)
         self.snes.setOptionsPrefix(prefix)

@@ -15,6 +15,8 @@ PETSc error that still happens during the run ends it with status.json
 """
 from __future__ import annotations
 
+import re
+
 _PREFIX = "anodex_check_"
 _MEANING = {56: "not supported by this PETSc", 62: "invalid argument",
             63: "a malformed or out-of-range value", 73: "an object in the wrong state",
@@ -71,10 +73,24 @@ def _try_type(PETSc, key, value):
             return
 
 
+def _field_list_problems(options: dict) -> list[str]:
+    """A split's fields (``pc_fieldsplit_<n>_fields``, also of a nested
+    split) are unknown indices, which PETSc reads only at the first solve
+    and anodex's fieldsplit preset reads before it."""
+    return [f"[solver] petsc_options {k} = {v!r}: not a list of unknown indices; valid: "
+            f"comma-separated whole numbers from 0, e.g. \"2,3\""
+            for k, v in options.items()
+            if re.search(r"(^|_)pc_fieldsplit_\d+_fields$", k)
+            and not re.fullmatch(r"\d+(,\d+)*", str(v))]
+
+
 def problems(options: dict) -> list[str]:
     """What is wrong with the options, one text per option ([] if nothing)."""
     if not options:
         return []
+    fields = _field_list_problems(options)
+    if fields:
+        return fields
     from petsc4py import PETSc
     out = []
     try:  # no PETSc error trace on stderr

@@ -73,7 +73,7 @@ class ConstantModesAMG:
     exactly.  NewtonSolver registers the scaling in SCALINGS."""
 
     def __init__(self):
-        self.amg = self.P = self.Z = None
+        self.amg = self.P = self.Z = self.AZ = self.res = self.work = None
 
     def setUp(self, pc):
         _, P = pc.getOperators()
@@ -91,7 +91,7 @@ class ConstantModesAMG:
         if sqrt_d.size != P.getLocalSize()[0]:
             raise RuntimeError(f"{prefix}: the scaling of unknowns {unknowns} has {sqrt_d.size} "
                                f"local entries, the split {P.getLocalSize()[0]}")
-        if getattr(self, "Z", None) is None or self.Z[0].getLocalSize() != sqrt_d.size:
+        if self.Z is None or self.Z[0].getLocalSize() != sqrt_d.size:
             self._free_vectors()  # (made once per size: a Vec per set-up leaked, 3.18)
             self.Z = [P.createVecRight() for _ in range(k)]
             self.AZ = [P.createVecRight() for _ in range(k)]
@@ -128,11 +128,10 @@ class ConstantModesAMG:
         self._coarse(self._residual(r, y), y)
 
     def _free_vectors(self):
-        for v in [*(getattr(self, "Z", None) or []), *(getattr(self, "AZ", None) or []),
-                  getattr(self, "res", None), getattr(self, "work", None)]:
+        for v in [*(self.Z or []), *(self.AZ or []), self.res, self.work]:
             if v is not None:
                 v.destroy()
-        self.Z = None
+        self.Z = self.AZ = self.res = self.work = None
 
     def free(self):
         """Free the PETSc objects this preconditioner made or holds."""

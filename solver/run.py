@@ -50,9 +50,7 @@ def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=No
     try:
         return run.loop()
     finally:
-        # (PETSc objects freed now, not by the collector after PETSc's
-        # finalisation: a Python preconditioner's objects freed then
-        # crashed the interpreter's exit with SIGSEGV, measured)
+        # (the solver's PETSc objects freed now: a script may run many cases)
         if getattr(run, "ns", None) is not None:
             run.ns.destroy()
 

@@ -268,7 +268,9 @@ for cid, opts, frag in (
         ("petsc-malformed-number", 'ksp_rtol = "abc"', "ksp_rtol"),
         ("petsc-missing-solver-package", 'pc_factor_mat_solver_type = "nosuch"', "pc_factor_mat_solver_type"),
         ("petsc-bad-sub-pc-type", 'fieldsplit_0_pc_type = "zz"', "fieldsplit_0_pc_type"),
-        ("petsc-table-value", "ksp_type = { a = 1 }", "ksp_type")):
+        ("petsc-table-value", "ksp_type = { a = 1 }", "ksp_type"),
+        ("petsc-split-fields-not-indices", 'pc_fieldsplit_1_fields = "x"',
+         "pc_fieldsplit_1_fields")):
     bad_case(cid, case_text() + f"[solver.petsc_options]\n{opts}\n", "[solver] petsc_options", frag)
 bad_case("check-petsc-bad-ksp-type", case_text() + '[solver.petsc_options]\nksp_type = "zz"\n',
          "[solver] petsc_options ksp_type", argv=("check", "{p}/case.toml"))
