@@ -354,6 +354,10 @@ def _prepare_run(args, comm):
         _preflight(case, comm.size, args.ignore_memory_limit)
         if args.restart:
             _on_rank0(comm, lambda: checkpoint.check(run_dir, case))
+            try:
+                checkpoint.check_parts(run_dir, case, comm)
+            except checkpoint.CheckpointError as e:
+                raise CaseError(str(e)) from None
         else:
             _on_rank0(comm, lambda: rundir.clear(rundir.rerun_plan(run_dir)))
         return case, run_dir

@@ -40,6 +40,8 @@ _PATTERNS = (
 # [output] format = "vtx": fields[.r<N>][.m<k>].bp, a directory of ADIOS2's files
 _VTX_DIR = re.compile(r"fields(\.r[0-9]+)?(\.m[0-9]+)?\.bp")
 _VTX_FILE = re.compile(r"(data|md|mmd)\.[0-9]+|md\.idx|profiling\.json")
+# solver/checkpoint.py: checkpoint.parts/<token>.<rank>.npz
+_PARTS, _PART_FILE = "checkpoint.parts", re.compile(r"[0-9a-f]{12}\.[0-9]+\.npz")
 _PICTURES = "paraview"  # postprocess/paraview_view.py: <run>/paraview/*.png
 STATES = ("starting", "running", "completed", "stopped", "failed")
 
@@ -85,6 +87,9 @@ def is_anodex_file(path: Path, fields=None) -> bool:
     if path.is_dir():
         if _VTX_DIR.fullmatch(name):
             return all(_VTX_FILE.fullmatch(p.name) and p.is_file() and not p.is_symlink()
+                       for p in path.iterdir())
+        if name == _PARTS:
+            return all(_PART_FILE.fullmatch(p.name) and p.is_file() and not p.is_symlink()
                        for p in path.iterdir())
         return name == _PICTURES and all(p.suffix == ".png" and p.is_file() and not p.is_symlink()
                                          for p in path.iterdir())

@@ -348,12 +348,35 @@ def npz(**arrays) -> bytes:
 
 
 def damage(edit):
-    """prepare: rewrite {run}/checkpoint.npz through edit(dict of arrays) -> bytes."""
+    """prepare: rewrite {run}/checkpoint.npz (the manifest) through edit(dict of arrays) -> bytes."""
     def prepare(p, run):
         with np.load(run / "checkpoint.npz") as z:
             arrays = {k: z[k] for k in z.files}
         (run / "checkpoint.npz").write_bytes(edit(arrays))
     return prepare
+
+
+def damage_part(edit):
+    """prepare: rewrite the checkpoint's last part through edit(dict of arrays) -> bytes."""
+    def prepare(p, run):
+        with np.load(run / "checkpoint.npz") as z:
+            part = run / str(z["parts"][-1])
+        with np.load(part) as z:
+            arrays = {k: z[k] for k in z.files}
+        part.write_bytes(edit(arrays))
+    return prepare
+
+
+def one_file(p, run):
+    """prepare: the checkpoint as anodex wrote it before 2026-12-07 (one file,
+    nodes sorted by key), with NaN fields."""
+    with np.load(run / "checkpoint.npz") as z:
+        arrays = {k: z[k] for k in z.files if k not in ("parts", "part_nodes")}
+        parts = [np.load(run / str(name)) for name in z["parts"]]
+    keys = np.concatenate([q["keys"] for q in parts])
+    values = np.concatenate([q["values"] for q in parts])
+    order = np.argsort(keys)
+    (run / "checkpoint.npz").write_bytes(npz(**arrays, keys=keys[order], values=values[order] * np.nan))
 
 
 def restart(cid, prepare, *mentions):
@@ -366,19 +389,28 @@ restart("checkpoint-truncated", lambda p, run: (run / "checkpoint.npz").write_by
 restart("checkpoint-random-bytes", lambda p, run: (run / "checkpoint.npz").write_bytes(
     np.random.default_rng(1).bytes(5000)), "damaged")
 restart("checkpoint-empty-file", lambda p, run: (run / "checkpoint.npz").write_bytes(b""), "damaged")
-restart("checkpoint-without-arrays", damage(lambda a: npz(t=a["t"])), "lacks", "keys")
+restart("checkpoint-without-arrays", damage(lambda a: npz(t=a["t"])), "lacks", "parts")
 restart("checkpoint-without-step", damage(lambda a: npz(**{k: v for k, v in a.items() if k != "step"})),
         "lacks step")
 restart("checkpoint-pickled", damage(lambda a: npz(**a, extra=np.array([{"x": 1}], dtype=object))),
         "Python objects")
 restart("checkpoint-wrong-unknowns", damage(lambda a: npz(**{**a, "unknowns": np.array(["x", "y", "z"])})),
         "unknowns")
-restart("checkpoint-wrong-mesh", damage(lambda a: npz(**{**a, "values": a["values"][:-3],
-                                                          "keys": a["keys"][:-3]})), "mesh")
-restart("checkpoint-nan-fields", damage(lambda a: npz(**{**a, "values": a["values"] * np.nan})),
+restart("checkpoint-wrong-mesh", damage(lambda a: npz(**{**a, "part_nodes": a["part_nodes"] - 3})),
+        "mesh")
+restart("checkpoint-part-outside-the-run", damage(lambda a: npz(**{**a, "parts": np.array(
+    ["../../etc/passwd"] * len(a["parts"]))})), "list of parts", "damaged")
+restart("checkpoint-part-missing", lambda p, run: next((run / "checkpoint.parts").iterdir()).unlink(),
+        "parts are missing", "--rerun")
+restart("checkpoint-part-truncated", lambda p, run: [f.write_bytes(f.read_bytes()[:200]) for f in
+                                                     (run / "checkpoint.parts").iterdir()],
+        "checkpoint.parts", "damaged", "--rerun")
+restart("checkpoint-part-rows-dropped", damage_part(lambda a: npz(**{k: v[:-3] for k, v in a.items()})),
+        "checkpoint.parts", "do not fit")
+restart("checkpoint-nan-fields", damage_part(lambda a: npz(**{**a, "values": a["values"] * np.nan})),
         "NaN")
-restart("checkpoint-from-an-adaptive-run", damage(lambda a: npz(**a, mesh_x=np.zeros((len(a["keys"]), 3)),
-                                                           mesh_cells=np.zeros((1, 3), np.int64))),
+restart("checkpoint-one-file-nan-fields", one_file, "NaN")
+restart("checkpoint-from-an-adaptive-run", damage(lambda a: npz(**a, part_cells=a["part_nodes"])),
         "[mesh_adaptivity]", "enabled = false")
 restart("checkpoint-text-time", damage(lambda a: npz(**{**a, "t": np.array("soon")})), "t is not a number")
 restart("restart-damaged-metadata", lambda p, run: (run / "metadata.json").write_text("{not json"),

@@ -175,8 +175,9 @@ def test_faraday_holds_across_adaptations(model, mpi_tmp_path):
 
 @pytest.mark.serial
 def test_adaptive_run_restarts_on_another_rank_count(tmp_path):
-    """An adaptive run stopped at 0.15 s and continued with --restart on 2
-    ranks gives the series of the uninterrupted run on 1 rank (the
+    """An adaptive run on 2 ranks stopped at 0.15 s, continued with --restart
+    on 3 ranks to 0.22 s (3 ranks read 2 parts) and on 1 rank to 0.3 s (1
+    rank reads 3) gives the series of the uninterrupted run on 1 rank (the
     checkpoint carries the adapted mesh, rebuilt and redistributed), and
     its fields go on in files of their own."""
     from test_cli import anodex
@@ -186,8 +187,9 @@ def test_adaptive_run_restarts_on_another_rank_count(tmp_path):
     path = tmp_path / "adapt.toml"
     path.write_text(case.to_toml())
     anodex("run", path, "-o", tmp_path / "full")
-    anodex("run", path, "-o", tmp_path / "split", "--set", 'time.end="0.15 s"')
-    anodex("run", "--restart", tmp_path / "split", "--set", 'time.end="0.3 s"', ranks=2)
+    anodex("run", path, "-o", tmp_path / "split", "--set", 'time.end="0.15 s"', ranks=2)
+    anodex("run", "--restart", tmp_path / "split", "--set", 'time.end="0.22 s"', ranks=3)
+    anodex("run", "--restart", tmp_path / "split", "--set", 'time.end="0.3 s"')
     full, split = (read_timeseries(tmp_path / k) for k in ("full", "split"))
     assert [r["step"] for r in split] == [r["step"] for r in full] == list(range(31))
     for col in ("deposit_thickness_m", "tip_position_m", "charge_C_m2", "metal_content_mol_m2"):

@@ -162,16 +162,22 @@ def by_node(pb):
     return np.concatenate([v for _, v in parts])[np.argsort(keys)]
 
 
+def parts(run_dir):
+    with np.load(run_dir / "checkpoint.npz") as z:
+        return [str(p) for p in z["parts"]], [int(n) for n in z["part_nodes"]]
+
+
 def test_kill_while_writing_keeps_the_last_checkpoint(mpi_tmp_path, monkeypatch):
     """A checkpoint write that dies half-way (simulated: the writer raises
-    after part of the file is out) leaves the previous checkpoint intact."""
+    after part of a file is out) leaves the previous checkpoint intact; the
+    next checkpoint removes the unfinished parts."""
     from helpers import Simulation
     from solver import checkpoint
     from solver.case import load_case
     sim = Simulation(load_case(TINY, {}))
     sim.run_to(0.02)
     checkpoint.save(mpi_tmp_path, sim.pb, sim.stepper.state())
-    good = by_node(sim.pb)
+    good, before = by_node(sim.pb), parts(mpi_tmp_path)
     sim.run_to(0.04)
 
     def dies_half_way(f, **arrays):
@@ -182,8 +188,66 @@ def test_kill_while_writing_keeps_the_last_checkpoint(mpi_tmp_path, monkeypatch)
     with pytest.raises(checkpoint.CheckpointError, match="killed while writing"):
         checkpoint.save(mpi_tmp_path, sim.pb, sim.stepper.state())  # every rank raises
     monkeypatch.undo()
-    assert (mpi_tmp_path / "checkpoint.npz.tmp").exists()
+    sim.pb.comm.barrier()
+    assert parts(mpi_tmp_path) == before
+    assert len(list((mpi_tmp_path / "checkpoint.parts").iterdir())) == 2 * sim.pb.comm.size
     fresh = Simulation(load_case(TINY, {}))
     scalars = checkpoint.load(mpi_tmp_path, fresh.pb)
     assert np.array_equal(by_node(fresh.pb), good)  # the mesh may be partitioned anew
     assert abs(scalars["t"] * fresh.pb.scales.time - 0.02) < 1e-12
+    checkpoint.save(mpi_tmp_path, sim.pb, sim.stepper.state())
+    sim.pb.comm.barrier()
+    names = sorted(p.name for p in (mpi_tmp_path / "checkpoint.parts").iterdir())
+    assert [f"checkpoint.parts/{n}" for n in names] == sorted(parts(mpi_tmp_path)[0])
+
+
+def test_every_rank_writes_its_own_nodes(mpi_tmp_path):
+    """Nothing is gathered: the part of rank r holds rank r's owned nodes
+    (their keys and values, as the rank has them), and the manifest counts
+    them; the parts together hold every node of the mesh once."""
+    from helpers import Simulation
+    from solver import checkpoint
+    from solver.case import load_case
+    sim = Simulation(load_case(TINY, {}))
+    sim.run_to(0.01)
+    checkpoint.save(mpi_tmp_path, sim.pb, sim.stepper.state())
+    comm, owned = sim.pb.comm, sim.pb.Q.dofmap.index_map.size_local
+    names, nodes = parts(mpi_tmp_path)
+    assert len(names) == comm.size and nodes == comm.allgather(owned)
+    with np.load(mpi_tmp_path / names[comm.rank]) as z:
+        x = sim.pb.Q.tabulate_dof_coordinates()[:owned]
+        assert np.array_equal(z["keys"].view(np.int64).reshape(-1, 3),
+                              np.round(x / (1e-9 * sim.pb.p["length"])).astype(np.int64))
+        assert np.array_equal(z["values"][:, 0, 0], sim.pb.field_values(sim.pb.names[0],
+                                                                          sim.pb.u_n)[:owned])
+    assert sum(nodes) == sim.pb.Q.dofmap.index_map.size_global
+
+
+def one_file(run_dir):
+    """Rewrite the checkpoint as anodex wrote it before 2026-12-07: one file,
+    the nodes sorted by key, no parts."""
+    with np.load(run_dir / "checkpoint.npz") as z:
+        arrays = {k: z[k] for k in z.files if k not in ("parts", "part_nodes")}
+        loaded = [np.load(run_dir / str(name)) for name in z["parts"]]
+    keys = np.concatenate([q["keys"] for q in loaded])
+    order = np.argsort(keys)
+    np.savez(run_dir / "checkpoint.npz", **arrays, keys=keys[order],
+             values=np.concatenate([q["values"] for q in loaded])[order])
+    for p in (run_dir / "checkpoint.parts").iterdir():
+        p.unlink()
+
+
+@pytest.mark.serial
+def test_a_one_file_checkpoint_restarts_and_reproduces(uninterrupted, tmp_path):
+    """A checkpoint of the one-file format (before the parts) restarts on 2
+    ranks and gives the uninterrupted run's series."""
+    run_dir = tmp_path / "old"
+    anodex("run", TINY, "-o", run_dir, *STEPS, "--set", 'time.end="0.2 s"')
+    one_file(run_dir)
+    anodex("run", "--restart", run_dir, "--set", 'time.end="0.6 s"', ranks=2)
+    whole, restarted = read_timeseries(uninterrupted), read_timeseries(run_dir)
+    assert [r["step"] for r in restarted] == list(range(61))
+    for col in COMPARED:
+        a, b = (np.array([r[col] for r in rows]) for rows in (whole, restarted))
+        assert np.abs(a - b).max() <= 1e-6 * np.abs(a).max(), col
+    assert len(parts(run_dir)[0]) == 2  # the next checkpoint has parts
