@@ -30,7 +30,7 @@ Writes are atomic: the parts of a new checkpoint get a new token; once all
 are written and synced, rank 0 writes ``checkpoint.npz.tmp``, syncs it and
 renames it over the previous manifest (os.replace), then removes the parts
 of other tokens.  A run killed while writing keeps its last good
-checkpoint.  A checkpoint of anodex before 2026-12-07 (one file: the
+checkpoint.  A checkpoint of anodex up to commit 1348dd5 (one file: the
 manifest with ``keys``, ``values`` and the mesh in it, the nodes sorted by
 key) is read as a manifest that is its own single part.
 """

@@ -368,7 +368,7 @@ def damage_part(edit):
 
 
 def one_file(p, run):
-    """prepare: the checkpoint as anodex wrote it before 2026-12-07 (one file,
+    """prepare: the checkpoint as anodex wrote it up to commit 1348dd5 (one file,
     nodes sorted by key), with NaN fields."""
     with np.load(run / "checkpoint.npz") as z:
         arrays = {k: z[k] for k in z.files if k not in ("parts", "part_nodes")}

@@ -224,7 +224,7 @@ def test_every_rank_writes_its_own_nodes(mpi_tmp_path):
 
 
 def one_file(run_dir):
-    """Rewrite the checkpoint as anodex wrote it before 2026-12-07: one file,
+    """Rewrite the checkpoint as anodex wrote it up to commit 1348dd5: one file,
     the nodes sorted by key, no parts."""
     with np.load(run_dir / "checkpoint.npz") as z:
         arrays = {k: z[k] for k in z.files if k not in ("parts", "part_nodes")}
