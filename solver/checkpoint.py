@@ -103,15 +103,18 @@ def _mesh_part(pb):
 
 
 def _on_every_rank(comm, action, what=""):
-    """Run action() on every rank; an OSError or CheckpointError on any rank
-    raises CheckpointError (the first rank's message) on all of them."""
+    """Run action() on every rank; an exception on any rank raises
+    CheckpointError (the first failing rank's message) on all of them, so
+    that no rank is left waiting in a collective call."""
     error = None
     try:
         action()
-    except OSError as e:
-        error = f"{what}{e}"
     except CheckpointError as e:
         error = str(e)
+    except OSError as e:
+        error = f"{what}{e}"
+    except Exception as e:  # (a damaged file numpy reads into something odd)
+        error = f"{what}{type(e).__name__}: {str(e)[:200]}"
     error = next((e for e in comm.allgather(error) if e), None)
     if error:
         raise CheckpointError(error)
@@ -122,6 +125,15 @@ def _write_synced(path, arrays):
         np.savez(f, **arrays)
         f.flush()
         os.fsync(f.fileno())
+
+
+def _sync_directory(path):
+    """Make the names in a directory durable (after a power loss too)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def save(run_dir, pb, scalars: dict, with_mesh=False):
@@ -153,8 +165,10 @@ def save(run_dir, pb, scalars: dict, with_mesh=False):
                   **{k: np.asarray(np.nan if v is None else v) for k, v in scalars.items()}}
         path = run_dir / FILE
         tmp = path.with_name(FILE + ".tmp")
+        _sync_directory(run_dir / PARTS)
         _write_synced(tmp, arrays)
         os.replace(tmp, path)
+        _sync_directory(run_dir)
         for old in (run_dir / PARTS).iterdir():  # earlier checkpoints, unfinished writes
             if not old.name.startswith(token + "."):
                 with contextlib.suppress(OSError):  # (removed at the next checkpoint)
@@ -183,17 +197,26 @@ def _read(run_dir: Path, name=FILE) -> dict:
 
 
 def _parts(data, path) -> list:
-    """[(file name relative to the run directory, nodes)] of a manifest; a
-    one-file checkpoint is its own single part."""
+    """[(file name relative to the run directory, nodes, cells or None)] of
+    a manifest, the parts in the order of the ranks that wrote them (their
+    nodes are numbered in that order); a one-file checkpoint is its own
+    single part."""
     if "keys" in data:
-        return [(FILE, data["keys"].shape[0] if data["keys"].ndim == 1 else -1)]
+        cells = data.get("mesh_cells")
+        return [(FILE, data["keys"].shape[0] if data["keys"].ndim == 1 else -1,
+                 None if cells is None or cells.ndim != 2 else cells.shape[0])]
     names, nodes = data["parts"], data["part_nodes"]
-    if (names.dtype.kind != "U" or nodes.dtype.kind != "i" or names.ndim != 1
-            or nodes.shape != names.shape or not len(names) or nodes.min() < 0
-            or not all(PART_NAME.fullmatch(str(n)) for n in names)):
+    cells = data.get("part_cells", nodes)
+    token = str(names.ravel()[0]).split("/")[-1].split(".")[0] if names.size else ""
+    if (names.dtype.kind != "U" or nodes.dtype.kind != "i" or cells.dtype.kind != "i"
+            or names.ndim != 1 or nodes.shape != names.shape or cells.shape != names.shape
+            or not len(names) or nodes.min() < 0 or cells.min() < 0
+            or [str(n) for n in names] != [f"{PARTS}/{token}.{r}.npz" for r in range(len(names))]
+            or not PART_NAME.fullmatch(str(names[0]))):
         raise CheckpointError(f"{path}: not a complete anodex checkpoint: its list of parts "
-                              "(parts, part_nodes) is damaged")
-    return [(str(n), int(k)) for n, k in zip(names, nodes)]
+                              "(parts, part_nodes, part_cells) is damaged")
+    return [(str(n), int(k), int(c) if "part_cells" in data else None)
+            for n, k, c in zip(names, nodes, cells)]
 
 
 def _manifest(run_dir, comm) -> dict:
@@ -216,27 +239,30 @@ def _adapted(data) -> bool:
     return "part_cells" in data or "mesh_cells" in data
 
 
-def _check_part(path, a, nodes, unknowns, mesh):
+def _check_part(path, a, nodes, cells, unknowns, mesh):
     """What is wrong with the arrays `a` of one part, or None; mesh: (all
-    nodes, vertices per cell) if the part must hold its mesh."""
+    nodes, vertices per cell) if the part must hold its mesh (`cells` cells,
+    None: any number)."""
     bad = f"{path}: not a complete anodex checkpoint"
     need = ["keys", "values"] + (["mesh_x", "mesh_cells"] if mesh else [])
-    missing = [k for k in need if k not in a]
+    missing = [k for k in need if not isinstance(a.get(k), np.ndarray)]
     if missing:
         return f"{bad}: it lacks {', '.join(missing)}"
     keys, values = a["keys"], a["values"]
-    if (keys.dtype.kind != "V" or keys.dtype.itemsize != 24 or keys.shape != (nodes,)
+    if (keys.dtype != np.dtype("V24") or keys.shape != (nodes,)
             or values.dtype.kind != "f" or values.shape != (nodes, 2, unknowns)):
         return (f"{path}: the checkpoint's arrays do not fit this case's mesh ({nodes} nodes x 2 "
                 f"levels x {unknowns} unknowns, got values {values.shape}, keys {keys.shape})")
     if not np.isfinite(values).all():
         return f"{bad}: its fields hold NaN or infinite values"
     if mesh:
-        x, cells = a["mesh_x"], a["mesh_cells"]
-        total, vertices = mesh
+        x, total, vertices = a["mesh_x"], *mesh
+        cell_nodes = a["mesh_cells"]
         if (x.shape != (nodes, 3) or x.dtype.kind != "f" or not np.isfinite(x).all()
-                or cells.ndim != 2 or cells.shape[1] != vertices or cells.dtype.kind != "i"
-                or cells.min(initial=0) < 0 or cells.max(initial=0) >= total):
+                or cell_nodes.ndim != 2 or cell_nodes.shape[1] != vertices
+                or cells not in (None, cell_nodes.shape[0]) or cell_nodes.dtype.kind != "i"
+                or cell_nodes.min(initial=0) < 0 or cell_nodes.max(initial=0) >= total
+                or (np.diff(np.sort(cell_nodes, axis=1), axis=1) == 0).any()):
             return f"{bad}: its adapted mesh (mesh_x, mesh_cells) is damaged"
     return None
 
@@ -248,22 +274,28 @@ def _read_parts(run_dir, comm, manifest, vertices=None) -> dict:
     problem in any part raises CheckpointError on every rank."""
     run_dir, parts = Path(run_dir), manifest["parts"]
     unknowns = len(manifest["unknowns"])
-    mesh = (sum(n for _, n in parts), vertices) if manifest["adapted"] and vertices else None
+    mesh = (sum(n for _, n, _ in parts), vertices) if manifest["adapted"] and vertices else None
     mine = parts[comm.rank * len(parts) // comm.size:(comm.rank + 1) * len(parts) // comm.size]
-    read = []
+    empty = {"keys": np.zeros(0, "V24"), "values": np.zeros((0, 2, unknowns)),
+             "mesh_x": np.zeros((0, 3)), "mesh_cells": np.zeros((0, vertices or 0), np.int64)}
+    joined = {}
 
     def read_mine():
-        for name, nodes in mine:
+        read = []
+        for name, nodes, cells in mine:
             arrays = _read(run_dir, name)
-            problem = _check_part(run_dir / name, arrays, nodes, unknowns, mesh)
+            try:
+                problem = _check_part(run_dir / name, arrays, nodes, cells, unknowns, mesh)
+            except Exception as e:  # (arrays no writer makes)
+                problem = (f"{run_dir / name}: damaged or not an anodex checkpoint "
+                           f"({type(e).__name__}: {str(e)[:200]})")
             if problem:
                 raise CheckpointError(problem)
             read.append(arrays)
+        joined.update({k: read[0][k] if len(read) == 1 else np.concatenate([e] + [a[k] for a in read])
+                       for k, e in empty.items() if k in ("keys", "values") or mesh})
     _on_every_rank(comm, read_mine)
-    empty = {"keys": np.zeros(0, "V24"), "values": np.zeros((0, 2, unknowns)),
-             "mesh_x": np.zeros((0, 3)), "mesh_cells": np.zeros((0, vertices or 0), np.int64)}
-    return {k: read[0][k] if len(read) == 1 else np.concatenate([e] + [a[k] for a in read])
-            for k, e in empty.items() if k in ("keys", "values") or mesh}
+    return joined
 
 
 def check(run_dir, case):
@@ -297,12 +329,12 @@ def check(run_dir, case):
                               f"{'with' if adapted else 'without'} [mesh_adaptivity]; this case "
                               f"has enabled = {str(not adapted).lower()}")
     parts = _parts(data, path)
-    nodes = sum(n for _, n in parts)
+    nodes = sum(n for _, n, _ in parts)
     if not adapted and nodes != mesh_info(case.si["geometry"]).nodes:
         raise CheckpointError(f"{path}: the checkpoint's arrays do not fit this case's mesh "
                               f"({mesh_info(case.si['geometry']).nodes} nodes, the checkpoint "
                               f"has {nodes})")
-    lost = [name for name, _ in parts if not (run_dir / name).is_file()]
+    lost = [name for name, _, _ in parts if not (run_dir / name).is_file()]
     if lost:
         raise CheckpointError(f"{bad}: {len(lost)} of its {len(parts)} parts are missing "
                               f"({run_dir / lost[0]}, ...); the run cannot continue from it; "
@@ -361,11 +393,15 @@ def _alltoallv(comm, rows, send, recv):
     rows = np.ascontiguousarray(rows)
     size = rows.dtype.itemsize * int(np.prod(rows.shape[1:], dtype=np.int64))
     out = np.empty((int(np.sum(recv)),) + rows.shape[1:], rows.dtype)
+    row = MPI.BYTE.Create_contiguous(size).Commit()  # (counts in rows: no 2 GiB limit)
 
     def spec(buffer, counts):
-        counts = np.asarray(counts, np.int64) * size
-        return [buffer.reshape(-1).view(np.uint8), (counts, np.cumsum(counts) - counts), MPI.BYTE]
-    comm.Alltoallv(spec(rows, send), spec(out, recv))
+        counts = np.asarray(counts, np.int64)
+        return [buffer.reshape(-1).view(np.uint8), (counts, np.cumsum(counts) - counts), row]
+    try:
+        comm.Alltoallv(spec(rows, send), spec(out, recv))
+    finally:
+        row.Free()
     return out
 
 

@@ -173,6 +173,69 @@ def test_faraday_holds_across_adaptations(model, mpi_tmp_path):
         assert np.abs(stored - inflow).max() < 1e-9 * np.abs(stored).max()
 
 
+def _edit_checkpoint(run, edit):
+    """Rewrite the manifest and the parts through edit(manifest, parts),
+    which changes the dicts of arrays in place; returns a restore function."""
+    manifest = run / "checkpoint.npz"
+    with np.load(manifest) as z:
+        m = {k: z[k] for k in z.files}
+    paths = [run / str(n) for n in m["parts"]]
+    saved = {p: p.read_bytes() for p in [manifest, *paths]}
+    parts = []
+    for path in paths:
+        with np.load(path) as z:
+            parts.append({k: z[k] for k in z.files})
+    edit(m, parts)
+    np.savez(manifest, **m)
+    for path, arrays in zip(paths, parts):
+        np.savez(path, **arrays)
+    return lambda: [p.write_bytes(b) for p, b in saved.items()]
+
+
+def _swap_parts(m, parts):
+    for key in ("parts", "part_nodes", "part_cells"):
+        m[key] = m[key][::-1].copy()
+
+
+def _duplicate_part(m, parts):
+    for key in ("parts", "part_nodes", "part_cells"):
+        m[key] = np.array([m[key][0]] * len(m[key]))
+
+
+def _drop_cells(m, parts):
+    parts[-1]["mesh_cells"] = parts[-1]["mesh_cells"][:-50]
+
+
+def _repeat_a_vertex(m, parts):
+    parts[-1]["mesh_cells"][0, 1] = parts[-1]["mesh_cells"][0, 0]
+
+
+@pytest.mark.serial
+def test_a_damaged_adapted_checkpoint_is_refused(tmp_path):
+    """An adapted checkpoint whose parts are listed out of their ranks'
+    order, listed twice, miss cells, or hold a cell with a repeated vertex
+    is refused with exit 2 and a message before the run starts (no mesh is
+    built from it), on 1 and 2 ranks; the checkpoint, put back, restarts."""
+    from test_cli import anodex
+    case = adaptive_case(**{"mesh_adaptivity.levels": 1, "mesh_adaptivity.interval": 4,
+                            "time.end": "0.05 s"})
+    path = tmp_path / "adapt.toml"
+    path.write_text(case.to_toml())
+    run = tmp_path / "run"
+    anodex("run", path, "-o", run, ranks=2)
+    status = (run / "status.json").read_text()
+    for edit, says in ((_swap_parts, "list of parts"), (_duplicate_part, "list of parts"),
+                       (_drop_cells, "adapted mesh"), (_repeat_a_vertex, "adapted mesh")):
+        restore = _edit_checkpoint(run, edit)
+        for ranks in (1, 2):
+            res = anodex("run", "--restart", run, "--set", 'time.end="0.1 s"', ranks=ranks,
+                         check=False)
+            assert res.returncode == 2 and says in res.stderr, (edit.__name__, res.stderr[-2000:])
+            assert "Traceback" not in res.stderr and (run / "status.json").read_text() == status
+        restore()
+    anodex("run", "--restart", run, "--set", 'time.end="0.1 s"', ranks=2)
+
+
 @pytest.mark.serial
 def test_adaptive_run_restarts_on_another_rank_count(tmp_path):
     """An adaptive run on 2 ranks stopped at 0.15 s, continued with --restart

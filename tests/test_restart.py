@@ -169,8 +169,9 @@ def parts(run_dir):
 
 def test_kill_while_writing_keeps_the_last_checkpoint(mpi_tmp_path, monkeypatch):
     """A checkpoint write that dies half-way (simulated: the writer raises
-    after part of a file is out) leaves the previous checkpoint intact; the
-    next checkpoint removes the unfinished parts."""
+    after part of a file is out), or whose manifest cannot replace the
+    previous one, leaves the previous checkpoint intact; the next checkpoint
+    removes the unfinished parts."""
     from helpers import Simulation
     from solver import checkpoint
     from solver.case import load_case
@@ -195,10 +196,21 @@ def test_kill_while_writing_keeps_the_last_checkpoint(mpi_tmp_path, monkeypatch)
     scalars = checkpoint.load(mpi_tmp_path, fresh.pb)
     assert np.array_equal(by_node(fresh.pb), good)  # the mesh may be partitioned anew
     assert abs(scalars["t"] * fresh.pb.scales.time - 0.02) < 1e-12
+    # the parts written, the manifest's replacement fails (rank 0 alone
+    # writes it): every rank raises, the previous checkpoint stays
+    monkeypatch.setattr(checkpoint.os, "replace", lambda *a: (_ for _ in ()).throw(
+        OSError("no space left on device")))
+    with pytest.raises(checkpoint.CheckpointError, match="no space left"):
+        checkpoint.save(mpi_tmp_path, sim.pb, sim.stepper.state())
+    monkeypatch.undo()
+    assert parts(mpi_tmp_path) == before
+    checkpoint.load(mpi_tmp_path, fresh.pb)
+    assert np.array_equal(by_node(fresh.pb), good)
     checkpoint.save(mpi_tmp_path, sim.pb, sim.stepper.state())
     sim.pb.comm.barrier()
     names = sorted(p.name for p in (mpi_tmp_path / "checkpoint.parts").iterdir())
     assert [f"checkpoint.parts/{n}" for n in names] == sorted(parts(mpi_tmp_path)[0])
+    assert parts(mpi_tmp_path) != before
 
 
 def test_every_rank_writes_its_own_nodes(mpi_tmp_path):
