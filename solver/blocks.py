@@ -134,7 +134,7 @@ class Block:
     order: int = 1000
     # {section: {key: schema.Param}}: the case keys this block owns
     params: dict = {}
-    unknowns: tuple = ()  # Unknown, ...
+    unknowns: tuple = ()  # Unknown, ... (case_unknowns may choose them per case)
     provides: tuple = ()  # names of the quantities defined in quantities()
     requires: tuple = ()  # unknowns or quantities of other blocks used here
     # (section, key): keys whose value changes the compiled forms (choices,
@@ -164,6 +164,14 @@ class Block:
     def selected(cls, si) -> bool:
         """Part of this case's model (default: named in [model] blocks)."""
         return cls.name in si["model"]["blocks"]
+
+    @classmethod
+    def case_unknowns(cls, si) -> tuple:
+        """The block's unknowns in this case (default: ``unknowns``); a block
+        whose unknowns depend on the case (a displacement's components on
+        the geometry's dimension) overrides it.  Model gives every instance
+        its case's list."""
+        return cls.unknowns
 
     @classmethod
     def derive(cls, ctx) -> list[str]:

@@ -453,7 +453,7 @@ def _model_checks(si) -> list[str]:
     except blocks.BlockError as e:
         return [f"{e.where}: {e}"]
     unknowns = [] if si["geometry"]["kind"] == "point" else [
-        u for b in selected for u in b.unknowns]
+        u for b in selected for u in b.case_unknowns(si)]
     if si["solver"]["preset"] == "amg" and len(unknowns) > 1:
         return [f"[solver] preset: \"amg\" needs a single unknown; the blocks "
                 f"{si['model']['blocks']} solve for {', '.join(u.name for u in unknowns)}: use "

@@ -20,16 +20,22 @@ class Model:
     p: dict  # internal parameters: the geometry's and every block's (Block.internal)
     # the block that runs a case with no space ([geometry] kind = "point"), or None
     without_space_block: type | None = None
+    block_unknowns: tuple = ()  # each block's Unknowns in this case (Block.case_unknowns)
 
     @property
     def unknowns(self) -> list:
         """The Unknowns of the model, in the order of the system."""
-        return [u for b in self.blocks for u in b.unknowns]
+        return [u for own in self.block_unknowns for u in own]
 
     def instances(self) -> list:
         """Fresh instances of the blocks, for one Problem (an instance carries
-        per-run state)."""
-        return [cls() for cls in self.blocks]
+        per-run state, and its case's unknowns)."""
+        made = []
+        for cls, own in zip(self.blocks, self.block_unknowns):
+            block = cls()
+            block.unknowns = own
+            made.append(block)
+        return made
 
 
 def build_model(si) -> Model:
@@ -39,7 +45,8 @@ def build_model(si) -> Model:
     scales = case_scales(si)
     if si["geometry"]["kind"] == "point":
         return Model(blocks=(), scales=scales, p={}, without_space_block=classes[0])
-    return Model(blocks=tuple(classes), scales=scales, p=_internal(si, scales, classes))
+    return Model(blocks=tuple(classes), scales=scales, p=_internal(si, scales, classes),
+                 block_unknowns=tuple(tuple(b.case_unknowns(si)) for b in classes))
 
 
 def model_blocks(si) -> list:
@@ -61,16 +68,16 @@ def model_blocks(si) -> list:
             raise BlockError(f"{modes}, got {got}; for {got} choose interval, rectangle, box "
                              "or mesh", where="[geometry] kind = \"point\"")
         return classes
-    _check(classes)
+    _check(classes, si)
     return classes
 
 
-def _check(classes):
+def _check(classes, si):
     """No unknown owned twice, no quantity defined twice, no time-series
     column written twice, every name a block requires or adds to provided."""
     owner = {}
     for b in classes:
-        for name in [u.name for u in b.unknowns] + list(b.provides):
+        for name in [u.name for u in b.case_unknowns(si)] + list(b.provides):
             if name in owner:
                 raise BlockError(f"model blocks '{owner[name]}' and '{b.name}' both define "
                                  f"'{name}'; select one of them")

@@ -62,7 +62,7 @@ class DefectTransport(Block):
         defects delivered through the reservoir missed the space charge by 0.7 %
         (300 cells) to 2.3 % (600); at 1e-9 by 4e-5 and 1e-5 (measured)."""
         if cls.selected(ctx.si) and ("solver", "newton_tolerance") not in ctx.given:
-            ctx.put("solver", "newton_tolerance", 1e-9, "1e-09",
+            ctx.put("solver", "newton_tolerance", 1e-9, 1e-9,
                     "derived: defect_transport conserves its defects at this tolerance")
         return []
 

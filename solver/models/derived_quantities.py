@@ -79,7 +79,7 @@ class DerivedQuantities(Block):
     @classmethod
     def check(cls, si, given):
         others = [b() for b in block_classes(si) if b is not cls]
-        names = {u.name for b in others for u in b.unknowns} | {
+        names = {u.name for b in others for u in b.case_unknowns(si)} | {
             f.name for b in others for f in b.fields()}
         faces = face_names(si["geometry"])
         regions = ["domain"] + (list(mesh_file(si["geometry"]).cell_groups)

@@ -1,0 +1,275 @@
+"""The metal and the solid electrolyte as solids under stack pressure:
+small-strain elasticity, with power-law (Norton) creep in the metal
+(issue 38, part 1).  Quasi-static equilibrium
+
+    div sigma = 0,    sigma = lambda tr(e) I + 2 mu e,    e = eps(u) - eps_cr,
+
+with Young's modulus and Poisson's ratio mixed by the metal fraction h:
+E = h E_m + (1 - h) E_e, nu likewise (h = 1 without a phase field).  The
+creep strain is deviatoric (incompressible flow) and follows Norton's law
+in its reference form (von Mises flow rule):
+
+    d eps_cr/dt = h (3/2) rate0 (sigma_vm/sigma0)^(n-1) dev(sigma)/sigma0,
+    sigma_vm = sqrt(3/2 dev(sigma):dev(sigma)),
+
+so that a uniaxial stress sigma creeps at rate0 (sigma/sigma0)^n (e.g.
+Masias et al., J. Mater. Sci. 54 (2019) 2585; LePage et al., J. Electrochem.
+Soc. 166 (2019) A89 for Li).  Creep only in the metal: the electrolyte is
+elastic.
+
+Unknowns: the displacement's components u_x (, u_y, u_z) on the geometry's
+dimension, and the creep strain's independent components (its trace is
+zero): 1-D (uniaxial strain) creep_xx, with yy = zz = -xx/2; 2-D (plane
+strain) creep_xx, creep_yy, creep_xy, with zz = -(xx + yy); 3-D also
+creep_xz, creep_yz.  The creep strain is a nodal internal variable: its
+equation is integrated on the vertices (lumped), with the stress of the
+cells around the vertex.
+
+Boundary: the stack pressure p on [mechanics] pressure_face (traction
+-p n, n the outward normal); on each face of [mechanics] roller_faces the
+normal displacement is zero (a built-in shape's faces: electrode and
+reservoir are normal to x, bottom and top to y, front and back to z);
+every other face is free of traction.
+Results: the pressed face's mean normal displacement (into the body
+positive) and the metal's mean hydrostatic pressure; the fields
+displacement_x (, _y, _z), von_mises_stress and pressure.
+"""
+from __future__ import annotations
+
+import numpy as np
+import ufl
+
+from ..blocks import Block, Field, Unknown, register
+from ..geometry import DIMENSION, FACES
+from ..schema import Param, positive, q
+from .charge_transfer import optional
+
+AXES = "xyz"
+# independent creep components per dimension (the trace is zero)
+CREEP = {1: ("xx",), 2: ("xx", "yy", "xy"), 3: ("xx", "yy", "xy", "xz", "yz")}
+# a built-in face: the axis of its normal
+FACE_AXIS = {face: i // 2 for i, face in enumerate(FACES)}
+
+
+def poisson_ratio(x):
+    return None if -1 < x < 0.5 else "must lie strictly between -1 and 0.5"
+
+
+PARAMS = {
+    "mechanics": {
+        "stack_pressure": q("1 MPa", "Pa", "p, the pressure on pressure_face (traction -p n)",
+                            bounds=(-1e10, 1e10)),
+        "pressure_face": Param("face", "electrode", "the face the stack pressure acts on"),
+        "roller_faces": Param("str_list", None, "faces whose normal displacement is zero "
+                              "(built-in shapes only); default: every face but pressure_face"),
+        "metal_youngs_modulus": q("7.82 GPa", "Pa", "E_m; default: Li, Masias et al., J. "
+                                  "Mater. Sci. 54 (2019) 2585", positive, (1e6, 1e13)),
+        "metal_poisson_ratio": Param("number", 0.38, "nu_m; default: Li, Masias et al. 2019",
+                                     check=poisson_ratio),
+        "electrolyte_youngs_modulus": q("150 GPa", "Pa", "E_e; default: LLZO (order of "
+                                        "magnitude)", positive, (1e6, 1e13)),
+        "electrolyte_poisson_ratio": Param("number", 0.26, "nu_e; default: LLZO",
+                                           check=poisson_ratio),
+        "creep_stress_exponent": Param("number", 6.6, "n of Norton's law; default: Li, "
+                                       "Masias et al. 2019", bounds=(1.0, 20.0)),
+        "creep_reference_stress": q("1 MPa", "Pa", "sigma0: the uniaxial stress at which the "
+                                    "metal creeps at creep_reference_rate", positive,
+                                    (1.0, 1e10)),
+        "creep_reference_rate": q("0 1/s", "1/s", "rate0: the metal's uniaxial creep rate "
+                                  "at creep_reference_stress; 0: no creep (elastic)",
+                                  bounds=(0.0, 1e6)),
+    },
+}
+
+
+def dimension(si) -> int:
+    """The geometry's dimension (a mesh file's, refused by check, counts as 2)."""
+    return DIMENSION.get(si["geometry"]["kind"], 2)
+
+
+def strain_3d(grad_u, d):
+    """The small strain (3 x 3) of a displacement gradient (d x d), the
+    missing directions held (uniaxial strain in 1-D, plane strain in 2-D)."""
+    e = [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
+    for i in range(d):
+        for j in range(d):
+            e[i][j] = 0.5 * (grad_u[i, j] + grad_u[j, i])
+    return ufl.as_matrix(e)
+
+
+def creep_3d(c, d):
+    """The creep strain (3 x 3, trace zero) from its independent components."""
+    if d == 1:
+        return ufl.as_matrix([[c["xx"], 0, 0], [0, -c["xx"] / 2, 0], [0, 0, -c["xx"] / 2]])
+    xz, yz = (c["xz"], c["yz"]) if d == 3 else (0, 0)
+    return ufl.as_matrix([[c["xx"], c["xy"], xz], [c["xy"], c["yy"], yz],
+                          [xz, yz, -c["xx"] - c["yy"]]])
+
+
+def deviator(t):
+    return t - ufl.tr(t) / 3 * ufl.Identity(3)
+
+
+@register
+class MetalMechanics(Block):
+    name = "metal_mechanics"
+    order = 150
+    params = PARAMS
+    columns = ("pressed_face_displacement_m", "metal_mean_pressure_Pa")
+
+    @classmethod
+    def case_unknowns(cls, si):
+        d = dimension(si)
+        return (tuple(Unknown(f"u_{a}", "m", elliptic=True) for a in AXES[:d])
+                + tuple(Unknown(f"creep_{c}", "1") for c in CREEP[d]))
+
+    @classmethod
+    def rollers(cls, si) -> list:
+        m = si["mechanics"]
+        faces = [f for f in FACES[:2 * dimension(si)] if f != m["pressure_face"]]
+        return faces if m["roller_faces"] is None else list(m["roller_faces"])
+
+    @classmethod
+    def check(cls, si, given):
+        if si["geometry"]["kind"] not in DIMENSION or si["geometry"]["kind"] == "point":
+            return [f"[geometry] kind = {si['geometry']['kind']!r}: the metal_mechanics block "
+                    "needs a built-in shape (interval, rectangle or box), whose faces have axes"]
+        built_in = FACES[:2 * dimension(si)]
+        bad = [f for f in cls.rollers(si) if f not in built_in]
+        if bad:
+            return [f"[mechanics] roller_faces: the geometry has no face {bad[0]!r}; its faces: "
+                    f"{', '.join(built_in)}"]
+        return []
+
+    @classmethod
+    def derive(cls, ctx):
+        """A tighter Newton tolerance unless the case gives one: the test
+        |J_ii^-1 F_i| < tol bounds the displacement's update in units of the
+        length scale (1 um: 1 pm at the generic 1e-6), while a stack
+        pressure's elastic displacement is nanometres; at 1e-6 a plane-strain
+        creep run's face displacement differed by 4.5e-7 (relative) between 1
+        and 2 ranks, at 1e-9 by 6e-11 (measured)."""
+        if cls.selected(ctx.si) and ("solver", "newton_tolerance") not in ctx.given:
+            ctx.put("solver", "newton_tolerance", 1e-9, 1e-9,
+                    "derived: metal_mechanics resolves nanometre displacements at this tolerance")
+        return []
+
+    @classmethod
+    def internal(cls, si, s):
+        m = si["mechanics"]
+        return {"mech_p": s.to_internal(m["stack_pressure"], "Pa"),
+                "mech_E_m": s.to_internal(m["metal_youngs_modulus"], "Pa"),
+                "mech_E_e": s.to_internal(m["electrolyte_youngs_modulus"], "Pa"),
+                "mech_nu_m": m["metal_poisson_ratio"], "mech_nu_e": m["electrolyte_poisson_ratio"],
+                "mech_n": m["creep_stress_exponent"],
+                "mech_sigma0": s.to_internal(m["creep_reference_stress"], "Pa"),
+                "mech_rate0": s.to_internal(m["creep_reference_rate"], "1/s")}
+
+    def setup(self, pb):
+        from dolfinx import fem
+
+        from .. import compat
+        self.one = fem.Constant(pb.mesh, compat.scalar_type(1.0))  # (integrand of an area)
+        self.d = pb.ndim
+        self.pressure_face = pb.case.si["mechanics"]["pressure_face"]
+        self.roller_faces = self.rollers(pb.case.si)
+
+    def stress(self, s, lev):
+        """sigma (3 x 3, internal units: E0 = RT/V_m) on a level dict."""
+        p, d = s.p, self.d
+        h = optional(s, "metal_fraction", lev, 1.0)
+        E = h * p["mech_E_m"] + (1 - h) * p["mech_E_e"]
+        nu = h * p["mech_nu_m"] + (1 - h) * p["mech_nu_e"]
+        lam, mu = E * nu / ((1 + nu) * (1 - 2 * nu)), E / (2 * (1 + nu))
+        u = ufl.as_vector([lev[f"u_{a}"] for a in AXES[:d]])
+        grad_u = ufl.grad(u) if d > 1 else ufl.as_matrix([[ufl.grad(lev["u_x"])[0]]])
+        strain = strain_3d(grad_u, d)
+        creep = creep_3d({c: lev[f"creep_{c}"] for c in CREEP[d]}, d)
+        # (tr(creep) = 0, so the trace is the total strain's: written so, the
+        # Jacobian has no term that cancels to zero, which FFCx 0.5 cannot compile)
+        return lam * ufl.tr(strain) * ufl.Identity(3) + 2 * mu * (strain - creep)
+
+    def creep_rate(self, s, lev):
+        """Norton's d eps_cr/dt (3 x 3) on a level dict."""
+        p = s.p
+        dev = deviator(self.stress(s, lev)) / p["mech_sigma0"]
+        # (sigma_vm/sigma0)^(n-1), written without the square root (smooth at 0)
+        scale = (1.5 * ufl.inner(dev, dev) + 1e-30) ** ((p["mech_n"] - 1) / 2)
+        h = optional(s, "metal_fraction", lev, 1.0)
+        return h * 1.5 * p["mech_rate0"] * scale * dev
+
+    def residual(self, s):
+        p, d = s.p, self.d
+        lev = s.levels[0]
+        sigma = self.stress(s, lev)
+        v = ufl.as_vector([s.test(f"u_{a}") for a in AXES[:d]])
+        grad_v = ufl.grad(v) if d > 1 else ufl.as_matrix([[ufl.grad(s.test("u_x"))[0]]])
+        F = ufl.inner(sigma, strain_3d(grad_v, d)) * s.dx
+        n = ufl.FacetNormal(s.dx.ufl_domain())
+        F += p["mech_p"] * ufl.dot(n, v) * s.ds[self.pressure_face]
+        rate = self.creep_rate(s, lev)
+        for c in CREEP[d]:
+            i, j = AXES.index(c[0]), AXES.index(c[1])
+            F += (s.ddt(lambda lv, c=c: lv[f"creep_{c}"]) - rate[i, j]) \
+                * s.test(f"creep_{c}") * s.dxl
+        return F
+
+    def dirichlet(self, p):
+        return [(f"u_{AXES[FACE_AXIS[face]]}", face, 0.0) for face in self.roller_faces]
+
+    def initial(self, p):
+        return {u.name: (lambda x: np.zeros(x.shape[1])) for u in self.unknowns}
+
+    def error_indicators(self, p, nodal):
+        return {f"creep_{c}": nodal[f"creep_{c}"] for c in CREEP[self.d]}
+
+    def integrals(self, pb):
+        s, lev = pb.state, pb.state.levels[0]
+        axis = FACE_AXIS[self.pressure_face]
+        n = ufl.FacetNormal(pb.mesh)
+        h = optional(s, "metal_fraction", lev, self.one)
+        pressure = -ufl.tr(self.stress(s, lev)) / 3
+        return {"mech_face_u": -lev[f"u_{AXES[axis]}"] * n[axis] * s.ds[self.pressure_face],
+                "mech_face_area": self.one * s.ds[self.pressure_face],
+                "mech_metal_pressure": h * pressure * s.dx,
+                "mech_metal_volume": h * s.dx}
+
+    def record(self, pb, integrals, t, dt):
+        sc = pb.scales
+        volume = integrals["mech_metal_volume"]
+        return {"pressed_face_displacement_m":
+                sc.to_si(integrals["mech_face_u"] / integrals["mech_face_area"], "m"),
+                "metal_mean_pressure_Pa": sc.to_si(integrals["mech_metal_pressure"] / volume, "Pa")
+                if volume > 0 else float("nan")}
+
+    def fields(self):
+        axes = [u.name[2:] for u in self.unknowns if u.name.startswith("u_")]
+        return tuple(Field(f"displacement_{a}", "m",
+                           lambda pb, a=a: pb.field_values(f"u_{a}") * pb.scales.unit("m"))
+                     for a in axes) + (
+            Field("von_mises_stress", "Pa", lambda pb: self.nodal(pb, "von_mises")),
+            Field("pressure", "Pa", lambda pb: self.nodal(pb, "pressure")))
+
+    def nodal(self, pb, which):
+        """A stress measure at the nodes (SI): its cell values averaged onto
+        the vertices by lumped (vertex) quadrature."""
+        from dolfinx import fem
+        from dolfinx.fem import petsc
+        from petsc4py import PETSc
+        s, lev = pb.state, pb.state.levels[0]
+        sigma = self.stress(s, lev)
+        value = (ufl.sqrt(1.5 * ufl.inner(deviator(sigma), deviator(sigma)))
+                 if which == "von_mises" else -ufl.tr(sigma) / 3)
+        w = ufl.TestFunction(pb.Q)
+        forms = self.__dict__.setdefault("_nodal_forms", {})
+        if which not in forms:
+            forms[which] = (fem.form(value * w * s.dxl), fem.form(w * s.dxl))
+        values = []
+        for form in forms[which]:
+            vec = petsc.assemble_vector(form)
+            vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+            with vec.localForm() as local:
+                values.append(local.array.copy())
+            vec.destroy()
+        return values[0] / values[1] * pb.scales.unit("Pa")

@@ -1,0 +1,141 @@
+"""The metal_mechanics block (solver/models/metal_mechanics.py): elasticity
+with Norton creep under stack pressure, against closed forms written out
+here, a manufactured solution's convergence rates, and 1 against 2 ranks."""
+import math
+
+import numpy as np
+import pytest
+import ufl
+
+from helpers import Simulation, assert_same_on_1_and_2_ranks
+from test_mms import solve_mms
+from solver.case import validate
+from solver.scales import Scales
+
+E_LI, NU_LI = 7.82e9, 0.38  # Pa, the block's defaults (Masias et al. 2019)
+
+
+def mechanics_case(kind, cells, extent, mechanics, time=None):
+    """The metal_mechanics block alone on a built-in shape (metal everywhere:
+    no phase field)."""
+    names = ("length", "height", "depth")
+    return validate({
+        "model": {"blocks": ["metal_mechanics"]},
+        "geometry": {"kind": kind, "cells": cells,
+                     **{k: f"{e!r} m" for k, e in zip(names, extent)}},
+        "mechanics": mechanics,
+        "time": time or {"end": "10 s", "dt_initial": "0.1 s"},
+    }, "<mechanics>")
+
+
+def pressed(sim):
+    """The pressed face's mean displacement (m), from the block's integrals."""
+    pb = sim.pb
+    row = next(b for b in pb.blocks if b.name == "metal_mechanics").record(
+        pb, pb.integrals(), sim.stepper.t, 0.0)
+    return row["pressed_face_displacement_m"], row["metal_mean_pressure_Pa"]
+
+
+@pytest.mark.parametrize("n, rate0, sigma0", [(5.0, 1e-4, 1e6), (6.6, 3e-5, 2e6)])
+def test_uniaxial_stress_creeps_as_nortons_law(n, rate0, sigma0):
+    """A box pressed at x = 0 with rollers on three symmetry planes only
+    (y = 0, z = 0, x = L): uniaxial stress -p.  The pressed face moves by
+    L (p/E + rate0 (p/sigma0)^n t), the free sides out by
+    H (nu p/E + rate0 (p/sigma0)^n t / 2) (incompressible creep)."""
+    p, L, H = 3e6, 10e-6, 4e-6
+    case = mechanics_case("box", [4, 2, 2], (L, H, H), {
+        "stack_pressure": f"{p} Pa", "roller_faces": ["reservoir", "bottom", "front"],
+        "creep_stress_exponent": n, "creep_reference_rate": f"{rate0} 1/s",
+        "creep_reference_stress": f"{sigma0} Pa"})
+    sim = Simulation(case)
+    creep_rate = rate0 * (p / sigma0) ** n
+    for t in (0.5, 2.0, 5.0):
+        sim.run_to(t)
+        u, pressure = pressed(sim)
+        assert u == pytest.approx(L * (p / E_LI + creep_rate * t), rel=1e-7)
+        assert pressure == pytest.approx(p / 3, rel=1e-7)
+        top = sim.pb.comm.allreduce(sim.pb.field_values("u_y").max(initial=-np.inf),
+                                    op=__import__("mpi4py").MPI.MAX) * sim.pb.scales.length
+        assert top == pytest.approx(H * (NU_LI * p / E_LI + creep_rate * t / 2), rel=1e-7)
+
+
+@pytest.mark.parametrize("kind, cells, extent", [("interval", [20], (8e-6,)),
+                                                 ("rectangle", [8, 4], (8e-6, 4e-6))])
+def test_confined_metal_relaxes_to_hydrostatic(kind, cells, extent):
+    """Pressed at x = 0 between rollers (the default: every face but the
+    pressed one), the metal is in uniaxial strain.  Elastic at first: the
+    face moves by L p / M, M = E (1 - nu) / ((1 + nu)(1 - 2 nu)); creep
+    relaxes the shear until the stress is hydrostatic, -p I, and stops.
+    Then the elastic strain is -p/(3K) I (K = E / (3 (1 - 2 nu))); the
+    lateral total strains are zero, so the creep strain is p/(3K) across
+    and, trace-free, -2p/(3K) along x: the face has moved by L p / K."""
+    p, L = 2e6, extent[0]
+    mech = {"stack_pressure": f"{p} Pa", "creep_stress_exponent": 3.0,
+            "creep_reference_rate": "10 1/s", "creep_reference_stress": "1 MPa"}
+    M = E_LI * (1 - NU_LI) / ((1 + NU_LI) * (1 - 2 * NU_LI))
+    K = E_LI / (3 * (1 - 2 * NU_LI))
+    elastic = Simulation(mechanics_case(kind, cells, extent, {**mech, "creep_reference_rate":
+                                                               "0 1/s"}))
+    elastic.run_to(0.1)
+    u, pressure = pressed(elastic)
+    assert u == pytest.approx(L * p / M, rel=1e-8)
+    assert pressure == pytest.approx(p * (1 + 2 * NU_LI / (1 - NU_LI)) / 3, rel=1e-8)
+    creeping = Simulation(mechanics_case(kind, cells, extent, mech,
+                                         {"end": "2000 s", "dt_initial": "0.01 s"}))
+    creeping.run_to(2000.0)
+    u, pressure = pressed(creeping)
+    assert u == pytest.approx(L * p / K, rel=1e-4)
+    assert pressure == pytest.approx(p, rel=1e-4)
+
+
+E0 = Scales(1e-6, 1.0, 300.0, 1, 1.3e-5).energy_density  # the internal stress unit here
+
+
+def mms_mechanics_case(n):
+    """Every term of order one: E_m = E0, sigma0 = E0, rate0 = 1/s, n = 3."""
+    return validate({
+        "model": {"blocks": ["metal_mechanics"]},
+        "geometry": {"kind": "rectangle", "length": "1 um", "height": "1 um", "cells": [n, n]},
+        "mechanics": {"metal_youngs_modulus": f"{E0!r} Pa", "metal_poisson_ratio": 0.3,
+                      "creep_reference_stress": f"{E0!r} Pa", "creep_reference_rate": "1 1/s",
+                      "creep_stress_exponent": 3.0, "stack_pressure": f"{0.2 * E0!r} Pa"},
+        "time": {"scheme": "bdf1", "dt_initial": "0.2 s", "end": "1 s"},
+        "solver": {"newton_tolerance": 1e-11},
+    }, "<manufactured solution>")
+
+
+def mechanics_fields(x, t):
+    pi = math.pi
+    return {
+        "u_x": 0.1 * ufl.sin(pi * x[0]) * ufl.cos(pi * x[1]) * (1 + t),
+        "u_y": 0.08 * ufl.cos(pi * x[0]) * ufl.sin(pi * x[1]) * (1 - 0.5 * t),
+        "creep_xx": 0.05 * ufl.cos(pi * x[0]) * ufl.cos(pi * x[1]) * (1 + t),
+        "creep_yy": 0.03 * ufl.sin(pi * x[0]) * ufl.sin(pi * x[1]) * (1 + t),
+        "creep_xy": 0.02 * ufl.cos(pi * x[0]) * ufl.sin(pi * x[1]) * (1 - t),
+    }
+
+
+@pytest.mark.slow
+def test_manufactured_solution_rates():
+    """Plane strain with creep: the displacement's L2 error falls as h^2 and
+    its H1 error as h; the creep strain, a nodal variable driven by the
+    stress of the cells around a node, at least as h in L2."""
+    errs = [solve_mms(n, mms_mechanics_case, mechanics_fields) for n in (8, 16, 32)]
+    for name in ("u_x", "u_y"):
+        l2 = np.array([e[name][0] for e in errs])
+        h1 = np.array([e[name][1] for e in errs])
+        assert np.log2(l2[:-1] / l2[1:]).min() > 1.85, (name, l2)
+        assert np.log2(h1[:-1] / h1[1:]).min() > 0.9, (name, h1)
+    for name in ("creep_xx", "creep_yy", "creep_xy"):
+        l2 = np.array([e[name][0] for e in errs])
+        assert np.log2(l2[:-1] / l2[1:]).min() > 0.9, (name, l2)
+
+
+@pytest.mark.serial
+def test_one_and_two_ranks_agree(tmp_path):
+    case = mechanics_case("rectangle", [12, 6], (8e-6, 4e-6), {
+        "stack_pressure": "2 MPa", "roller_faces": ["reservoir", "bottom"],
+        "creep_stress_exponent": 6.6, "creep_reference_rate": "1e-3 1/s"},
+        {"end": "3 s", "dt_initial": "0.05 s"})
+    assert_same_on_1_and_2_ranks(case, tmp_path, ["pressed_face_displacement_m",
+                                                  "metal_mean_pressure_Pa", "t_s"])
