@@ -641,3 +641,33 @@ two_potential("sei-patch-in-one-dimension", {
     "sei": {"solvent_diffusivity": '"2.5e-22 m^2/s"', "solvent_concentration": '"2636 mol/m^3"',
             "initial_profile": '"patch"'}},
     "[sei] initial_profile", "1-D interval")
+
+
+# ---- the metal_mechanics block's keys (issue 38) -------------------------------
+def mechanics(cid, keys, *mentions, kind='"interval"', extra_blocks=""):
+    """The two-potential base case with metal_mechanics, and [mechanics] keys."""
+    blocks = ('["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction", '
+              f'"metal_mechanics"{extra_blocks}]')
+    two_potential(cid, {"model": {"blocks": blocks}, "geometry": {"kind": kind},
+                        "mechanics": keys}, *mentions)
+
+
+mechanics("mechanics-roller-face-unknown", {"roller_faces": '["top"]'},
+          "[mechanics] roller_faces", "no face 'top'", "electrode, reservoir")
+mechanics("mechanics-pressure-face-unknown", {"pressure_face": '"side"'},
+          "[mechanics] pressure_face", "no boundary")
+mechanics("mechanics-poisson-ratio-half", {"metal_poisson_ratio": "0.5"},
+          "[mechanics] metal_poisson_ratio", "between -1 and 0.5")
+mechanics("mechanics-negative-modulus", {"electrolyte_youngs_modulus": '"-150 GPa"'},
+          "[mechanics] electrolyte_youngs_modulus", "must be > 0")
+mechanics("mechanics-modulus-without-unit", {"metal_youngs_modulus": "7.8e9"},
+          "[mechanics] metal_youngs_modulus", "unit")
+mechanics("mechanics-pressure-wrong-unit", {"stack_pressure": '"5 MPa/s"'},
+          "[mechanics] stack_pressure", "Pa")
+mechanics("mechanics-negative-creep-rate", {"creep_reference_rate": '"-1 1/s"'},
+          "[mechanics] creep_reference_rate")
+mechanics("mechanics-creep-exponent-below-one", {"creep_stress_exponent": "0.5"},
+          "[mechanics] creep_stress_exponent")
+two_potential("mechanics-overpotential-without-reaction",
+              {"model": {"blocks": '["metal_mechanics", "mechanical_overpotential"]'}},
+              "mechanical_overpotential", "charge_transfer_overpotential")

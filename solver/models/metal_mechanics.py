@@ -30,6 +30,8 @@ Boundary: the stack pressure p on [mechanics] pressure_face (traction
 normal displacement is zero (a built-in shape's faces: electrode and
 reservoir are normal to x, bottom and top to y, front and back to z);
 every other face is free of traction.
+Provides hydrostatic_pressure, -tr(sigma)/3 (compressive positive), which
+the mechanical_overpotential block adds to the reaction's driving force.
 Results: the pressed face's mean normal displacement (into the body
 positive) and the metal's mean hydrostatic pressure; the fields
 displacement_x (, _y, _z), von_mises_stress and pressure.
@@ -116,6 +118,7 @@ class MetalMechanics(Block):
     order = 150
     params = PARAMS
     columns = ("pressed_face_displacement_m", "metal_mean_pressure_Pa")
+    provides = ("hydrostatic_pressure",)
 
     @classmethod
     def case_unknowns(cls, si):
@@ -198,6 +201,10 @@ class MetalMechanics(Block):
         h = optional(s, "metal_fraction", lev, 1.0)
         return h * 1.5 * p["mech_rate0"] * scale * dev
 
+    def quantities(self):
+        # -tr(sigma)/3, compressive positive (internal: E0 = RT/V_m)
+        return {"hydrostatic_pressure": lambda s, lev: -ufl.tr(self.stress(s, lev)) / 3}
+
     def residual(self, s):
         p, d = s.p, self.d
         lev = s.levels[0]
@@ -228,7 +235,7 @@ class MetalMechanics(Block):
         axis = FACE_AXIS[self.pressure_face]
         n = ufl.FacetNormal(pb.mesh)
         h = optional(s, "metal_fraction", lev, self.one)
-        pressure = -ufl.tr(self.stress(s, lev)) / 3
+        pressure = s.at("hydrostatic_pressure", lev)
         return {"mech_face_u": -lev[f"u_{AXES[axis]}"] * n[axis] * s.ds[self.pressure_face],
                 "mech_face_area": self.one * s.ds[self.pressure_face],
                 "mech_metal_pressure": h * pressure * s.dx,
