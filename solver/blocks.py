@@ -45,7 +45,9 @@ class Unknown:
     is then a near-null mode, solved exactly; multiplier:
     preconditioner hint, a Lagrange multiplier of the evolution unknowns
     (its own diagonal is weak: it is preconditioned through its Schur
-    complement); quasi_static:
+    complement); tolerance: its Newton tolerance as a fraction of [solver]
+    newton_tolerance (an unknown whose values are small in internal units,
+    a displacement of nanometres); quasi_static:
     its equation has no storage term, so its initial value is solved for;
     element: the finite element (continuous P1 is what Problem builds)."""
     name: str
@@ -54,6 +56,7 @@ class Unknown:
     elliptic: bool = False
     floating: bool = False
     multiplier: bool = False
+    tolerance: float = 1.0
     quasi_static: bool = False
     element: str = "P1"
 

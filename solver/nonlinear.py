@@ -10,7 +10,8 @@
   everywhere: on 0.25 um cells 13-16 Newton iterations per step against
   7-10 clipped, benchmarks/RESULTS.md);
 * convergence is judged per unknown: max |F_i / J_ii| (the Jacobi estimate of
-  the remaining correction, in internal units) below newton_tolerance, with
+  the remaining correction, in internal units) below newton_tolerance
+  (times the unknown's Unknown.tolerance), with
   |J_ii| floored where a block says an unknown is nearly free
   (Block.newton_floor).  A relative residual norm is useless here: the
   potential rows carry S1 ~ 1e6;
@@ -111,6 +112,9 @@ class NewtonSolver:
         self.bs = len(problem.names)
         self.limits = {i: solver_cfg[u.update_limit] for i, u in enumerate(problem.unknowns)
                        if u.update_limit}
+        # Unknown.tolerance: an unknown converged to that fraction of newton_tolerance
+        self.tolerance_weights = {i: 1.0 / u.tolerance for i, u in enumerate(problem.unknowns)
+                                  if u.tolerance != 1.0}
         self.n_owned = V.dofmap.index_map.size_local
 
     def _choose_preset(self, V):
@@ -281,6 +285,10 @@ class NewtonSolver:
             np.maximum(arr, np.abs(self.floor.getArray(readonly=True)), out=arr)
         arr[arr == 0] = 1.0
         d.reciprocal()
+        if self.tolerance_weights:
+            weighted = d.getArray().reshape(-1, self.bs)
+            for comp, weight in self.tolerance_weights.items():
+                weighted[:, comp] *= weight
         self.diag = d
         if self.reuse:
             ksp = snes.getKSP()
