@@ -18,10 +18,16 @@ class Simulation:
     def t_seconds(self):
         return self.stepper.t * self.pb.scales.time
 
-    def run_to(self, t_seconds):
+    def run_to(self, t_seconds, data=False):
+        """Step to t_seconds; data: with the blocks' time-dependent data (a
+        collector's profile, noise: Block.before_solve), as a run has them."""
         t = t_seconds / self.pb.scales.time
+
+        def before_solve(t0, t1):
+            for b in self.pb.blocks:
+                b.before_solve(self.pb, t0, t1)
         while self.stepper.t < t * (1 - 1e-12):
-            self.stepper.advance(t)
+            self.stepper.advance(t, before_solve if data else None)
 
     def front(self, level=0.5):
         """x (m) of the eta = level contour (largest x)."""

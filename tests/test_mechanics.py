@@ -208,3 +208,31 @@ def test_creep_relaxation_does_not_overshoot():
     assert elastic < pressures[0] < p and pressures.max() <= p * (1 + 1e-4)
     assert (np.diff(pressures) > -1e-6 * p).all()
     assert pressures[-1] > 0.95 * p
+
+
+def test_stripped_metal_leaves_no_creep_strain_behind():
+    """A Li film on an electrolyte (1-D), crept at rest under 5 MPa for 50 s,
+    then stripped from 4 to 2 um at 100 A/m^2: where the metal has gone
+    (eta < 1e-3, x < 4 um), the electrolyte is in its own elastic state,
+    hydrostatic pressure p (1 + nu_e)/(3 (1 - nu_e)), to 1e-3.  (With the
+    creep strain acting unweighted by h it kept the crept film's 5.26 MPa.)"""
+    p, nu_e = 5e6, 0.26
+    case = rest_under_pressure("Li", "LLZO", 160, p, NU_LI)
+    case = validate({**case.raw, "time": {"end": "200 s"},
+                     "mechanics": {**case.raw["mechanics"], "electrolyte_poisson_ratio": nu_e,
+                                   "creep_reference_rate": "1e-3 1/s"},
+                     "collector": {**case.raw["collector"], "current_density": "100 A/m^2",
+                                   "profile": "table", "profile_times": ["0 s", "50 s"],
+                                   "profile_values": [0.0, -1.0]}}, "<strip>")
+    sim = Simulation(case)
+    sim.run_to(200.0, data=True)
+    pb = sim.pb
+    assert 1.9e-6 < sim.front() < 2.1e-6
+    mechanics = next(b for b in pb.blocks if b.name == "metal_mechanics")
+    pressure = mechanics.nodal(pb, "pressure")
+    left = (pb.field_values("eta") < 1e-3) & (pb.xdof * pb.scales.length < 4e-6)
+    assert pb.comm.allreduce(int(left.sum())) > 0
+    expected = p * (1 + nu_e) / (3 * (1 - nu_e))
+    worst = pb.comm.allreduce(float(np.abs(pressure[left] / expected - 1).max(initial=0.0)),
+                              op=__import__("mpi4py").MPI.MAX)
+    assert worst < 1e-3
