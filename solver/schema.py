@@ -149,8 +149,8 @@ GENERIC: dict[str, dict[str, Param]] = {
                                      "Chen et al. 2015)", check=open_unit_closed),
         "permittivity": Param("number", None, "relative permittivity (recorded; not used by "
                               "the present blocks)", check=positive),
-        "youngs_modulus": q(None, "Pa", "Young's modulus (recorded; not used by the present "
-                            "blocks)", positive),
+        "youngs_modulus": q(None, "Pa", "Young's modulus (the metal_mechanics block)",
+                            positive),
     },
     "time": {
         "end": q("400 s", "s", "end time", positive),

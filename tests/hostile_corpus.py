@@ -644,30 +644,42 @@ two_potential("sei-patch-in-one-dimension", {
 
 
 # ---- the metal_mechanics block's keys (issue 38) -------------------------------
-def mechanics(cid, keys, *mentions, kind='"interval"', extra_blocks=""):
-    """The two-potential base case with metal_mechanics, and [mechanics] keys."""
+def mechanics(cid, sections, *mentions, kind='"interval"'):
+    """The two-potential base case of Li | LLZO with metal_mechanics: the
+    creep law and the electrolyte's Poisson ratio given, then `sections`."""
     blocks = ('["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction", '
-              f'"metal_mechanics"{extra_blocks}]')
-    two_potential(cid, {"model": {"blocks": blocks}, "geometry": {"kind": kind},
-                        "mechanics": keys}, *mentions)
+              '"metal_mechanics"]')
+    given = {"model": {"blocks": blocks}, "geometry": {"kind": kind},
+             "material": {"metal": '"Li"', "electrolyte": '"LLZO"'},
+             "metal": {"creep_reference_rate": '"0 1/s"'},
+             "electrolyte": {"poisson_ratio": "0.26"}}
+    for section, keys in sections.items():
+        given.setdefault(section, {}).update(keys)
+        for key in [k for k, v in keys.items() if v is None]:  # None: left out
+            del given[section][key]
+    two_potential(cid, given, *mentions)
 
 
-mechanics("mechanics-roller-face-unknown", {"roller_faces": '["top"]'},
+mechanics("mechanics-roller-face-unknown", {"mechanics": {"roller_faces": '["top"]'}},
           "[mechanics] roller_faces", "no face 'top'", "electrode, reservoir")
-mechanics("mechanics-pressure-face-unknown", {"pressure_face": '"side"'},
+mechanics("mechanics-pressure-face-unknown", {"mechanics": {"pressure_face": '"side"'}},
           "[mechanics] pressure_face", "no boundary")
-mechanics("mechanics-poisson-ratio-half", {"metal_poisson_ratio": "0.5"},
-          "[mechanics] metal_poisson_ratio", "between -1 and 0.5")
-mechanics("mechanics-negative-modulus", {"electrolyte_youngs_modulus": '"-150 GPa"'},
-          "[mechanics] electrolyte_youngs_modulus", "must be > 0")
-mechanics("mechanics-modulus-without-unit", {"metal_youngs_modulus": "7.8e9"},
-          "[mechanics] metal_youngs_modulus", "unit")
-mechanics("mechanics-pressure-wrong-unit", {"stack_pressure": '"5 MPa/s"'},
+mechanics("mechanics-poisson-ratio-half", {"metal": {"poisson_ratio": "0.5"}},
+          "[metal] poisson_ratio", "between -1 and 0.5")
+mechanics("mechanics-negative-modulus", {"electrolyte": {"youngs_modulus": '"-150 GPa"'}},
+          "[electrolyte] youngs_modulus", "must be > 0")
+mechanics("mechanics-modulus-without-unit", {"metal": {"youngs_modulus": "7.8e9"}},
+          "[metal] youngs_modulus", "unit")
+mechanics("mechanics-pressure-wrong-unit", {"mechanics": {"stack_pressure": '"5 MPa/s"'}},
           "[mechanics] stack_pressure", "Pa")
-mechanics("mechanics-negative-creep-rate", {"creep_reference_rate": '"-1 1/s"'},
-          "[mechanics] creep_reference_rate")
-mechanics("mechanics-creep-exponent-below-one", {"creep_stress_exponent": "0.5"},
-          "[mechanics] creep_stress_exponent")
+mechanics("mechanics-negative-creep-rate", {"metal": {"creep_reference_rate": '"-1 1/s"'}},
+          "[metal] creep_reference_rate")
+mechanics("mechanics-creep-exponent-below-one", {"metal": {"creep_stress_exponent": "0.5"}},
+          "[metal] creep_stress_exponent")
+mechanics("mechanics-creep-law-not-in-the-library", {"metal": {"creep_reference_rate": '"1e-3 1/s"'}},
+          "[metal] creep_reference_stress", "library has none for Li")
+mechanics("mechanics-electrolyte-poisson-ratio-missing", {"electrolyte": {"poisson_ratio": None}},
+          "[electrolyte] poisson_ratio", "library has none for LLZO")
 two_potential("mechanics-overpotential-without-reaction",
               {"model": {"blocks": '["metal_mechanics", "mechanical_overpotential"]'}},
               "mechanical_overpotential", "charge_transfer_overpotential")

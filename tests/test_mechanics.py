@@ -15,15 +15,33 @@ from solver.scales import Scales
 E_LI, NU_LI = 7.82e9, 0.38  # Pa, the block's defaults (Masias et al. 2019)
 
 
+ROUTE = {"metal_youngs_modulus": ("metal", "youngs_modulus"),
+         "metal_poisson_ratio": ("metal", "poisson_ratio"),
+         "electrolyte_youngs_modulus": ("electrolyte", "youngs_modulus"),
+         "electrolyte_poisson_ratio": ("electrolyte", "poisson_ratio")}
+
+
+def sections(flat: dict) -> dict:
+    """{section: {key: value}} of the mechanics keys given flat: the metal's
+    creep law to [metal], the phases' elastic constants to [metal] and
+    [electrolyte] (metal_/electrolyte_ prefixes), the rest to [mechanics]."""
+    out = {"mechanics": {}, "metal": {}, "electrolyte": {}}
+    for key, value in flat.items():
+        section, name = ROUTE.get(key, ("metal" if key.startswith("creep_") else "mechanics", key))
+        out[section][name] = value
+    return {k: v for k, v in out.items() if v}
+
+
 def mechanics_case(kind, cells, extent, mechanics, time=None):
-    """The metal_mechanics block alone on a built-in shape (metal everywhere:
-    no phase field)."""
+    """The metal_mechanics block alone on a built-in shape (Li everywhere:
+    no phase field; E and nu from the library, 7.82 GPa and 0.38)."""
     names = ("length", "height", "depth")
     return validate({
         "model": {"blocks": ["metal_mechanics"]},
+        "material": {"metal": "Li"},
         "geometry": {"kind": kind, "cells": cells,
                      **{k: f"{e!r} m" for k, e in zip(names, extent)}},
-        "mechanics": mechanics,
+        **sections(mechanics),
         "time": time or {"end": "10 s", "dt_initial": "0.1 s"},
     }, "<mechanics>")
 
@@ -96,9 +114,9 @@ def mms_mechanics_case(n):
     return validate({
         "model": {"blocks": ["metal_mechanics"]},
         "geometry": {"kind": "rectangle", "length": "1 um", "height": "1 um", "cells": [n, n]},
-        "mechanics": {"metal_youngs_modulus": f"{E0!r} Pa", "metal_poisson_ratio": 0.3,
-                      "creep_reference_stress": f"{E0!r} Pa", "creep_reference_rate": "1 1/s",
-                      "creep_stress_exponent": 3.0, "stack_pressure": f"{0.2 * E0!r} Pa"},
+        **sections({"metal_youngs_modulus": f"{E0!r} Pa", "metal_poisson_ratio": 0.3,
+                    "creep_reference_stress": f"{E0!r} Pa", "creep_reference_rate": "1 1/s",
+                    "creep_stress_exponent": 3.0, "stack_pressure": f"{0.2 * E0!r} Pa"}),
         "time": {"scheme": "bdf1", "dt_initial": "0.2 s", "end": "1 s"},
         "solver": {"newton_tolerance": 1e-11},
     }, "<manufactured solution>")
@@ -135,7 +153,8 @@ def test_manufactured_solution_rates():
 def test_one_and_two_ranks_agree(tmp_path):
     case = mechanics_case("rectangle", [12, 6], (8e-6, 4e-6), {
         "stack_pressure": "2 MPa", "roller_faces": ["reservoir", "bottom"],
-        "creep_stress_exponent": 6.6, "creep_reference_rate": "1e-3 1/s"},
+        "creep_stress_exponent": 6.6, "creep_reference_rate": "1e-3 1/s",
+        "creep_reference_stress": "1 MPa"},
         {"end": "3 s", "dt_initial": "0.05 s"})
     assert_same_on_1_and_2_ranks(case, tmp_path, ["pressed_face_displacement_m",
                                                   "metal_mean_pressure_Pa", "t_s"])
@@ -145,7 +164,7 @@ def rest_under_pressure(metal, electrolyte, cells, p=5e6, nu=0.38):
     """A metal film on a solid electrolyte (1-D), galvanostatic at zero
     current, pressed at the collector; both solids with Poisson's ratio nu,
     so that the hydrostatic pressure is p (1 + nu) / (3 (1 - nu)) in both."""
-    return validate({
+    data = {
         "model": {"blocks": ["phase_field", "charge_transfer", "electronic_conduction",
                              "ionic_conduction", "metal_mechanics", "mechanical_overpotential"]},
         "material": {"metal": metal, "electrolyte": electrolyte},
@@ -154,11 +173,13 @@ def rest_under_pressure(metal, electrolyte, cells, p=5e6, nu=0.38):
         "reaction": {"exchange_current_density": "10 A/m^2"},
         "initial": {"interface_position": "4 um"},
         "collector": {"control": "galvanostatic", "current_density": "0 A/m^2"},
-        "electrolyte": {"electronic_conductivity": "0 S/m"},
-        "mechanics": {"stack_pressure": f"{p} Pa", "metal_poisson_ratio": nu,
-                      "electrolyte_poisson_ratio": nu},
+        **sections({"stack_pressure": f"{p} Pa", "metal_poisson_ratio": nu,
+                    "electrolyte_poisson_ratio": nu, "electrolyte_youngs_modulus": "150 GPa",
+                    "creep_reference_rate": "0 1/s"}),
         "time": {"end": "5 s"},
-    }, "<rest under pressure>")
+    }
+    data["electrolyte"]["electronic_conductivity"] = "0 S/m"
+    return validate(data, "<rest under pressure>")
 
 
 @pytest.mark.parametrize("metal, electrolyte", [("Li", "LLZO"), ("Na", "Na3PS4")])
@@ -219,8 +240,9 @@ def test_stripped_metal_leaves_no_creep_strain_behind():
     p, nu_e = 5e6, 0.26
     case = rest_under_pressure("Li", "LLZO", 160, p, NU_LI)
     case = validate({**case.raw, "time": {"end": "200 s"},
-                     "mechanics": {**case.raw["mechanics"], "electrolyte_poisson_ratio": nu_e,
-                                   "creep_reference_rate": "1e-3 1/s"},
+                     "electrolyte": {**case.raw["electrolyte"], "poisson_ratio": nu_e},
+                     "metal": {**case.raw["metal"], "creep_reference_rate": "1e-3 1/s",
+                               "creep_reference_stress": "1 MPa"},
                      "collector": {**case.raw["collector"], "current_density": "100 A/m^2",
                                    "profile": "table", "profile_times": ["0 s", "50 s"],
                                    "profile_values": [0.0, -1.0]}}, "<strip>")
@@ -254,7 +276,9 @@ def test_a_stripping_front_under_pressure_in_2d():
                      "initial": {"interface_position": "4 um", "perturbation_amplitude": "0.5 um",
                                  "perturbation_wavelength": "4 um"},
                      "collector": {**raw["collector"], "current_density": "-50 A/m^2"},
-                     "mechanics": {"stack_pressure": "5 MPa", "creep_reference_rate": "1e-3 1/s"},
+                     "mechanics": {"stack_pressure": "5 MPa"},
+                     "metal": {**raw["metal"], "creep_reference_rate": "1e-3 1/s",
+                               "creep_reference_stress": "1 MPa"},
                      "time": {"end": "10 s"}}, "<2-D strip>")
     sim = Simulation(case)
     sim.run_to(10.0)

@@ -43,6 +43,11 @@ METAL_PROPERTIES = {
     "shear_modulus": ("Pa", "shear modulus G"),
     "surface_energy": ("J/m^2", "orientation-averaged surface energy gamma"),
     "melting_point": ("K", "melting point (the model is for a solid anode)"),
+    "youngs_modulus": ("Pa", "Young's modulus E"),
+    "poisson_ratio": ("1", "Poisson's ratio nu"),
+    "creep_stress_exponent": ("1", "n of the power-law (Norton) creep law"),
+    "creep_reference_stress": ("Pa", "sigma0: a uniaxial stress of the creep law"),
+    "creep_reference_rate": ("1/s", "the uniaxial creep rate at creep_reference_stress"),
 }
 ELECTROLYTE_PROPERTIES = {
     "activation_energy": ("J", "Arrhenius activation energy Ea"),
@@ -52,6 +57,7 @@ ELECTROLYTE_PROPERTIES = {
     "electronic_conductivity": ("S/m", "electronic conductivity"),
     "permittivity": ("1", "relative permittivity"),
     "youngs_modulus": ("Pa", "Young's modulus"),
+    "poisson_ratio": ("1", "Poisson's ratio"),
 }
 LAWS = ("arrhenius", "vtf")
 

@@ -127,13 +127,20 @@ def _metal(ctx):
     for n in METAL_PROPERTIES:
         v = m.props[n]
         if n != "charge_number" and not v.missing:
-            ctx.put("metal", n, v.si, v.text, f"{src}: {v.source}")
+            ctx.put("metal", n, v.si, _raw(v, METAL_PROPERTIES[n][0]), f"{src}: {v.source}")
     z = m.props["charge_number"]
     ctx.put("material", "charge_number", int(z.si), int(z.si), f"{src}: {z.source}")
     met = ctx.si["metal"]
     vm = met["molar_mass"] / met["density"]
     ctx.put("material", "molar_volume", vm, f"{vm!r} m^3/mol",
             "derived: [metal] molar_mass / density")
+
+
+def _raw(value, dimension):
+    """A library value as the resolved case file writes it: a plain number
+    for a dimensionless property (its key is a number, not a quantity),
+    else its text with the unit."""
+    return value.si if dimension == "1" else value.text
 
 
 def _melting_point(si) -> list[str]:
@@ -153,7 +160,8 @@ def _electrolyte(ctx) -> list[str]:
     for n in ELECTROLYTE_PROPERTIES:
         v = e.props[n]
         if not v.missing:
-            ctx.put("electrolyte", n, v.si, v.text, f"{src}: {v.source}")
+            ctx.put("electrolyte", n, v.si, _raw(v, ELECTROLYTE_PROPERTIES[n][0]),
+                    f"{src}: {v.source}")
     if ("electrolyte", "conductivity") in ctx.given:
         return []
     laws = ("activation_energy", "vtf_pseudo_activation_energy", "vtf_temperature")

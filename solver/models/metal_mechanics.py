@@ -74,24 +74,32 @@ PARAMS = {
         "pressure_face": Param("face", "electrode", "the face the stack pressure acts on"),
         "roller_faces": Param("str_list", None, "faces whose normal displacement is zero "
                               "(built-in shapes only); default: every face but pressure_face"),
-        "metal_youngs_modulus": q("7.82 GPa", "Pa", "E_m; default: Li, Masias et al., J. "
-                                  "Mater. Sci. 54 (2019) 2585", positive, (1e6, 1e13)),
-        "metal_poisson_ratio": Param("number", 0.38, "nu_m; default: Li, Masias et al. 2019",
-                                     check=poisson_ratio),
-        "electrolyte_youngs_modulus": q("150 GPa", "Pa", "E_e; default: LLZO (order of "
-                                        "magnitude)", positive, (1e6, 1e13)),
-        "electrolyte_poisson_ratio": Param("number", 0.26, "nu_e; default: LLZO",
-                                           check=poisson_ratio),
-        "creep_stress_exponent": Param("number", 6.6, "n of Norton's law; default: Li, "
-                                       "Masias et al. 2019", bounds=(1.0, 20.0)),
-        "creep_reference_stress": q("1 MPa", "Pa", "sigma0: the uniaxial stress at which the "
-                                    "metal creeps at creep_reference_rate", positive,
-                                    (1.0, 1e10)),
-        "creep_reference_rate": q("0 1/s", "1/s", "rate0: the metal's uniaxial creep rate "
-                                  "at creep_reference_stress; 0: no creep (elastic)",
+    },
+    # (the library's values for a named metal or electrolyte, where measured)
+    "metal": {
+        "youngs_modulus": q(None, "Pa", "E_m (the metal_mechanics block)", positive,
+                            (1e6, 1e13)),
+        "poisson_ratio": Param("number", None, "nu_m (the metal_mechanics block)",
+                               check=poisson_ratio),
+        "creep_stress_exponent": Param("number", None, "n of the metal's Norton creep law "
+                                       "(the metal_mechanics block)", bounds=(1.0, 20.0)),
+        "creep_reference_stress": q(None, "Pa", "sigma0: a uniaxial stress of the creep law, "
+                                    "at which the metal creeps at creep_reference_rate",
+                                    positive, (1.0, 1e10)),
+        "creep_reference_rate": q(None, "1/s", "rate0: the metal's uniaxial creep rate at "
+                                  "creep_reference_stress; 0: an elastic metal",
                                   bounds=(0.0, 1e6)),
     },
+    "electrolyte": {
+        "poisson_ratio": Param("number", None, "nu_e (the metal_mechanics block)",
+                               check=poisson_ratio),
+    },
 }
+# what the block needs of each section, and of the electrolyte only with a phase field
+NEEDED = (("metal", "youngs_modulus"), ("metal", "poisson_ratio"),
+          ("metal", "creep_reference_rate"))
+CREEP_LAW = (("metal", "creep_stress_exponent"), ("metal", "creep_reference_stress"))
+ELECTROLYTE = (("electrolyte", "youngs_modulus"), ("electrolyte", "poisson_ratio"))
 
 
 def dimension(si) -> int:
@@ -146,6 +154,18 @@ class MetalMechanics(Block):
 
     @classmethod
     def check(cls, si, given):
+        needed = NEEDED + (CREEP_LAW if si["metal"]["creep_reference_rate"] else ())
+        needed += ELECTROLYTE if "phase_field" in si["model"]["blocks"] else ()
+        metal = si["material"]["metal"] or "this metal"
+        lacking = [f"[{section}] {key}: the metal_mechanics block needs it, and the "
+                   f"library has none for {si['material']['electrolyte'] or 'this electrolyte'}"
+                   if section == "electrolyte" else
+                   f"[{section}] {key}: the metal_mechanics block needs it, and the library has "
+                   f"none for {metal}" + (" (0 1/s: an elastic metal)"
+                                          if key == "creep_reference_rate" else "")
+                   for section, key in needed if si[section][key] is None]
+        if lacking:
+            return lacking
         if si["geometry"]["kind"] not in DIMENSION or si["geometry"]["kind"] == "point":
             return [f"[geometry] kind = {si['geometry']['kind']!r}: the metal_mechanics block "
                     "needs a built-in shape (interval, rectangle or box), whose faces have axes"]
@@ -158,14 +178,20 @@ class MetalMechanics(Block):
 
     @classmethod
     def internal(cls, si, s):
-        m = si["mechanics"]
-        return {"mech_p": s.to_internal(m["stack_pressure"], "Pa"),
-                "mech_E_m": s.to_internal(m["metal_youngs_modulus"], "Pa"),
-                "mech_E_e": s.to_internal(m["electrolyte_youngs_modulus"], "Pa"),
-                "mech_nu_m": m["metal_poisson_ratio"], "mech_nu_e": m["electrolyte_poisson_ratio"],
-                "mech_n": m["creep_stress_exponent"],
-                "mech_sigma0": s.to_internal(m["creep_reference_stress"], "Pa"),
-                "mech_rate0": s.to_internal(m["creep_reference_rate"], "1/s")}
+        m, e = si["metal"], si["electrolyte"]
+        rate0 = m["creep_reference_rate"]
+        # (an elastic metal's creep law, and the electrolyte without a phase
+        # field, enter no result: placeholders)
+        sigma0 = m["creep_reference_stress"] if rate0 else 1.0
+        return {"mech_p": s.to_internal(si["mechanics"]["stack_pressure"], "Pa"),
+                "mech_E_m": s.to_internal(m["youngs_modulus"], "Pa"),
+                "mech_E_e": s.to_internal(e["youngs_modulus"] or m["youngs_modulus"], "Pa"),
+                "mech_nu_m": m["poisson_ratio"],
+                "mech_nu_e": e["poisson_ratio"] if e["poisson_ratio"] is not None
+                else m["poisson_ratio"],
+                "mech_n": m["creep_stress_exponent"] if rate0 else 1.0,
+                "mech_sigma0": s.to_internal(sigma0, "Pa"),
+                "mech_rate0": s.to_internal(rate0, "1/s")}
 
     def setup(self, pb):
         from dolfinx import fem
