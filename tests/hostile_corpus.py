@@ -649,7 +649,8 @@ def mechanics(cid, sections, *mentions, kind='"interval"'):
     creep law and the electrolyte's Poisson ratio given, then `sections`."""
     blocks = ('["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction", '
               '"metal_mechanics"]')
-    given = {"model": {"blocks": blocks}, "geometry": {"kind": kind},
+    shape = {"cells": "[8, 4]", "height": '"4 um"'} if kind == '"rectangle"' else {}
+    given = {"model": {"blocks": blocks}, "geometry": {"kind": kind, **shape},
              "material": {"metal": '"Li"', "electrolyte": '"LLZO"'},
              "metal": {"creep_reference_rate": '"0 1/s"'},
              "electrolyte": {"poisson_ratio": "0.26"}}
@@ -683,3 +684,9 @@ mechanics("mechanics-electrolyte-poisson-ratio-missing", {"electrolyte": {"poiss
 two_potential("mechanics-overpotential-without-reaction",
               {"model": {"blocks": '["metal_mechanics", "mechanical_overpotential"]'}},
               "mechanical_overpotential", "charge_transfer_overpotential")
+mechanics("mechanics-pressure-face-held", {"mechanics": {"roller_faces": '["electrode", "reservoir"]'}},
+          "[mechanics] roller_faces", "pressure_face", "would do nothing")
+mechanics("mechanics-body-free-to-slide", {"mechanics": {"roller_faces": '["reservoir"]'}},
+          "[mechanics] roller_faces", "nothing holds the body along y", kind='"rectangle"')
+mechanics("mechanics-negative-ramp", {"mechanics": {"pressure_ramp_time": '"-1 s"'}},
+          "[mechanics] pressure_ramp_time")
