@@ -690,3 +690,22 @@ mechanics("mechanics-body-free-to-slide", {"mechanics": {"roller_faces": '["rese
           "[mechanics] roller_faces", "nothing holds the body along y", kind='"rectangle"')
 mechanics("mechanics-negative-ramp", {"mechanics": {"pressure_ramp_time": '"-1 s"'}},
           "[mechanics] pressure_ramp_time")
+
+
+# ---- the metal_vacancies block's keys (issue 38) -------------------------------
+def vacancies(cid, keys, *mentions):
+    blocks = ('["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction", '
+              '"metal_vacancies"]')
+    two_potential(cid, {"model": {"blocks": blocks},
+                        "vacancies": {"diffusivity": '"1e-12 m^2/s"', **keys}}, *mentions)
+
+
+two_potential("vacancies-diffusivity-missing", {"model": {"blocks": (
+    '["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction", '
+    '"metal_vacancies"]')}}, "[vacancies] diffusivity", "needs")
+vacancies("vacancies-negative-sink-time", {"sink_time": '"-1 s"'}, "[vacancies] sink_time",
+          "must be >= 0")
+vacancies("vacancies-injection-above-one", {"injection_fraction": "1.5"},
+          "[vacancies] injection_fraction")
+vacancies("vacancies-diffusivity-wrong-unit", {"diffusivity": '"1e-12 m/s"'},
+          "[vacancies] diffusivity", "m^2/s")

@@ -119,6 +119,16 @@ def _library_entries(ctx) -> list[str]:
     return []
 
 
+def _read_by_the_model(si, section, key) -> bool:
+    """A generic key, or one a selected block owns: the library fills only
+    these (a block's material key the model does not read stays unset, so a
+    resolved case file does not carry it as a key with no effect)."""
+    from .. import blocks, schema
+    if key in schema.GENERIC.get(section, {}):
+        return True
+    return any(key in b.params.get(section, {}) for b in blocks.block_classes(si))
+
+
 def _metal(ctx):
     m = ctx.metal
     if not m:
@@ -126,7 +136,7 @@ def _metal(ctx):
     src = f"library {m.key}"
     for n in METAL_PROPERTIES:
         v = m.props[n]
-        if n != "charge_number" and not v.missing:
+        if n != "charge_number" and not v.missing and _read_by_the_model(ctx.si, "metal", n):
             ctx.put("metal", n, v.si, _raw(v, METAL_PROPERTIES[n][0]), f"{src}: {v.source}")
     z = m.props["charge_number"]
     ctx.put("material", "charge_number", int(z.si), int(z.si), f"{src}: {z.source}")
@@ -159,7 +169,7 @@ def _electrolyte(ctx) -> list[str]:
     src = f"library {e.key}"
     for n in ELECTROLYTE_PROPERTIES:
         v = e.props[n]
-        if not v.missing:
+        if not v.missing and _read_by_the_model(si, "electrolyte", n):
             ctx.put("electrolyte", n, v.si, _raw(v, ELECTROLYTE_PROPERTIES[n][0]),
                     f"{src}: {v.source}")
     if ("electrolyte", "conductivity") in ctx.given:

@@ -1,0 +1,134 @@
+"""Vacancies in the metal, injected by stripping (issue 38, part 2; the
+picture of Krauskopf et al., ACS Appl. Mater. Interfaces 11 (2019) 14463
+and Yan et al., Adv. Energy Mater. 2021: an atom stripped from the
+interface leaves a vacancy, which diffuses into the metal or is annihilated
+at sinks; where vacancies supersaturate at the interface, voids nucleate).
+
+The unknown c is the vacancies' excess site fraction over equilibrium in the
+metal (h the metal fraction, eps = 1e-6 keeps c defined outside it):
+
+    d((h + eps) c)/dt = div((h + eps) D grad c) - h c / tau + f max(-S_F, 0)
+
+D = D_b + D_i w(eta) l: the bulk diffusivity, plus an interface (surface or
+interface-boundary) diffusivity in the interface band (w: the phase field's
+interface weight, the delta function of the interface); tau: the sinks'
+lifetime (dislocations, grain boundaries; none by default); f: the fraction
+of stripped atoms that leave a vacancy behind; S_F: the reaction's charge
+per volume (charge_transfer.reaction_source, deposition positive), in site
+fractions per time.  Zero flux at every boundary.  Storage on the vertices
+(lumped), BDF in time.
+
+So a stripping current I (A/m^2) injects J = f I V_m/(zF) (site fraction x
+m/s) at the interface; into a thick film without sinks the interface's
+excess grows as 2 J sqrt(t/(pi D)) and reaches c_crit at the vacancy Sand
+time pi D c_crit^2 / (4 J^2); with sinks it levels at J sqrt(tau/D), so the
+current below which the interface never reaches c_crit is
+(zF/(f V_m)) c_crit sqrt(D/tau).
+
+The excess carried by metal that is stripped away (h -> 0) leaves with it:
+it is lost, as a vacancy in a lattice that is gone.  Results: the vacancies
+per electrode area (mol/m^2, counted from the field) and the largest excess
+at the interface; the run stops once it reaches
+[vacancies] critical_excess (voids nucleate; 0: never).  The field
+vacancy_excess.
+"""
+from __future__ import annotations
+
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from ..blocks import Block, Field, Unknown, register
+from ..schema import Param, nonnegative, positive, q
+from .charge_transfer import interface_weight, reaction_source
+
+EPS = 1e-6  # the storage and mobility floor outside the metal, relative
+INTERFACE_BAND = 0.1  # eta (1 - eta) above this: the interface's nodes (the excess there)
+
+PARAMS = {
+    "vacancies": {
+        "diffusivity": q(None, "m^2/s", "D_b, the vacancies' bulk diffusivity in the metal "
+                         "(required with the metal_vacancies block)", positive, (1e-30, 1e-3)),
+        "interface_diffusivity": q("0 m^2/s", "m^2/s", "D_i, added in the interface band "
+                                   "(surface or interface diffusion)", nonnegative,
+                                   (0.0, 1e-3)),
+        "sink_time": q("0 s", "s", "tau, the vacancies' lifetime at sinks in the metal; 0: no "
+                       "sinks", nonnegative, (0.0, 1e12)),
+        "injection_fraction": Param("number", 1.0, "f: the fraction of stripped atoms that "
+                                    "leave a vacancy behind", bounds=(0.0, 1.0)),
+        "critical_excess": Param("number", 0.0, "c_crit: the run stops once the excess site "
+                                 "fraction at the interface reaches it (voids nucleate); 0: "
+                                 "never", check=nonnegative, bounds=(0.0, 1.0)),
+    },
+}
+
+
+@register
+class MetalVacancies(Block):
+    name = "metal_vacancies"
+    order = 170
+    params = PARAMS
+    unknowns = (Unknown("vacancy_excess", "1", tolerance=1e-3),)
+    requires = ("eta", "metal_fraction", "faradaic_current")
+    columns = ("vacancies_mol_m2", "interface_vacancy_excess")
+
+    @classmethod
+    def check(cls, si, given):
+        if si["vacancies"]["diffusivity"] is None:
+            return ["[vacancies] diffusivity: the metal_vacancies block needs the vacancies' "
+                    "bulk diffusivity in the metal"]
+        return []
+
+    @classmethod
+    def internal(cls, si, s):
+        v = si["vacancies"]
+        tau = v["sink_time"]
+        return {"vac_D": s.to_internal(v["diffusivity"], "m^2/s"),
+                "vac_D_i": s.to_internal(v["interface_diffusivity"], "m^2/s"),
+                "vac_sink_rate": 1.0 / s.to_internal(tau, "s") if tau > 0 else 0.0,
+                "vac_f": v["injection_fraction"]}
+
+    def residual(self, s):
+        p, c, w = s.p, s.u("vacancy_excess"), s.test("vacancy_excess")
+        h = s.u("metal_fraction")
+        D = p["vac_D"] + p["vac_D_i"] * interface_weight(s.u("eta"), p["ell"]) * p["ell"]
+        F = s.ddt(lambda lev: (s.at("metal_fraction", lev) + EPS) * lev["vacancy_excess"]) * w * s.dxl
+        F += (h + EPS) * D * ufl.inner(ufl.grad(c), ufl.grad(w)) * s.dx
+        F += p["vac_sink_rate"] * h * c * w * s.dxl
+        return F - p["vac_f"] * ufl.max_value(-reaction_source(s), 0.0) * w * s.dxl
+
+    def initial(self, p):
+        return {"vacancy_excess": lambda x: np.zeros(x.shape[1])}
+
+    def error_indicators(self, p, nodal):
+        return {"vacancy_excess": nodal["vacancy_excess"]}
+
+    def integrals(self, pb):
+        s = pb.state
+        return {"vac_amount": (s.u("metal_fraction") + EPS) * s.u("vacancy_excess") * pb.dxl}
+
+    def record(self, pb, integrals, t, dt):
+        eta = pb.field_values("eta")
+        at_interface = eta * (1 - eta) > INTERFACE_BAND
+        local = pb.field_values("vacancy_excess")[at_interface].max(initial=-np.inf)
+        excess = pb.comm.allreduce(local, op=MPI.MAX)
+        sc = pb.scales
+        return {"vacancies_mol_m2": integrals["vac_amount"] / pb.area * sc.site_density
+                * sc.length,
+                "interface_vacancy_excess": excess if np.isfinite(excess) else 0.0}
+
+    def setup(self, pb):
+        self.critical = pb.case.si["vacancies"]["critical_excess"]
+
+    def stop(self, row):
+        if self.critical > 0 and row["interface_vacancy_excess"] >= self.critical:
+            return (f"vacancies supersaturated at the interface (excess site fraction "
+                    f"{row['interface_vacancy_excess']:.3g} >= critical_excess "
+                    f"{self.critical:g}): voids nucleate")
+        return None
+
+    def progress(self, row):
+        return f"vacancy excess at the interface {row['interface_vacancy_excess']:.3g}"
+
+    def fields(self):
+        return (Field("vacancy_excess", "1", lambda pb: pb.field_values("vacancy_excess")),)
