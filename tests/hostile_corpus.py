@@ -709,3 +709,28 @@ vacancies("vacancies-injection-above-one", {"injection_fraction": "1.5"},
           "[vacancies] injection_fraction")
 vacancies("vacancies-diffusivity-wrong-unit", {"diffusivity": '"1e-12 m/s"'},
           "[vacancies] diffusivity", "m^2/s")
+
+
+# ---- the interface_voids block's keys (issue 38) -------------------------------
+def voids(cid, keys, *mentions, metal=None):
+    blocks = ('["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction", '
+              '"metal_mechanics", "metal_vacancies", "interface_voids"]')
+    two_potential(cid, {"model": {"blocks": blocks},
+                        "material": {"metal": '"Li"', "electrolyte": '"LLZO"'},
+                        "metal": metal or {"creep_reference_rate": '"1e-3 1/s"',
+                                           "creep_reference_stress": '"1 MPa"'},
+                        "electrolyte": {"poisson_ratio": "0.26"},
+                        "vacancies": {"diffusivity": '"1e-14 m^2/s"'}, "voids": keys}, *mentions)
+
+
+voids("voids-nucleation-excess-zero", {"nucleation_excess": "0"}, "[voids] nucleation_excess",
+      "must be > 0")
+voids("voids-contact-loss-above-one", {"contact_loss_fraction": "1.5"},
+      "[voids] contact_loss_fraction")
+voids("voids-condensation-rate-unitless", {"condensation_rate": "10"},
+      "[voids] condensation_rate", "unit")
+voids("voids-elastic-metal", {}, "[metal] creep_reference_rate", "closes no void",
+      metal={"creep_reference_rate": '"0 1/s"'})
+two_potential("voids-without-vacancies", {"model": {"blocks": (
+    '["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction", '
+    '"interface_voids"]')}}, "interface_voids", "vacancy_excess")

@@ -12,7 +12,8 @@ metal (h the metal fraction, eps = 1e-6 keeps c defined outside it):
 D = D_b + D_i w(eta) l: the bulk diffusivity, plus an interface (surface or
 interface-boundary) diffusivity in the interface band (w: the phase field's
 interface weight, the delta function of the interface); tau: the sinks'
-lifetime (dislocations, grain boundaries; none by default); f: the fraction
+lifetime (dislocations, grain boundaries; none by default), and the
+condensation into voids where the interface_voids block is selected; f: the fraction
 of stripped atoms that leave a vacancy behind; S_F: the reaction's charge
 per volume (charge_transfer.reaction_source, deposition positive), in site
 fractions per time.  Zero flux at every boundary.  Storage on the vertices
@@ -95,6 +96,8 @@ class MetalVacancies(Block):
         F = s.ddt(lambda lev: (s.at("metal_fraction", lev) + EPS) * lev["vacancy_excess"]) * w * s.dxl
         F += (h + EPS) * D * ufl.inner(ufl.grad(c), ufl.grad(w)) * s.dx
         F += p["vac_sink_rate"] * h * c * w * s.dxl
+        if "vacancy_condensation" in s.quantities:  # (into voids: interface_voids)
+            F += s.u("vacancy_condensation") * w * s.dxl
         return F - p["vac_f"] * ufl.max_value(-reaction_source(s), 0.0) * w * s.dxl
 
     def initial(self, p):

@@ -1,0 +1,154 @@
+"""Voids at the metal | solid-electrolyte interface and the contact they
+take (issue 38, parts 2 and 3; first model: a void volume fraction psi of
+the interface band, not yet a third phase field).
+
+Vacancies beyond a supersaturation c_v (the metal_vacancies block's excess
+c) condense into voids; creep of the metal under its pressure closes them:
+
+    d psi/dt = h k (c - c_v)+ b(eta) - r psi,
+    r = (3/2) rate0 ((3/(2n)) p_h/sigma0)^n,
+
+k the condensation rate, b the interface band (1 across the interface), p_h
+the metal's hydrostatic pressure and rate0, sigma0, n its Norton law
+(metal_mechanics).  r is the closure rate of a dilute void in a power-law
+creeping matrix under pressure p_h (Budiansky, Hutchinson & Slutsky, in
+Mechanics of Solids, Pergamon 1982, 13; the hydrostatic limit), so the
+pressure needed to keep the interface open rises with the current.  The
+condensed vacancies leave the metal_vacancies balance (vacancy_condensation),
+so vacancies and voids together are the stripped atoms' vacancies.  A void
+closed by creep is refilled by the metal around it: that metal's volume is
+not taken from the deposit (the front does not move for it).
+
+Voids take contact: the reaction's exchange current is i0 (1 - psi) (a
+contribution to exchange_current_log_shift), so the current focuses where
+the interface still touches, and the cell potential rises as contact is
+lost.  Results: contact_fraction, 1 minus the interface-weighted mean of
+psi; void_fraction, that mean; the void volume per electrode area;
+interface_resistance_ohm_cm2, the interface's mean charge-transfer
+overpotential over the collector current.  The run stops "contact lost"
+below [voids] contact_loss_fraction.  The field void_fraction.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import ufl
+
+from ..blocks import Block, Field, Unknown, register
+from ..schema import Param, positive, q
+from .charge_transfer import interface_band, interface_weight, reaction_source
+
+CONTACT_FLOOR = 1e-6  # 1 - psi floored in ln(1 - psi): a fully voided node passes 1e-6 of i0
+
+PARAMS = {
+    "voids": {
+        "nucleation_excess": Param("number", 0.01, "c_v: the vacancies' excess site fraction "
+                                   "above which they condense into voids at the interface",
+                                   check=positive, bounds=(1e-9, 1.0)),
+        "condensation_rate": q("1 1/s", "1/s", "k: the rate at which the excess above c_v "
+                               "condenses", positive, (1e-12, 1e12)),
+        "contact_loss_fraction": Param("number", 0.1, "the run stops \"contact lost\" when "
+                                       "the contact fraction falls below this",
+                                       bounds=(0.0, 1.0)),
+    },
+}
+
+
+@register
+class InterfaceVoids(Block):
+    name = "interface_voids"
+    order = 175
+    params = PARAMS
+    unknowns = (Unknown("void_fraction", "1"),)
+    provides = ("vacancy_condensation",)
+    requires = ("eta", "vacancy_excess", "hydrostatic_pressure", "metal_fraction",
+                "charge_transfer_overpotential")
+    columns = ("contact_fraction", "void_fraction", "void_volume_m3_m2",
+               "interface_resistance_ohm_cm2")
+
+    @classmethod
+    def check(cls, si, given):
+        if si["metal"]["creep_reference_rate"] is not None \
+                and si["metal"]["creep_reference_rate"] == 0:
+            return ["[metal] creep_reference_rate: 0 (an elastic metal) closes no void; the "
+                    "interface_voids block needs the metal's creep law"]
+        return []
+
+    @classmethod
+    def internal(cls, si, s):
+        v = si["voids"]
+        return {"void_c": v["nucleation_excess"],
+                "void_k": s.to_internal(v["condensation_rate"], "1/s")}
+
+    def quantities(self):
+        def condensation(s, lev):
+            c = lev["vacancy_excess"]
+            band = interface_band(lev["eta"], BAND)
+            return (s.at("metal_fraction", lev) * s.p["void_k"]
+                    * ufl.max_value(c - s.p["void_c"], 0.0) * band)
+        return {"vacancy_condensation": condensation}
+
+    def contributions(self):
+        def contact(s, lev):  # i0 (1 - psi)
+            return ufl.ln(ufl.max_value(1 - lev["void_fraction"], CONTACT_FLOOR))
+        return {"exchange_current_log_shift": contact}
+
+    def closure_rate(self, s, lev):
+        """r = (3/2) rate0 ((3/(2n)) p_h/sigma0)^n (internal 1/time); 0 in tension."""
+        p = s.p
+        pressure = ufl.max_value(s.at("hydrostatic_pressure", lev), 0.0)
+        return 1.5 * p["mech_rate0"] * (1.5 / p["mech_n"] * pressure / p["mech_sigma0"]) ** p["mech_n"]
+
+    def residual(self, s):
+        psi, w = s.u("void_fraction"), s.test("void_fraction")
+        lev = s.levels[0]
+        F = s.ddt(lambda lv: lv["void_fraction"]) * w * s.dxl
+        F -= s.at("vacancy_condensation", lev) * w * s.dxl
+        return F + self.closure_rate(s, lev) * psi * w * s.dxl
+
+    def initial(self, p):
+        return {"void_fraction": lambda x: np.zeros(x.shape[1])}
+
+    def setup(self, pb):
+        self.contact_loss = pb.case.si["voids"]["contact_loss_fraction"]
+
+    def error_indicators(self, p, nodal):
+        return {"void_fraction": nodal["void_fraction"]}
+
+    def integrals(self, pb):
+        s = pb.state
+        eta = s.u("eta")
+        weight = interface_weight(eta, pb.p["ell"])
+        return {"void_weight": weight * pb.dxl,
+                "void_weighted": s.u("void_fraction") * weight * pb.dxl,
+                "void_volume": s.u("void_fraction") * pb.dxl,
+                "void_overpotential": s.u("charge_transfer_overpotential") * weight * pb.dxl,
+                "void_reaction": reaction_source(s) * pb.dxl}
+
+    def record(self, pb, integrals, t, dt):
+        w, sc = integrals["void_weight"], pb.scales
+        mean = integrals["void_weighted"] / w if w > 0 else 0.0
+        # the interface's mean overpotential over the reaction's current per area
+        eta_ct = sc.to_si(integrals["void_overpotential"] / w, "V") if w > 0 else math.nan
+        current = sc.to_si(integrals["void_reaction"] / pb.area, "A/m^2")
+        resistance = abs(eta_ct / current) * 1e4 if current else math.nan
+        return {"contact_fraction": 1.0 - mean, "void_fraction": mean,
+                "void_volume_m3_m2": integrals["void_volume"] / pb.area * sc.length,
+                "interface_resistance_ohm_cm2": resistance}
+
+    def stop(self, row):
+        if row["contact_fraction"] < self.contact_loss:
+            return (f"contact lost: the metal touches the electrolyte on "
+                    f"{row['contact_fraction']:.3g} of the interface (< contact_loss_fraction "
+                    f"{self.contact_loss:g})")
+        return None
+
+    def progress(self, row):
+        return f"contact {row['contact_fraction']:.3g}"
+
+    def fields(self):
+        return (Field("void_fraction", "1", lambda pb: pb.field_values("void_fraction")),)
+
+
+BAND = 0.01  # the interface band: eta (1 - eta) above this (interface_band's floor)
