@@ -15,9 +15,11 @@ creeping matrix under pressure p_h (Budiansky, Hutchinson & Slutsky, in
 Mechanics of Solids, Pergamon 1982, 13; the hydrostatic limit), so the
 pressure needed to keep the interface open rises with the current.  The
 condensed vacancies leave the metal_vacancies balance (vacancy_condensation),
-so vacancies and voids together are the stripped atoms' vacancies.  A void
-closed by creep is refilled by the metal around it: that metal's volume is
-not taken from the deposit (the front does not move for it).
+so vacancies and voids together are the stripped atoms' vacancies.  Voids
+are empty sites of the metal's lattice (a contribution to
+lattice_vacancies): the reaction's metal balance counts atoms, the sites h
+less vacancies and voids, so a void closed by creep takes its volume from
+the metal's sites (the metal collapses into it, and the front recedes).
 
 Voids take contact: the reaction's exchange current is i0 (1 - psi) (a
 contribution to exchange_current_log_shift), so the current focuses where
@@ -92,7 +94,10 @@ class InterfaceVoids(Block):
     def contributions(self):
         def contact(s, lev):  # i0 (1 - psi)
             return ufl.ln(ufl.max_value(1 - lev["void_fraction"], CONTACT_FLOOR))
-        return {"exchange_current_log_shift": contact}
+        # voids are empty sites of the metal's lattice too: the reaction's
+        # metal balance counts atoms, h less vacancies and voids
+        return {"exchange_current_log_shift": contact,
+                "lattice_vacancies": lambda s, lev: lev["void_fraction"]}
 
     def closure_rate(self, s, lev):
         """r = (3/2) rate0 ((3/(2n)) p_h/sigma0)^n (internal 1/time); 0 in tension."""

@@ -26,8 +26,12 @@ time pi D c_crit^2 / (4 J^2); with sinks it levels at J sqrt(tau/D), so the
 current below which the interface never reaches c_crit is
 (zF/(f V_m)) c_crit sqrt(D/tau).
 
-The excess carried by metal that is stripped away (h -> 0) leaves with it:
-it is lost, as a vacancy in a lattice that is gone.  Results: the vacancies
+The metal's atoms are its sites less its empty sites: the quantity
+lattice_vacancies, (h + eps) c (plus the voids of interface_voids), is
+taken out of the reaction's metal balance (charge_transfer), so an atom
+stripped as a vacancy leaves its site behind and the front does not
+recede for it; it recedes as vacancies are annihilated at sinks.  The
+excess carried by metal that is stripped away (h -> 0) leaves with it.  Results: the vacancies
 per electrode area (mol/m^2, counted from the field) and the largest excess
 at the interface; the run stops once it reaches
 [vacancies] critical_excess (voids nucleate; 0: never).  The field
@@ -70,6 +74,7 @@ class MetalVacancies(Block):
     order = 170
     params = PARAMS
     unknowns = (Unknown("vacancy_excess", "1", tolerance=1e-3),)
+    provides = ("lattice_vacancies",)
     requires = ("eta", "metal_fraction", "faradaic_current")
     columns = ("vacancies_mol_m2", "interface_vacancy_excess")
 
@@ -88,6 +93,12 @@ class MetalVacancies(Block):
                 "vac_D_i": s.to_internal(v["interface_diffusivity"], "m^2/s"),
                 "vac_sink_rate": 1.0 / s.to_internal(tau, "s") if tau > 0 else 0.0,
                 "vac_f": v["injection_fraction"]}
+
+    def quantities(self):
+        # the metal's empty sites per volume, (h + eps) c (interface_voids adds
+        # its voids): the reaction's metal balance counts atoms, h less these
+        return {"lattice_vacancies":
+                lambda s, lev: (s.at("metal_fraction", lev) + EPS) * lev["vacancy_excess"]}
 
     def residual(self, s):
         p, c, w = s.p, s.u("vacancy_excess"), s.test("vacancy_excess")
