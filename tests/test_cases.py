@@ -20,8 +20,11 @@ METAL_CASES = sorted(p for p in CASES.glob("*.toml") if not p.name.startswith("h
                      and not load_case(p).si["nucleation"]["enabled"]  # test_nucleation.py
                      and load_case(p).si["geometry"]["kind"] in ("interval", "rectangle")
                      and load_case(p).si["electrolyte"]["crack_conductivity_ratio"] == 1
-                     and load_case(p).si["sei"]["initial_profile"] == "uniform")
-# (the mesh-file and 3-D cases run in tests/test_geometry.py, the cracked
+                     and load_case(p).si["sei"]["initial_profile"] == "uniform"
+                     and "metal_vacancies" not in load_case(p).si["model"]["blocks"])
+# (the stripping cases, whose metal is counted with its vacancies and
+# voids, run in tests/test_voids.py; the mesh-file and 3-D cases run in
+# tests/test_geometry.py, the cracked
 # electrolyte, a 2-D case by nature, in tests/test_two_potential.py, the
 # broken SEI patch (li_sei_patch), 2-D too, in tests/test_sei.py)
 SHRINK = {"geometry.kind": "interval", "geometry.length": "10 um", "geometry.cells": [40],

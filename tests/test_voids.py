@@ -134,3 +134,26 @@ def test_metal_vacancies_and_voids_are_conserved_together(pressure):
     before = atoms()
     sim.run_to(50.0, data=True)
     assert before - atoms() == pytest.approx(10.0 * 50.0 / FARADAY, rel=1e-4)  # (measured 1e-5)
+
+
+def test_the_stripping_case_runs_and_conserves(tmp_path):
+    """cases/li_argyrodite_stripping.toml, shortened to 60 s: it completes,
+    and its metal, vacancies and voids together lose the atoms stripped."""
+    from pathlib import Path
+
+    from conftest import read_timeseries
+    from solver.case import load_case
+    from solver.run import run_case
+    case = load_case(Path(__file__).resolve().parents[1] / "cases" / "li_argyrodite_stripping.toml",
+                     {"time.end": "60 s", "output.field_interval": "60 s"})
+    result = run_case(case, tmp_path / "run")
+    assert result["status"] == "completed", result
+    first, last = read_timeseries(tmp_path / "run")[0], read_timeseries(tmp_path / "run")[-1]
+    site_density = case.model.scales.site_density
+
+    def atoms(row):
+        return (row["metal_mol_m2"] - row["vacancies_mol_m2"]
+                - row["void_volume_m3_m2"] * site_density)
+    stripped = -last["collector_charge_C_m2"] / FARADAY
+    assert atoms(first) - atoms(last) == pytest.approx(stripped, rel=1e-4)
+    assert last["contact_fraction"] < 1.0
