@@ -23,7 +23,6 @@ line per temperature).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 from collections import defaultdict
@@ -36,11 +35,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from solver.case import load_case  # noqa: E402
 
+from .plot_run import save_figure_and_rows  # noqa: E402
 from .summarize import list_runs  # noqa: E402
-
-COLUMNS = ("pressure_Pa", "temperature_K", "critical_current_A_m2", "held_below_A_m2",
-           "failed_above_A_m2", "runs")
-
 
 def classify(run: Path) -> tuple | None:
     """(pressure Pa, temperature K, |current| A/m^2, held?) of a finished
@@ -88,7 +84,8 @@ def critical_currents(records) -> list[dict]:
     return rows
 
 
-def plot(rows, path: Path):
+def plot(rows):
+    """The figure: the estimate with its bracket against pressure."""
     fig, ax = plt.subplots(figsize=(6, 4.5))
     by_temperature = defaultdict(list)
     for r in rows:
@@ -111,9 +108,7 @@ def plot(rows, path: Path):
     ax.set(xlabel="stack pressure (MPa)", ylabel="critical stripping current (mA/cm$^2$)",
            title="bars: held to lost contact; ^ v: a bound")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def main(argv=None):
@@ -127,11 +122,7 @@ def main(argv=None):
         raise SystemExit(f"no finished stripping runs with the interface_voids block under "
                          f"{a.runs_dir}")
     rows = critical_currents(records)
-    with open(a.runs_dir / "critical_current.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
-    plot(rows, a.runs_dir / "critical_current.png")
+    save_figure_and_rows(plot(rows), rows, a.runs_dir, "critical_current")
     for r in rows:
         print(f"p = {r['pressure_Pa'] / 1e6:g} MPa, T = {r['temperature_K']:g} K: critical "
               f"current {r['critical_current_A_m2'] / 10:.4g} mA/cm^2 (held "
