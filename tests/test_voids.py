@@ -51,23 +51,29 @@ def rows(sim):
 def test_a_void_closes_by_creep_as_a_dilute_void_in_a_power_law_matrix():
     """Voids made by a 5 s strip, then rest under 3 MPa once the vacancies
     have fallen below c_v: the void volume decays as exp(-r t), r = (3/2)
-    rate0 ((3/(2n)) p/sigma0)^n (Budiansky, Hutchinson & Slutsky 1982, the
-    hydrostatic limit), with the metal crept to p (n = 1)."""
-    p, rate0, n = 3e6, 1e-4, 1.0
+    rate0 ((3/(2n)) p_h/sigma0)^n (Budiansky, Hutchinson & Slutsky 1982, the
+    hydrostatic limit), n = 2 (where 3/(2n) differs from 3/(n+1), say), p_h
+    the metal's mean pressure of the interval's ends (its creep is still
+    relaxing towards p)."""
+    p, rate0, n = 3e6, 1e-4, 2.0
     sim = Simulation(voids_case(p, 10.0, (f"{rate0} 1/s", n), ("table", ["0 s", "5 s"],
                                                                 [-1.0, 0.0]),
                                 end=400.0, voids={"condensation_rate": "1000 1/s"},
                                 diffusivity="1e-13 m^2/s"))
-    r = 1.5 * rate0 * (1.5 / n * p / 1e6) ** n
-    volumes = {}
+    mechanics = next(b for b in sim.pb.blocks if b.name == "metal_mechanics")
+    seen = {}
     for t in (50.0, 100.0, 200.0, 400.0):
         sim.run_to(t, data=True)
         row = rows(sim)
         assert row["metal_vacancies"]["interface_vacancy_excess"] < 1e-3  # (no condensation)
-        volumes[t] = row["interface_voids"]["void_volume_m3_m2"]
-    assert volumes[50.0] > 1e-9
+        pressure = mechanics.record(sim.pb, sim.pb.integrals(), sim.stepper.t,
+                                    0.0)["metal_mean_pressure_Pa"]
+        seen[t] = (row["interface_voids"]["void_volume_m3_m2"], pressure)
+    assert seen[50.0][0] > 1e-9
     for t1, t2 in ((50.0, 100.0), (100.0, 200.0), (200.0, 400.0)):
-        assert volumes[t2] / volumes[t1] == pytest.approx(math.exp(-r * (t2 - t1)), rel=1e-3)
+        p_h = 0.5 * (seen[t1][1] + seen[t2][1])
+        r = 1.5 * rate0 * (1.5 / n * p_h / 1e6) ** n
+        assert seen[t2][0] / seen[t1][0] == pytest.approx(math.exp(-r * (t2 - t1)), rel=2e-3)
 
 
 def test_vacancies_and_voids_are_the_stripped_atoms():
@@ -81,7 +87,8 @@ def test_vacancies_and_voids_are_the_stripped_atoms():
     vacancies = row["metal_vacancies"]["vacancies_mol_m2"]
     voids = row["interface_voids"]["void_volume_m3_m2"] * site_density
     assert voids > 10 * vacancies
-    assert vacancies + voids == pytest.approx(10.0 * 50.0 / FARADAY, rel=1e-3)
+    # (2e-3: the injection integrates to 0.9984 of the reaction, test_vacancies)
+    assert vacancies + voids == pytest.approx(10.0 * 50.0 / FARADAY, rel=2e-3)
 
 
 def test_contact_is_lost_at_low_pressure_and_kept_at_high():
@@ -133,7 +140,7 @@ def test_metal_vacancies_and_voids_are_conserved_together(pressure):
                 - row["interface_voids"]["void_volume_m3_m2"] * site_density)
     before = atoms()
     sim.run_to(50.0, data=True)
-    assert before - atoms() == pytest.approx(10.0 * 50.0 / FARADAY, rel=1e-4)  # (measured 1e-5)
+    assert before - atoms() == pytest.approx(10.0 * 50.0 / FARADAY, rel=1e-4)
 
 
 def test_the_stripping_case_runs_and_conserves(tmp_path):
@@ -157,3 +164,28 @@ def test_the_stripping_case_runs_and_conserves(tmp_path):
     stripped = -last["collector_charge_C_m2"] / FARADAY
     assert atoms(first) - atoms(last) == pytest.approx(stripped, rel=1e-4)
     assert last["contact_fraction"] < 1.0
+
+
+@pytest.mark.serial
+def test_stripping_to_the_end_stops_when_the_atoms_are_gone(tmp_path):
+    """A 1.5 um film stripped at 10 A/m^2 without pressure: its sites stay
+    (every stripped atom leaves a vacancy, most condense into voids), so the
+    phase field's deposit does not shrink; the run stops "metal depleted
+    (its atoms)" when the atoms, I t/(zF) after the start's, are used up
+    (within 1 %), and voids never exceed the metal's sites (the contact
+    fraction stays in [0, 1]; unbounded, it went to -0.1)."""
+    from conftest import read_timeseries
+    from solver.case import dump_toml
+    from test_cli import anodex
+    raw = voids_case(0.0, -10.0, end=2000.0).raw
+    case = validate({**raw, "initial": {"interface_position": "1.5 um"},
+                     "geometry": {**raw["geometry"], "length": "5 um", "cells": [100]}}, "<end>")
+    path = tmp_path / "case.toml"
+    path.write_text(dump_toml(case.raw, {}))
+    anodex("run", path, "-o", tmp_path / "run")
+    status = __import__("json").loads((tmp_path / "run" / "status.json").read_text())
+    assert status["status"] == "stopped" and "metal depleted (its atoms)" in status["reason"]
+    series = read_timeseries(tmp_path / "run")
+    atoms = series[0]["metal_mol_m2"]
+    assert status["t_s"] == pytest.approx(atoms * FARADAY / 10.0, rel=1e-2)
+    assert all(0.0 <= r["contact_fraction"] <= 1.0 for r in series)

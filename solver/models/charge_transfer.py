@@ -290,12 +290,13 @@ class ChargeTransfer(Block):
         if curvature is not None:
             rate = rate + p["L"] * p["kappa"] * curvature
         F = -(rate * weight + multiplier * profile_weight(eta, p["ell"])) * v * s.dxl
-        # the metal's atoms change by the reaction alone, up to the multiplier's
-        # flux: its sites h less the sites left empty (lattice_vacancies:
-        # vacancies and voids, metal_vacancies and interface_voids; 0 without)
-        F += (s.ddt(lambda lev: s.at("metal_fraction", lev)
-                    - optional(s, "lattice_vacancies", lev, 0.0))
-              - reaction_source(s)) * q * s.dxl
+        # the metal changes by the reaction alone, up to the multiplier's flux;
+        # site_creation: sites the reaction leaves or that vanish locally
+        # (metal_vacancies, interface_voids; 0 without): the metal's sites h
+        # then change by the reaction's atoms plus these, its atoms (h less
+        # vacancies and voids) by the reaction's alone
+        F += (s.ddt(lambda lev: s.at("metal_fraction", lev)) - reaction_source(s)
+              - optional(s, "site_creation", s.levels[0], 0.0)) * q * s.dxl
         spread = MULTIPLIER_SPREAD * p["ell"] * (2 * profile_weight(eta, 1.0) + BULK_SPREAD)
         F += spread * ufl.inner(ufl.grad(multiplier), ufl.grad(q)) * s.dx
         return F + MULTIPLIER_SCREENING / p["ell"] * multiplier * q * s.dxl

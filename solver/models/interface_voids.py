@@ -5,7 +5,7 @@ the interface band, not yet a third phase field).
 Vacancies beyond a supersaturation c_v (the metal_vacancies block's excess
 c) condense into voids; creep of the metal under its pressure closes them:
 
-    d psi/dt = h k (c - c_v)+ b(eta) - r psi,
+    d psi/dt = (h - psi)+ k (c - c_v)+ b(eta) - r psi,
     r = (3/2) rate0 ((3/(2n)) p_h/sigma0)^n,
 
 k the condensation rate, b the interface band (1 across the interface), p_h
@@ -15,17 +15,18 @@ creeping matrix under pressure p_h (Budiansky, Hutchinson & Slutsky, in
 Mechanics of Solids, Pergamon 1982, 13; the hydrostatic limit), so the
 pressure needed to keep the interface open rises with the current.  The
 condensed vacancies leave the metal_vacancies balance (vacancy_condensation),
-so vacancies and voids together are the stripped atoms' vacancies.  Voids
-are empty sites of the metal's lattice (a contribution to
-lattice_vacancies): the reaction's metal balance counts atoms, the sites h
-less vacancies and voids, so a void closed by creep takes its volume from
-the metal's sites (the metal collapses into it, and the front recedes).
+so vacancies and voids together are the stripped atoms' vacancies; voids
+form only while they leave metal sites (psi < h).  Voids are empty sites of
+the metal's lattice: a void closed by creep takes its sites (-r psi, a
+contribution to site_creation, charge_transfer's metal balance), so the
+metal collapses into it and the front recedes.
 
-Voids take contact: the reaction's exchange current is i0 (1 - psi) (a
-contribution to exchange_current_log_shift), so the current focuses where
-the interface still touches, and the cell potential rises as contact is
-lost.  Results: contact_fraction, 1 minus the interface-weighted mean of
-psi; void_fraction, that mean; the void volume per electrode area;
+Voids take contact: the reaction's exchange current is i0 (1 - psi/h), psi/h
+the share of the metal's sites that are void (a contribution to
+exchange_current_log_shift), so the current focuses where the interface
+still touches, and the cell potential rises as contact is lost.  Results:
+contact_fraction, 1 minus the interface-weighted mean of psi/h;
+void_fraction, that mean; the void volume per electrode area;
 interface_resistance_ohm_cm2, the interface's mean charge-transfer
 overpotential over the collector current.  The run stops "contact lost"
 below [voids] contact_loss_fraction.  The field void_fraction.
@@ -41,7 +42,8 @@ from ..blocks import Block, Field, Unknown, register
 from ..schema import Param, positive, q
 from .charge_transfer import interface_band, interface_weight, reaction_source
 
-CONTACT_FLOOR = 1e-6  # 1 - psi floored in ln(1 - psi): a fully voided node passes 1e-6 of i0
+CONTACT_FLOOR = 1e-6  # 1 - psi/h floored in ln(1 - psi/h): a fully voided node passes 1e-6 of i0
+VOIDED_FLOOR = 1e-3  # h in psi/h floored: where no metal is, nothing is voided
 
 PARAMS = {
     "voids": {
@@ -85,19 +87,26 @@ class InterfaceVoids(Block):
 
     def quantities(self):
         def condensation(s, lev):
-            c = lev["vacancy_excess"]
+            # h k (c - c_v)+ b, while the voids leave metal sites (psi < h)
+            c, h = lev["vacancy_excess"], s.at("metal_fraction", lev)
             band = interface_band(lev["eta"], BAND)
-            return (s.at("metal_fraction", lev) * s.p["void_k"]
+            return (ufl.max_value(h - lev["void_fraction"], 0.0) * s.p["void_k"]
                     * ufl.max_value(c - s.p["void_c"], 0.0) * band)
         return {"vacancy_condensation": condensation}
 
+    @staticmethod
+    def voided(s, lev):
+        """psi/h: the share of the metal's sites that are void, at most 1."""
+        h = s.at("metal_fraction", lev)
+        return ufl.min_value(lev["void_fraction"] / (h + VOIDED_FLOOR), 1.0)
+
     def contributions(self):
-        def contact(s, lev):  # i0 (1 - psi)
-            return ufl.ln(ufl.max_value(1 - lev["void_fraction"], CONTACT_FLOOR))
-        # voids are empty sites of the metal's lattice too: the reaction's
-        # metal balance counts atoms, h less vacancies and voids
-        return {"exchange_current_log_shift": contact,
-                "lattice_vacancies": lambda s, lev: lev["void_fraction"]}
+        def contact(s, lev):  # i0 (1 - psi/h)
+            return ufl.ln(ufl.max_value(1 - self.voided(s, lev), CONTACT_FLOOR))
+
+        def closing(s, lev):  # a void closed by creep takes its sites: -r psi
+            return -self.closure_rate(s, lev) * lev["void_fraction"]
+        return {"exchange_current_log_shift": contact, "site_creation": closing}
 
     def closure_rate(self, s, lev):
         """r = (3/2) rate0 ((3/(2n)) p_h/sigma0)^n (internal 1/time); 0 in tension."""
@@ -126,7 +135,7 @@ class InterfaceVoids(Block):
         eta = s.u("eta")
         weight = interface_weight(eta, pb.p["ell"])
         return {"void_weight": weight * pb.dxl,
-                "void_weighted": s.u("void_fraction") * weight * pb.dxl,
+                "void_weighted": self.voided(s, s.levels[0]) * weight * pb.dxl,
                 "void_volume": s.u("void_fraction") * pb.dxl,
                 "void_overpotential": s.u("charge_transfer_overpotential") * weight * pb.dxl,
                 "void_reaction": reaction_source(s) * pb.dxl}

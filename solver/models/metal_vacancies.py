@@ -7,7 +7,7 @@ at sinks; where vacancies supersaturate at the interface, voids nucleate).
 The unknown c is the vacancies' excess site fraction over equilibrium in the
 metal (h the metal fraction, eps = 1e-6 keeps c defined outside it):
 
-    d((h + eps) c)/dt = div((h + eps) D grad c) - h c / tau + f max(-S_F, 0)
+    d((h + eps) c)/dt = div(h (h + eps) D grad c) - h c / tau + f max(-S_F, 0) 2h
 
 D = D_b + D_i w(eta) l: the bulk diffusivity, plus an interface (surface or
 interface-boundary) diffusivity in the interface band (w: the phase field's
@@ -26,12 +26,17 @@ time pi D c_crit^2 / (4 J^2); with sinks it levels at J sqrt(tau/D), so the
 current below which the interface never reaches c_crit is
 (zF/(f V_m)) c_crit sqrt(D/tau).
 
-The metal's atoms are its sites less its empty sites: the quantity
-lattice_vacancies, (h + eps) c (plus the voids of interface_voids), is
-taken out of the reaction's metal balance (charge_transfer), so an atom
-stripped as a vacancy leaves its site behind and the front does not
-recede for it; it recedes as vacancies are annihilated at sinks.  The
-excess carried by metal that is stripped away (h -> 0) leaves with it.  Results: the vacancies
+The metal's atoms are its sites less its empty sites (vacancies and
+voids).  The sites change locally (site_creation, added to the reaction's
+metal balance in charge_transfer): a stripped atom that leaves a vacancy
+leaves its site, f max(-S_F, 0) 2h, and a vacancy annihilated at a sink
+takes its site, -h c/tau; so the front does not recede for the vacancies'
+atoms, the atoms' counter-flux to the vacancies' is the vacancies' own
+flux, and the atoms (h less vacancies less voids) change by the reaction
+alone.  The injection sits on the metal's side of the interface (2h) and
+the mobility is h (h + eps) D: vacancies move through the metal, not the
+electrolyte.  Sinks in the bulk lower h there (its sites): the collapse
+they stand for is not carried to the front.  Results: the vacancies
 per electrode area (mol/m^2, counted from the field) and the largest excess
 at the interface; the run stops once it reaches
 [vacancies] critical_excess (voids nucleate; 0: never).  The field
@@ -45,7 +50,7 @@ from mpi4py import MPI
 
 from ..blocks import Block, Field, Unknown, register
 from ..schema import Param, nonnegative, positive, q
-from .charge_transfer import interface_weight, reaction_source
+from .charge_transfer import interface_weight, metal_depleted, reaction_source
 
 EPS = 1e-6  # the storage and mobility floor outside the metal, relative
 INTERFACE_BAND = 0.1  # eta (1 - eta) above this: the interface's nodes (the excess there)
@@ -74,7 +79,7 @@ class MetalVacancies(Block):
     order = 170
     params = PARAMS
     unknowns = (Unknown("vacancy_excess", "1", tolerance=1e-3),)
-    provides = ("lattice_vacancies",)
+    provides = ("site_creation",)
     requires = ("eta", "metal_fraction", "faradaic_current")
     columns = ("vacancies_mol_m2", "interface_vacancy_excess")
 
@@ -95,21 +100,34 @@ class MetalVacancies(Block):
                 "vac_f": v["injection_fraction"]}
 
     def quantities(self):
-        # the metal's empty sites per volume, (h + eps) c (interface_voids adds
-        # its voids): the reaction's metal balance counts atoms, h less these
-        return {"lattice_vacancies":
-                lambda s, lev: (s.at("metal_fraction", lev) + EPS) * lev["vacancy_excess"]}
+        # sites the stripped atoms leave behind (f of them), less those the
+        # sinks annihilate: charge_transfer's metal balance adds these to
+        # the reaction's, so the metal's sites keep the vacancies' sites
+        def site_creation(s, lev):
+            h = s.at("metal_fraction", lev)
+            return (self.injection(s) - s.p["vac_sink_rate"] * h * lev["vacancy_excess"])
+        return {"site_creation": site_creation}
+
+    @staticmethod
+    def injection(s):
+        """f max(-S_F, 0) 2h: the stripped atoms' vacancies, on the metal's side
+        of the interface (2h: the injection's integral across it is kept; at
+        the profile's electrolyte side, where h is small, the injection over
+        the storage h + eps inflated c, measured)."""
+        h = s.u("metal_fraction")
+        return s.p["vac_f"] * ufl.max_value(-reaction_source(s), 0.0) * 2 * h
 
     def residual(self, s):
         p, c, w = s.p, s.u("vacancy_excess"), s.test("vacancy_excess")
         h = s.u("metal_fraction")
         D = p["vac_D"] + p["vac_D_i"] * interface_weight(s.u("eta"), p["ell"]) * p["ell"]
         F = s.ddt(lambda lev: (s.at("metal_fraction", lev) + EPS) * lev["vacancy_excess"]) * w * s.dxl
-        F += (h + EPS) * D * ufl.inner(ufl.grad(c), ufl.grad(w)) * s.dx
+        # mobility h (h + eps): vacancies move through the metal, not the electrolyte
+        F += h * (h + EPS) * D * ufl.inner(ufl.grad(c), ufl.grad(w)) * s.dx
         F += p["vac_sink_rate"] * h * c * w * s.dxl
         if "vacancy_condensation" in s.quantities:  # (into voids: interface_voids)
             F += s.u("vacancy_condensation") * w * s.dxl
-        return F - p["vac_f"] * ufl.max_value(-reaction_source(s), 0.0) * w * s.dxl
+        return F - self.injection(s) * w * s.dxl
 
     def initial(self, p):
         return {"vacancy_excess": lambda x: np.zeros(x.shape[1])}
@@ -132,9 +150,18 @@ class MetalVacancies(Block):
                 "interface_vacancy_excess": excess if np.isfinite(excess) else 0.0}
 
     def setup(self, pb):
-        self.critical = pb.case.si["vacancies"]["critical_excess"]
+        self.si = pb.case.si
+        self.critical = self.si["vacancies"]["critical_excess"]
+        self.molar_volume = 1.0 / pb.scales.site_density
 
     def stop(self, row):
+        # the metal's atoms, not its sites (which keep the vacancies and voids)
+        atoms = (row["metal_mol_m2"] - row["vacancies_mol_m2"]
+                 - row.get("void_volume_m3_m2", 0.0) / self.molar_volume)
+        depleted = metal_depleted({"deposit_thickness_m": max(atoms * self.molar_volume, 1e-30)},
+                                  self.si)
+        if depleted and row.get("collector_current_A_m2", 0.0) < 0:
+            return depleted.replace("metal depleted:", "metal depleted (its atoms):")
         if self.critical > 0 and row["interface_vacancy_excess"] >= self.critical:
             return (f"vacancies supersaturated at the interface (excess site fraction "
                     f"{row['interface_vacancy_excess']:.3g} >= critical_excess "
