@@ -143,7 +143,7 @@ def test_metal_vacancies_and_voids_are_conserved_together(pressure):
     assert before - atoms() == pytest.approx(10.0 * 50.0 / FARADAY, rel=1e-4)
 
 
-def test_the_stripping_case_runs_and_conserves(tmp_path):
+def test_the_stripping_case_runs_and_conserves(mpi_tmp_path):
     """cases/li_argyrodite_stripping.toml, shortened to 60 s: it completes,
     and its metal, vacancies and voids together lose the atoms stripped."""
     from pathlib import Path
@@ -153,9 +153,10 @@ def test_the_stripping_case_runs_and_conserves(tmp_path):
     from solver.run import run_case
     case = load_case(Path(__file__).resolve().parents[1] / "cases" / "li_argyrodite_stripping.toml",
                      {"time.end": "60 s", "output.field_interval": "60 s"})
-    result = run_case(case, tmp_path / "run")
+    result = run_case(case, mpi_tmp_path / "run")
     assert result["status"] == "completed", result
-    first, last = read_timeseries(tmp_path / "run")[0], read_timeseries(tmp_path / "run")[-1]
+    series = read_timeseries(mpi_tmp_path / "run")
+    first, last = series[0], series[-1]
     site_density = case.model.scales.site_density
 
     def atoms(row):
