@@ -28,7 +28,7 @@ still touches, and the cell potential rises as contact is lost.  Results:
 contact_fraction, 1 minus the interface-weighted mean of psi/h;
 void_fraction, that mean; the void volume per electrode area;
 interface_resistance_ohm_cm2, the interface's mean charge-transfer
-overpotential over the collector current.  The run stops "contact lost"
+overpotential over the reaction's current per electrode area.  The run stops "contact lost"
 below [voids] contact_loss_fraction.  The field void_fraction.
 """
 from __future__ import annotations
@@ -73,8 +73,7 @@ class InterfaceVoids(Block):
 
     @classmethod
     def check(cls, si, given):
-        if si["metal"]["creep_reference_rate"] is not None \
-                and si["metal"]["creep_reference_rate"] == 0:
+        if si["metal"]["creep_reference_rate"] == 0:
             return ["[metal] creep_reference_rate: 0 (an elastic metal) closes no void; the "
                     "interface_voids block needs the metal's creep law"]
         return []
@@ -132,19 +131,17 @@ class InterfaceVoids(Block):
 
     def integrals(self, pb):
         s = pb.state
-        eta = s.u("eta")
-        weight = interface_weight(eta, pb.p["ell"])
-        return {"void_weight": weight * pb.dxl,
-                "void_weighted": self.voided(s, s.levels[0]) * weight * pb.dxl,
+        weight = interface_weight(s.u("eta"), pb.p["ell"])
+        return {"void_weighted": self.voided(s, s.levels[0]) * weight * pb.dxl,
                 "void_volume": s.u("void_fraction") * pb.dxl,
-                "void_overpotential": s.u("charge_transfer_overpotential") * weight * pb.dxl,
                 "void_reaction": reaction_source(s) * pb.dxl}
 
     def record(self, pb, integrals, t, dt):
-        w, sc = integrals["void_weight"], pb.scales
+        # (the interface's weight and mean overpotential: charge_transfer's integrals)
+        w, sc = integrals["interface_weight"], pb.scales
         mean = integrals["void_weighted"] / w if w > 0 else 0.0
         # the interface's mean overpotential over the reaction's current per area
-        eta_ct = sc.to_si(integrals["void_overpotential"] / w, "V") if w > 0 else math.nan
+        eta_ct = sc.to_si(integrals["weighted_overpotential"] / w, "V") if w > 0 else math.nan
         current = sc.to_si(integrals["void_reaction"] / pb.area, "A/m^2")
         resistance = abs(eta_ct / current) * 1e4 if current else math.nan
         return {"contact_fraction": 1.0 - mean, "void_fraction": mean,

@@ -224,6 +224,7 @@ class MetalMechanics(Block):
         self.pressure = fem.Constant(pb.mesh, compat.scalar_type(
             0.0 if self.ramp > 0 else float(pb.p["mech_p"])))
         self.d = pb.ndim
+        self.nodal_forms = {}  # (compiled once per stress measure: nodal)
         self.pressure_face = pb.case.si["mechanics"]["pressure_face"]
         self.roller_faces = self.rollers(pb.case.si)
 
@@ -392,7 +393,7 @@ class MetalMechanics(Block):
         value = (ufl.sqrt(1.5 * ufl.inner(deviator(sigma), deviator(sigma)))
                  if which == "von_mises" else -ufl.tr(sigma) / 3)
         w = ufl.TestFunction(pb.Q)
-        forms = self.__dict__.setdefault("_nodal_forms", {})
+        forms = self.nodal_forms
         if which not in forms:
             forms[which] = (fem.form(value * w * s.dxl), fem.form(w * s.dxl))
         values = []
