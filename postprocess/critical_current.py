@@ -84,6 +84,17 @@ def critical_currents(records) -> list[dict]:
     return rows
 
 
+def describe(row) -> str:
+    """The estimate or the bound of one row, in mA/cm^2."""
+    below, above = row["held_below_A_m2"] / 10, row["failed_above_A_m2"] / 10
+    if math.isnan(above):
+        return f"critical current above {below:.4g} mA/cm^2 (every current held)"
+    if math.isnan(below):
+        return f"critical current below {above:.4g} mA/cm^2 (every current lost contact)"
+    return (f"critical current {row['critical_current_A_m2'] / 10:.4g} mA/cm^2 (held "
+            f"{below:.4g}, lost contact {above:.4g})")
+
+
 def plot(rows):
     """The figure: the estimate with its bracket against pressure."""
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -97,7 +108,9 @@ def plot(rows):
         est = [r["critical_current_A_m2"] / 10 for r in group]
         line, = ax.plot(p, est, "o-", label=f"{temperature:g} K")
         colour = line.get_color()
-        ax.vlines(p, lo, hi, color=colour, alpha=0.5)
+        bracketed = [(x, h, f) for x, h, f in zip(p, lo, hi) if h == h and f == f]
+        if bracketed:
+            ax.vlines(*zip(*bracketed), color=colour, alpha=0.5)
         # a bound alone: above every current tried (^), below every one (v)
         ax.plot([x for x, h, f in zip(p, lo, hi) if math.isnan(f) and not math.isnan(h)],
                 [h for h, f in zip(lo, hi) if math.isnan(f) and not math.isnan(h)], "^",
@@ -124,10 +137,8 @@ def main(argv=None):
     rows = critical_currents(records)
     save_figure_and_rows(plot(rows), rows, a.runs_dir, "critical_current")
     for r in rows:
-        print(f"p = {r['pressure_Pa'] / 1e6:g} MPa, T = {r['temperature_K']:g} K: critical "
-              f"current {r['critical_current_A_m2'] / 10:.4g} mA/cm^2 (held "
-              f"{r['held_below_A_m2'] / 10:.4g}, lost contact {r['failed_above_A_m2'] / 10:.4g}; "
-              f"{r['runs']} runs)")
+        print(f"p = {r['pressure_Pa'] / 1e6:g} MPa, T = {r['temperature_K']:g} K: "
+              f"{describe(r)} ({r['runs']} runs)")
     print(f"wrote {a.runs_dir / 'critical_current.csv'} and critical_current.png")
 
 

@@ -729,6 +729,8 @@ voids("voids-contact-loss-above-one", {"contact_loss_fraction": "1.5"},
       "[voids] contact_loss_fraction")
 voids("voids-condensation-rate-unitless", {"condensation_rate": "10"},
       "[voids] condensation_rate", "unit")
+voids("voids-height-negative", {"void_height": '"-1 um"'}, "[voids] void_height", "must be > 0")
+voids("voids-height-a-pressure", {"void_height": '"1 MPa"'}, "[voids] void_height", "length")
 voids("voids-elastic-metal", {}, "[metal] creep_reference_rate", "closes no void",
       metal={"creep_reference_rate": '"0 1/s"'})
 two_potential("voids-without-vacancies", {"model": {"blocks": (

@@ -1,35 +1,40 @@
 """Voids at the metal | solid-electrolyte interface and the contact they
-take (issue 38, parts 2 and 3; first model: a void volume fraction psi of
-the interface band, not yet a third phase field).
+take (issue 38, parts 2 and 3; first model: voids as a coverage of the
+diffuse interface, not yet a third phase field).
 
 Vacancies beyond a supersaturation c_v (the metal_vacancies block's excess
-c) condense into voids; creep of the metal under its pressure closes them:
+c) condense into voids of height delta_v at the interface; creep of the
+metal under its pressure closes them.  psi is the void volume per volume,
+condensed on the interface's delta function w = |grad eta| (integral 1
+across the interface, charge_transfer.interface_weight), so the void volume
+per interface area V = int psi dn and the covered share theta = V/delta_v
+do not depend on the diffuse interface's width:
 
-    d psi/dt = (h - psi)+ k (c - c_v)+ b(eta) - r psi,
-    r = (3/2) rate0 ((3/(2n)) p_h/sigma0)^n,
+    d psi/dt = delta_v k (c - c_v)+ w (1 - theta)+ (h - psi)+/h - r psi,
+    theta = psi/(delta_v w),   r = (3/2) rate0 ((3/(2n)) p_h/sigma0)^n,
 
-k the condensation rate, b the interface band (1 across the interface), p_h
-the metal's hydrostatic pressure and rate0, sigma0, n its Norton law
-(metal_mechanics).  r is the closure rate of a dilute void in a power-law
-creeping matrix under pressure p_h (Budiansky, Hutchinson & Slutsky, in
-Mechanics of Solids, Pergamon 1982, 13; the hydrostatic limit), so the
-pressure needed to keep the interface open rises with the current.  The
-condensed vacancies leave the metal_vacancies balance (vacancy_condensation),
-so vacancies and voids together are the stripped atoms' vacancies; voids
-form only while they leave metal sites (psi < h).  Voids are empty sites of
-the metal's lattice: a void closed by creep takes its sites (-r psi, a
-contribution to site_creation, charge_transfer's metal balance), so the
-metal collapses into it and the front recedes.
+k the rate at which the excess covers the interface, p_h the metal's
+hydrostatic pressure and rate0, sigma0, n its Norton law (metal_mechanics).
+r is the closure rate of a dilute void in a power-law creeping matrix under
+pressure p_h (Budiansky, Hutchinson & Slutsky, in Mechanics of Solids,
+Pergamon 1982, 13; the hydrostatic limit), so the pressure needed to keep
+the interface open rises with the current.  The condensed vacancies leave
+the metal_vacancies balance (vacancy_condensation), so vacancies and voids
+together are the stripped atoms' vacancies; voids form only while they
+leave metal sites (psi < h) and uncovered interface (theta < 1).  Voids are
+empty sites of the metal's lattice: a void closed by creep takes its sites
+(-r psi, a contribution to site_creation, charge_transfer's metal balance),
+so the metal collapses into it and the front recedes.
 
-Voids take contact: the reaction's exchange current is i0 (1 - psi/h), psi/h
-the share of the metal's sites that are void (a contribution to
-exchange_current_log_shift), so the current focuses where the interface
-still touches, and the cell potential rises as contact is lost.  Results:
-contact_fraction, 1 minus the interface-weighted mean of psi/h;
-void_fraction, that mean; the void volume per electrode area;
+Voids take contact: the reaction's exchange current is i0 (1 - theta) (a
+contribution to exchange_current_log_shift), so the current focuses where
+the interface still touches, and the cell potential rises as contact is
+lost.  Results: contact_fraction, 1 minus the interface-weighted mean of
+theta; void_fraction, that mean; the void volume per electrode area;
 interface_resistance_ohm_cm2, the interface's mean charge-transfer
-overpotential over the reaction's current per electrode area.  The run stops "contact lost"
-below [voids] contact_loss_fraction.  The field void_fraction.
+overpotential over the reaction's current per electrode area.  The run
+stops "contact lost" below [voids] contact_loss_fraction.  The field
+void_fraction (psi).
 """
 from __future__ import annotations
 
@@ -40,10 +45,11 @@ import ufl
 
 from ..blocks import Block, Field, Unknown, register
 from ..schema import Param, positive, q
-from .charge_transfer import interface_band, interface_weight, reaction_source
+from .charge_transfer import interface_weight, reaction_source
 
-CONTACT_FLOOR = 1e-6  # 1 - psi/h floored in ln(1 - psi/h): a fully voided node passes 1e-6 of i0
-VOIDED_FLOOR = 1e-3  # h in psi/h floored: where no metal is, nothing is voided
+CONTACT_FLOOR = 1e-6  # 1 - theta floored in ln(1 - theta): a covered node passes 1e-6 of i0
+SITES_FLOOR = 1e-3  # h in (h - psi)/h floored: where no metal is, nothing condenses
+WEIGHT_FLOOR = 1e-3  # w in theta = psi/(delta_v w) floored at 1e-3/l (w peaks near 1/(2 l))
 
 PARAMS = {
     "voids": {
@@ -51,7 +57,11 @@ PARAMS = {
                                    "above which they condense into voids at the interface",
                                    check=positive, bounds=(1e-9, 1.0)),
         "condensation_rate": q("1 1/s", "1/s", "k: the rate at which the excess above c_v "
-                               "condenses", positive, (1e-12, 1e12)),
+                               "covers the interface with voids (d theta/dt = k (c - c_v))",
+                               positive, (1e-12, 1e12)),
+        "void_height": q("1 um", "m", "delta_v: the height of the voids at the interface; a void "
+                         "volume V per interface area covers V/delta_v of it (an assumption: "
+                         "no measured value is used; give yours)", positive, (1e-12, 1.0)),
         "contact_loss_fraction": Param("number", 0.1, "the run stops \"contact lost\" when "
                                        "the contact fraction falls below this",
                                        bounds=(0.0, 1.0)),
@@ -82,26 +92,28 @@ class InterfaceVoids(Block):
     def internal(cls, si, s):
         v = si["voids"]
         return {"void_c": v["nucleation_excess"],
-                "void_k": s.to_internal(v["condensation_rate"], "1/s")}
+                "void_k": s.to_internal(v["condensation_rate"], "1/s"),
+                "void_height": s.to_internal(v["void_height"], "m")}
 
     def quantities(self):
         def condensation(s, lev):
-            # h k (c - c_v)+ b, while the voids leave metal sites (psi < h)
-            c, h = lev["vacancy_excess"], s.at("metal_fraction", lev)
-            band = interface_band(lev["eta"], BAND)
-            return (ufl.max_value(h - lev["void_fraction"], 0.0) * s.p["void_k"]
-                    * ufl.max_value(c - s.p["void_c"], 0.0) * band)
+            # delta_v k (c - c_v)+ w (1 - theta)+ (h - psi)+/h
+            c, h, psi = lev["vacancy_excess"], s.at("metal_fraction", lev), lev["void_fraction"]
+            sites = ufl.max_value(h - psi, 0.0) / (h + SITES_FLOOR)
+            return (s.p["void_height"] * s.p["void_k"] * ufl.max_value(c - s.p["void_c"], 0.0)
+                    * interface_weight(lev["eta"], s.p["ell"])
+                    * ufl.max_value(1 - self.covered(s, lev), 0.0) * sites)
         return {"vacancy_condensation": condensation}
 
     @staticmethod
-    def voided(s, lev):
-        """psi/h: the share of the metal's sites that are void, at most 1."""
-        h = s.at("metal_fraction", lev)
-        return ufl.min_value(lev["void_fraction"] / (h + VOIDED_FLOOR), 1.0)
+    def covered(s, lev):
+        """theta = psi/(delta_v w): the share of the interface the voids cover, at most 1."""
+        w = interface_weight(lev["eta"], s.p["ell"]) + WEIGHT_FLOOR / s.p["ell"]
+        return ufl.min_value(lev["void_fraction"] / (s.p["void_height"] * w), 1.0)
 
     def contributions(self):
-        def contact(s, lev):  # i0 (1 - psi/h)
-            return ufl.ln(ufl.max_value(1 - self.voided(s, lev), CONTACT_FLOOR))
+        def contact(s, lev):  # i0 (1 - theta)
+            return ufl.ln(ufl.max_value(1 - self.covered(s, lev), CONTACT_FLOOR))
 
         def closing(s, lev):  # a void closed by creep takes its sites: -r psi
             return -self.closure_rate(s, lev) * lev["void_fraction"]
@@ -132,7 +144,7 @@ class InterfaceVoids(Block):
     def integrals(self, pb):
         s = pb.state
         weight = interface_weight(s.u("eta"), pb.p["ell"])
-        return {"void_weighted": self.voided(s, s.levels[0]) * weight * pb.dxl,
+        return {"void_weighted": self.covered(s, s.levels[0]) * weight * pb.dxl,
                 "void_volume": s.u("void_fraction") * pb.dxl,
                 "void_reaction": reaction_source(s) * pb.dxl}
 
@@ -161,5 +173,3 @@ class InterfaceVoids(Block):
     def fields(self):
         return (Field("void_fraction", "1", lambda pb: pb.field_values("void_fraction")),)
 
-
-BAND = 0.01  # the interface band: eta (1 - eta) above this (interface_band's floor)
