@@ -217,3 +217,34 @@ def test_stripping_to_the_end_stops_when_the_atoms_are_gone(tmp_path):
     atoms = series[0]["metal_mol_m2"]
     assert status["t_s"] == pytest.approx(atoms * FARADAY / 10.0, rel=1e-2)
     assert all(0.0 <= r["contact_fraction"] <= 1.0 for r in series)
+
+
+def test_the_na_case_loses_contact_above_the_closed_form_critical_current(mpi_tmp_path):
+    """Once closure balances condensation, the void volume per area is
+    V = J Omega/(zF r) and contact is lost at V = theta_c delta_v, so
+    I_c = theta_c delta_v r zF/Omega, r = (3/2) rate0 ((3/(2n)) p/sigma0)^n.
+    cases/na_beta_alumina_stripping.toml at 1 MPa (Na: rate0 0.53 1/s at
+    sigma0 1 MPa, n 5; Omega = 22.99 g/mol / 0.968 g/cm^3; delta_v 1 um,
+    theta_c 0.5): I_c = 3.9 A/m^2.  Stripping 0.5 mAh/cm^2 at 0.5 I_c holds
+    and at 2.5 I_c loses contact (vacancies that diffuse into the film make
+    I_c a lower bound: 5 A/m^2 still holds, measured)."""
+    from pathlib import Path
+
+    from solver.case import load_case
+    from solver.run import run_case
+    omega = 22.99e-3 / 0.968e3
+    closure = 1.5 * 0.53 * (1.5 / 5.0 * 1.0) ** 5
+    critical = 0.5 * 1e-6 * closure * FARADAY / omega
+    assert critical == pytest.approx(3.9, rel=0.01)
+    path = Path(__file__).resolve().parents[1] / "cases" / "na_beta_alumina_stripping.toml"
+    statuses = []
+    for current in (0.5 * critical, 2.5 * critical):
+        end = 18000.0 / current  # 0.5 mAh/cm^2
+        case = load_case(path, {"mechanics.stack_pressure": "1 MPa",
+                                "collector.current_density": f"{-current} A/m^2",
+                                "time.end": f"{end} s", "time.dt_max": f"{end / 120} s",
+                                "output.field_interval": f"{end} s"})
+        result = run_case(case, mpi_tmp_path / f"I{current:.3g}")
+        statuses.append((result["status"], result.get("reason", "")))
+    assert statuses[0][0] == "completed", statuses
+    assert statuses[1][0] == "stopped" and "contact lost" in statuses[1][1], statuses
