@@ -248,3 +248,41 @@ def test_the_na_case_loses_contact_above_the_closed_form_critical_current(mpi_tm
         statuses.append((result["status"], result.get("reason", "")))
     assert statuses[0][0] == "completed", statuses
     assert statuses[1][0] == "stopped" and "contact lost" in statuses[1][1], statuses
+
+
+def test_voids_accumulate_over_ten_cycles(mpi_tmp_path):
+    """cases/li_argyrodite_void_cycling.toml, its steps shortened to 10 min:
+    10 cycles of stripping and plating at 0.2 mA/cm^2 under 3 MPa, where
+    creep closes voids in about 8000 s.  The void volume left after each
+    plating grows cycle by cycle, so does the potential at the end of each
+    strip; the metal's atoms (sites less vacancies less voids, each counted
+    from its field) change by the collector's charge over zF, the imposed
+    current integrated (to 1e-3 of one strip's charge)."""
+    from pathlib import Path
+
+    from conftest import read_timeseries
+    from solver.case import load_case
+    from solver.run import run_case
+    path = Path(__file__).resolve().parents[1] / "cases" / "li_argyrodite_void_cycling.toml"
+    case = load_case(path, {"protocol.steps": ["Strip at 0.2 mA/cm2 for 10 min",
+                                               "Plate at 0.2 mA/cm2 for 10 min"],
+                            "output.field_interval": "1 h"})
+    result = run_case(case, mpi_tmp_path / "run")
+    assert result["status"] == "completed" and "protocol finished" in result["reason"], result
+    series = read_timeseries(mpi_tmp_path / "run")
+    ends = {}
+    for row in series:
+        ends[(int(row["cycle"]), int(row["step_index"]))] = row
+    after_plating = [ends[(c, 2)]["void_volume_m3_m2"] for c in range(1, 11)]
+    strip_potential = [ends[(c, 1)]["cell_potential_V"] for c in range(1, 11)]
+    assert all(b > a for a, b in zip(after_plating, after_plating[1:])), after_plating
+    assert after_plating[-1] > 2 * after_plating[0]
+    assert strip_potential[-1] > 1.3 * strip_potential[0] > 0
+    site_density = case.model.scales.site_density
+
+    def atoms(row):
+        return (row["metal_mol_m2"] - row["vacancies_mol_m2"]
+                - row["void_volume_m3_m2"] * site_density)
+    strip = 2.0 * 600.0 / FARADAY
+    net = series[-1]["collector_charge_C_m2"] / FARADAY
+    assert atoms(series[-1]) - atoms(series[0]) == pytest.approx(net, abs=1e-3 * strip)
