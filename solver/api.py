@@ -72,7 +72,7 @@ def _run_here(case, outdir, overwrite, quiet, ignore_memory_limit):
     from petsc4py import PETSc
 
     from . import output
-    from .cli import check_new_run
+    from .cli import _warnings_only, check_new_run
     from .run import run_case
     from .rundir import PYTHON
     from .signals import (Terminated, interrupted, restore_handlers, signal_reason,
@@ -81,6 +81,10 @@ def _run_here(case, outdir, overwrite, quiet, ignore_memory_limit):
     check_new_run(case, outdir, overwrite, comm, ignore_memory_limit, names=PYTHON)
     level, output.CONSOLE_LEVEL = output.CONSOLE_LEVEL, logging.WARNING if quiet else logging.INFO
     previous = terminate_on_signals(comm.size)
+    # the JIT build's chatter (setuptools sets the root logger to INFO when it
+    # first compiles) is filtered during the run, as on the command line
+    root = logging.getLogger()
+    root.addFilter(_warnings_only)
     try:
         run_case(case, outdir, overwrite=overwrite, comm=comm,
                  command_line=["anodex.run", case.file or "<default case>", str(outdir)])
@@ -92,6 +96,7 @@ def _run_here(case, outdir, overwrite, quiet, ignore_memory_limit):
         if signal_reason():
             raise
     finally:
+        root.removeFilter(_warnings_only)
         restore_handlers(previous)
         output.CONSOLE_LEVEL = level
     if interrupted():  # (the signal surfaced as failed solves: the run gave up)

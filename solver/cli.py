@@ -107,8 +107,12 @@ def _sweep_parser(sub):
             a.add_argument("--resume", action="store_true",
                            help="run only what is not DONE (continue interrupted cases)")
         if action == "slurm":
-            a.add_argument("--time", default="01:00:00", help="time limit per case (H:M:S, "
-                           "D-H:M:S or minutes)")
+            a.add_argument("--site", metavar="FILE", help="a site file (TOML) with the "
+                           "cluster's settings: time, partition, account, qos, gres, "
+                           "mem_per_cpu, sbatch, setup, image, local_scratch, srun_args, binds "
+                           "(the options below override it)")
+            a.add_argument("--time", help="time limit per case (H:M:S, D-H:M:S or minutes; "
+                           "default 01:00:00)")
             a.add_argument("--partition")
             a.add_argument("--account")
             a.add_argument("--qos")
@@ -124,9 +128,12 @@ def _sweep_parser(sub):
                            "(repeatable)")
             a.add_argument("--max-parallel", type=_positive, help="at most this many tasks at once (%%M)")
             a.add_argument("--image", help="Apptainer image: run `apptainer exec IMAGE anodex`")
-            a.add_argument("--local-scratch", default="${TMPDIR:-/tmp}",
-                           help="node-local directory for each task's JIT cache")
-            a.add_argument("--srun-args", default="", help="extra srun arguments, e.g. --mpi=pmix")
+            a.add_argument("--bind", action="append", default=[], metavar="DIR",
+                           help="a further directory the image must see, e.g. scratch "
+                           "(repeatable; the sweep's and its mesh files' are bound anyway)")
+            a.add_argument("--local-scratch", help="node-local directory for each task's JIT "
+                           "cache (default ${TMPDIR:-/tmp})")
+            a.add_argument("--srun-args", help="extra srun arguments, e.g. --mpi=pmix")
 
 
 def main(argv=None):
@@ -379,6 +386,19 @@ def check_new_run(case, outdir, overwrite, comm, ignore_memory_limit=False, rank
     _on_rank0(comm, lambda: rundir.plan(outdir, overwrite, case.source, names))
 
 
+def _site_options(args, from_file: dict) -> dict:
+    """The Site fields: the site file's, then the command line's (options
+    given override; repeatable ones add to the file's lists)."""
+    given = {"time_limit": args.time, "partition": args.partition, "account": args.account,
+             "qos": args.qos, "gres": args.gres, "mem_per_cpu": args.mem_per_cpu,
+             "image": args.image, "local_scratch": args.local_scratch,
+             "srun_args": args.srun_args}
+    out = {**from_file, **{k: v for k, v in given.items() if v is not None}}
+    for key, extra in (("sbatch", args.sbatch), ("setup", args.setup), ("binds", args.bind)):
+        out[key] = [*from_file.get(key, []), *extra]
+    return out
+
+
 def _sweep(args):
     from .sweep import SweepError, expand, load_sweep
     try:
@@ -391,17 +411,17 @@ def _sweep(args):
             counts = run_sweep(sweep, args.jobs, args.ranks, args.resume)
             return 0 if counts["FAILED"] == 0 else 1
         elif args.action == "status":
+            from .sweep import MANIFEST
             from .sweep_run import refresh
-            for line in expand(sweep):
-                print(line)
+            if not (sweep.directory / MANIFEST).exists():  # (not expanded yet)
+                for line in expand(sweep):
+                    print(line)
             for r in refresh(sweep.directory):
                 print(f"{r['status']:8s} {r['id']}  {r['reason']}")
         elif args.action == "slurm":
-            from .slurm import Site, SlurmError, write_scripts
-            site = Site(args.time, args.partition, args.account, args.qos, args.gres,
-                        args.mem_per_cpu, args.sbatch, args.setup, args.image,
-                        args.local_scratch, args.srun_args)
+            from .slurm import Site, SlurmError, read_site_file, write_scripts
             try:
+                site = Site(**_site_options(args, read_site_file(args.site) if args.site else {}))
                 site.check()
             except SlurmError as e:
                 print(f"anodex: {e}", file=sys.stderr)

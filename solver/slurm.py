@@ -38,6 +38,26 @@ MEMORY_MARGIN = 1.5  # over memory.estimate: it is an estimate
 SIGNAL_LEAD_S = 120
 # SLURM's --time forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S
 _TIME = re.compile(r"\d+(:\d{1,2}){0,2}|\d+-\d+(:\d{1,2}){0,2}")
+# the keys a site file (--site FILE, TOML) may give: the Site fields
+SITE_KEYS = ("time_limit", "partition", "account", "qos", "gres", "mem_per_cpu", "sbatch",
+             "setup", "image", "local_scratch", "srun_args", "binds")
+
+
+def _time_problem(limit: str) -> str | None:
+    """Why limit is not a SLURM time limit, or None."""
+    if not _TIME.fullmatch(limit):
+        return "not a SLURM time limit"
+    days, _, clock = limit.rpartition("-")
+    parts = [int(x) for x in clock.split(":")]
+    if days:  # D-H, D-H:M, D-H:M:S: hours below 24, minutes and seconds below 60
+        limits = (24, 60, 60)
+    else:  # M, M:S, H:M:S
+        limits = {1: (None,), 2: (None, 60), 3: (None, 60, 60)}[len(parts)]
+    for value, top in zip(parts, limits):
+        if top is not None and value >= top:
+            return f"{value} is out of range (hours < 24 after a day count, minutes and " \
+                   "seconds < 60)"
+    return None
 
 
 class SlurmError(ValueError):
@@ -58,11 +78,16 @@ class Site:
     image: str | None = None  # Apptainer image
     local_scratch: str = "${TMPDIR:-/tmp}"
     srun_args: str = ""
+    binds: list = field(default_factory=list)  # further directories the image must see
 
     def check(self):
-        if not _TIME.fullmatch(self.time_limit):
-            raise SlurmError(f"--time {self.time_limit!r}: not a SLURM time limit; use minutes, "
+        problem = _time_problem(self.time_limit)
+        if problem:
+            raise SlurmError(f"--time {self.time_limit!r}: {problem}; use minutes, "
                              "H:M:S or D-H:M:S, e.g. 02:00:00 or 1-00:00:00")
+        missing = [b for b in self.binds if not Path(b).is_dir()]
+        if missing:
+            raise SlurmError(f"--bind {missing[0]}: no such directory")
         if self.image is not None and not Path(self.image).is_file():
             raise SlurmError(f"--image {self.image}: no such file (an Apptainer .sif image)")
         if self.mem_per_cpu is not None and not re.fullmatch(r"\d+[KMGT]?", self.mem_per_cpu):
@@ -88,12 +113,49 @@ def _environment(site: Site) -> list:
     return ["set -euo pipefail", *site.setup, "export OMP_NUM_THREADS=1"]
 
 
+def read_site_file(path) -> dict:
+    """A site file: TOML with any of SITE_KEYS (time_limit also as "time"),
+    e.g. account = "proj42", setup = ["module load openmpi"]."""
+    import tomllib
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise SlurmError(f"--site {path}: {e}") from None
+    if "time" in data:
+        data["time_limit"] = data.pop("time")
+    unknown = sorted(set(data) - set(SITE_KEYS))
+    if unknown:
+        raise SlurmError(f"--site {path}: unknown key {unknown[0]!r}; valid keys: time, "
+                         + ", ".join(k for k in SITE_KEYS if k != "time_limit"))
+    for key, value in data.items():
+        lists = key in ("sbatch", "setup", "binds")
+        if (lists and not (isinstance(value, list) and all(isinstance(v, str) for v in value))) \
+                or (not lists and not isinstance(value, str)):
+            raise SlurmError(f"--site {path}: {key} = {value!r}: "
+                             + ("a list of strings" if lists else "a string"))
+    return data
+
+
 def memory_per_cpu(directory, rows, ranks) -> str:
     """The largest case's memory estimate per rank, with MEMORY_MARGIN, in MB."""
     from .case import load_case
     from .memory import estimate
     need = max(estimate(load_case(directory / r["id"] / "case.toml"), ranks) for r in rows)
     return f"{int(MEMORY_MARGIN * need / ranks / 2 ** 20) + 1}M"
+
+
+def files_read(directory, rows) -> set:
+    """The directories, outside the sweep's, of the files its cases read
+    (mesh files): the container must see them too."""
+    from .case import load_case
+    out = set()
+    for r in rows:
+        mesh = load_case(directory / r["id"] / "case.toml").si["geometry"]["file"]
+        if mesh:
+            parent = Path(mesh).resolve().parent
+            if not parent.is_relative_to(Path(directory).resolve()):
+                out.add(str(parent))
+    return out
 
 
 def write_scripts(sweep, ranks=1, site: Site | None = None, max_parallel=None) -> dict:
@@ -107,8 +169,10 @@ def write_scripts(sweep, ranks=1, site: Site | None = None, max_parallel=None) -
     q = shlex.quote
     memory = site.mem_per_cpu or memory_per_cpu(d, rows, ranks)
     image, local_scratch, srun_args = site.image, site.local_scratch, site.srun_args
-    anodex = (f"apptainer exec --bind {q(str(d))} --bind \"{local_scratch}\" "
-              f"{q(str(Path(image).resolve()))} anodex" if image else "anodex")
+    binds = [str(d), *sorted(set(site.binds) | files_read(d, rows))]
+    anodex = (f"apptainer exec {' '.join(f'--bind {q(b)}' for b in binds)} "
+              f"--bind \"{local_scratch}\" {q(str(Path(image).resolve()))} anodex"
+              if image else "anodex")
     array = f"0-{len(rows) - 1}" + (f"%{max_parallel}" if max_parallel else "")
     sweep_file = sweep.source  # (the copy in the sweep directory has relative paths)
 
@@ -141,7 +205,15 @@ def write_scripts(sweep, ranks=1, site: Site | None = None, max_parallel=None) -
         "else",
         '  ARGS=(run "$CASE_DIR/case.toml" -o "$CASE_DIR")',
         "fi",
-        f'srun {srun_args + " " if srun_args else ""}{anodex} "${{ARGS[@]}}"',
+        "# a task that ends without the run's own status (refused, killed: out of",
+        "# memory) leaves its exit code for `anodex sweep status`",
+        'rm -f "$CASE_DIR/task_exit"',
+        "CODE=0",
+        f'srun {srun_args + " " if srun_args else ""}{anodex} "${{ARGS[@]}}" || CODE=$?',
+        'if [ "$CODE" -ne 0 ]; then',
+        '  echo "$CODE ${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID} $SLURM_ARRAY_TASK_ID" > "$CASE_DIR/task_exit"',
+        '  rm -rf "$XDG_CACHE_HOME"; exit "$CODE"',
+        "fi",
         'rm -rf "$XDG_CACHE_HOME"', ""]
 
     submit = ["#!/bin/bash", "# submit the pre-warm job, then the array after it", "set -euo pipefail",

@@ -30,10 +30,13 @@ POLL_S = 0.2
 
 
 def case_state(case_dir: Path) -> tuple[str, str]:
-    """(manifest status, reason) from a case directory's status.json."""
+    """(manifest status, reason) from a case directory's status.json, or
+    from the exit code a SLURM task left when the run wrote no final status
+    (refused before it started, killed: out of memory)."""
     f = case_dir / "status.json"
+    task_exit = _task_exit(case_dir)
     if not f.exists():
-        return "PENDING", ""
+        return ("FAILED", task_exit) if task_exit else ("PENDING", "")
     try:
         st = json.loads(f.read_text())
     except (OSError, json.JSONDecodeError):
@@ -42,7 +45,20 @@ def case_state(case_dir: Path) -> tuple[str, str]:
         return "DONE", st.get("reason", "")
     if st.get("status") == "failed":
         return "FAILED", st.get("reason", "")
+    if task_exit:
+        return "FAILED", task_exit
     return "RUNNING", "interrupted (status 'running' but no driver runs it)"
+
+
+def _task_exit(case_dir: Path) -> str:
+    """The reason a SLURM task's exit code file gives ('' if none)."""
+    try:
+        code, job, task = (case_dir / "task_exit").read_text().split()[:3]
+    except (OSError, ValueError):
+        return ""
+    killed = {"137": " (killed: SIGKILL, e.g. out of memory)", "143": " (SIGTERM)"}
+    return (f"SLURM task {job}_{task} exited with {code}{killed.get(code, '')}; see "
+            f"slurm/{job}_{task}.out")
 
 
 def refresh(directory: Path) -> list[dict]:

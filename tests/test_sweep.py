@@ -266,6 +266,10 @@ def test_slurm_scripts_carry_what_a_cluster_asks(tmp_path):
     anodex("sweep", "slurm", path, "--mem-per-cpu", "4G")
     assert "#SBATCH --mem-per-cpu=4G" in (slurm / "array.sbatch").read_text()
     for option, message in ((["--time", "2h"], "--time '2h': not a SLURM time limit"),
+                            (["--time", "99:99:99"], "99 is out of range"),
+                            (["--time", "1-24:00:00"], "24 is out of range"),
+                            (["--bind", str(tmp_path / "nowhere")], "no such directory"),
+                            (["--site", str(tmp_path / "none.toml")], "--site"),
                             (["--image", str(tmp_path / "no.sif")], "no such file"),
                             (["--mem-per-cpu", "lots"], "a size such as 4000M"),
                             (["--sbatch=constraint=x"], "an sbatch option such as")):
@@ -273,9 +277,39 @@ def test_slurm_scripts_carry_what_a_cluster_asks(tmp_path):
         assert res.returncode == 2 and message in res.stderr, (option, res.stderr)
     image = tmp_path / "anodex.sif"
     image.write_bytes(b"")
-    anodex("sweep", "slurm", path, "--image", image)
-    assert (f"apptainer exec --bind {tmp_path / 'runs' / 'site'} --bind \"${{TMPDIR:-/tmp}}\" "
-            f"{image} anodex") in (slurm / "array.sbatch").read_text()
+    anodex("sweep", "slurm", path, "--image", image, "--bind", tmp_path)
+    assert (f"apptainer exec --bind {tmp_path / 'runs' / 'site'} --bind {tmp_path} "
+            f"--bind \"${{TMPDIR:-/tmp}}\" {image} anodex") in (slurm / "array.sbatch").read_text()
+    # a site file carries the cluster's settings; options override it
+    site = tmp_path / "cluster-site.toml"
+    site.write_text('account = "proj7"\nqos = "short"\ntime = "0-02:00:00"\n'
+                    'setup = ["module load anodex"]\nsbatch = ["--exclusive"]\n')
+    anodex("sweep", "slurm", path, "--site", site, "--qos", "long", "--setup", "ulimit -c 0")
+    lines = (slurm / "array.sbatch").read_text().splitlines()
+    for line in ("#SBATCH --account=proj7", "#SBATCH --qos=long", "#SBATCH --time=0-02:00:00",
+                 "#SBATCH --exclusive"):
+        assert line in lines, line
+    assert lines.index("module load anodex") < lines.index("ulimit -c 0")
+    site.write_text('acount = "proj7"\n')
+    res = anodex("sweep", "slurm", path, "--site", site, check=False)
+    assert res.returncode == 2 and "unknown key 'acount'" in res.stderr
+
+
+def test_sweep_status_reads_the_exit_of_a_task_that_wrote_no_status(tmp_path):
+    """A SLURM task whose run was refused (no status.json) or killed (status
+    still 'running') leaves task_exit: the case is FAILED, with the code."""
+    from solver.sweep_run import case_state
+    refused, killed = tmp_path / "refused", tmp_path / "killed"
+    for d, code in ((refused, 2), (killed, 137)):
+        d.mkdir()
+        (d / "task_exit").write_text(f"{code} 4242 3\n")
+    (killed / "status.json").write_text('{"status": "running"}')
+    status, reason = case_state(refused)
+    assert status == "FAILED" and "exited with 2" in reason and "slurm/4242_3.out" in reason
+    status, reason = case_state(killed)
+    assert status == "FAILED" and "137 (killed: SIGKILL, e.g. out of memory)" in reason
+    (killed / "task_exit").unlink()
+    assert case_state(killed)[0] == "RUNNING"
 
 
 @pytest.mark.serial
