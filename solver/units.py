@@ -2,7 +2,8 @@
 
 A quantity is written as a string: a number, a space, and a unit expression
 made of unit symbols with optional SI prefixes, ``^`` or ``**`` exponents
-(or a digit right after the symbol: ``cm2``), ``*`` or spaces for products
+(or a digit right after the symbol: ``cm2``, or a superscript: ``cm²``),
+``*``, ``·`` or spaces for products
 and ``/`` for division (``"1e-3 1/s"``, ``"1.19 S/m"``, ``"13.0 cm^3/mol"``,
 ``"-0.45 V"``, ``"1 mA/cm2"``, ``"2 mAh/cm^2"``, ``"10 uF/cm2"``,
 ``"2 years"``).  A temperature may be given in degrees Celsius, alone:
@@ -48,6 +49,12 @@ _UNITS = {
     "days": (86400.0, _dim(s=1)),
     "year": (3.15576e7, _dim(s=1)),  # the Julian year, 365.25 d (IAU)
     "years": (3.15576e7, _dim(s=1)),
+    "yr": (3.15576e7, _dim(s=1)),
+    "yrs": (3.15576e7, _dim(s=1)),
+    "hr": (3600.0, _dim(s=1)),
+    "hrs": (3600.0, _dim(s=1)),
+    "mins": (60.0, _dim(s=1)),
+    "secs": (1.0, _dim(s=1)),
     "Ah": (3600.0, _dim(s=1, A=1)),  # ampere-hour (mAh/cm^2: an areal capacity)
     "A": (1.0, _dim(A=1)),
     "K": (1.0, _dim(K=1)),
@@ -72,7 +79,7 @@ _PREFIXES = {"G": 1e9, "M": 1e6, "k": 1e3, "c": 1e-2, "m": 1e-3, "u": 1e-6,
              "\u00b5": 1e-6, "\u03bc": 1e-6, "n": 1e-9, "p": 1e-12}  # (micro sign, Greek mu)
 # Units that take no prefix (so "min" is minutes, not milli-inches).
 _NO_PREFIX = {"min", "h", "d", "sec", "minute", "minutes", "hour", "hours", "day", "days", "year",
-              "years", "1", "M", "deg"}
+              "years", "yr", "yrs", "hr", "hrs", "mins", "secs", "1", "M", "deg"}
 # degrees Celsius: an offset unit, so only a whole temperature ("25 degC")
 _CELSIUS = {"degC", "\u00b0C", "\u2103"}
 _ZERO_CELSIUS = 273.15
@@ -124,8 +131,16 @@ _TOKEN = re.compile(rf"\s*(\*\*|[\^*/()]|[{_LETTERS}]+|[-+]?\d+(?:\.\d*)?)")
 _BARE_EXPONENT = re.compile(rf"(?<=[{_LETTERS}])(-?\d+)(?![\d.])")
 
 
+# superscript exponents (cm², s⁻¹) and the middle dot as a product
+_SUPERSCRIPT = re.compile("[\u207b\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+")
+_PLAIN = str.maketrans("\u207b\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079",
+                       "-1230456789")
+
+
 def parse_unit(expr: str):
     """Return (factor to SI, dimension tuple) of a unit expression."""
+    expr = _SUPERSCRIPT.sub(lambda m: "^" + m.group().translate(_PLAIN), expr)
+    expr = expr.replace("\u00b7", "*").replace("\u22c5", "*")
     expr = _BARE_EXPONENT.sub(r"^\1", expr)
     tokens = [t for t in _TOKEN.findall(expr) if t.strip()]
     if "".join(tokens).replace("**", "^") != re.sub(r"\s+", "", expr).replace("**", "^"):

@@ -54,14 +54,19 @@ def run(case, path):
 
 
 @pytest.mark.parametrize("text, control, value, duration, until", [
-    ("Plate at 1 mA/cm2 for 1 h", "galvanostatic", 10.0, 3600.0, None),
-    ("strip at 0.5 mA/cm^2 until 0.5 V", "galvanostatic", -5.0, None, ("potential", 0.5)),
-    ("Rest for 10 min", "galvanostatic", 0.0, 600.0, None),
+    ("Plate at 1 mA/cm2 for 1 h", "galvanostatic", 10.0, 3600.0, ()),
+    ("strip at 0.5 mA/cm^2 until 0.5 V", "galvanostatic", -5.0, None, (("potential", 0.5),)),
+    ("Rest for 10 min", "galvanostatic", 0.0, 600.0, ()),
     ("Hold at -0.1 V for 30 min or until 0.01 mA/cm2", "potentiostatic", -0.1, 1800.0,
-     ("current", 0.1)),
-    ("Plate at 2 A/m^2 until 1 mAh/cm2", "galvanostatic", 2.0, None, ("capacity", 36000.0)),
+     (("current", 0.1),)),
+    ("Plate at 2 A/m^2 until 1 mAh/cm2", "galvanostatic", 2.0, None, (("capacity", 36000.0),)),
     ("Strip at 1 mA/cm2 for 2 days or until 1.5 V", "galvanostatic", -10.0, 172800.0,
-     ("potential", 1.5)),
+     (("potential", 1.5),)),
+    ("Plate at 1 mA/cm\u00b2 for 1 hr", "galvanostatic", 10.0, 3600.0, ()),
+    ("Strip at 0.5 mA/cm\u00b2 until 0.5 V or until 0.2 mAh/cm\u00b2", "galvanostatic", -5.0,
+     None, (("potential", 0.5), ("capacity", 7200.0))),
+    ("Hold at 0.1 V for 2 yr or until 0.05 mA/cm2 or 1 mAh/cm2", "potentiostatic", 0.1,
+     2 * 3.15576e7, (("current", 0.5), ("capacity", 36000.0))),
 ])
 def test_steps_read_as_a_tester_writes_them(text, control, value, duration, until):
     step = parse_step(text)
@@ -376,3 +381,13 @@ def test_a_mixed_protocol_in_2d_runs_alike_on_1_and_2_ranks(tmp_path):
     plate = np.flatnonzero(k == 1)[-1] + 1  # (rows after the t = 0 row)
     assert (metal[plate] - metal[0]) * Z["Li"] * FARADAY + layers[plate] - layers[0] == \
         pytest.approx(100.0 * 5.0, rel=1e-6)
+
+
+def test_the_first_of_several_cut_offs_ends_the_step():
+    """'until 0.5 V or until 0.1 mAh/cm2' at 1 mA/cm^2: the capacity is
+    known beforehand (360 s), the potential ends it earlier when reached."""
+    step = parse_step("Strip at 1 mA/cm2 until 0.5 V or until 0.1 mAh/cm2")
+    assert step.time_limit == pytest.approx(360.0)
+    assert step.ended(100.0, 0.2, -10.0, -1000.0) is None
+    assert "potential" in step.ended(100.0, 0.6, -10.0, -1000.0)
+    assert "capacity" in step.ended(360.0, 0.2, -10.0, -3600.0)

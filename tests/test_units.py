@@ -96,3 +96,12 @@ def test_internal_units_follow_the_dimension():
     for unit, value in expected.items():
         assert s.unit(unit) == pytest.approx(value, rel=1e-9), unit  # (R, F to 10 digits)
     assert s.to_si(s.to_internal(3.0, "A/m^3"), "A/m^3") == pytest.approx(3.0, rel=1e-14)
+
+
+@pytest.mark.parametrize("text, dim, si", [
+    ("1 mA/cm\u00b2", "A/m^2", 10.0), ("2 mAh/cm\u00b2", "C/m^2", 7.2e4),
+    ("10 \u00b5F/cm\u00b2", "F/m^2", 0.1), ("10 \u03bcF/cm2", "F/m^2", 0.1),
+    ("3 s\u207b\u00b9", "1/s", 3.0), ("1 yr", "s", 3.15576e7), ("2 hr", "s", 7200.0),
+    ("5 mins", "s", 300.0), ("1 mol\u00b7m\u207b\u00b3", "mol/m^3", 1.0)])
+def test_superscripts_middle_dots_and_short_time_names(text, dim, si):
+    assert to_si(text, dim) == pytest.approx(si, rel=1e-12)

@@ -238,10 +238,10 @@ class ElectronicConduction(Block):
                 errors.append(f"[protocol] steps[{i}]: {s.value:g} {unit} lies outside "
                               f"[{lo:g}, {hi:g}] {unit}, the range of [collector] {key}")
         limit = c["cutoff_potential"]
-        errors += [f"[protocol] steps[{i}]: the cut-off {s.until[1]:g} V lies beyond [collector] "
+        errors += [f"[protocol] steps[{i}]: the cut-off {value:g} V lies beyond [collector] "
                    f"cutoff_potential (+-{limit:g} V), which would end the run first; raise it"
-                   for i, s in enumerate(steps)
-                   if s.until and s.until[0] == "potential" and abs(s.until[1]) >= limit]
+                   for i, s in enumerate(steps) for what, value in s.until
+                   if what == "potential" and abs(value) >= limit]
         length = protocol.known_duration(steps, si["protocol"]["repeat"])
         if length is not None and si["time"]["end"] < length * (1 - 1e-9):
             errors.append(f"[time] end: {si['time']['end']:g} s ends the run before the "

@@ -26,6 +26,20 @@ empty sites of the metal's lattice: a void closed by creep takes its sites
 (-r psi, a contribution to site_creation, charge_transfer's metal balance),
 so the metal collapses into it and the front recedes.
 
+Nucleation ([voids] nucleation_rate J_v > 0): voids condense only where
+one has nucleated, a factor theta/(theta + THETA_ON) on the condensation.
+The interface is divided into nucleation sites: columns along x (the
+electrode's normal) over the cells of a lattice of site_spacing in (y, z);
+a 1-D interface is one site.  After each accepted step, a site holding interface nodes
+where the excess exceeds c_v and no void is (theta < THETA_ON) nucleates
+with probability 1 - exp(-J_v dt), the draw a hash of (seed, step, the
+site's centre) as for metal nuclei (metal_nucleation.decide): the same
+voids on any number of ranks.  A nucleus is a coverage THETA_SEED taken
+from the node's excess vacancies (psi += dpsi, (h + eps) c -= dpsi: the
+vacancies and voids together are unchanged).  Creep closes a void below
+THETA_ON, and the site can nucleate again.  Column void_nuclei (sites
+nucleated so far).
+
 Voids take contact: the reaction's exchange current is i0 (1 - theta) (a
 contribution to exchange_current_log_shift), so the current focuses where
 the interface still touches, and the cell potential rises as contact is
@@ -43,13 +57,19 @@ import math
 import numpy as np
 import ufl
 
+from .. import compat
 from ..blocks import Block, Field, Unknown, register
-from ..schema import Param, positive, q
+from ..schema import Param, nonnegative, positive, q
 from .charge_transfer import interface_weight, reaction_source
+from .metal_nucleation import decide
+from .metal_vacancies import EPS
 
 CONTACT_FLOOR = 1e-6  # 1 - theta floored in ln(1 - theta): a covered node passes 1e-6 of i0
 SITES_FLOOR = 1e-3  # h in (h - psi)/h floored: where no metal is, nothing condenses
 WEIGHT_FLOOR = 1e-3  # w in theta = psi/(delta_v w) floored at 1e-3/l (w peaks near 1/(2 l))
+THETA_SEED = 1e-2  # the coverage a void nucleus starts with
+THETA_ON = 1e-3  # below this coverage no void is there (condensation off, a site can nucleate)
+SEED_BAND = 1e-3  # a site's interface nodes: eta (1 - eta) above this
 
 PARAMS = {
     "voids": {
@@ -62,6 +82,17 @@ PARAMS = {
         "void_height": q("1 um", "m", "delta_v: the height of the voids at the interface; a void "
                          "volume V per interface area covers V/delta_v of it (an assumption: "
                          "no measured value is used; give yours)", positive, (1e-12, 1.0)),
+        "nucleation_rate": q("0 1/s", "1/s", "J_v: voids nucleate stochastically, a site (a "
+                             "column along x over a cell of the site_spacing lattice in y, z) "
+                             "whose interface is supersaturated "
+                             "(excess above c_v) with probability 1 - exp(-J_v dt) per step, "
+                             "and condense only where they have; 0: they condense wherever "
+                             "the excess exceeds c_v", nonnegative, (0.0, 1e12)),
+        "site_spacing": q("1 um", "m", "the spacing of the void nucleation sites (a lattice, so "
+                          "the draws depend on neither the mesh nor the partition)",
+                          positive, (1e-12, 1.0)),
+        "seed": Param("int", 1, "random-number seed of the void nucleation draws",
+                      check=nonnegative),
         "contact_loss_fraction": Param("number", 0.1, "the run stops \"contact lost\" when "
                                        "the contact fraction falls below this",
                                        bounds=(0.0, 1.0)),
@@ -79,7 +110,10 @@ class InterfaceVoids(Block):
     requires = ("eta", "vacancy_excess", "hydrostatic_pressure", "metal_fraction",
                 "charge_transfer_overpotential")
     columns = ("contact_fraction", "void_fraction", "void_volume_m3_m2",
-               "interface_resistance_ohm_cm2")
+               "interface_resistance_ohm_cm2", "void_nuclei")
+    checkpoint_state = ("nuclei",)
+    checkpoint_defaults = {"nuclei": 0}
+    stochastic = False  # set in setup: [voids] nucleation_rate > 0
 
     @classmethod
     def check(cls, si, given):
@@ -89,20 +123,32 @@ class InterfaceVoids(Block):
         return []
 
     @classmethod
+    def inactive_keys(cls, si):
+        if si["voids"]["nucleation_rate"] == 0:
+            return [("voids", ("site_spacing", "seed"), "[voids] nucleation_rate = 0")]
+        return []
+
+    @classmethod
     def internal(cls, si, s):
         v = si["voids"]
         return {"void_c": v["nucleation_excess"],
                 "void_k": s.to_internal(v["condensation_rate"], "1/s"),
-                "void_height": s.to_internal(v["void_height"], "m")}
+                "void_height": s.to_internal(v["void_height"], "m"),
+                "void_J": s.to_internal(v["nucleation_rate"], "1/s"),
+                "void_spacing": s.to_internal(v["site_spacing"], "m")}
 
     def quantities(self):
         def condensation(s, lev):
             # delta_v k (c - c_v)+ w (1 - theta)+ (h - psi)+/h
             c, h, psi = lev["vacancy_excess"], s.at("metal_fraction", lev), lev["void_fraction"]
             sites = ufl.max_value(h - psi, 0.0) / (h + SITES_FLOOR)
-            return (s.p["void_height"] * s.p["void_k"] * ufl.max_value(c - s.p["void_c"], 0.0)
+            theta = self.covered(s, lev)
+            rate = (s.p["void_height"] * s.p["void_k"] * ufl.max_value(c - s.p["void_c"], 0.0)
                     * interface_weight(lev["eta"], s.p["ell"])
-                    * ufl.max_value(1 - self.covered(s, lev), 0.0) * sites)
+                    * ufl.max_value(1 - theta, 0.0) * sites)
+            if self.stochastic:  # only at the sites where a void has nucleated
+                rate = rate * self.sites.on
+            return rate
         return {"vacancy_condensation": condensation}
 
     @staticmethod
@@ -137,6 +183,26 @@ class InterfaceVoids(Block):
 
     def setup(self, pb):
         self.contact_loss = pb.case.si["voids"]["contact_loss_fraction"]
+        self.seed = pb.case.si["voids"]["seed"]
+        self.stochastic = pb.case.si["voids"]["nucleation_rate"] > 0
+        self.nuclei = 0
+        if self.stochastic:
+            self.sites = VoidSites(pb)
+
+    def before_solve(self, pb, t0, t1):
+        if self.stochastic:
+            self.sites.switch_on(pb)
+
+    def after_step(self, pb, step, t, dt, row):
+        """Void nucleation (J_v > 0): each supersaturated site without a
+        void draws u < 1 - exp(-J_v dt); the interface nodes of a site that
+        nucleates get a nucleus of coverage THETA_SEED, taken from their
+        excess vacancies.  True if any did (collective)."""
+        if not self.stochastic:
+            return False
+        born = self.sites.nucleate(pb, step, dt, self.seed)
+        self.nuclei += born
+        return born > 0
 
     def error_indicators(self, p, nodal):
         return {"void_fraction": nodal["void_fraction"]}
@@ -158,7 +224,7 @@ class InterfaceVoids(Block):
         resistance = abs(eta_ct / current) * 1e4 if current else math.nan
         return {"contact_fraction": 1.0 - mean, "void_fraction": mean,
                 "void_volume_m3_m2": integrals["void_volume"] / pb.area * sc.length,
-                "interface_resistance_ohm_cm2": resistance}
+                "interface_resistance_ohm_cm2": resistance, "void_nuclei": self.nuclei}
 
     def stop(self, row):
         if row["contact_fraction"] < self.contact_loss:
@@ -172,4 +238,69 @@ class InterfaceVoids(Block):
 
     def fields(self):
         return (Field("void_fraction", "1", lambda pb: pb.field_values("void_fraction")),)
+
+
+class VoidSites:
+    """The nucleation sites of interface_voids: columns along x (the
+    electrode's normal) over the cells of a lattice of site_spacing in
+    (y, z); a 1-D interface is one site.  `on` (a nodal function) is 1 at
+    every node of a site that holds a void (coverage THETA_ON or more at any
+    of its interface nodes): the condensation's switch, recomputed from
+    psi before every step (so a restart needs nothing more)."""
+
+    def __init__(self, pb):
+        p = pb.p
+        coords = pb.Q.tabulate_dof_coordinates()[:, :pb.mesh.geometry.dim]
+        self.site = np.floor(coords / p["void_spacing"])
+        self.site[:, 0] = 0.0
+        self.centres = (self.site + 0.5) * p["void_spacing"]
+        self.on = pb.scalar_function()
+        self.h, self.h_expr = pb.scalar_function(), None  # (compiled at the first use)
+
+    def _nodal(self, pb):
+        """eta, h, c, psi at the nodes, the interface nodes and a nucleus's psi."""
+        p = pb.p
+        if self.h_expr is None:
+            self.h_expr = compat.compiled_expression(pb.state.u("metal_fraction"), pb.Q)
+        self.h.interpolate(self.h_expr)
+        eta = pb.field_values("eta")
+        e = np.clip(eta, 0.0, 1.0)
+        seed = THETA_SEED * p["void_height"] * 2 * e * (1 - e) / p["ell"]
+        return (self.h.x.array, pb.field_values("vacancy_excess"),
+                pb.field_values("void_fraction"), eta * (1 - eta) > SEED_BAND, seed)
+
+    def _sites_where(self, pb, mask):
+        """The sites (over all ranks) that hold a node where mask is true."""
+        local = {tuple(x) for x in self.site[mask]}
+        return set().union(*pb.comm.allgather(local))
+
+    def _nodes_of(self, sites):
+        return np.array([tuple(x) in sites for x in self.site], dtype=bool)
+
+    def switch_on(self, pb):
+        h, c, psi, band, seed = self._nodal(pb)
+        voided = self._sites_where(pb, band & (psi >= THETA_ON / THETA_SEED * seed) & (seed > 0))
+        self.on.x.array[:] = self._nodes_of(voided)
+        return voided
+
+    def nucleate(self, pb, step, dt, seed_number):
+        """This step's nucleations; the number of sites that nucleated."""
+        p = pb.p
+        voided = self.switch_on(pb)
+        h, c, psi, band, seed = self._nodal(pb)
+        supersaturated = band & (c > p["void_c"])
+        candidates = self._sites_where(pb, supersaturated) - voided
+        if not candidates:
+            return 0
+        draw = decide(self.centres, -np.expm1(-p["void_J"] * dt), seed_number, step, p["length"])
+        hit = supersaturated & draw & self._nodes_of(candidates)
+        storage = h + EPS
+        moved = np.where(hit, np.minimum(seed, storage * (c - p["void_c"])), 0.0)
+        born = self._sites_where(pb, hit & (moved > 0))
+        if born:
+            for name, values in (("void_fraction", psi + moved),
+                                 ("vacancy_excess", c - moved / storage)):
+                pb.u.x.array[pb.sub_dofs[name]] = values
+            pb.u.x.scatter_forward()
+        return len(born)
 

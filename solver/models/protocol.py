@@ -18,8 +18,9 @@ A step is a verb, a set point and when it ends:
 * ``for T`` (a time) and/or ``until X``, where X is a potential (the cell
   potential reaches it: falls to it while plating, rises to it while
   stripping), a capacity (the charge passed in the step, in mAh/cm2 or
-  C/m^2, reaches it) or, for a hold, a current (|I| falls to it).  With both
-  (``for T or until X``) the first ends the step.
+  C/m^2, reaches it) or, for a hold, a current (|I| falls to it).  With
+  several (``for T or until X``, ``until X or until Y``) the first ends the
+  step.
 
 A cut-off in potential or current is checked after every accepted time
 step, as a tester samples it: the time step that crosses it is the step's
@@ -50,15 +51,15 @@ class Step:
     control: str             # "galvanostatic" | "potentiostatic"
     value: float             # A/m^2 (deposition positive) or V
     duration: float | None   # s
-    until: tuple | None      # (what, SI value): potential V, capacity C/m^2, current A/m^2
+    until: tuple             # ((what, SI value), ...): potential V, capacity C/m^2, current A/m^2
 
     @property
     def time_limit(self) -> float | None:
         """When the step ends at the latest (s into it), if known beforehand:
         its `for` time, or the time its capacity takes at a fixed current."""
         limits = [self.duration] if self.duration is not None else []
-        if self.until and self.until[0] == "capacity" and self.control == "galvanostatic":
-            limits.append(self.until[1] / abs(self.value))
+        if self.control == "galvanostatic":
+            limits += [limit / abs(self.value) for what, limit in self.until if what == "capacity"]
         return min(limits) if limits else None
 
     @property
@@ -70,14 +71,15 @@ class Step:
         """Why the step is over after a time step that ends `elapsed` s into
         it with these cell potential (V), current (A/m^2) and step capacity
         (C/m^2), or None."""
-        what, limit = self.until or (None, None)
-        if what == "capacity" and abs(capacity) >= limit * (1 - 1e-9):
+        cutoffs = dict(self.until)
+        if "capacity" in cutoffs and abs(capacity) >= cutoffs["capacity"] * (1 - 1e-9):
             return f"capacity {abs(capacity) / 3.6e4:.4g} mAh/cm2 reached"
         if self.time_limit is not None and elapsed >= self.time_limit * (1 - 1e-9):
             return "capacity reached" if self.duration is None else "time reached"
-        if what == "current" and abs(current) <= limit:
+        if "current" in cutoffs and abs(current) <= cutoffs["current"]:
             return f"current {abs(current) / 10:.4g} mA/cm2 below the cut-off"
-        if what == "potential" and (potential <= limit if self.value > 0 else potential >= limit):
+        limit = cutoffs.get("potential")
+        if limit is not None and (potential <= limit if self.value > 0 else potential >= limit):
             return f"potential {potential:.4g} V past the cut-off"
         return None
 
@@ -107,13 +109,23 @@ def parse_step(text: str) -> Step:
         duration = to_si(m["for"], "s") if m["for"] else None
         if duration is not None and duration <= 0:
             raise ValueError("`for` a positive time")
-        until = _cutoff(m["until"], verb) if m["until"] else None
+        until = _cutoffs(m["until"], verb) if m["until"] else ()
     except (UnitError, ValueError) as e:
         raise ValueError(f"{text!r}: {e}") from None
-    if duration is None and until is None:
+    if duration is None and not until:
         raise ValueError(f"{text!r}: give when the step ends: `for` a time and/or `until` a "
                          "cut-off")
     return Step(text.strip(), control, value, duration, until)
+
+
+def _cutoffs(text, verb) -> tuple:
+    """The cut-offs of `until X or until Y ...`, at most one of each kind."""
+    out = [_cutoff(part, verb) for part in re.split(r"\s+or\s+(?:until\s+)?", text.strip())]
+    kinds = [what for what, _ in out]
+    twice = next((k for k in kinds if kinds.count(k) > 1), None)
+    if twice:
+        raise ValueError(f"`until {text}`: two {twice} cut-offs; give one of each kind")
+    return tuple(out)
 
 
 def _cutoff(text, verb):
@@ -161,6 +173,6 @@ def longest(steps, repeat) -> float | None:
 
 def known_duration(steps, repeat) -> float | None:
     """The protocol's length (s) if every step has a time and no cut-off."""
-    if any(s.duration is None or s.until is not None for s in steps):
+    if any(s.duration is None or s.until for s in steps):
         return None
     return repeat * sum(s.duration for s in steps)
