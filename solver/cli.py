@@ -52,6 +52,10 @@ def _parser():
                        "only (run.log keeps every line)")
     level.add_argument("-v", "--verbose", action="store_true", help="print every line, "
                        "rejected steps too (as run.log)")
+    r.add_argument("--progress", choices=("auto", "line", "lines"), default="auto",
+                   help="line: one progress line refreshed in place (use it under mpirun on "
+                   "a terminal, whose output reaches you through a pipe); lines: a line every "
+                   "10 s; auto (default): line when stderr is a terminal")
     r.add_argument("--overwrite", action="store_true", help="replace the anodex run in a "
                    "non-empty output directory (only anodex's own files; see README)")
     r.add_argument("--restart", metavar="RUN_DIR", help="continue the run in RUN_DIR from its "
@@ -238,6 +242,8 @@ def _run(args, argv):
     from . import output
     from .run import describe, run_case
     from .signals import SIGNAL_REASONS, Terminated, interrupted, terminate_on_signals
+    if args.progress != "auto":
+        output.CONSOLE_IS_TERMINAL = args.progress == "line"
     output.CONSOLE_LEVEL = (logging.WARNING if args.quiet else logging.DEBUG if args.verbose
                             else logging.INFO)
     terminate_on_signals(comm.size)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from . import checkpoint, observables
+from . import checkpoint, observables, output
 from .adapt import Adaptor, transfer
 from .nonlinear import NewtonSolver
-from .output import CONSOLE_IS_TERMINAL, RunOutput, prepare_directory, run_logger, write_status
+from .output import RunOutput, prepare_directory, run_logger, write_status
 from .problem import Problem
 from .signals import Terminated, agreed, deferred, signal_reason
 from .stepping import GiveUp, Stepper
@@ -281,7 +281,7 @@ class Run:
         t, now = self.stepper.t, time.perf_counter()
         end = t >= self.t_end * (1 - 1e-12)
         to_file = now - self.last_report > 10 or end
-        if not (to_file or (CONSOLE_IS_TERMINAL and now - self.last_shown > 1)):
+        if not (to_file or (output.CONSOLE_IS_TERMINAL and now - self.last_shown > 1)):
             return
         self.last_shown = now
         if to_file:
@@ -289,9 +289,9 @@ class Run:
         extra = "".join(f", {p}" for p in (b.progress(row) for b in self.pb.blocks) if p)
         # how far: the time's fraction, or a block's program's when further
         # (a protocol that ends by cut-offs, whose [time] end is a bound)
-        program = max([f for f in (b.fraction_done() for b in self.pb.blocks) if f is not None],
-                      default=0.0)
-        if program > t / self.t_end:  # (a block's steps: a protocol's)
+        programs = [f for f in (b.fraction_done() for b in self.pb.blocks) if f is not None]
+        program = max(programs, default=0.0)
+        if programs and program >= t / self.t_end:  # (a block's steps: a protocol's)
             where, pace = f" ({100 * program:.1f} % of the steps)", program
         else:  # (the pace of this run, which may be a restart: from t_start)
             where = f" of {self.seconds(self.t_end):.4g} s ({100 * t / self.t_end:.1f} %)"

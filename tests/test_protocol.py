@@ -391,3 +391,18 @@ def test_the_first_of_several_cut_offs_ends_the_step():
     assert step.ended(100.0, 0.2, -10.0, -1000.0) is None
     assert "potential" in step.ended(100.0, 0.6, -10.0, -1000.0)
     assert "capacity" in step.ended(360.0, 0.2, -10.0, -3600.0)
+
+
+def test_the_progress_counts_the_running_step_by_its_time():
+    """fraction_done: the steps finished plus the running step's share of
+    its time limit (200 s of plating then 200 s of rest: 1/4 at 100 s, 3/4
+    at 300 s), so a protocol's first progress line is not 0 %."""
+    from helpers import Simulation
+    sim = Simulation(cycling_case(["Plate at 0.1 mA/cm2 for 200 s", "Rest for 200 s"]))
+    block = next(b for b in sim.pb.blocks if b.name == "electronic_conduction")
+    internal = 1.0 / sim.pb.scales.time
+    assert block.fraction_done() == 0.0
+    block.t_seen = 100.0 * internal
+    assert block.fraction_done() == pytest.approx(0.25, abs=1e-9)
+    block.steps_done, block.step_start, block.t_seen = 1, 200.0 * internal, 300.0 * internal
+    assert block.fraction_done() == pytest.approx(0.75, abs=1e-9)

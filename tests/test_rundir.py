@@ -239,3 +239,15 @@ def test_progress_is_refreshed_in_place_on_a_terminal(tmp_path):
     steps = json.loads((tmp_path / "run" / "status.json").read_text())["steps"]
     assert "\r" not in log and "\x1b" not in log
     assert len(re.findall(r" DEBUG step \d+: t = ", log)) == steps
+
+
+def test_progress_line_is_asked_for_where_output_is_a_pipe(tmp_path):
+    """--progress line refreshes the progress in place where stderr is a
+    pipe (as under mpirun on a terminal); --progress lines never does."""
+    (tmp_path / "case.toml").write_text(case_text(time={"end": '"0.3 s"'}))
+    for mode, in_place in (("line", True), ("lines", False)):
+        res = subprocess.run([sys.executable, "-m", "solver.cli", "run", str(tmp_path / "case.toml"),
+                              "-o", str(tmp_path / mode), "--progress", mode], cwd=ROOT,
+                             capture_output=True, env=ENV)
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert (b"\r\x1b[K" in res.stderr) == in_place, mode

@@ -310,6 +310,7 @@ class ElectronicConduction(Block):
         # protocol steps finished, the start of the present one (internal
         # time) and the charge passed before it (C/m^2)
         self.steps_done, self.step_start, self.step_charge = 0, 0.0, 0.0
+        self.t_seen = 0.0  # the last accepted step's end (internal time)
         self.log_rows = []
         # the collector is held at a potential at some time of the run: the
         # Dirichlet condition exists, switched off under current control
@@ -362,6 +363,7 @@ class ElectronicConduction(Block):
         step that has run out of metal (charge_transfer.metal_depleted), gives way
         to the next (a jump of the control: True restarts the time scheme)."""
         self.control_jumped, self.step_shift = False, 0.0
+        self.t_seen = t  # (the progress line's share of the running step)
         if not self.steps or self.steps_done >= len(self.steps) * self.repeat:
             return False
         step_ = self._step()
@@ -491,7 +493,17 @@ class ElectronicConduction(Block):
                 f"{row['cycle']}/{self.repeat}, {row['cell_potential_V']:.4g} V")
 
     def fraction_done(self):
-        return int(self.steps_done) / (len(self.steps) * self.repeat) if self.steps else None
+        """Steps finished, plus the running step's share of its time limit
+        where it has one (a `for` time, or a capacity at a fixed current)."""
+        if not self.steps:
+            return None
+        total = len(self.steps) * self.repeat
+        done = int(self.steps_done)
+        limit = self._step().time_limit if done < total else None
+        if limit:
+            elapsed = self.pb.scales.to_si(self.t_seen - self.step_start, "s")
+            done += min(max(elapsed / limit, 0.0), 1.0)
+        return done / total
 
     def done(self):
         if self.steps and self.steps_done >= len(self.steps) * self.repeat:
