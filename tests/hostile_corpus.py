@@ -731,6 +731,10 @@ voids("voids-condensation-rate-unitless", {"condensation_rate": "10"},
       "[voids] condensation_rate", "unit")
 voids("voids-height-negative", {"void_height": '"-1 um"'}, "[voids] void_height", "must be > 0")
 voids("voids-height-a-pressure", {"void_height": '"1 MPa"'}, "[voids] void_height", "length")
+voids("voids-nucleation-rate-negative", {"nucleation_rate": '"-1 1/s"'},
+      "[voids] nucleation_rate", "must be >= 0")
+voids("voids-site-spacing-zero", {"nucleation_rate": '"1 1/s"', "site_spacing": '"0 um"'},
+      "[voids] site_spacing", "must be > 0")
 voids("voids-elastic-metal", {}, "[metal] creep_reference_rate", "closes no void",
       metal={"creep_reference_rate": '"0 1/s"'})
 two_potential("voids-without-vacancies", {"model": {"blocks": (
