@@ -107,10 +107,10 @@ def _run_in_processes(case, outdir, ranks, overwrite, quiet, launcher, ignore_me
     """`anodex run` on `ranks` processes; its messages pass through."""
     from .case import toml_value
     with tempfile.TemporaryDirectory(prefix="anodex-case-") as tmp:
-        if case.file is not None:
+        if case.file is not None and None not in case.overrides.values():
             source = [case.file] + [a for k, v in case.overrides.items()
                                     for a in ("--set", f"{k}={toml_value(v)}")]
-        else:  # the default case, or one built in Python: its resolved file
+        else:  # the default case, one built in Python or with a key removed: its resolved file
             path = Path(tmp) / f"{case.si['case']['name']}.toml"
             path.write_text(dump_toml(case.raw))
             source = [str(path)]

@@ -60,8 +60,9 @@ class Case:
 
     def set(self, key: str, value) -> Case:
         """Change one value, written as in a case file: ``set("time.end",
-        "2 h")``.  The whole case is validated again; CaseError (and the case
-        unchanged) if it is not valid.  Returns the case."""
+        "2 h")``; None removes the key (its default applies again).  The
+        whole case is validated again; CaseError (and the case unchanged) if
+        it is not valid.  Returns the case."""
         return self.update({key: value})
 
     def update(self, values: dict) -> Case:
@@ -627,6 +628,9 @@ def apply_overrides(data: dict, overrides: dict, source: str, way="--set {}") ->
         if not isinstance(data.setdefault(section, {}), dict):
             raise CaseError(f"{way.format(dotted)}: {source} gives {section} = "
                             f"{shown(data[section])}, not a [{section}] table; fix the case file")
+        if value is None:  # (Case.set(key, None): the key removed, back to its default)
+            data[section].pop(key, None)
+            continue
         data[section][key] = value
         from_cli.add((section, key))
     return from_cli

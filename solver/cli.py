@@ -158,7 +158,11 @@ def main(argv=None):
 def _mesh(args):
     from .meshes import MeshingError, generate, sources
     try:
-        for geo in sources(args.geo):
+        geos = sources(args.geo)
+        if not geos:
+            raise MeshingError("no .geo files given, and no meshes/ directory beside the "
+                               "installed code: name the .geo files to mesh")
+        for geo in geos:
             print(f"{geo} -> {generate(geo)}")
     except MeshingError as e:
         print(f"anodex: {e}", file=sys.stderr)

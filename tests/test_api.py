@@ -58,11 +58,16 @@ def test_set_validates_the_whole_case_and_leaves_it_unchanged_on_error():
         case.set("geometry.kind", "interval")
     case.update({"geometry.kind": "interval", "geometry.cells": [50]})
     assert case.si["geometry"]["cells"] == [50]
-    case.update({"geometry.kind": "rectangle", "geometry.cells": [120, 120]})
+    # a key with no effect in 1-D warns; None removes it (its default again)
+    assert any("height" in w for w in case.warnings)
+    case.update({"geometry.height": None})
+    assert not any("height" in w for w in case.warnings)
+    case.update({"geometry.kind": "rectangle", "geometry.cells": [120, 120],
+                 "geometry.height": "30 um"})
     # the failed calls changed nothing
     assert case.si["collector"]["potential"] == pytest.approx(-0.25)
     assert case.overrides == {"collector.potential": "-250 mV", "geometry.kind": "rectangle",
-                              "geometry.cells": [120, 120]}
+                              "geometry.cells": [120, 120], "geometry.height": "30 um"}
     default = anodex.Case.from_file()
     assert default.file is None and default.source == "<default case>"
 
