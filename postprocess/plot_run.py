@@ -174,6 +174,39 @@ def panels(run: Path) -> list:
         f"field {name}" for name in list(run_fields(run))[:3] if (run / f"{name}.xdmf").exists()]
 
 
+def _widen_flat(a, relative=1e-3):
+    """A nearly constant series (a set current) gets a y range of at least
+    `relative` of its level: its ticks then read -1 instead of -0.9999996."""
+    y = np.concatenate([np.asarray(ln.get_ydata(), float) for ln in a.get_lines()] or [[]])
+    y = y[np.isfinite(y)]
+    if y.size and np.ptp(y) < relative * np.max(np.abs(y)):
+        level, half = float(np.mean(y)), relative * float(np.max(np.abs(y)))
+        a.set_ylim(level - half, level + half)
+
+
+def _length_unit(span: float) -> tuple:
+    """(factor from m, name) for a plot's coordinates: nm below 1 um of
+    extent, um below 1 cm, else mm."""
+    if span < 1e-6:
+        return 1e9, "nm"
+    return (1e6, "um") if span < 1e-2 else (1e3, "mm")
+
+
+def _readable(v, unit: str) -> tuple:
+    """(values, unit label) readable without an axis offset: a nearly
+    uniform field as its variation about its mean, and values of magnitude
+    below 1e-3 or above 1e4 scaled by a power of ten named in the label."""
+    label = unit
+    if np.size(v) and np.ptp(v) < 1e-6 * np.max(np.abs(v)):
+        shift = float(np.mean(v))
+        v, label = v - shift, f"{unit} about {shift:.6g}"
+    top = float(np.max(np.abs(v))) if np.size(v) else 0.0
+    if top > 0 and not 1e-3 <= top < 1e4:
+        power = int(np.floor(np.log10(top)))
+        v, label = v / 10.0 ** power, f"1e{power} {label}"
+    return v, label
+
+
 def _draw_field(fig, a, points, name, unit, tf, v):
     """The last output of a field: a line in 1-D, a map in 2-D, the middle
     z slice in 3-D; colour bars carry the unit."""
@@ -181,10 +214,13 @@ def _draw_field(fig, a, points, name, unit, tf, v):
     cmap = {"eta": "viridis", "c": "magma", "salt_concentration": "magma"}.get(name, "coolwarm")
     span = np.ptp(points, axis=0)
     title = f"{label} at t = {tf:.6g} s"
+    scale, length = _length_unit(float(span.max()))
     if span[1] == 0:
         order = np.argsort(points[:, 0])
-        a.plot(points[order, 0] * 1e6, v[order])
-        a.set(xlabel="x (um)", ylabel=label)
+        values, shown_unit = _readable(v[order], unit)
+        a.plot(points[order, 0] * scale, values)
+        a.set(xlabel=f"x ({length})",
+              ylabel="eta (metal = 1)" if name == "eta" else f"{name} ({shown_unit})")
         a.ticklabel_format(axis="y", useOffset=False)
         a.set_title(title)
         return
@@ -193,21 +229,21 @@ def _draw_field(fig, a, points, name, unit, tf, v):
         z = layers[np.argmin(np.abs(layers - points[:, 2].min() - span[2] / 2))]
         on = np.abs(points[:, 2] - z) <= 1e-9 * span[2]
         points, v = points[on], v[on]
-        title += f", slice z = {z * 1e6:.3g} um"
-    shift = 0.0
-    if np.ptp(v) < 1e-6 * np.max(np.abs(v)):  # nearly uniform: its variation about the mean
-        shift = float(np.mean(v))
-        v = v - shift
-        unit = f"{unit} about {shift:.6g}"
-    im = a.tripcolor(points[:, 0] * 1e6, points[:, 1] * 1e6, v, cmap=cmap, shading="gouraud")
+        title += f", slice z = {z * scale:.3g} {length}"
+    if name != "eta":
+        v, unit = _readable(v, unit)
+    x, y = points[:, 0] * scale, points[:, 1] * scale
+    im = a.tripcolor(x, y, v, cmap=cmap, shading="gouraud")
     if name == "eta" and v.min() < 0.5 < v.max():
-        a.tricontour(points[:, 0] * 1e6, points[:, 1] * 1e6, v, levels=[0.5], colors="w")
+        a.tricontour(x, y, v, levels=[0.5], colors="w")
     a.set_aspect("equal")
-    a.set(xlabel="x (um)", ylabel="y (um)")
+    a.set(xlabel=f"x ({length})", ylabel=f"y ({length})")
     bar = fig.colorbar(im, ax=a, shrink=0.8)
     bar.set_label("eta" if name == "eta" else unit)
-    bar.formatter.set_powerlimits((-3, 4))  # 1e-3 .. 1e4 plainly, else x 10^n at the top
-    bar.formatter.set_useOffset(False)  # (an offset made "1e-15-3.34e-9" of the ticks)
+    # (the values are scaled in _readable: no offset or x 10^n text above the
+    # bar, where it ran into the panel's title)
+    bar.formatter.set_useOffset(False)
+    bar.formatter.set_scientific(False)
     bar.update_ticks()
     a.set_title(title)
 
@@ -230,6 +266,7 @@ def plot_run(run: Path, out: Path | None = None) -> Path:
         draw(a)
         if a.get_yscale() == "linear":
             a.ticklabel_format(axis="y", useOffset=False)
+            _widen_flat(a)
     for a, (name, (tf, v)) in zip(axes[len(series):], fields.items()):
         _draw_field(fig, a, points, name, units[name], tf, v)
     for a in axes[len(series) + len(fields):]:

@@ -145,8 +145,11 @@ def summarize(root) -> list[str]:
         plt.close(fig)
         out.append(f"wrote {root / 'summary_series.png'}")
     done = [r for r in summary if "t_end_s" in r]
-    for p in params:
-        png = _plot_against(root, done, p, [q for q in params if q != p])
+    # a key that takes one value in the runs is not a sweep axis (no plot
+    # against it, no legend entry)
+    varied = [p for p in params if len({r[p] for r in done}) > 1]
+    for p in varied:
+        png = _plot_against(root, done, p, [q for q in varied if q != p])
         if png:
             out.append(f"wrote {png}")
     return out
@@ -172,9 +175,10 @@ def _plot_against(root, done, p, others):
             ax.plot(x[members], y[members], "o-",
                     label=", ".join(f"{q} = {v}" for q, v in zip(others, key)) or None)
         ax.set(xlabel=f"{p} ({unit})" if unit else p, ylabel=f"final {label}")
-    if others and len(groups) <= 12:
-        axes[0].legend(fontsize=7)
-    fig.tight_layout()
+    if others and len(groups) <= 12:  # (below the panels: it covered the first one's axis)
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", fontsize=7,
+                   ncol=min(len(groups), 3), frameon=False)
+    fig.tight_layout(rect=(0, 0.06 * (-(-len(groups) // 3)) if others else 0, 1, 1))
     png = root / f"summary_vs_{p.replace('.', '_')}.png"
     fig.savefig(png, dpi=100)
     plt.close(fig)
