@@ -365,6 +365,12 @@ class Block:
             setattr(self, k, saved[key] if key in saved else self.checkpoint_defaults[k])
 
 
+class Note(str):
+    """A case warning that is information only (printed as "note:", logged
+    at INFO): nothing the user can change without leaving what the case
+    is, e.g. a published benchmark's resolution."""
+
+
 # ---- the registry ------------------------------------------------------------
 _REGISTRY: dict[str, type] = {}
 _LOADED = []  # [True] once load() has imported the packages' blocks

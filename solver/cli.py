@@ -203,8 +203,9 @@ def _check(args):
     except CaseError as e:
         print(f"anodex: {e}", file=sys.stderr)
         return 2
+    from .blocks import Note
     for warning in case.warnings:
-        print(f"warning: {warning}")
+        print(f"{'note' if isinstance(warning, Note) else 'warning'}: {warning}")
     from .memory import gib
     print(f"{case.source}: OK ({case.si['case']['name']}; about {gib(need)} of memory "
           f"on {args.ranks} rank(s))")

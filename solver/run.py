@@ -13,6 +13,7 @@ from mpi4py import MPI
 
 from . import checkpoint, observables, output
 from .adapt import Adaptor, transfer
+from .blocks import Note
 from .nonlinear import NewtonSolver
 from .output import RunOutput, prepare_directory, run_logger, write_status
 from .problem import Problem
@@ -75,7 +76,7 @@ class Run:
         self.log.info(f"anodex: case {case.si['case']['name']} ({case.source}) on {comm.size} "
                       f"rank(s) -> {self.path}")
         for warning in case.warnings:
-            self.log.warning(warning)
+            (self.log.info if isinstance(warning, Note) else self.log.warning)(warning)
 
     def build(self, command_line):
         """Problem, solver, stepper and output, from scratch or a checkpoint;

@@ -24,7 +24,7 @@ import ufl
 
 from ..noise import step_average
 from ..schema import Param, nonnegative, open_unit_closed, positive, q
-from ..blocks import Block, Field, Unknown, register
+from ..blocks import Block, Field, Note, Unknown, register
 from .grand_potential import E_HONG, dg, h
 
 # max of g'' = 2 - 12 eta + 12 eta^2 on [0, 1]
@@ -269,10 +269,10 @@ class PhaseField(Block):
                     f"10-90 % interface width {width * 1e6:.3g} um (from [phase_field] "
                     f"gradient_coefficient and barrier_height): {fix}"], []
         if cell_size > ell / 2 * (1 + 1e-3):  # the published kappa, W give ell = 0.49999 um
-            return [], [f"cell size {cell_size * 1e6:.3g} um exceeds half the interface length "
-                        f"({ell * 5e5:.3g} um of {ell * 1e6:.3g} um): the front will pin to the "
-                        "grid and move in jumps "
-                        "(published-resolution behaviour; refine for grid-converged results)"]
+            return [], [Note(f"cell size {cell_size * 1e6:.3g} um exceeds half the interface "
+                             f"length ({ell * 5e5:.3g} um of {ell * 1e6:.3g} um): the front "
+                             "moves in jumps of a cell, as at the published resolution; refine "
+                             "for grid-converged results")]
         return [], []
 
     @classmethod
