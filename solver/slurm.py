@@ -158,34 +158,11 @@ def files_read(directory, rows) -> set:
     return out
 
 
-def write_scripts(sweep, ranks=1, site: Site | None = None, max_parallel=None) -> dict:
-    """Write the scripts; returns {name: path}.  SlurmError for a bad option."""
-    site = site or Site()
-    site.check()
-    d = sweep.directory
-    rows = read_manifest(d)
-    out = d / "slurm"
-    out.mkdir(exist_ok=True)
-    q = shlex.quote
-    memory = site.mem_per_cpu or memory_per_cpu(d, rows, ranks)
-    image, local_scratch, srun_args = site.image, site.local_scratch, site.srun_args
-    binds = [str(d), *sorted(set(site.binds) | files_read(d, rows))]
-    anodex = (f"apptainer exec {' '.join(f'--bind {q(b)}' for b in binds)} "
-              f"--bind \"{local_scratch}\" {q(str(Path(image).resolve()))} anodex"
-              if image else "anodex")
-    array = f"0-{len(rows) - 1}" + (f"%{max_parallel}" if max_parallel else "")
-    sweep_file = sweep.source  # (the copy in the sweep directory has relative paths)
-
-    prewarm = _sbatch_header(f"{sweep.name}-prewarm", 1, site, out / "prewarm-%j.out",
-                             site.mem_per_cpu or memory_per_cpu(d, rows, 1))
-    prewarm += [*_environment(site),
-                f"export XDG_CACHE_HOME={q(str(d / 'jit-cache'))}",
-                f"{anodex} sweep prewarm {q(str(sweep_file))}", ""]
-
-    task = _sbatch_header(sweep.name, ranks, site, out / "%A_%a.out", memory)
-    task.insert(2, f"#SBATCH --array={array}")
-    task[3:3] = ["#SBATCH --requeue", f"#SBATCH --signal=TERM@{SIGNAL_LEAD_S}"]
-    task += [
+def _task_body(site: Site, d: Path, anodex: str) -> list:
+    """The array task's shell lines: its case from the manifest, a node-local
+    JIT cache, then run, continue or skip the case, recording a failed exit."""
+    q, local_scratch, srun_args = shlex.quote, site.local_scratch, site.srun_args
+    return [
         *_environment(site),
         f"SWEEP_DIR={q(str(d))}",
         "# row i + 2 of the manifest (after the header); ids have no commas or quotes",
@@ -215,6 +192,36 @@ def write_scripts(sweep, ranks=1, site: Site | None = None, max_parallel=None) -
         '  rm -rf "$XDG_CACHE_HOME"; exit "$CODE"',
         "fi",
         'rm -rf "$XDG_CACHE_HOME"', ""]
+
+
+def write_scripts(sweep, ranks=1, site: Site | None = None, max_parallel=None) -> dict:
+    """Write the scripts; returns {name: path}.  SlurmError for a bad option."""
+    site = site or Site()
+    site.check()
+    d = sweep.directory
+    rows = read_manifest(d)
+    out = d / "slurm"
+    out.mkdir(exist_ok=True)
+    q = shlex.quote
+    memory = site.mem_per_cpu or memory_per_cpu(d, rows, ranks)
+    image, local_scratch = site.image, site.local_scratch
+    binds = [str(d), *sorted(set(site.binds) | files_read(d, rows))]
+    anodex = (f"apptainer exec {' '.join(f'--bind {q(b)}' for b in binds)} "
+              f"--bind \"{local_scratch}\" {q(str(Path(image).resolve()))} anodex"
+              if image else "anodex")
+    array = f"0-{len(rows) - 1}" + (f"%{max_parallel}" if max_parallel else "")
+    sweep_file = sweep.source  # (the copy in the sweep directory has relative paths)
+
+    prewarm = _sbatch_header(f"{sweep.name}-prewarm", 1, site, out / "prewarm-%j.out",
+                             site.mem_per_cpu or memory_per_cpu(d, rows, 1))
+    prewarm += [*_environment(site),
+                f"export XDG_CACHE_HOME={q(str(d / 'jit-cache'))}",
+                f"{anodex} sweep prewarm {q(str(sweep_file))}", ""]
+
+    task = _sbatch_header(sweep.name, ranks, site, out / "%A_%a.out", memory)
+    task.insert(2, f"#SBATCH --array={array}")
+    task[3:3] = ["#SBATCH --requeue", f"#SBATCH --signal=TERM@{SIGNAL_LEAD_S}"]
+    task += _task_body(site, d, anodex)
 
     submit = ["#!/bin/bash", "# submit the pre-warm job, then the array after it", "set -euo pipefail",
               f"cd {q(str(out))}",
