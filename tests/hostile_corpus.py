@@ -735,6 +735,8 @@ voids("voids-nucleation-rate-negative", {"nucleation_rate": '"-1 1/s"'},
       "[voids] nucleation_rate", "must be >= 0")
 voids("voids-site-spacing-zero", {"nucleation_rate": '"1 1/s"', "site_spacing": '"0 um"'},
       "[voids] site_spacing", "must be > 0")
+voids("voids-contact-loss-unreachable", {"contact_loss_fraction": "0.05"},
+      "[voids] contact_loss_fraction", "fit at most")
 voids("voids-elastic-metal", {}, "[metal] creep_reference_rate", "closes no void",
       metal={"creep_reference_rate": '"0 1/s"'})
 two_potential("voids-without-vacancies", {"model": {"blocks": (

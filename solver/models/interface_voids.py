@@ -5,13 +5,14 @@ diffuse interface, not yet a third phase field).
 Vacancies beyond a supersaturation c_v (the metal_vacancies block's excess
 c) condense into voids of height delta_v at the interface; creep of the
 metal under its pressure closes them.  psi is the void volume per volume,
-condensed on the interface's delta function w = |grad eta| (integral 1
-across the interface, charge_transfer.interface_weight), so the void volume
-per interface area V = int psi dn and the covered share theta = V/delta_v
-do not depend on the diffuse interface's width:
+condensed on the metal's side of the interface, g = 2 h w (w = |grad eta|,
+charge_transfer.interface_weight; the integral of g across the interface is
+1, as of w), so the void volume per interface area V = int psi dn and the
+covered share theta = V/delta_v do not depend on the diffuse interface's
+width:
 
-    d psi/dt = delta_v k (c - c_v)+ w (1 - theta)+ (h - psi)+/h - r psi,
-    theta = psi/(delta_v w),   r = (3/2) rate0 ((3/(2n)) p_h/sigma0)^n,
+    d psi/dt = delta_v k (c - c_v)+ g (1 - theta)+ (h - psi)+/h - r psi,
+    theta = psi/(delta_v g),   r = (3/2) rate0 ((3/(2n)) p_h/sigma0)^n,
 
 k the rate at which the excess covers the interface, p_h the metal's
 hydrostatic pressure and rate0, sigma0, n its Norton law (metal_mechanics).
@@ -21,22 +22,31 @@ Pergamon 1982, 13; the hydrostatic limit), so the pressure needed to keep
 the interface open rises with the current.  The condensed vacancies leave
 the metal_vacancies balance (vacancy_condensation), so vacancies and voids
 together are the stripped atoms' vacancies; voids form only while they
-leave metal sites (psi < h) and uncovered interface (theta < 1).  Voids are
+leave metal sites (psi < h) and uncovered interface (theta < 1).  On the
+metal's side the sites hold a full cover (theta = 1) while the interface
+length l is at least delta_v; below, at most 0.91 (l = 0.75 delta_v) or
+0.73 (l = delta_v/2) of the interface can be covered (on w itself, half
+the voids fell where the sites are few: at most 0.53 at l = delta_v/2, 0.89
+at l = 8 delta_v).  check() refuses a contact_loss_fraction the voids
+cannot reach (coverage_ceiling).  Voids are
 empty sites of the metal's lattice: a void closed by creep takes its sites
 (-r psi, a contribution to site_creation, charge_transfer's metal balance),
 so the metal collapses into it and the front recedes.
 
-Nucleation ([voids] nucleation_rate J_v > 0): voids condense only where
-one has nucleated, a factor theta/(theta + THETA_ON) on the condensation.
-The interface is divided into nucleation sites: columns along x (the
-electrode's normal) over the cells of a lattice of site_spacing in (y, z);
-a 1-D interface is one site.  After each accepted step, a site holding interface nodes
-where the excess exceeds c_v and no void is (theta < THETA_ON) nucleates
+Nucleation ([voids] nucleation_rate J_v > 0): voids condense only at the
+sites that hold one (VoidSites.on, 1 there).  The interface is divided
+into nucleation sites: columns along x (the electrode's normal) over the
+cells of a lattice of site_spacing in (y, z), the last cell closed at the
+domain's end; a 1-D interface is one site.  After each accepted step, a
+site holding interface nodes where the excess exceeds c_v and no void is
+(theta < THETA_ON at all of its nodes) nucleates
 with probability 1 - exp(-J_v dt), the draw a hash of (seed, step, the
 site's centre) as for metal nuclei (metal_nucleation.decide): the same
-voids on any number of ranks.  A nucleus is a coverage THETA_SEED taken
-from the node's excess vacancies (psi += dpsi, (h + eps) c -= dpsi: the
-vacancies and voids together are unchanged).  Creep closes a void below
+voids on any number of ranks while they take the same steps.  A nucleus
+is a coverage THETA_SEED taken from the node's excess vacancies (psi +=
+dpsi, (h + eps) c -= dpsi: the vacancies and voids together are
+unchanged); a node whose excess cannot give THETA_ON of it gets none.
+Creep closes a void below
 THETA_ON, and the site can nucleate again.  Column void_nuclei (sites
 nucleated so far).
 
@@ -57,16 +67,16 @@ import math
 import numpy as np
 import ufl
 
-from .. import compat
 from ..blocks import Block, Field, Unknown, register
 from ..schema import Param, nonnegative, positive, q
 from .charge_transfer import interface_weight, reaction_source
+from .phase_field import interface_length
 from .metal_nucleation import decide
 from .metal_vacancies import EPS
 
 CONTACT_FLOOR = 1e-6  # 1 - theta floored in ln(1 - theta): a covered node passes 1e-6 of i0
 SITES_FLOOR = 1e-3  # h in (h - psi)/h floored: where no metal is, nothing condenses
-WEIGHT_FLOOR = 1e-3  # w in theta = psi/(delta_v w) floored at 1e-3/l (w peaks near 1/(2 l))
+WEIGHT_FLOOR = 1e-3  # g in theta = psi/(delta_v g) floored at 1e-3/l (g peaks near 0.6/l)
 THETA_SEED = 1e-2  # the coverage a void nucleus starts with
 THETA_ON = 1e-3  # below this coverage no void is there (condensation off, a site can nucleate)
 SEED_BAND = 1e-3  # a site's interface nodes: eta (1 - eta) above this
@@ -93,11 +103,23 @@ PARAMS = {
                           positive, (1e-12, 1.0)),
         "seed": Param("int", 1, "random-number seed of the void nucleation draws",
                       check=nonnegative),
-        "contact_loss_fraction": Param("number", 0.1, "the run stops \"contact lost\" when "
-                                       "the contact fraction falls below this",
+        "contact_loss_fraction": Param("number", 0.5, "the run stops \"contact lost\" when "
+                                       "the contact fraction falls below this (0: never); voids "
+                                       "must be able to cover 1 minus it (see void_height)",
                                        bounds=(0.0, 1.0)),
     },
 }
+
+
+def coverage_ceiling(ell: float, void_height: float) -> float:
+    """The largest share of the interface voids of height delta_v can cover
+    when they must stay within the metal's sites: int min(g, h/delta_v) dx
+    across the equilibrium profile eta = (1 - tanh(x/l))/2 (g = 2 h w)."""
+    x = np.linspace(-12.0, 12.0, 24001) * ell
+    e = 0.5 * (1 - np.tanh(x / ell))
+    h = sites_of(e)
+    g = 2 * h * 2 * e * (1 - e) / ell
+    return float(np.sum(np.minimum(g, h / void_height)) * (x[1] - x[0]))
 
 
 @register
@@ -120,6 +142,15 @@ class InterfaceVoids(Block):
         if si["metal"]["creep_reference_rate"] == 0:
             return ["[metal] creep_reference_rate: 0 (an elastic metal) closes no void; the "
                     "interface_voids block needs the metal's creep law"]
+        v, ell = si["voids"], interface_length(si["phase_field"])
+        most = coverage_ceiling(ell, v["void_height"])
+        if v["contact_loss_fraction"] > 0 and 1 - v["contact_loss_fraction"] > 0.95 * most:
+            return [f"[voids] contact_loss_fraction: {v['contact_loss_fraction']:g} asks voids "
+                    f"to cover {1 - v['contact_loss_fraction']:.3g} of the interface, but voids "
+                    f"{v['void_height'] * 1e6:.3g} um high fit at most {most:.3g} of an "
+                    f"interface of length {ell * 1e6:.3g} um (the metal's sites there); raise "
+                    "[phase_field] interface_length to at least void_height, or raise "
+                    "contact_loss_fraction"]
         return []
 
     @classmethod
@@ -139,23 +170,26 @@ class InterfaceVoids(Block):
 
     def quantities(self):
         def condensation(s, lev):
-            # delta_v k (c - c_v)+ w (1 - theta)+ (h - psi)+/h
+            # delta_v k (c - c_v)+ g (1 - theta)+ (h - psi)+/h, g = 2 h w
             c, h, psi = lev["vacancy_excess"], s.at("metal_fraction", lev), lev["void_fraction"]
             sites = ufl.max_value(h - psi, 0.0) / (h + SITES_FLOOR)
             theta = self.covered(s, lev)
             rate = (s.p["void_height"] * s.p["void_k"] * ufl.max_value(c - s.p["void_c"], 0.0)
-                    * interface_weight(lev["eta"], s.p["ell"])
-                    * ufl.max_value(1 - theta, 0.0) * sites)
+                    * self.metal_side(s, lev) * ufl.max_value(1 - theta, 0.0) * sites)
             if self.stochastic:  # only at the sites where a void has nucleated
                 rate = rate * self.sites.on
             return rate
         return {"vacancy_condensation": condensation}
 
     @staticmethod
-    def covered(s, lev):
-        """theta = psi/(delta_v w): the share of the interface the voids cover, at most 1."""
-        w = interface_weight(lev["eta"], s.p["ell"]) + WEIGHT_FLOOR / s.p["ell"]
-        return ufl.min_value(lev["void_fraction"] / (s.p["void_height"] * w), 1.0)
+    def metal_side(s, lev):
+        """g = 2 h w: the interface's delta function on the metal's side."""
+        return 2 * s.at("metal_fraction", lev) * interface_weight(lev["eta"], s.p["ell"])
+
+    def covered(self, s, lev):
+        """theta = psi/(delta_v g): the share of the interface the voids cover, at most 1."""
+        g = self.metal_side(s, lev) + WEIGHT_FLOOR / s.p["ell"]
+        return ufl.min_value(lev["void_fraction"] / (s.p["void_height"] * g), 1.0)
 
     def contributions(self):
         def contact(s, lev):  # i0 (1 - theta)
@@ -243,33 +277,35 @@ class InterfaceVoids(Block):
 class VoidSites:
     """The nucleation sites of interface_voids: columns along x (the
     electrode's normal) over the cells of a lattice of site_spacing in
-    (y, z); a 1-D interface is one site.  `on` (a nodal function) is 1 at
-    every node of a site that holds a void (coverage THETA_ON or more at any
-    of its interface nodes): the condensation's switch, recomputed from
-    psi before every step (so a restart needs nothing more)."""
+    (y, z), the last cell of each direction closed at the domain's end; a
+    1-D interface is one site.  `on` (a nodal function) is 1 at every node
+    of a site that holds a void (coverage THETA_ON or more at any of its
+    interface nodes): the condensation's switch, recomputed from the last
+    accepted state before every step (so a restart needs nothing more)."""
 
     def __init__(self, pb):
         p = pb.p
         coords = pb.Q.tabulate_dof_coordinates()[:, :pb.mesh.geometry.dim]
+        top = np.max(pb.comm.allgather(coords.max(axis=0, initial=-np.inf)), axis=0)
+        last = np.maximum(np.ceil(top / p["void_spacing"] - 1e-6) - 1, 0)
         # (+1e-6: a node on a cell's edge joins the upper cell on every
-        # partition; tabulated coordinates differ in the last bit between them)
-        self.site = np.floor(coords / p["void_spacing"] + 1e-6)
+        # partition, whose tabulated coordinates differ in the last bit; the
+        # domain's far end belongs to the last cell)
+        self.site = np.minimum(np.floor(coords / p["void_spacing"] + 1e-6), last)
         self.site[:, 0] = 0.0
         self.centres = (self.site + 0.5) * p["void_spacing"]
         self.on = pb.scalar_function()
-        self.h, self.h_expr = pb.scalar_function(), None  # (compiled at the first use)
 
-    def _nodal(self, pb):
-        """eta, h, c, psi at the nodes, the interface nodes and a nucleus's psi."""
-        p = pb.p
-        if self.h_expr is None:
-            self.h_expr = compat.compiled_expression(pb.state.u("metal_fraction"), pb.Q)
-        self.h.interpolate(self.h_expr)
-        eta = pb.field_values("eta")
+    @staticmethod
+    def _nodal(pb, f=None):
+        """h, c, psi at the nodes (of u, or of f), the interface nodes and
+        the psi of a nucleus there (THETA_SEED delta_v g)."""
+        p, eta = pb.p, pb.field_values("eta", f)
         e = np.clip(eta, 0.0, 1.0)
-        seed = THETA_SEED * p["void_height"] * 2 * e * (1 - e) / p["ell"]
-        return (self.h.x.array, pb.field_values("vacancy_excess"),
-                pb.field_values("void_fraction"), eta * (1 - eta) > SEED_BAND, seed)
+        h = sites_of(e)
+        seed = THETA_SEED * p["void_height"] * 2 * h * 2 * e * (1 - e) / p["ell"]
+        return (h, pb.field_values("vacancy_excess", f), pb.field_values("void_fraction", f),
+                eta * (1 - eta) > SEED_BAND, seed)
 
     def _sites_where(self, pb, mask):
         """The sites (over all ranks) that hold a node where mask is true."""
@@ -280,25 +316,28 @@ class VoidSites:
         return np.array([tuple(x) in sites for x in self.site], dtype=bool)
 
     def switch_on(self, pb):
-        h, c, psi, band, seed = self._nodal(pb)
+        """on = 1 at the sites holding a void in the last accepted state."""
+        h, c, psi, band, seed = self._nodal(pb, pb.u_n)
         voided = self._sites_where(pb, band & (psi >= THETA_ON / THETA_SEED * seed) & (seed > 0))
         self.on.x.array[:] = self._nodes_of(voided)
         return voided
 
     def nucleate(self, pb, step, dt, seed_number):
-        """This step's nucleations; the number of sites that nucleated."""
+        """This step's nucleations (after the step is accepted: u is the
+        state); the number of sites that nucleated."""
         p = pb.p
         voided = self.switch_on(pb)
         h, c, psi, band, seed = self._nodal(pb)
-        supersaturated = band & (c > p["void_c"])
-        candidates = self._sites_where(pb, supersaturated) - voided
+        storage = h + EPS
+        # a node nucleates where its excess gives at least THETA_ON of cover
+        enough = band & (storage * (c - p["void_c"]) >= THETA_ON / THETA_SEED * seed) & (seed > 0)
+        candidates = self._sites_where(pb, enough) - voided
         if not candidates:
             return 0
         draw = decide(self.centres, -np.expm1(-p["void_J"] * dt), seed_number, step, p["length"])
-        hit = supersaturated & draw & self._nodes_of(candidates)
-        storage = h + EPS
+        hit = enough & draw & self._nodes_of(candidates)
         moved = np.where(hit, np.minimum(seed, storage * (c - p["void_c"])), 0.0)
-        born = self._sites_where(pb, hit & (moved > 0))
+        born = self._sites_where(pb, hit)
         if born:
             for name, values in (("void_fraction", psi + moved),
                                  ("vacancy_excess", c - moved / storage)):
@@ -306,3 +345,7 @@ class VoidSites:
             pb.u.x.scatter_forward()
         return len(born)
 
+
+def sites_of(eta):
+    """h(eta) = eta^3 (6 eta^2 - 15 eta + 10) at nodes (numpy; grand_potential.h)."""
+    return eta ** 3 * (6 * eta ** 2 - 15 * eta + 10)
