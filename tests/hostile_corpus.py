@@ -630,7 +630,7 @@ sei("sei-key-of-another-law", {"electronic_conductivity": '"1e-12 S/m"'},
 sei("sei-law-misspelt", {"law": '"solvent-diffusion"'}, "[sei] law", "must be one of")
 sei("sei-diffusivity-in-wrong-unit", {"solvent_diffusivity": '"2.5e-22 m/s"'},
     "[sei] solvent_diffusivity", "m^2/s")
-sei("sei-time-in-years-typo", {}, "[time] end", "unit", time={"end": '"1 yr"'})
+sei("sei-time-in-years-typo", {}, "[time] end", "unit", time={"end": '"1 yaer"'})
 sei("sei-point-with-deposition", {}, "[geometry] kind = \"point\"", "the 0-D SEI mode",
     model={"blocks": '["phase_field", "charge_transfer", "electronic_conduction", '
                      '"ionic_conduction", "sei"]'})
