@@ -205,11 +205,14 @@ def test_stripping_results_are_the_same_on_1_and_2_ranks(tmp_path):
     multiplier, the double layers, the stop) through the command line on 1
     and 2 ranks: the same steps, every integral column within 1e-7 (the
     last rows hold 1 % of the metal: there it differs by 4.8e-8 relative,
-    3e-11 mol/m^2 or 4e-10 of the film, set by the Newton tolerance 1e-8;
-    measured)."""
+    3e-11 mol/m^2 or 4e-10 of the film, set by the Newton tolerance;
+    measured).  The Newton tolerance is 1e-10 here: at 1e-8 the first
+    step's collector charge differed by 4.6e-6 relative between 1 and 2
+    ranks on dolfinx 0.9 (the CI's Debian 13 leg)."""
     from helpers import assert_same_on_1_and_2_ranks
     case = film_case("Li", {"control": "galvanostatic", "current_density": "-100 A/m^2"},
                      "1 um", "2000 s", dt_max="0.5 s")
+    case.raw["solver"]["newton_tolerance"] = 1e-10
     assert_same_on_1_and_2_ranks(case, tmp_path, (
         "metal_mol_m2", "cell_potential_V", "interface_overpotential_V",
         "double_layer_charge_C_m2", "collector_charge_C_m2"), rel=1e-7)
