@@ -206,16 +206,26 @@ def test_stripping_results_are_the_same_on_1_and_2_ranks(tmp_path):
     and 2 ranks: the same steps, every integral column within 1e-7 (the
     last rows hold 1 % of the metal: there it differs by 4.8e-8 relative,
     3e-11 mol/m^2 or 4e-10 of the film, set by the Newton tolerance;
-    measured).  The Newton tolerance is 1e-10 here: at 1e-8 the first
-    step's collector charge differed by 4.6e-6 relative between 1 and 2
-    ranks on dolfinx 0.9 (the CI's Debian 13 leg)."""
+    measured).
+
+    The collector charge gets an absolute floor of 1e-4 C/m^2 (1.4e-8 of
+    the film's 7400 C/m^2; the largest difference over the run was 3.5e-5
+    on dolfinx 0.9, 7e-6 on 0.5.2, measured): its current is the consistent flux through the
+    metal, sigma/h times a potential difference of I h / sigma ~ 5e-13 V
+    (h = 50 nm, sigma = 1.1e7 S/m) between nodes at ~0.15 V, so round-off
+    in the solved potential (which differs with the partition and the LU
+    ordering) sets it to ~1e-5 relative in one step whatever the Newton
+    tolerance.  On
+    dolfinx 0.9 on 2 ranks the first step's current was -99.99957 A/m^2
+    against -100.00003 on 1 rank (the charge -1.999991 against -2.000001
+    C/m^2) at Newton tolerances 1e-8 and 1e-11 alike (measured)."""
     from helpers import assert_same_on_1_and_2_ranks
     case = film_case("Li", {"control": "galvanostatic", "current_density": "-100 A/m^2"},
                      "1 um", "2000 s", dt_max="0.5 s")
-    case.raw["solver"]["newton_tolerance"] = 1e-10
     assert_same_on_1_and_2_ranks(case, tmp_path, (
         "metal_mol_m2", "cell_potential_V", "interface_overpotential_V",
-        "double_layer_charge_C_m2", "collector_charge_C_m2"), rel=1e-7)
+        "double_layer_charge_C_m2", "collector_charge_C_m2"), rel=1e-7,
+        floors={"collector_charge_C_m2": 1e-4})
 
 
 def floating_slab_case(leakage, end="20 s"):
