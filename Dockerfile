@@ -11,7 +11,6 @@ FROM ghcr.io/fenics/dolfinx/dolfinx:v0.9.0
 WORKDIR /opt/anodex
 COPY pyproject.toml README.md ./
 COPY anodex ./anodex
-COPY solver ./solver
 COPY postprocess ./postprocess
 COPY tools ./tools
 COPY cases ./cases

@@ -39,7 +39,7 @@ else
 endif
 
 demo: setup
-	mpirun -n 2 $(PY) -m mpi4py -m solver.cli run cases/li_llzo.toml -o runs/demo --overwrite
+	mpirun -n 2 $(PY) -m mpi4py -m anodex.cli run cases/li_llzo.toml -o runs/demo --overwrite
 	$(PY) -m postprocess.plot_run runs/demo
 	@echo "Open runs/demo/eta.xdmf, phi_s.xdmf, phi_e.xdmf in ParaView; the plot is runs/demo/summary.png"
 

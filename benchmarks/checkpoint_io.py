@@ -1,4 +1,4 @@
-"""Benchmark: writing and reading a checkpoint (solver/checkpoint.py) on a
+"""Benchmark: writing and reading a checkpoint (anodex/checkpoint.py) on a
 case's mesh, per rank (issue 37: no O(N) term on one rank).
 
     mpirun -n 2 python -m mpi4py benchmarks/checkpoint_io.py \
@@ -11,7 +11,7 @@ the seconds of the fastest write, read and (--adapted) mesh rebuild (the slowest
 barriers), and the peak of memory numpy allocated during a write and a read
 (tracemalloc).  --adapted makes the mesh of triangles (tetrahedra) an adaptive run
 starts from and writes it too, as an adaptive run does.
-The code measured is the `solver` package on PYTHONPATH, so an older
+The code measured is the `anodex` package on PYTHONPATH, so an older
 checkout can be measured with the same script.
 """
 from __future__ import annotations
@@ -48,14 +48,14 @@ def main():
     ap.add_argument("--adapted", action="store_true", help="write the mesh too")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    from solver import checkpoint
-    from solver.case import load_case
-    from solver.problem import Problem
+    from anodex import checkpoint
+    from anodex.case import load_case
+    from anodex.problem import Problem
     comm = MPI.COMM_WORLD
     case = load_case(args.case, {"geometry.cells": [int(c) for c in args.cells.split(",")]})
     mesh = None
     if args.adapted:  # on the triangles (tetrahedra) of an adaptive run
-        from solver.adapt import Adaptor
+        from anodex.adapt import Adaptor
         mesh = Adaptor(case, comm).base
     pb = Problem(case, comm, mesh)
     pb.set_initial()

@@ -25,9 +25,9 @@ from mpi4py import MPI
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from solver.case import load_case  # noqa: E402
-from solver.cli import _overrides  # noqa: E402
-from solver.run import run_case  # noqa: E402
+from anodex.case import load_case  # noqa: E402
+from anodex.cli import _overrides  # noqa: E402
+from anodex.simulation import run_case  # noqa: E402
 
 
 def main():

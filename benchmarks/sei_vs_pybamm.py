@@ -47,8 +47,8 @@ def pybamm_thickness(times, z_sei):
 
 
 def anodex_thickness(times, z_sei):
-    from solver.case import validate
-    from solver.run import run_case
+    from anodex.case import validate
+    from anodex.simulation import run_case
     from mpi4py import MPI
     data = {"case": {"name": "sei-vs-pybamm"}, "material": {"temperature": f"{SEI['T']!r} K"},
             "geometry": {"kind": "point"}, "time": {"end": "1 year"},

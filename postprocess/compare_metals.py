@@ -41,7 +41,7 @@ def run_metal(metal: str, out: Path, ranks: int, extra: list[str]):
     if status.exists() and json.loads(status.read_text())["status"] in ("completed", "stopped"):
         print(f"[compare] {metal}: already done in {run}")
         return
-    cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli", "run"]
+    cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "anodex.cli", "run"]
     if (run / "checkpoint.npz").exists():  # an interrupted run: continue it
         cmd += ["--restart", str(run)]
     else:

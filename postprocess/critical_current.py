@@ -33,7 +33,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from solver.case import load_case  # noqa: E402
+from anodex.case import load_case  # noqa: E402
 
 from .plot_run import save_figure_and_rows  # noqa: E402
 from .summarize import list_runs  # noqa: E402

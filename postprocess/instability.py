@@ -40,8 +40,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from solver.case import load_case  # noqa: E402
-from solver.constants import FARADAY, GAS_CONSTANT  # noqa: E402
+from anodex.case import load_case  # noqa: E402
+from anodex.constants import FARADAY, GAS_CONSTANT  # noqa: E402
 
 from .plot_run import read_series  # noqa: E402
 
@@ -105,7 +105,7 @@ def run_one(out, regime, wavelength, overrides, ranks):
     status = run / "status.json"
     if status.exists() and json.loads(status.read_text())["status"] == "completed":
         return run
-    cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli", "run",
+    cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "anodex.cli", "run",
            str(BASE), "-o", str(run), "--overwrite"]
     for item in settings(wavelength, overrides):
         cmd += ["--set", item]
@@ -255,7 +255,7 @@ def liquid_series(out: Path, ranks: int, parallel: int):
         if status.exists() and json.loads(status.read_text())["status"] in ("completed",
                                                                               "stopped"):
             return
-        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli",
+        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "anodex.cli",
                "run", str(LIQUID), "-o", str(run), "--overwrite", *sets]
         print("[instability]", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True, cwd=ROOT, env=os.environ, capture_output=True)

@@ -42,8 +42,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from solver.models import nucleation_theory as cnt  # noqa: E402
-from solver.case import load_case  # noqa: E402
+from anodex.models import nucleation_theory as cnt  # noqa: E402
+from anodex.case import load_case  # noqa: E402
 
 from .plot_run import read_series  # noqa: E402
 from .summarize import finished, list_runs  # noqa: E402

@@ -40,7 +40,7 @@ def current_columns(series) -> list:
 
 def read_last_fields(run: Path, names):
     """Points (m) and {name: (t, values)} of the last output of each field."""
-    from solver.api import read_field
+    from anodex.api import read_field
     fields, points = {}, None
     for name in names:
         if (run / f"{name}.xdmf").exists():

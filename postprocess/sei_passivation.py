@@ -23,8 +23,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from mpi4py import MPI  # noqa: E402
 
-from solver.case import load_case  # noqa: E402
-from solver.run import run_case  # noqa: E402
+from anodex.case import load_case  # noqa: E402
+from anodex.simulation import run_case  # noqa: E402
 
 from .plot_run import read_series, save_figure_and_rows  # noqa: E402
 

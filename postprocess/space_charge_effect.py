@@ -29,8 +29,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from solver.case import load_case  # noqa: E402
-from solver.constants import FARADAY  # noqa: E402
+from anodex.case import load_case  # noqa: E402
+from anodex.constants import FARADAY  # noqa: E402
 
 from .compare_metals import fields_at  # noqa: E402
 from .instability import amplitude  # noqa: E402
@@ -58,7 +58,7 @@ def run(out: Path, name: str, items: list[str], ranks: int, end: str) -> Path:
     status = path / "status.json"
     if status.exists() and json.loads(status.read_text())["status"] == "completed":
         return path
-    cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli", "run",
+    cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "anodex.cli", "run",
            str(BASE), "-o", str(path), "--overwrite"]
     for item in items + [f'time.end="{end}"']:
         cmd += ["--set", item]

@@ -63,7 +63,7 @@ def mpi_tmp_path(comm):
 @pytest.fixture
 def tracer():
     """The example tracer block of tests/tracer_block.py, registered for one test."""
-    from solver import blocks
+    from anodex import blocks
     import tracer_block  # registers the block on first import
     if "tracer" not in [b.name for b in blocks.registered()]:
         blocks.register(tracer_block.Tracer)
@@ -79,7 +79,7 @@ def read_timeseries(path):
 
 def one_d_case(**overrides):
     """A small 1-D case dict (SI strings), Hong parameters unless overridden."""
-    from solver.case import validate
+    from anodex.case import validate
     data = {
         "case": {"name": "test-1d"},
         "geometry": {"kind": "interval", "length": "20 um", "cells": [200]},

@@ -1,9 +1,9 @@
 """Drive a Problem without an output directory (for verification tests)."""
 from mpi4py import MPI
 
-from solver.nonlinear import NewtonSolver
-from solver.problem import Problem
-from solver.stepping import Stepper
+from anodex.nonlinear import NewtonSolver
+from anodex.problem import Problem
+from anodex.stepping import Stepper
 
 
 class Simulation:
@@ -51,8 +51,8 @@ def order_one_case(cells, time, solver, extra=None):
     """A 1 x 1 um square case whose every term is of order one in internal
     units (for manufactured solutions); `time` and `solver`: those sections;
     `extra`: {section: {key: value}} added on top."""
-    from solver.case import validate
-    from solver.scales import Scales
+    from anodex.case import validate
+    from anodex.scales import Scales
     s = Scales(1e-6, 1.0, 300.0, 1, 1.3e-5)
     E0 = s.energy_density
     data = {
@@ -81,7 +81,7 @@ def run_on_ranks(case_path, out, ranks):
     import subprocess
     import sys
     subprocess.run(["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m",
-                    "solver.cli", "run", str(case_path), "-o", str(out)], check=True,
+                    "anodex.cli", "run", str(case_path), "-o", str(out)], check=True,
                    capture_output=True, env={**os.environ, "OMPI_MCA_rmaps_base_oversubscribe": "1"})
 
 
@@ -91,7 +91,7 @@ def assert_same_on_1_and_2_ranks(case, tmp_path, columns, rel=1e-8, floors=None)
     within the absolute `floors[column]` where one is given (1e-14 else)."""
     import pytest
     from conftest import read_timeseries
-    from solver.case import dump_toml
+    from anodex.case import dump_toml
     path = tmp_path / "case.toml"
     path.write_text(dump_toml(case.raw, {}))
     runs = {}

@@ -6,11 +6,11 @@ import pytest
 from mpi4py import MPI
 
 from conftest import read_timeseries
-from solver import compat, memory
-from solver.adapt import Adaptor, global_point_values, nodal_values, scalar_field, transfer
-from solver.case import validate
-from solver.problem import Problem
-from solver.run import run_case
+from anodex import compat, memory
+from anodex.adapt import Adaptor, global_point_values, nodal_values, scalar_field, transfer
+from anodex.case import validate
+from anodex.problem import Problem
+from anodex.simulation import run_case
 
 BASE = {
     "case": {"name": "adapt"},

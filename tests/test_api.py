@@ -97,8 +97,40 @@ def test_load_names_what_is_not_a_run(tmp_path):
 
 
 def test_version_is_the_package_version():
-    import solver
-    assert anodex.__version__ == solver.__version__
+    text = (ROOT / "pyproject.toml").read_text()
+    assert anodex.__version__ == re.search(r'^version = "(.+)"$', text, re.M).group(1)
+
+
+@pytest.mark.serial
+def test_an_installed_copy_imports_as_anodex_alone(tmp_path):
+    """`pip install .` into a fresh target: one top-level package, anodex,
+    with the post-processing inside it; it imports and runs from outside the
+    checkout (`anodex --version`, `python -m anodex.postprocess.plot_run`,
+    and the summary `anodex sweep summarize` loads)."""
+    import os
+    import subprocess
+    import sys
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), str(ROOT)],
+                   check=True, capture_output=True, cwd=tmp_path)
+    top = {p.name for p in target.iterdir() if not p.name.endswith(".dist-info")}
+    assert top - {"bin"} == {"anodex"}, top
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    probe = ("import anodex, anodex.cli\n"
+             "print(anodex.__file__)\n"
+             "print(anodex.cli.postprocess_module('summarize').__name__)\n")
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    where, summarize = res.stdout.split()
+    assert Path(where).is_relative_to(target) and summarize == "anodex.postprocess.summarize"
+    res = subprocess.run([sys.executable, "-m", "anodex.cli", "--version"], capture_output=True,
+                         text=True, cwd=tmp_path, env=env)
+    assert res.returncode == 0 and res.stdout.strip() == f"anodex {anodex.__version__}", res
+    res = subprocess.run([sys.executable, "-m", "anodex.postprocess.plot_run", "--help"],
+                         capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert res.returncode == 0 and "usage" in res.stdout, res.stderr[-2000:]
 
 
 def test_an_interrupt_of_the_script_stops_its_mpi_run(tmp_path):

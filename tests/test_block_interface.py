@@ -14,9 +14,9 @@ import pytest
 
 from conftest import read_timeseries
 from helpers import Simulation
-from solver import blocks
-from solver.case import CaseError, validate
-from solver.schema import OWNER, SCHEMA, SchemaError
+from anodex import blocks
+from anodex.case import CaseError, validate
+from anodex.schema import OWNER, SCHEMA, SchemaError
 
 HERE = Path(__file__).resolve().parent
 ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
@@ -50,7 +50,7 @@ def test_tracer_steady_state_matches_the_analytic_answer(tracer, mpi_tmp_path):
     """20 diffusion times: the P1 solution of a linear profile is exact, so
     the nodal values and the consumption agree with the analytic steady
     state to the solver's tolerance, not just to discretisation error."""
-    from solver.run import run_case
+    from anodex.simulation import run_case
     out = mpi_tmp_path / "tracer"
     result = run_case(validate(tracer_case()), out)
     assert result["status"] == "completed"
@@ -71,7 +71,7 @@ def test_tracer_steady_state_matches_the_analytic_answer(tracer, mpi_tmp_path):
 def test_tracer_on_two_ranks_gives_the_serial_series(tracer, tmp_path):
     """The block in its own script under mpirun (no edit of solver/)."""
     case = tmp_path / "tracer.toml"
-    from solver.case import dump_toml
+    from anodex.case import dump_toml
     case.write_text(dump_toml(tracer_case("200 s")))
     series = {}
     for ranks in (1, 2):
@@ -116,7 +116,7 @@ def test_registry_refuses_a_missing_quantity(tracer):
 
 def test_registry_refuses_a_key_declared_twice(tracer):
     """Another Param under a key a block declares is refused; the same Param
-    object is a key both blocks read (solver/models/shared_keys.py)."""
+    object is a key both blocks read (anodex/models/shared_keys.py)."""
     shared = tracer.params["tracer"]["diffusivity"]
 
     class Clash(tracer):
@@ -167,8 +167,8 @@ def test_registry_refuses_a_column_or_an_internal_parameter_written_twice(tracer
 
 
 def test_registry_refuses_a_unit_typo_in_a_block():
-    from solver.blocks import Block
-    from solver.schema import q
+    from anodex.blocks import Block
+    from anodex.schema import q
 
     class Typo(Block):
         name = "typo"
@@ -181,8 +181,8 @@ def test_registry_refuses_a_unit_typo_in_a_block():
 
 def test_a_forgotten_register_is_named():
     import types
-    from solver.blocks import Block, _unregistered
-    module = types.ModuleType("solver.models.forgotten")
+    from anodex.blocks import Block, _unregistered
+    module = types.ModuleType("anodex.models.forgotten")
 
     class Forgotten(Block):
         name = "forgotten"

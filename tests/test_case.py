@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from solver.case import CaseError, load_case, reference_markdown
-from solver.models.grand_potential import published_numbers
+from anodex.case import CaseError, load_case, reference_markdown
+from anodex.models.grand_potential import published_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 HONG = ROOT / "cases" / "hong2018_li_dendrite.toml"
@@ -23,7 +23,7 @@ def test_default_and_hong_cases_validate():
     assert case.si["geometry"]["cells"] == [200, 200]
     # the published resolution is accepted, with a note (not a warning: the
     # user cannot act on it and keep the published case) about the jumps
-    from solver.blocks import Note
+    from anodex.blocks import Note
     notes = [w for w in case.warnings if "jumps of a cell" in w]
     assert notes and all(isinstance(w, Note) for w in notes)
 
@@ -93,7 +93,7 @@ def test_resolved_case_round_trips(tmp_path):
 
 
 def test_reference_lists_every_key():
-    from solver.case import SCHEMA
+    from anodex.case import SCHEMA
     ref = reference_markdown()
     for section, params in SCHEMA.items():
         assert f"## [{section}]" in ref
@@ -107,9 +107,9 @@ def test_committed_reference_is_current():
 
 def test_a_key_shared_by_blocks_warns_only_when_no_reader_is_selected():
     """[electrolyte] conductivity is declared by potential, ion_transport and
-    ionic_conduction (solver/models/shared_keys.py): the default model reads
+    ionic_conduction (anodex/models/shared_keys.py): the default model reads
     it, so no "no effect" warning; a key of an unselected block alone warns."""
-    from solver.case import validate
+    from anodex.case import validate
     case = validate({"electrolyte": {"conductivity": "2 S/m", "salt_concentration": "10 mol/m^3"},
                      "electrode": {"conductivity": "1e5 S/m"}})
     no_effect = [w for w in case.warnings if "no effect" in w]

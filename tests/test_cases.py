@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import read_timeseries
-from solver.case import load_case
-from solver.constants import FARADAY
-from solver.run import run_case
+from anodex.case import load_case
+from anodex.constants import FARADAY
+from anodex.simulation import run_case
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 METAL_CASES = sorted(p for p in CASES.glob("*.toml") if not p.name.startswith("hong2018")

@@ -21,9 +21,9 @@ ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONF
 
 
 def anodex(*args, ranks=1, check=True):
-    cmd = [sys.executable, "-m", "solver.cli", *map(str, args)]
+    cmd = [sys.executable, "-m", "anodex.cli", *map(str, args)]
     if ranks > 1:
-        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli",
+        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "anodex.cli",
                *map(str, args)]
     res = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=900)
     if check and res.returncode != 0:

@@ -1,5 +1,5 @@
 """The shape the code promises (issues 15 and 35): generic modules (every
-module outside solver/models/ and solver/materials/) name no unknown of any
+module outside anodex/models/ and anodex/materials/) name no unknown of any
 block and no section a block declares; no module imports upward into the
 blocks or in a circle; no function in solver/ runs over 60 lines."""
 import ast
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from solver import blocks
-from solver.geometry import FACES
-from solver.schema import OWNER
+from anodex import blocks
+from anodex.geometry import FACES
+from anodex.schema import OWNER
 
-SOLVER = Path(__file__).resolve().parents[1] / "solver"
+SOLVER = Path(__file__).resolve().parents[1] / "anodex"
 PHYSICS = ("models", "materials")  # packages whose modules may name the physics
 GENERIC = sorted(str(p.relative_to(SOLVER)) for p in SOLVER.rglob("*.py")
                  if p.relative_to(SOLVER).parts[0] not in PHYSICS)
@@ -46,7 +46,7 @@ def _names(tree):
 
 def test_generic_modules_are_all_checked():
     assert {"problem.py", "adapt.py", "output.py", "memory.py", "scales.py", "case.py",
-            "schema.py", "run.py", "blocks.py", "model.py"} <= set(GENERIC)
+            "schema.py", "simulation.py", "blocks.py", "model.py"} <= set(GENERIC)
     assert not any(m.startswith(PHYSICS) for m in GENERIC)
 
 
@@ -126,17 +126,17 @@ GRAPH = {name: set(_imports(name)) - {name} for name in MODULES}
 
 def test_the_import_graph_has_edges():
     """(The parser sees relative, absolute and function-level imports.)"""
-    assert "solver.blocks" in GRAPH["solver.models.phase_field"]
-    assert "solver.schema" in GRAPH["solver.blocks"]
-    assert "solver.models.sei_zero_d" in GRAPH["solver.models.sei"]
-    assert "solver.model" in GRAPH["solver.case"]
+    assert "anodex.blocks" in GRAPH["anodex.models.phase_field"]
+    assert "anodex.schema" in GRAPH["anodex.blocks"]
+    assert "anodex.models.sei_zero_d" in GRAPH["anodex.models.sei"]
+    assert "anodex.model" in GRAPH["anodex.case"]
 
 
 def test_no_module_outside_the_blocks_imports_them():
-    """Generic code reaches the blocks through the registry (solver/blocks.py),
+    """Generic code reaches the blocks through the registry (anodex/blocks.py),
     which finds them by name: no upward import."""
-    upward = {name: sorted(d for d in deps if d.startswith("solver.models"))
-              for name, deps in GRAPH.items() if not name.startswith("solver.models")}
+    upward = {name: sorted(d for d in deps if d.startswith("anodex.models"))
+              for name, deps in GRAPH.items() if not name.startswith("anodex.models")}
     assert not {k: v for k, v in upward.items() if v}
 
 
@@ -172,7 +172,7 @@ def test_an_import_circle_is_found():
     """The search itself, on a graph with a circle: it would fail above."""
     global GRAPH
     saved = GRAPH
-    GRAPH = {**saved, "solver.schema": saved["solver.schema"] | {"solver.blocks"}}
+    GRAPH = {**saved, "anodex.schema": saved["anodex.schema"] | {"anodex.blocks"}}
     try:
         with pytest.raises(AssertionError):
             test_no_import_circle()
@@ -199,7 +199,7 @@ def test_scripts_import_what_the_package_has():
     for path in sorted((SOLVER.parent / d / f) for d in ("postprocess", "benchmarks")
                        for f in os.listdir(SOLVER.parent / d) if f.endswith(".py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("solver"):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("anodex"):
                 if node.module not in MODULES:
                     missing.append(f"{path.name}: {node.module}")
                     continue

@@ -1,4 +1,4 @@
-"""solver/compat.py is the only module that knows dolfinx versions."""
+"""anodex/compat.py is the only module that knows dolfinx versions."""
 import re
 from pathlib import Path
 
@@ -11,19 +11,19 @@ VERSION_KNOWLEDGE = re.compile(
 
 def test_no_version_knowledge_outside_compat():
     offenders = []
-    for path in sorted((ROOT / "solver").rglob("*.py")) + sorted((ROOT / "postprocess").rglob("*.py")):
+    for path in sorted((ROOT / "anodex").rglob("*.py")) + sorted((ROOT / "postprocess").rglob("*.py")):
         if path.name == "compat.py":
             continue
         for n, line in enumerate(path.read_text().splitlines(), 1):
             if VERSION_KNOWLEDGE.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
-    assert not offenders, "move into solver/compat.py:\n" + "\n".join(offenders)
+    assert not offenders, "move into anodex/compat.py:\n" + "\n".join(offenders)
 
 
 def test_compat_helpers_work_on_this_dolfinx():
     """The helpers the rest of the code relies on, on whatever dolfinx runs."""
     from mpi4py import MPI
-    from solver import compat
+    from anodex import compat
     mesh = compat.create_rectangle(MPI.COMM_WORLD, [[0.0, 0.0], [1.0, 1.0]], [4, 4])
     V = compat.p1_space(mesh, 3)
     Q, dofs = compat.collapse(V.sub(1))

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from solver.case import dump_toml
+from anodex.case import dump_toml
 from test_cli import anodex
 from test_voids import voids_case
 

@@ -1,5 +1,5 @@
 """Derived quantities declared in the case ([output] derived,
-solver/models/derived_quantities.py): against the closed-form steady state
+anodex/models/derived_quantities.py): against the closed-form steady state
 of the tracer block (tests/tracer_block.py), over a mesh file's cell group,
 and refused when they name what the model or the geometry lacks."""
 import copy
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import read_timeseries
-from solver.case import CaseError, load_case, validate
-from solver.run import run_case
+from anodex.case import CaseError, load_case, validate
+from anodex.simulation import run_case
 
 ROOT = Path(__file__).resolve().parents[1]
 L, D, K, C_B = 20e-6, 1e-12, 2e-7, 100.0  # as tests/test_block_interface.py

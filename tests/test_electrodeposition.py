@@ -21,11 +21,11 @@ import pytest
 
 from conftest import one_d_case, read_timeseries
 from helpers import Simulation
-from solver.models.phase_field import interface_length
-from solver import materials
-from solver.constants import FARADAY
-from solver.run import run_case
-from solver.models.grand_potential import logistic_np as logistic
+from anodex.models.phase_field import interface_length
+from anodex import materials
+from anodex.constants import FARADAY
+from anodex.simulation import run_case
+from anodex.models.grand_potential import logistic_np as logistic
 
 W_RESERVOIR = 1.0  # c_l/c0 = 2.44 at the reservoir
 

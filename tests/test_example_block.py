@@ -1,5 +1,5 @@
 """The example block examples/blocks/heat.py is a whole installation (issue
-35): copied into solver/models/ of a scratch copy of the package, or put on
+35): copied into anodex/models/ of a scratch copy of the package, or put on
 the path with an entry point of the group anodex.blocks, its [heat] section
 runs with `anodex run`, and the steady temperatures match the closed form."""
 import json
@@ -34,7 +34,7 @@ def closed_form():
 
 
 def _run(pythonpath, out, *extra, ranks=1):
-    cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli",
+    cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "anodex.cli",
            "run", str(EXAMPLE / "heat.toml"), "-o", str(out), *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=out.parent,
                           env={**ENV, "PYTHONPATH": os.pathsep.join(map(str, pythonpath))})
@@ -53,9 +53,9 @@ def _check(out):
 @pytest.mark.serial
 def test_the_heat_block_dropped_into_the_package_runs_its_case(tmp_path):
     package = tmp_path / "copy"
-    shutil.copytree(ROOT / "solver", package / "solver",
+    shutil.copytree(ROOT / "anodex", package / "anodex",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(EXAMPLE / "heat.py", package / "solver" / "models" / "heat.py")
+    shutil.copy(EXAMPLE / "heat.py", package / "anodex" / "models" / "heat.py")
     for ranks in (1, 2):
         out = tmp_path / f"run{ranks}"
         res = _run([package], out, ranks=ranks)
@@ -73,17 +73,17 @@ def test_the_heat_block_dropped_into_the_package_runs_its_case(tmp_path):
                      f'runs_dir = "{tmp_path / "runs"}"\nid = "q{{heat_flux}}"\n\n[vary]\n'
                      '"heat.heat_flux" = ["1e4 W/m^2", "2e4 W/m^2"]\n')
     for action in (["expand"], ["slurm", "--partition", "batch"]):
-        res = subprocess.run([sys.executable, "-m", "solver.cli", "sweep", *action, str(sweep)],
+        res = subprocess.run([sys.executable, "-m", "anodex.cli", "sweep", *action, str(sweep)],
                              capture_output=True, text=True, timeout=300, cwd=tmp_path,
                              env={**ENV, "PYTHONPATH": str(package)})
         assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     assert (tmp_path / "runs" / "heat-flux" / "slurm" / "array.sbatch").exists()
     assert len(list((tmp_path / "runs" / "heat-flux").glob("*/case.toml"))) == 2
     # a block module that cannot be imported stops anodex, naming it
-    (package / "solver" / "models" / "broken.py").write_text("import no_such_module\n")
+    (package / "anodex" / "models" / "broken.py").write_text("import no_such_module\n")
     res = _run([package], tmp_path / "broken")
     assert res.returncode != 0 and "Traceback" not in res.stderr
-    assert ("anodex: cannot load the block module solver.models.broken: "
+    assert ("anodex: cannot load the block module anodex.models.broken: "
             "ModuleNotFoundError: No module named 'no_such_module'") in res.stderr
     # and without the block the section is unknown
     res = _run([ROOT], tmp_path / "none")

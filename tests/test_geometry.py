@@ -14,8 +14,8 @@ import pytest
 from mpi4py import MPI
 
 from conftest import read_timeseries
-from solver import compat
-from solver.case import CaseError, load_case, validate
+from anodex import compat
+from anodex.case import CaseError, load_case, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 POLY = ROOT / "cases" / "li_polycrystal.toml"
@@ -29,7 +29,7 @@ FIXED_STEPS = ["--set", "time.error_tolerance=0", "--set", 'time.dt_min="0.01 s"
 
 
 def anodex(*args, ranks=1):
-    cmd = [sys.executable, "-m", "solver.cli", *map(str, args)]
+    cmd = [sys.executable, "-m", "anodex.cli", *map(str, args)]
     if ranks > 1:
         cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", *cmd[1:]]
     res = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=900)
@@ -38,7 +38,7 @@ def anodex(*args, ranks=1):
 
 
 def problem(path, **overrides):
-    from solver.problem import Problem
+    from anodex.problem import Problem
     return Problem(load_case(path, overrides), MPI.COMM_WORLD)
 
 
@@ -87,7 +87,7 @@ def test_polycrystal_groups_on_any_partition():
 
 
 def test_graded_mesh_resolves_nanometres_and_micrometres():
-    from solver.geometry import mesh_info
+    from anodex.geometry import mesh_info
     case = load_case(GRADED)
     info = mesh_info(case.si["geometry"])
     # the first cells: 2 um (1.15 - 1)/(1.15^30 - 1) = 4.6 nm thick
@@ -171,7 +171,7 @@ def test_xdmf_mesh_groups_are_named_by_number(mpi_tmp_path):
     MPI.COMM_WORLD.barrier()
     case = validate({**_mesh_case(path, electrode="1", reservoir="2"),
                      "initial": {"interface_position": "4 um"}})
-    from solver.problem import Problem
+    from anodex.problem import Problem
     pb = Problem(case, MPI.COMM_WORLD)
     assert pb.area * pb.scales.length == pytest.approx(20e-6, rel=1e-12)
     with pytest.raises(CaseError, match="no 1-D physical group 'electrode'; its groups: 1, 2, 3, 4"):
@@ -203,7 +203,7 @@ def test_mesh_file_and_3d_cases_run_alike_on_one_and_two_ranks(tmp_path, case, s
 def test_anodex_mesh_makes_the_committed_meshes(tmp_path):
     """`anodex mesh` (gmsh) regenerates meshes/*.msh: same groups, extent and
     (to Gmsh-version differences) cell count as the committed files."""
-    from solver.meshes import generate, sources
+    from anodex.meshes import generate, sources
     geos = sources()
     assert {g.stem for g in geos} == {"graded_layer", "polycrystal"}
     for geo in geos:

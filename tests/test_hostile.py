@@ -44,15 +44,15 @@ def template_run(tmp_path_factory):
     """A genuine finished 1-D run (the base case of the corpus)."""
     top = tmp_path_factory.mktemp("template")
     (top / "case.toml").write_text(case_text())
-    subprocess.run([sys.executable, "-m", "solver.cli", "run", top / "case.toml", "-o",
+    subprocess.run([sys.executable, "-m", "anodex.cli", "run", top / "case.toml", "-o",
                     top / "run"], check=True, capture_output=True, cwd=ROOT,
                    env={**os.environ, "PYTHONPATH": str(ROOT)})
     return top / "run"
 
 
 def anodex_command(argv, ranks):
-    cli = [sys.executable, "-m", "solver.cli"] if ranks == 1 else [
-        "mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli"]
+    cli = [sys.executable, "-m", "anodex.cli"] if ranks == 1 else [
+        "mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "anodex.cli"]
     return cli + argv
 
 

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from solver import materials
-from solver.case import CaseError, validate
-from solver.models.ion_transport import model_ion_concentration, nernst_einstein_diffusivity
-from solver.models.phase_field import gradient_and_barrier, interface_length
+from anodex import materials
+from anodex.case import CaseError, validate
+from anodex.models.ion_transport import model_ion_concentration, nernst_einstein_diffusivity
+from anodex.models.phase_field import gradient_and_barrier, interface_length
 
 K_B_EV = 8.617333262e-5  # eV/K
 METALS = ("Li", "Na", "K", "Mg", "Zn", "Al", "Ca")
@@ -164,11 +164,11 @@ def test_bad_material_input_is_rejected_with_the_key_and_the_choices(data, expec
 
 @pytest.mark.serial
 def test_cli_lists_and_describes_materials():
-    out = subprocess.run([sys.executable, "-m", "solver.cli", "materials"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "anodex.cli", "materials"], capture_output=True,
                          text=True, check=True).stdout
     for name in METALS + ("LLZO", "MgSc2Se4", "ZnSF", "AlZrNbP"):
         assert name in out
-    out = subprocess.run([sys.executable, "-m", "solver.cli", "materials", "MgSc2Se4"],
+    out = subprocess.run([sys.executable, "-m", "anodex.cli", "materials", "MgSc2Se4"],
                          capture_output=True, text=True, check=True).stdout
     assert "0.1 mS/cm at 298.15 K" in out
     # the reviews by name, then their references with DOIs (written out here)
@@ -177,7 +177,7 @@ def test_cli_lists_and_describes_materials():
     for doi in ("10.1002/smll.202106981", "10.3390/batteries7010003", "10.1002/advs.202304235"):
         assert f"https://doi.org/{doi}" in out
     assert "transference_number" in out and "missing" in out
-    bad = subprocess.run([sys.executable, "-m", "solver.cli", "materials", "Unobtainium"],
+    bad = subprocess.run([sys.executable, "-m", "anodex.cli", "materials", "Unobtainium"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "electrolytes: LLZO" in bad.stderr
 
@@ -190,7 +190,7 @@ def test_resolved_example_cases_reload_identically(name):
     import tomllib
     from pathlib import Path
 
-    from solver.case import load_case
+    from anodex.case import load_case
     case = load_case(Path(__file__).resolve().parents[1] / "cases" / name)
     again = validate(tomllib.loads(case.to_toml()), "resolved")
     for section, values in case.si.items():
@@ -201,7 +201,7 @@ def test_resolved_example_cases_reload_identically(name):
 def test_every_source_names_a_reference():
     """Every review a library source cites ("seed 004", "seeds 000, 002") and
     every named paper resolves to a full reference in references.toml."""
-    from solver import materials
+    from anodex import materials
     refs = materials.references()
     sources = [v.source for m in materials.metals().values() for v in m.props.values()]
     for e in materials.electrolytes().values():

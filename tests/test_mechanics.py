@@ -1,4 +1,4 @@
-"""The metal_mechanics block (solver/models/metal_mechanics.py): elasticity
+"""The metal_mechanics block (anodex/models/metal_mechanics.py): elasticity
 with Norton creep under stack pressure, against closed forms written out
 here, a manufactured solution's convergence rates, and 1 against 2 ranks."""
 import math
@@ -9,8 +9,8 @@ import ufl
 
 from helpers import Simulation, assert_same_on_1_and_2_ranks
 from test_mms import solve_mms
-from solver.case import validate
-from solver.scales import Scales
+from anodex.case import validate
+from anodex.scales import Scales
 
 E_LI, NU_LI = 7.82e9, 0.38  # Pa, the block's defaults (Masias et al. 2019)
 
@@ -205,7 +205,7 @@ def test_pressure_lowers_the_rest_potential_by_vm_ph_over_zf(name):
     give the metal its own stress.  (With equal strains, the Voigt mixture,
     the potential came out at 0.80 of this, 0.63 crept, measured.)  The
     error falls as h^2 and is below 0.2 % on 1/32 um cells."""
-    from solver.constants import FARADAY
+    from anodex.constants import FARADAY
     metal, electrolyte, extra, pressure = REST_CASES[name]
     p, errors = 5e6, []
     for cells in (80, 160, 320):
@@ -284,7 +284,7 @@ def test_a_stripping_front_under_pressure_in_2d():
     not make it stiff.  (Driven by the mixture's stress, this run needed
     dt < 1e-6 s at t = 0.24 s and gave up, measured.)  The run reaches 10 s
     in few steps, and the metal shrinks by the charge passed, Q V_m/(zF)."""
-    from solver.constants import FARADAY
+    from anodex.constants import FARADAY
     case = rest_under_pressure("Li", "LLZO", 40, 5e6, NU_LI)
     raw = case.raw
     case = validate({**raw, "model": {"blocks": raw["model"]["blocks"] + ["interface_curvature"]},

@@ -39,8 +39,8 @@ import numpy as np
 import pytest
 
 from conftest import read_timeseries
-from solver.case import validate
-from solver.run import run_case
+from anodex.case import validate
+from anodex.simulation import run_case
 
 FARADAY = 96485.33212  # C/mol
 # the trapezoid rule: np.trapezoid from numpy 2.0 on (np.trapz is gone in

@@ -15,9 +15,9 @@ import ufl
 from dolfinx import fem
 from mpi4py import MPI
 
-from solver import compat
-from solver.nonlinear import NewtonSolver
-from solver.problem import Problem
+from anodex import compat
+from anodex.nonlinear import NewtonSolver
+from anodex.problem import Problem
 
 from helpers import order_one_case
 
@@ -36,7 +36,7 @@ def exact_fields(x, t):
 def mms_case(n):
     """Every block, the nucleation benchmarks' driving_force included (df of
     order one: 0.5 RT/V_m)."""
-    from solver.scales import Scales
+    from anodex.scales import Scales
     E0 = Scales(1e-6, 1.0, 300.0, 1, 1.3e-5).energy_density
     blocks = ["ion_transport", "phase_field", "butler_volmer", "potential", "driving_force"]
     return order_one_case([n, n], {"scheme": "bdf1", "dt_initial": f"{DT} s", "end": "1 s"},
@@ -106,7 +106,7 @@ def two_potential_fields(x, t):
 def two_potential_case(n):
     """Every block of the two-potential model, binary electrolyte, with
     c_b = c_s and D = 1e-12 m^2/s (order one internally)."""
-    from solver.scales import Scales
+    from anodex.scales import Scales
     s = Scales(1e-6, 1.0, 300.0, 1, 1.3e-5)
     blocks = ["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction",
               "salt_transport", "interface_curvature"]

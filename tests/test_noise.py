@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from solver.noise import step_average, uniform_field
+from anodex.noise import step_average, uniform_field
 
 
 def grid(n=100):

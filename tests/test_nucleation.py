@@ -6,9 +6,9 @@ import math
 import pytest
 
 from helpers import Simulation
-from solver.models import nucleation_theory as cnt
-from solver.case import load_case
-from solver.materials import metal
+from anodex.models import nucleation_theory as cnt
+from anodex.case import load_case
+from anodex.materials import metal
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 K_B, T = 1.380649e-23, 298.15
@@ -204,7 +204,7 @@ def test_draws_follow_the_probability_law_and_ignore_the_partition():
     fixed seed gives a count within 4 sd.  Each site's decision depends only
     on its coordinates, so any order or split of the sites gives the same."""
     import numpy as np
-    from solver.models.metal_nucleation import decide
+    from anodex.models.metal_nucleation import decide
     rng = np.random.default_rng(0)
     xy = np.c_[rng.uniform(0, 100, 20000), rng.uniform(0, 100, 20000), np.zeros(20000)]
     hits = decide(xy, np.full(20000, 0.3), seed=5, step=17, size=100.0)
@@ -234,7 +234,7 @@ def test_nuclei_appear_on_the_bare_collector_and_grow_into_a_deposit(metal, mpi_
     import csv
     import numpy as np
     from conftest import read_timeseries
-    from solver.run import run_case
+    from anodex.simulation import run_case
     case = load_case(ROOT / "cases" / f"{metal}_nucleation.toml", {
         "geometry.height": "20 um", "geometry.cells": [20, 80],
         "time.stop_deposit_thickness": "1 um"})
@@ -302,7 +302,7 @@ def test_nucleation_log_is_the_same_on_1_2_and_3_ranks(tiny, tmp_path):
     logs, series = {}, {}
     for ranks in (1, 2, 3):
         out = tmp_path / f"n{ranks}"
-        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "solver.cli",
+        cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "anodex.cli",
                "run", tiny, "-o", out, "--set", 'time.end="16 s"']
         # an explicit env: Python's snapshot, without what MPI_Init of this
         # process added to the C environment (an mpirun would inherit it and fail)
@@ -340,7 +340,7 @@ def test_nucleation_log_is_the_same_on_1_2_and_3_ranks(tiny, tmp_path):
     ({"nucleation.seed_factor": 0.9}, "must be > 1 (a nucleus must be supercritical)"),
 ])
 def test_bad_nucleation_case_input_is_rejected(overrides, message):
-    from solver.case import CaseError
+    from anodex.case import CaseError
     with pytest.raises(CaseError) as err:
         load_case(TINY, overrides)
     assert message in str(err.value)
@@ -360,7 +360,7 @@ def test_nuclei_are_paid_for_by_the_circuit(metal, z, scheme, mpi_tmp_path):
     import csv
     import numpy as np
     from conftest import read_timeseries
-    from solver.run import run_case
+    from anodex.simulation import run_case
     I, C = 20.0, 0.2  # A/m^2, F/m^2 (the default 20 uF/cm^2)
     case = load_case(TINY, {"material.metal": metal, "time.scheme": scheme, "time.end": "30 s",
                             "collector.control": "galvanostatic",
@@ -408,7 +408,7 @@ def test_nuclei_stripped_to_the_end_never_hold_negative_metal(mpi_tmp_path):
     import csv
     import numpy as np
     from conftest import read_timeseries
-    from solver.run import run_case
+    from anodex.simulation import run_case
     case = load_case(TINY, {"time.end": "100 s", "protocol.steps": [
         "Plate at 2 mA/cm2 for 3 s", "Strip at 2 mA/cm2 until 0.5 V"]})
     out = mpi_tmp_path / "strip"
@@ -456,7 +456,7 @@ def test_metal_nucleates_inside_a_leaky_electrolyte_not_an_insulator(mpi_tmp_pat
     less the double layer's, / F (measured 7e-6: the double layer a new
     island takes at insertion)."""
     from conftest import read_timeseries
-    from solver.run import run_case
+    from anodex.simulation import run_case
     gamma, vm = metal("Li").props["surface_energy"].si, metal("Li").molar_volume
     r_birth = 1.5 * gamma * vm / (96485.33212 * 0.1)
     runs = {}
@@ -493,7 +493,7 @@ def test_nuclei_inside_the_electrolyte_are_paid_for(mpi_tmp_path):
     falls 0.25 % short of I).  It catches current lost or counted twice,
     not wrong kinetics (test_a_nucleus_grows_as_its_own_ode does)."""
     from conftest import read_timeseries
-    from solver.run import run_case
+    from anodex.simulation import run_case
     I = 10.0
     case = load_case(BULK, {"collector.control": "galvanostatic", "time.end": "8 s",
                             "collector.current_density": f"{I} A/m^2"})
@@ -521,7 +521,7 @@ def test_a_nucleus_grows_as_its_own_ode(mpi_tmp_path):
     changes fastest; measured at t = 2.9 s: -5.2 % at dt <= 0.05 s, -1.4 % at
     dt <= 0.0125 s (3.7x smaller for 4x smaller steps)."""
     from conftest import read_timeseries
-    from solver.run import run_case
+    from anodex.simulation import run_case
     m = metal("Li")
     gamma, vm = m.props["surface_energy"].si, m.molar_volume
     F, i0, a, height = 96485.33212, 50.0, 0.5, 10e-6
@@ -564,7 +564,7 @@ def test_mg_nuclei_grow_inside_mgsc2se4_by_its_library_leakage(mpi_tmp_path):
     at the leakage the collector passes (paid: within 1e-3 of the collector
     charge less the double layer's, / 2F)."""
     from conftest import read_timeseries
-    from solver.run import run_case
+    from anodex.simulation import run_case
     case = load_case(ROOT / "cases" / "mg_mgsc2se4_bulk_nucleation.toml", {"time.end": "2000 s"})
     assert case.si["electrolyte"]["electronic_conductivity"] == pytest.approx(4e-6)
     assert case.provenance["electrolyte.electronic_conductivity"].startswith("library MgSc2Se4")
@@ -592,7 +592,7 @@ def test_nuclei_are_paid_for_in_three_dimensions(mpi_tmp_path):
     1.5e-6 to 30 s)."""
     import numpy as np
     from conftest import read_timeseries
-    from solver.run import run_case
+    from anodex.simulation import run_case
     I = 50.0
     case = load_case(TINY, {"geometry.kind": "box", "geometry.length": "4 um",
                             "geometry.height": "4 um", "geometry.depth": "4 um",
@@ -628,7 +628,7 @@ def test_site_measures_by_hand():
     triangle (1/2 base x height), a tetrahedron (1/6 of its box), an
     axis-aligned quadrilateral and hexahedron (their boxes)."""
     import numpy as np
-    from solver.models.metal_nucleation import measure
+    from anodex.models.metal_nucleation import measure
     assert measure(np.array([[[0.5], [2.0]]])) == pytest.approx([1.5])
     assert measure(np.array([[[0, 0], [3, 0], [1, 2]]], float)) == pytest.approx([3.0])
     tet = np.array([[[0, 0, 0], [2, 0, 0], [0, 3, 0], [0, 0, 4]]], float)

@@ -11,8 +11,8 @@ import meshio
 import numpy as np
 import pytest
 
-from solver import compat
-from solver.case import CaseError, load_case
+from anodex import compat
+from anodex.case import CaseError, load_case
 
 pytestmark = pytest.mark.serial
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +21,7 @@ VTX = ["--set", 'output.format="vtx"']
 
 
 def anodex(*args):
-    subprocess.run([sys.executable, "-m", "solver.cli", *map(str, args)], check=True,
+    subprocess.run([sys.executable, "-m", "anodex.cli", *map(str, args)], check=True,
                    capture_output=True, cwd=ROOT)
 
 

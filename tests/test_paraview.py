@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.serial,
 
 
 def anodex(*args):
-    subprocess.run([sys.executable, "-m", "solver.cli", *map(str, args)], check=True,
+    subprocess.run([sys.executable, "-m", "anodex.cli", *map(str, args)], check=True,
                    capture_output=True)
 
 
@@ -74,7 +74,7 @@ def test_paraview_opens_a_3d_run_from_two_ranks(tmp_path):
     run = tmp_path / "box"
     env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMP_NUM_THREADS": "1"}
-    subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "mpi4py", "-m", "solver.cli", "run",
+    subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "mpi4py", "-m", "anodex.cli", "run",
                     ROOT / "cases" / "li_dendrite_3d.toml", "-o", run, "--set", 'time.end="0.02 s"',
                     "--set", 'output.field_interval="0.01 s"'],
                    check=True, capture_output=True, env=env, cwd=ROOT)

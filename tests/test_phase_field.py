@@ -5,7 +5,7 @@ import numpy as np
 
 from helpers import Simulation
 from conftest import one_d_case
-from solver.models.phase_field import interface_length
+from anodex.models.phase_field import interface_length
 
 
 def test_equilibrium_profile_and_width():

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from solver.case import load_case
-from solver.run import run_case
+from anodex.case import load_case
+from anodex.simulation import run_case
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,5 @@
 """The fieldsplit preset's preconditioner of the potentials
-(solver/preconditioner.py): BoomerAMG with the constant modes solved
+(anodex/preconditioner.py): BoomerAMG with the constant modes solved
 exactly.  Iteration counts are tested, never times."""
 import math
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from petsc4py import PETSc
 
-from solver import preconditioner
+from anodex import preconditioner
 
 
 def _floating_conductor(n, contrast=1e-18, robin=1e-12):
@@ -116,7 +116,7 @@ def test_the_floating_conductors_level_is_solved_where_amg_alone_stalls(n, monke
 def _front_case(preset, options, cells, end):
     from pathlib import Path
 
-    from solver.case import load_case
+    from anodex.case import load_case
     return load_case(Path(__file__).resolve().parents[1] / "cases" / "li_instability.toml",
                      {"geometry.cells": list(cells), "solver.preset": preset,
                       "solver.petsc_options": options or {}, "time.end": f"{end} s"})
@@ -188,7 +188,7 @@ def _coarse_newton(options):
     """Newton iterations of the front on 40 x 16 cells to 0.3 s, infinite if
     the run gives up (plain BoomerAMG on the potentials did on dolfinx 0.9,
     PETSc 3.22: every solve failed down to dt_min at t = 0.00075 s)."""
-    from solver.stepping import GiveUp
+    from anodex.stepping import GiveUp
     try:
         return _front_under_current("fieldsplit", options, cells=(40, 16))[0]
     except GiveUp:

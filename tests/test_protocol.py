@@ -1,4 +1,4 @@
-"""Cycling protocols ([protocol], solver/models/protocol.py): the steps as a
+"""Cycling protocols ([protocol], anodex/models/protocol.py): the steps as a
 battery tester writes them, their checks, and runs whose schedule, currents,
 capacities and metal are compared with closed forms written out here."""
 import json
@@ -8,9 +8,9 @@ import pytest
 
 from conftest import read_timeseries
 from helpers import assert_same_on_1_and_2_ranks
-from solver.case import CaseError, validate
-from solver.models.protocol import parse_step
-from solver.run import run_case
+from anodex.case import CaseError, validate
+from anodex.models.protocol import parse_step
+from anodex.simulation import run_case
 
 FARADAY = 96485.33212  # C/mol
 Z = {"Li": 1, "Mg": 2}
@@ -324,7 +324,7 @@ def test_a_finished_protocol_extended_in_time_takes_no_step(mpi_tmp_path):
     """--restart of a finished protocol with a later [time] end: nothing is
     left, so the run stops "protocol finished" without a step (before, it
     took one more under the last step's current)."""
-    from solver.case import load_case
+    from anodex.case import load_case
     path = mpi_tmp_path / "done"
     ts, status = run(cycling_case(["Plate at 10 mA/cm2 for 5 s"]), path)
     assert "protocol finished" in status["reason"]

@@ -42,7 +42,7 @@ def checkpoint_step(run_dir):
 def kill_mid_run(run_dir, ranks, after_step, rng):
     """Start the run, SIGKILL its whole process group at a random moment after
     the checkpoint of `after_step` exists; return the checkpoint's step."""
-    cmd = [sys.executable, "-m", "solver.cli", "run", str(TINY), "-o", str(run_dir), *STEPS]
+    cmd = [sys.executable, "-m", "anodex.cli", "run", str(TINY), "-o", str(run_dir), *STEPS]
     if ranks > 1:
         cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", *cmd[1:]]
     proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -98,7 +98,7 @@ def test_killed_run_restarts_and_reproduces(uninterrupted, tmp_path, ranks_kille
         assert pieces == ["eta.xdmf"] and meta["restarts"][0]["fields"] == "appended"
     else:
         assert pieces == ["eta.r0.xdmf", "eta.r1.xdmf", "eta.xdmf"]
-    from solver.api import load
+    from anodex.api import load
     whole, cut = load(full), load(run_dir)
     assert cut.field_times("eta") == pytest.approx(whole.field_times("eta"), abs=1e-12)
     for index in (0, 3, -1):  # (3: 0.3 s, written after the kill in every case)
@@ -155,7 +155,7 @@ def test_a_two_potential_checkpoint_from_before_the_protocol_restarts(tmp_path):
 def by_node(pb):
     """u_n and u_(n-1) of all owned nodes, gathered and ordered by node
     coordinates (comparable across partitions), on every rank."""
-    from solver import checkpoint
+    from anodex import checkpoint
     owned = pb.Q.dofmap.index_map.size_local
     parts = pb.comm.allgather((checkpoint._node_keys(pb, owned), checkpoint._levels(pb)[:owned]))
     keys = np.concatenate([k for k, _ in parts])
@@ -173,8 +173,8 @@ def test_kill_while_writing_keeps_the_last_checkpoint(mpi_tmp_path, monkeypatch)
     previous one, leaves the previous checkpoint intact; the next checkpoint
     removes the unfinished parts."""
     from helpers import Simulation
-    from solver import checkpoint
-    from solver.case import load_case
+    from anodex import checkpoint
+    from anodex.case import load_case
     sim = Simulation(load_case(TINY, {}))
     sim.run_to(0.02)
     checkpoint.save(mpi_tmp_path, sim.pb, sim.stepper.state())
@@ -218,8 +218,8 @@ def test_every_rank_writes_its_own_nodes(mpi_tmp_path):
     (their keys and values, as the rank has them), and the manifest counts
     them; the parts together hold every node of the mesh once."""
     from helpers import Simulation
-    from solver import checkpoint
-    from solver.case import load_case
+    from anodex import checkpoint
+    from anodex.case import load_case
     sim = Simulation(load_case(TINY, {}))
     sim.run_to(0.01)
     checkpoint.save(mpi_tmp_path, sim.pb, sim.stepper.state())

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from hostile_corpus import case_text
-from solver import memory, rundir
-from solver.case import validate
+from anodex import memory, rundir
+from anodex.case import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.serial  # no MPI in these: once is enough
@@ -21,7 +21,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def anodex(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "solver.cli", *map(str, args)], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "anodex.cli", *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, env=ENV)
 
 
@@ -90,7 +90,7 @@ def test_a_run_that_fails_while_setting_up_records_why(tmp_path, monkeypatch):
     from mpi4py import MPI
     from petsc4py import PETSc
 
-    import solver.run as run_module
+    import anodex.simulation as run_module
 
     class Broken:
         def __init__(self, *args, **kwargs):
@@ -129,7 +129,7 @@ def _run_then_signal(tmp_path, signal_number):
         time={"end": '"1000 s"', "stop_tip_fraction": "1"},
         checkpoint={"every_steps": "100000", "every_wall": '"100000 s"'},
         output={"field_interval": '"1000 s"'}))
-    proc = subprocess.Popen([sys.executable, "-m", "solver.cli", "run", tmp_path / "case.toml",
+    proc = subprocess.Popen([sys.executable, "-m", "anodex.cli", "run", tmp_path / "case.toml",
                              "-o", tmp_path / "run"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=ENV)
     series = tmp_path / "run" / "timeseries.csv"
@@ -166,7 +166,7 @@ def test_sigterm_ends_the_run_with_its_reason_and_a_checkpoint(tmp_path):
     assert st["status"] == "failed" and st["reason"] == "terminated by SIGTERM"
     _checkpoint_is_the_last_row(tmp_path / "run")
     assert "Traceback" not in err
-    res = subprocess.run([sys.executable, "-m", "solver.cli", "run", "--restart", tmp_path / "run",
+    res = subprocess.run([sys.executable, "-m", "anodex.cli", "run", "--restart", tmp_path / "run",
                           "--set", 'time.max_steps=' + str(st["steps"] + 2)], cwd=ROOT,
                          capture_output=True, text=True, env=ENV)
     assert res.returncode == 0, res.stderr
@@ -189,8 +189,8 @@ def test_ctrl_c_ends_the_run_with_one_line_and_a_checkpoint(tmp_path):
 
 
 def test_version():
-    from solver import __version__
-    res = subprocess.run([sys.executable, "-m", "solver.cli", "--version"], cwd=ROOT,
+    from anodex import __version__
+    res = subprocess.run([sys.executable, "-m", "anodex.cli", "--version"], cwd=ROOT,
                          capture_output=True, text=True, env=ENV)
     assert res.returncode == 0 and res.stdout.strip() == f"anodex {__version__}"
 
@@ -203,7 +203,7 @@ def test_console_levels_and_the_progress_line(tmp_path):
     runs = {}
     for flag in ("-q", None):
         out = tmp_path / f"run{flag}"
-        res = subprocess.run([sys.executable, "-m", "solver.cli", "run", tmp_path / "case.toml",
+        res = subprocess.run([sys.executable, "-m", "anodex.cli", "run", tmp_path / "case.toml",
                               "-o", out, *([flag] if flag else [])], cwd=ROOT,
                              capture_output=True, text=True, env=ENV)
         assert res.returncode == 0, res.stderr[-2000:]
@@ -226,7 +226,7 @@ def test_progress_is_refreshed_in_place_on_a_terminal(tmp_path):
     import re
     import shlex
     (tmp_path / "case.toml").write_text(case_text(time={"end": '"0.3 s"'}))
-    command = shlex.join([sys.executable, "-m", "solver.cli", "run", str(tmp_path / "case.toml"),
+    command = shlex.join([sys.executable, "-m", "anodex.cli", "run", str(tmp_path / "case.toml"),
                           "-o", str(tmp_path / "run")])
     res = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=ROOT, capture_output=True,
                          env=ENV)  # (bytes: text mode would turn each \r into a newline)
@@ -246,7 +246,7 @@ def test_progress_line_is_asked_for_where_output_is_a_pipe(tmp_path):
     pipe (as under mpirun on a terminal); --progress lines never does."""
     (tmp_path / "case.toml").write_text(case_text(time={"end": '"0.3 s"'}))
     for mode, in_place in (("line", True), ("lines", False)):
-        res = subprocess.run([sys.executable, "-m", "solver.cli", "run", str(tmp_path / "case.toml"),
+        res = subprocess.run([sys.executable, "-m", "anodex.cli", "run", str(tmp_path / "case.toml"),
                               "-o", str(tmp_path / mode), "--progress", mode], cwd=ROOT,
                              capture_output=True, env=ENV)
         assert res.returncode == 0, res.stderr[-2000:]

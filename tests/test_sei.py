@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from conftest import read_timeseries
-from solver.case import CaseError, validate
-from solver.constants import FARADAY
-from solver.run import run_case
-from solver.models.sei_laws import LAWS, arrhenius, closed_form
-from solver.models.sei_zero_d import integrate
+from anodex.case import CaseError, validate
+from anodex.constants import FARADAY
+from anodex.simulation import run_case
+from anodex.models.sei_laws import LAWS, arrhenius, closed_form
+from anodex.models.sei_zero_d import integrate
 
 # PyBaMM-like magnitudes (audit.md section 4), z = 2 (EC reduction to a Li2CO3-like SEI)
 P = dict(molar_volume=9.585e-5, charge_number=2, temperature=298.15, exchange_current_density=1.5e-7,
@@ -38,7 +38,7 @@ def test_zero_d_matches_the_closed_form_over_a_year(law):
 
 def written_out_thickness(law, t):
     """L(t) of each law at constant potential for the parameters P, typed here
-    from the papers' closed forms (not solver.models.sei_laws.closed_form):
+    from the papers' closed forms (not anodex.models.sei_laws.closed_form):
     F = 96485.33212 C/mol, R = 8.314462618 J/(mol K), T = 298.15 K, V =
     9.585e-5 m^3/mol, z = 2, L0 = 5 nm, dphi = 0.1 V, U = 0.4 V."""
     f = 96485.33212 / (8.314462618 * 298.15)
@@ -410,7 +410,7 @@ def test_the_example_cases_show_what_their_comments_say(mpi_tmp_path):
     day's L), the mixed-conducting Li | LATP-like one keeps growing (> 10x),
     the Mg film blocks (rho L > 0.1 ohm m^2 = 1000 ohm cm^2); li_sei_patch
     is a valid case (tests above run its physics)."""
-    from solver.case import load_case
+    from anodex.case import load_case
     day = 86400.0
     rows = {}
     for name in ("li_sei_year", "li_argyrodite_sei", "li_latp_sei", "mg_film_sei"):

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from conftest import read_timeseries
-from solver.case import dump_toml, validate
-from solver.run import run_case
+from anodex.case import dump_toml, validate
+from anodex.simulation import run_case
 
 E = 1.602176634e-19
 KT = 1.380649e-23 * 300.0
@@ -362,7 +362,7 @@ def pnp_fields(x, t):
 def pnp_case(n):
     """Unit square (1 um), every term of order one: eps phi0/(e N x0^2) = 1,
     D x0^-2 t0 = 1, alpha = 1/2, E_f0 = 0."""
-    from solver.scales import Scales
+    from anodex.scales import Scales
     s = Scales(1e-6, 1.0, 300.0, 1, 1.3e-5)
     n_sites = 60 * 8.8541878128e-12 * s.potential / (E * 1e-12)
     import tomllib
@@ -414,9 +414,9 @@ def test_subgrid_law_matches_the_resolved_layer(mpi_tmp_path, label, kw, stern):
     the resolved 1-D layer of space_charge: surface charge, diffuse step,
     differential capacitance and the layer's resistance (as the length of
     bulk electrolyte it equals) within 1 %."""
-    from solver.models.interface_space_charge import rest_diffuse_step
-    from solver.models.space_charge import NumpyOps, SpaceCharge, resistance_length, semi_infinite_charge
-    from solver.scales import case_scales
+    from anodex.models.interface_space_charge import rest_diffuse_step
+    from anodex.models.space_charge import NumpyOps, SpaceCharge, resistance_length, semi_infinite_charge
+    from anodex.scales import case_scales
     extra = {"space_charge.stern_capacitance": f'"{stern} F/m^2"'} if stern else {}
     c = case(**kw, extra=extra)
     resolved = solve(c, mpi_tmp_path / label.replace(" ", "_").replace(",", ""))
@@ -457,9 +457,9 @@ def test_frumkin_current_voltage_curve(carrier, crossed, mpi_tmp_path):
     vacancy F = e^(+a (psi - psi_rest)); within 0.5 %.  Without the Frumkin
     factor the plain T4 curve."""
     from test_two_potential import F_RT, asinh_ohmic_voltage, run
-    from solver.models.interface_space_charge import rest_diffuse_step
-    from solver.models.space_charge import SpaceCharge
-    from solver.scales import case_scales
+    from anodex.models.interface_space_charge import rest_diffuse_step
+    from anodex.models.space_charge import SpaceCharge
+    from anodex.scales import case_scales
     carrier_key = {"space_charge.transfer_carrier": carrier}
     c = deposition_case(-0.06, carrier_key)
     s = case_scales(c.si)
@@ -493,7 +493,7 @@ def test_frumkin_current_voltage_curve(carrier, crossed, mpi_tmp_path):
 def test_frumkin_needs_transfer_coefficients_summing_to_one():
     """One factor on i0 for both branches holds only for alpha_a + alpha_c = 1:
     other values are refused before any compute, naming the keys."""
-    from solver.case import CaseError
+    from anodex.case import CaseError
     with pytest.raises(CaseError, match="alpha_a \\+ alpha_c = 1"):
         deposition_case(-0.06, {"reaction.anodic_transfer_coefficient": 0.3})
     deposition_case(-0.06, {"reaction.anodic_transfer_coefficient": 0.3,
@@ -532,9 +532,9 @@ def test_depleted_layer_resistance_in_series(mpi_tmp_path):
     (53.6 against 57.4 A/m^2 without it, measured): deposition lowers the
     outer step, which undoes most of the depletion."""
     from test_two_potential import F_RT, run
-    from solver.models.interface_space_charge import rest_diffuse_step
-    from solver.models.space_charge import SpaceCharge, resistance_length
-    from solver.scales import case_scales
+    from anodex.models.interface_space_charge import rest_diffuse_step
+    from anodex.models.space_charge import SpaceCharge, resistance_length
+    from anodex.scales import case_scales
     layer = {"space_charge.carriers": "single", "space_charge.background_concentration": "1e24 m^-3",
              "space_charge.potential_step": "0.3 V", "space_charge.frumkin": False,
              "space_charge.stern_capacitance": "1 F/m^2"}
@@ -562,7 +562,7 @@ def test_permittivity_from_the_electrolyte_section_with_provenance():
     """relative_permittivity unset: [electrolyte] permittivity fills it, and
     the resolved case says where it came from; neither: a clear error."""
     import tomllib
-    from solver.case import CaseError
+    from anodex.case import CaseError
     text = ('[geometry]\nkind = "interval"\nlength = "100 nm"\ncells = [100]\n'
             '[space_charge]\npotential_step = "0.1 V"\n')
     c = validate(tomllib.loads(text + '[electrolyte]\npermittivity = 42\n'), "<eps>")
@@ -580,7 +580,7 @@ CASES = sorted((Path(__file__).resolve().parents[1] / "cases").glob("*_space_cha
 def test_space_charge_cases(path, mpi_tmp_path):
     """Each example case runs and its surface charge is the first integral of
     its own inputs (read back from space_charge.json) within 0.5 %."""
-    from solver.case import load_case
+    from anodex.case import load_case
     r = solve(load_case(path), mpi_tmp_path / path.stem)
     i = r["inputs"]
     kT, z = 1.380649e-23 * i["temperature_K"], i["carrier_charge_number"]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import read_timeseries
-from solver.sweep import SweepError, expand, load_sweep, read_manifest
+from anodex.sweep import SweepError, expand, load_sweep, read_manifest
 
 BASE = """
 [case]
@@ -50,7 +50,7 @@ def write_sweep(tmp_path, body, end="0.1 s", name="s", runs="runs", geometry=ONE
 
 
 def anodex(*args, check=True, **kw):
-    return subprocess.run([sys.executable, "-m", "solver.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "anodex.cli", *map(str, args)],
                           capture_output=True, text=True, check=check, **kw)
 
 
@@ -176,7 +176,7 @@ def test_resume_after_kill_9_of_driver_and_case(tmp_path):
     path = write_sweep(tmp_path, body, end="0.5 s", geometry=TWO_D, dt="0.005 s",
                        dt_max="0.005 s")
     d = tmp_path / "runs" / "s"
-    driver = subprocess.Popen([sys.executable, "-m", "solver.cli", "sweep", "run", str(path),
+    driver = subprocess.Popen([sys.executable, "-m", "anodex.cli", "sweep", "run", str(path),
                                "-j", "1", "-n", "1"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)
     victim = None
@@ -241,9 +241,9 @@ def test_slurm_scripts_carry_what_a_cluster_asks(tmp_path):
     GRES, further #SBATCH lines and environment set-up, OMP_NUM_THREADS=1,
     requeue and a SIGTERM before the limit; bad options refused before any
     script is written."""
-    from solver.case import load_case
-    from solver.memory import estimate
-    from solver.slurm import MEMORY_MARGIN
+    from anodex.case import load_case
+    from anodex.memory import estimate
+    from anodex.slurm import MEMORY_MARGIN
     body = '[vary]\n"boundary.applied_potential" = ["-0.40 V", "-0.50 V"]\n'
     path = write_sweep(tmp_path, body, name="site")
     slurm = tmp_path / "runs" / "site" / "slurm"
@@ -298,7 +298,7 @@ def test_slurm_scripts_carry_what_a_cluster_asks(tmp_path):
 def test_sweep_status_reads_the_exit_of_a_task_that_wrote_no_status(tmp_path):
     """A SLURM task whose run was refused (no status.json) or killed (status
     still 'running') leaves task_exit: the case is FAILED, with the code."""
-    from solver.sweep_run import case_state
+    from anodex.sweep_run import case_state
     refused, killed = tmp_path / "refused", tmp_path / "killed"
     for d, code in ((refused, 2), (killed, 137)):
         d.mkdir()
@@ -366,7 +366,7 @@ import json, sys
 from mpi4py import MPI
 sys.path.insert(0, "tests")
 from conftest import one_d_case
-from solver.problem import Problem
+from anodex.problem import Problem
 print(Problem(one_d_case(**json.loads(sys.argv[1])), MPI.COMM_SELF).F_ufl.signature())
 """
 

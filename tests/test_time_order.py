@@ -16,12 +16,12 @@ import ufl
 from dolfinx import fem
 from mpi4py import MPI
 
-from solver import compat
-from solver.geometry import build_mesh
-from solver.blocks import State
-from solver.nonlinear import NewtonSolver
-from solver.problem import Problem
-from solver.stepping import Stepper
+from anodex import compat
+from anodex.geometry import build_mesh
+from anodex.blocks import State
+from anodex.nonlinear import NewtonSolver
+from anodex.problem import Problem
+from anodex.stepping import Stepper
 
 from helpers import order_one_case
 

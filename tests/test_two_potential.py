@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from conftest import read_timeseries
-from solver.case import validate
-from solver.constants import FARADAY, GAS_CONSTANT
-from solver.models.electronic_conduction import profile_factor
-from solver.run import run_case
+from anodex.case import validate
+from anodex.constants import FARADAY, GAS_CONSTANT
+from anodex.models.electronic_conduction import profile_factor
+from anodex.simulation import run_case
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -417,7 +417,7 @@ def test_perturbation_grows_at_the_linear_stability_rate(tmp_path):
     (E - gamma V_m k^2/(zF)) within 10 % (docs/two-potential.md has the
     full case's)."""
     from postprocess.instability import measured_rate, predicted_rate
-    from solver.case import load_case
+    from anodex.case import load_case
     case = load_case(ROOT / "cases" / "li_instability.toml",
                      {"geometry.length": "14 um", "geometry.cells": [112, 64],
                       "time.end": "60 s", "output.field_interval": "60 s"})
@@ -437,7 +437,7 @@ def test_a_conducting_crack_focuses_the_current_a_uniform_electrolyte_does_not(m
     mean front by 0.055 um at 125 s, accelerating), while the same front in
     the uniform electrolyte stays flat (|lead| < 0.003 um over 200 s, the
     contour's grid noise)."""
-    from solver.case import load_case
+    from anodex.case import load_case
     leads = {}
     for ratio in (10, 1):
         case = load_case(ROOT / "cases" / "li_cracked_electrolyte.toml",
@@ -451,6 +451,6 @@ def test_a_conducting_crack_focuses_the_current_a_uniform_electrolyte_does_not(m
 
 
 def test_a_crack_needs_two_dimensions():
-    from solver.case import CaseError
+    from anodex.case import CaseError
     with pytest.raises(CaseError, match="a crack is a strip across y"):
         case_1d("Li", potentiostatic(-0.1), {"electrolyte.crack_conductivity_ratio": 10})

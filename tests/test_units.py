@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from solver.units import UnitError, parse_unit, to_si
+from anodex.units import UnitError, parse_unit, to_si
 
 
 @pytest.mark.parametrize("text,dim,expected", [
@@ -81,7 +81,7 @@ def test_internal_units_follow_the_dimension():
     written out (x0, t0, RT/(zF), E0 = RT/V_m, c_s = 1/V_m, zF c_s x0/t0),
     for the units the blocks used to look up in a table and for units no
     table had (a current per volume, a rate per volume, a temperature)."""
-    from solver.scales import Scales
+    from anodex.scales import Scales
     F, R = 96485.33212, 8.314462618
     x0, t0, T, z, vm = 2e-6, 0.5, 310.0, 2, 1.4e-5
     s = Scales(length=x0, time=t0, temperature=T, z=z, molar_volume=vm)

@@ -1,4 +1,4 @@
-"""The metal_vacancies block (solver/models/metal_vacancies.py): vacancies
+"""The metal_vacancies block (anodex/models/metal_vacancies.py): vacancies
 injected by stripping, against the closed forms of diffusion from a
 constant flux (written out here), the imposed charge integrated exactly,
 sinks, the stop at a critical excess, and 1 against 2 ranks."""
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from helpers import Simulation, assert_same_on_1_and_2_ranks
-from solver.case import validate
-from solver.constants import FARADAY
+from anodex.case import validate
+from anodex.constants import FARADAY
 
 I, D = 1.0, 1e-12  # A/m^2 stripped, m^2/s
 
@@ -93,7 +93,7 @@ def test_the_run_stops_when_the_interface_supersaturates():
     import json
     import tempfile
     from pathlib import Path
-    from solver.case import dump_toml
+    from anodex.case import dump_toml
     c_crit = 1e-3
     case = stripping_case(end=200.0, critical_excess=c_crit)
     with tempfile.TemporaryDirectory() as tmp:

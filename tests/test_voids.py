@@ -1,4 +1,4 @@
-"""The interface_voids block (solver/models/interface_voids.py): vacancies
+"""The interface_voids block (anodex/models/interface_voids.py): vacancies
 condensing into voids at the interface, closed by creep under pressure, and
 the contact they take; against the closed-form closure of a dilute void in
 a power-law creeping matrix, the stripped atoms counted independently, and
@@ -8,8 +8,8 @@ import math
 import pytest
 
 from helpers import Simulation, assert_same_on_1_and_2_ranks
-from solver.case import validate
-from solver.constants import FARADAY
+from anodex.case import validate
+from anodex.constants import FARADAY
 
 
 def voids_case(p, current, creep=("1e-3 1/s", 6.6), profile=None, end=100.0, cells=200,
@@ -177,8 +177,8 @@ def test_the_stripping_case_runs_and_conserves(mpi_tmp_path):
     from pathlib import Path
 
     from conftest import read_timeseries
-    from solver.case import load_case
-    from solver.run import run_case
+    from anodex.case import load_case
+    from anodex.simulation import run_case
     case = load_case(Path(__file__).resolve().parents[1] / "cases" / "li_argyrodite_stripping.toml",
                      {"time.end": "60 s", "output.field_interval": "60 s"})
     result = run_case(case, mpi_tmp_path / "run")
@@ -204,7 +204,7 @@ def test_stripping_to_the_end_stops_when_the_atoms_are_gone(tmp_path):
     (within 1 %), and voids never exceed the metal's sites (the contact
     fraction stays in [0, 1]; unbounded, it went to -0.1)."""
     from conftest import read_timeseries
-    from solver.case import dump_toml
+    from anodex.case import dump_toml
     from test_cli import anodex
     raw = voids_case(0.0, -10.0, end=2000.0).raw
     case = validate({**raw, "initial": {"interface_position": "1.5 um"},
@@ -231,8 +231,8 @@ def test_the_na_case_loses_contact_above_the_closed_form_critical_current(mpi_tm
     I_c a lower bound: 5 A/m^2 still holds, measured)."""
     from pathlib import Path
 
-    from solver.case import load_case
-    from solver.run import run_case
+    from anodex.case import load_case
+    from anodex.simulation import run_case
     omega = 22.99e-3 / 0.968e3
     closure = 1.5 * 0.53 * (1.5 / 5.0 * 1.0) ** 5
     critical = 0.5 * 1e-6 * closure * FARADAY / omega
@@ -262,8 +262,8 @@ def test_voids_accumulate_over_ten_cycles(mpi_tmp_path):
     from pathlib import Path
 
     from conftest import read_timeseries
-    from solver.case import load_case
-    from solver.run import run_case
+    from anodex.case import load_case
+    from anodex.simulation import run_case
     path = Path(__file__).resolve().parents[1] / "cases" / "li_argyrodite_void_cycling.toml"
     case = load_case(path, {"protocol.steps": ["Strip at 0.2 mA/cm2 for 10 min",
                                                "Plate at 0.2 mA/cm2 for 10 min"],
@@ -303,7 +303,7 @@ def test_voids_condense_only_once_one_has_nucleated(mpi_tmp_path):
     still 0.98-1 of the stripped atoms I t/(zF) (the nucleus is taken from
     the vacancies)."""
     from conftest import read_timeseries
-    from solver.run import run_case
+    from anodex.simulation import run_case
     case = stochastic_case(end=100.0)
     result = run_case(case, mpi_tmp_path / "run")
     assert result["status"] == "completed", result

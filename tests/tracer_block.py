@@ -16,8 +16,8 @@ block works under mpirun like any other:
 """
 import ufl
 
-from solver.blocks import Block, Field, Unknown, register
-from solver.schema import Param, nonnegative, positive, q
+from anodex.blocks import Block, Field, Unknown, register
+from anodex.schema import Param, nonnegative, positive, q
 
 PARAMS = {
     "tracer": {
@@ -40,7 +40,7 @@ class Tracer(Block):
 
     @classmethod
     def internal(cls, si, s):
-        """The case's SI values in internal units (solver/scales.py)."""
+        """The case's SI values in internal units (anodex/scales.py)."""
         t = si["tracer"]
         c_b = s.to_internal(t["reservoir_concentration"], "mol/m^3")
         return {"tracer_D": s.to_internal(t["diffusivity"], "m^2/s"),
@@ -82,5 +82,5 @@ class Tracer(Block):
 register(Tracer)
 
 if __name__ == "__main__":
-    from solver.cli import console
+    from anodex.cli import console
     console()

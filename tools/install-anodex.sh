@@ -26,4 +26,4 @@ if [ -n "$missing" ]; then
   "$py" -m pip install -q $missing
 fi
 "$py" -m pip install -q --no-build-isolation --no-deps "$@" "$here"
-"$py" -m solver.cli info
+"$py" -m anodex.cli info

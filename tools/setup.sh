@@ -42,7 +42,7 @@ fi
 stamp="$venv/.anodex-setup"
 want="$(cat "$here/pyproject.toml" "$here/tools/setup.sh" "$here/tools/install-anodex.sh" | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
-   && "$venv/bin/python" -c "import solver, dolfinx" 2>/dev/null; then
+   && "$venv/bin/python" -c "import anodex, dolfinx" 2>/dev/null; then
   exit 0
 fi
 echo "[setup] installing anodex (editable) into $venv"

@@ -16,14 +16,14 @@ insulated):
     T(0) = T_c + q_s L / k + q L^2 / (2 k),
     mean = T_c + q_s L / (2 k) + q L^2 / (3 k).
 
-Installation is one file: copy this module into solver/models/ (or publish
+Installation is one file: copy this module into anodex/models/ (or publish
 it in a package with an entry point of the group anodex.blocks, e.g.
 `heat = "my_package.heat"`), and [heat] is a section of anodex's case files.
 """
 import ufl
 
-from solver.blocks import Block, Field, Unknown, register
-from solver.schema import Param, nonnegative, positive, q
+from anodex.blocks import Block, Field, Unknown, register
+from anodex.schema import Param, nonnegative, positive, q
 
 PARAMS = {
     "heat": {
@@ -103,5 +103,5 @@ class Heat(Block):
 
 
 if __name__ == "__main__":  # run a case with the block from here: python heat.py run CASE
-    from solver.cli import console
+    from anodex.cli import console
     console()

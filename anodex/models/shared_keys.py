@@ -1,6 +1,6 @@
 """Case keys that several blocks read.  Each of those blocks declares the same
 Param object in its `params`; the schema accepts a key declared twice only so
-(solver/schema.py assemble), and the reference names every block that reads it.
+(anodex/schema.py assemble), and the reference names every block that reads it.
 """
 from ..schema import Param, nonnegative, positive, q
 

@@ -50,7 +50,7 @@ class DoubleLayer(Block):
                 "collector_surface_current")
     columns = ("double_layer_charge_C_m2",)
     # on the metal too, unless interface_space_charge owns that layer (set in
-    # setup; solver/model.py reads contributions() before, for their names only)
+    # setup; anodex/model.py reads contributions() before, for their names only)
     on_metal = True
 
     @classmethod

@@ -1,7 +1,7 @@
 """Case files: TOML in SI units -> validated, fully resolved case.
 
 Every key has a type, a unit (dimension), a default and a validity check in
-``SCHEMA`` (solver/schema.py: the generic sections, and the keys each
+``SCHEMA`` (anodex/schema.py: the generic sections, and the keys each
 physics block declares).  ``load_case`` reports *all* problems at once, each naming the
 file, the ``[section] key``, what is wrong and what would be valid, before
 anything is computed or written.  ``docs/case-reference.md`` is generated
@@ -379,7 +379,7 @@ def _derived_checks(model: Model) -> list[str]:
     bad = [k for k, v in model.p.items() if isinstance(v, float) and not math.isfinite(v)]
     if bad:
         return [f"the values give non-finite internal parameters {bad} (the blocks' "
-                "internal(), solver/models/); check the magnitudes and units of the values "
+                "internal(), anodex/models/); check the magnitudes and units of the values "
                 "given, and [scales]"]
     return []
 
@@ -643,7 +643,7 @@ SET_KEY = re.compile(r"[a-z_]+\.[a-z_0-9]+")
 def load_case(path: str | Path | None = None, overrides: dict | None = None) -> Case:
     """Read and validate a case file (None: the embedded default case)."""
     if path is None:
-        text = resources.files("solver").joinpath("data/default_case.toml").read_text()
+        text = resources.files(__package__).joinpath("data/default_case.toml").read_text()
         written = tomllib.loads(text)
     else:
         written = read_toml(path)
@@ -693,13 +693,13 @@ def reference_markdown() -> str:
     """The case-file reference, generated from SCHEMA."""
     from .schema import OWNER
     lines = ["# Case-file reference", "",
-             "Generated from the schema (`solver/schema.py` and the blocks' `params` in "
-             "`solver/models/`) by `anodex check --reference`; do not edit.",
+             "Generated from the schema (`anodex/schema.py` and the blocks' `params` in "
+             "`anodex/models/`) by `anodex check --reference`; do not edit.",
              "Quantities are strings `\"<number> <unit>\"` in any unit of the stated "
              "dimension (SI prefixes allowed: `\"0.5 um\"`, `\"1.19 S/m\"`, `\"-450 mV\"`; "
              "battery units too: `\"1 mA/cm2\"`, `\"2 mAh/cm^2\"`, `\"10 uF/cm2\"`, `\"1.5 h\"`, "
              "`\"3 day\"`, `\"2 years\"`, and a temperature alone in `\"25 degC\"`; "
-             "solver/units.py). "
+             "anodex/units.py). "
              "Defaults are the published Hong & Viswanathan (2018) input in SI units. "
              "Every number must be finite and inside its range (SI units, closed "
              "interval); a case that gives a key with no effect in its configuration "

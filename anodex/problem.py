@@ -2,7 +2,7 @@
 
 The Problem knows no physics: it asks each block for its unknowns,
 quantities, residual, boundary and initial values and integrals
-(solver/models/).  All unknowns are continuous P1 fields interleaved in one blocked space (so
+(anodex/models/).  All unknowns are continuous P1 fields interleaved in one blocked space (so
 PETSc sees a block size and fieldsplit can separate them by component).
 The time-difference weights (a0, a1, a2, 1/dt) are constants updated by the
 stepper; BDF1 is (1, -1, 0), variable-step BDF2 with r = dt_n/dt_(n-1) is

@@ -246,11 +246,11 @@ def electrolyte(name: str) -> Electrolyte:
 
 def listing() -> str:
     """`anodex materials`: every metal and electrolyte, one line each."""
-    lines = ["Metals (solver/materials/metals.toml):"]
+    lines = ["Metals (anodex/materials/metals.toml):"]
     for m in metals().values():
         z = int(m.props["charge_number"].si)
         lines.append(f"  {m.key:3s} {m.name:10s} z = {z}, V_m = {m.molar_volume * 1e6:.3g} cm^3/mol")
-    lines.append("Solid electrolytes (solver/materials/electrolytes.toml):")
+    lines.append("Solid electrolytes (anodex/materials/electrolytes.toml):")
     for e in electrolytes().values():
         p = e.points[0]
         lines.append(f"  {e.key:22s} {e.ion:2s} {e.family:36s} {p.text} at {p.temperature:g} K")

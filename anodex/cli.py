@@ -170,14 +170,26 @@ def _mesh(args):
     return 0
 
 
+def postprocess_module(name):
+    """The module postprocess/<name>.py: anodex.postprocess.<name> once
+    installed, the checkout's top-level postprocess.<name> in a checkout."""
+    import importlib
+    try:
+        return importlib.import_module(f"{__package__}.postprocess.{name}")
+    except ModuleNotFoundError as e:
+        if e.name not in (f"{__package__}.postprocess", f"{__package__}.postprocess.{name}"):
+            raise
+        return importlib.import_module(f"postprocess.{name}")
+
+
 def _summarize(args):
     from pathlib import Path
     if not Path(args.runs_dir).is_dir():
         print(f"anodex: {args.runs_dir[:200]}: not a directory of runs (e.g. runs/<sweep "
               "name>)", file=sys.stderr)
         return 2
-    from postprocess.summarize import summarize  # (matplotlib: only when needed)
-    for line in summarize(args.runs_dir):
+    # (matplotlib: only when needed)
+    for line in postprocess_module("summarize").summarize(args.runs_dir):
         print(line)
     return 0
 
@@ -245,7 +257,7 @@ def _run(args, argv):
     from .checkpoint import CheckpointError
     from .output import OutputError
     from . import output
-    from .run import describe, run_case
+    from .simulation import describe, run_case
     from .signals import SIGNAL_REASONS, Terminated, interrupted, terminate_on_signals
     if args.progress != "auto":
         output.CONSOLE_IS_TERMINAL = args.progress == "line"
@@ -453,7 +465,7 @@ def _sweep(args):
 
 
 def console():
-    """The `anodex` command (also `python -m solver.cli`)."""
+    """The `anodex` command (also `python -m anodex.cli`)."""
     code = main()
     mpi = sys.modules.get("mpi4py.MPI")
     if code and mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized():

@@ -5,7 +5,7 @@
                      scales and published-form numbers, where each material
                      value came from (material_provenance), wall times
     status.json      running | completed | stopped | failed, with the reason
-    timeseries.csv   one row per accepted step (SI units; solver/observables.py)
+    timeseries.csv   one row per accepted step (SI units; anodex/observables.py)
     <field>.xdmf (+ .h5)
                      each block's output fields (Block.fields) at output
                      times, in SI units, coordinates in metres; one file per
@@ -18,7 +18,7 @@
     <block log>.csv  a block's event log (Block.log_file; e.g. the nuclei)
 
 Which directories may be used or replaced (``--overwrite``) is decided by
-solver/rundir.py, on rank 0, and broadcast.
+anodex/rundir.py, on rank 0, and broadcast.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class OutputError(RuntimeError):
 
 
 def prepare_directory(path, comm, overwrite=False, case_source=None):
-    """Make `path` an empty run directory by the rules of solver/rundir.py
+    """Make `path` an empty run directory by the rules of anodex/rundir.py
     (rank 0 decides and acts; every rank raises alike)."""
     error = None
     if comm.rank == 0:

@@ -246,7 +246,7 @@ def prewarm(sweep, log=print):
     from mpi4py import MPI
 
     from .case import validate
-    from .run import run_case
+    from .simulation import run_case
     seen = set()
     for cid, _, data in sweep.cases:
         case = validate(data, cid)

@@ -3,7 +3,7 @@ check and physical range, by section.
 
 Generic sections (case, model, geometry, materials, time, solver, output,
 checkpoint, scales) are declared here; each physics block declares its own
-keys (``Block.params``, solver/models/) and the registry adds them with
+keys (``Block.params``, anodex/models/) and the registry adds them with
 ``assemble``.  ``SCHEMA`` is the assembled whole, in section order.
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ GENERIC: dict[str, dict[str, Param]] = {
     },
     "model": {
         # (the default: the blocks that declare themselves in_default_model)
-        "blocks": Param("str_list", [], "physics blocks to couple (solver/models/); the "
+        "blocks": Param("str_list", [], "physics blocks to couple (anodex/models/); the "
                         "default is the full grand-potential electrodeposition model"),
     },
     "geometry": {
@@ -302,7 +302,7 @@ def assemble(blocks) -> None:
                 _check_param(block.name, section, key, p)
                 by = owner.get((section, key))
                 if by is not None and (not by or keys[key] is not p):
-                    by = by or "the generic schema (solver/schema.py)"
+                    by = by or "the generic schema (anodex/schema.py)"
                     raise SchemaError(f"block '{block.name}' declares [{section}] {key}, "
                                       f"which {by} already declares")
                 owner[(section, key)] = f"{by}, {block.name}" if by else block.name

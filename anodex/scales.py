@@ -5,7 +5,7 @@ electric potential in RT/(zF); energy density in E0 = RT/V_m;
 concentrations as site fractions of the metal's site density c_s = 1/V_m.
 Every other unit follows from its dimension vector (Scales.unit).
 A block converts its SI case values with ``Scales.to_internal(value, unit)``
-and its results back with ``Scales.to_si`` (solver/models/).
+and its results back with ``Scales.to_si`` (anodex/models/).
 """
 from __future__ import annotations
 

@@ -5,9 +5,9 @@ A block is one module with one class derived from ``Block``, decorated with
 ``@register``: it declares its whole slice of the model (see ``Block`` for
 the list), and registering merges its case keys into the schema.  The
 registry finds the blocks itself (``load``): every module of the package
-solver/models/, then every entry point of the group ``anodex.blocks`` (blocks
-of other packages).  Dropping a module into solver/models/ is the whole
-installation.  ``solver/model.py`` checks, before anything is compiled, that
+anodex/models/, then every entry point of the group ``anodex.blocks`` (blocks
+of other packages).  Dropping a module into anodex/models/ is the whole
+installation.  ``anodex/model.py`` checks, before anything is compiled, that
 no two selected blocks own one unknown or define one quantity and that every
 name a block requires is provided.  Generic code (problem, solver, stepping,
 output, run, checkpoint) loops over the blocks and names no unknown.
@@ -231,7 +231,7 @@ class Block:
     def newton_floor(self, s: State):
         """A linear form (in the test functions) whose assembled value floors
         |J_ii| of this block's unknowns in Newton's estimate of the remaining
-        update, |F_i| / |J_ii| (solver/nonlinear.py), where an unknown is
+        update, |F_i| / |J_ii| (anodex/nonlinear.py), where an unknown is
         nearly free; 0: none."""
         return 0
 
@@ -249,7 +249,7 @@ class Block:
     @classmethod
     def refinement_band(cls, si) -> float:
         """Width (m) of the band an adaptive mesh refines around this block's
-        fields (its interface, say); 0: none (solver/memory.py's estimate)."""
+        fields (its interface, say); 0: none (anodex/memory.py's estimate)."""
         return 0.0
 
     def adaptivity_fields(self) -> dict:
@@ -260,7 +260,7 @@ class Block:
     def conserved(self) -> dict:
         """{integral (of integrals()): (unknown, weight)}: amounts a mesh
         adaptation keeps exactly, by adding s weight(pb) to that unknown
-        (weight(pb): nodal weights on the scalar space; solver/adapt.py
+        (weight(pb): nodal weights on the scalar space; anodex/adapt.py
         restore)."""
         return {}
 
@@ -341,7 +341,7 @@ class Block:
 
     # set by after_step when the block's control jumped at this step's end
     # (a protocol step ended by a cut-off): Newton tolerates a first
-    # iteration that raises the residual (solver/nonlinear.py)
+    # iteration that raises the residual (anodex/nonlinear.py)
     control_jumped: bool = False
 
     def state_keys(self) -> list:
@@ -374,7 +374,7 @@ class Note(str):
 # ---- the registry ------------------------------------------------------------
 _REGISTRY: dict[str, type] = {}
 _LOADED = []  # [True] once load() has imported the packages' blocks
-BLOCK_PACKAGE = "solver.models"  # its modules are the built-in blocks
+BLOCK_PACKAGE = "anodex.models"  # its modules are the built-in blocks
 ENTRY_POINT_GROUP = "anodex.blocks"
 
 
@@ -413,7 +413,7 @@ def unregister(name: str):
 
 
 def load():
-    """Import every module of solver/models/ and every entry point of the group
+    """Import every module of anodex/models/ and every entry point of the group
     anodex.blocks (a module, or a block class, registered here if its module
     did not): their @register decorators fill the registry.  Once."""
     if _LOADED:
@@ -449,7 +449,7 @@ def _unregistered(module):
         if isinstance(cls, type) and issubclass(cls, Block) and cls.__module__ == module.__name__ \
                 and _REGISTRY.get(cls.name) is not cls:
             raise BlockError(f"{module.__name__}: class {cls.__name__} is a Block but not "
-                             "registered; decorate it with @register (solver/blocks.py)")
+                             "registered; decorate it with @register (anodex/blocks.py)")
 
 
 def registered() -> list:
@@ -460,5 +460,5 @@ def registered() -> list:
 
 def block_classes(si) -> list:
     """The classes of the blocks this case selects, in system order
-    (unchecked: solver/model.py checks them)."""
+    (unchecked: anodex/model.py checks them)."""
     return [cls for cls in registered() if cls.selected(si)]

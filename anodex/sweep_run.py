@@ -1,6 +1,6 @@
 """Run the cases of an expanded sweep, J at a time, each its own MPI job.
 
-Each case runs as `mpirun -n N python -m mpi4py -m solver.cli run ...` in a
+Each case runs as `mpirun -n N python -m mpi4py -m anodex.cli run ...` in a
 child process (one case per process: a crash or a kill of one case never
 touches the others or the driver).  The truth about a case is its own
 status.json; the manifest is refreshed from it.  So a killed driver loses
@@ -76,7 +76,7 @@ def refresh(directory: Path) -> list[dict]:
 
 def run_command(case_dir: Path, ranks: int, python=sys.executable) -> list[str]:
     """The command that runs (or continues) one case."""
-    cli = [python, "-m", "mpi4py", "-m", "solver.cli", "run"]
+    cli = [python, "-m", "mpi4py", "-m", "anodex.cli", "run"]
     if (case_dir / CHECKPOINT).exists():
         cli += ["--restart", str(case_dir)]
     elif (case_dir / "status.json").exists():  # a failed attempt: start it again

@@ -6,7 +6,7 @@
 adds.)  Equilibrium profile eta = (1 - tanh(x/l))/2 with l = sqrt(2 kappa/W).
 Noise as in the published MOOSE input: a rate uniform in [-a, a], redrawn
 every correlation time (0.02 s, the published step) and averaged over each
-time step (solver/noise.py).
+time step (anodex/noise.py).
 Boundary: eta = 1 at the electrode, 0 at the reservoir, zero flux elsewhere
 ([phase_field] boundary_values = false: zero flux everywhere).
 

@@ -73,7 +73,7 @@ def _run_here(case, outdir, overwrite, quiet, ignore_memory_limit):
 
     from . import output
     from .cli import _warnings_only, check_new_run
-    from .run import run_case
+    from .simulation import run_case
     from .rundir import PYTHON
     from .signals import (Terminated, interrupted, restore_handlers, signal_reason,
                           terminate_on_signals)
@@ -115,7 +115,7 @@ def _run_in_processes(case, outdir, ranks, overwrite, quiet, launcher, ignore_me
             path.write_text(dump_toml(case.raw))
             source = [str(path)]
         command = ([launcher, "-n", str(ranks)] if ranks > 1 else []) + [
-            sys.executable, "-m", "mpi4py", "-m", "solver.cli", "run", *source, "-o", str(outdir),
+            sys.executable, "-m", "mpi4py", "-m", "anodex.cli", "run", *source, "-o", str(outdir),
             *(["--overwrite"] if overwrite else []), *(["-q"] if quiet else []),
             *(["--ignore-memory-limit"] if ignore_memory_limit else [])]
         root = str(Path(__file__).resolve().parent.parent)
@@ -159,7 +159,7 @@ def _interrupt_ranks(proc, launched):
         except (OSError, ValueError, IndexError):
             continue
         pid = int(stat.parent.name)
-        if (session == proc.pid and b"solver.cli" in command
+        if (session == proc.pid and b"anodex.cli" in command
                 and not (launched and pid == proc.pid)):
             try:
                 os.kill(pid, signal.SIGINT)
@@ -254,7 +254,7 @@ def field_times(path: Path) -> list:
 def read_field(path: Path, name: str, index: int = -1):
     """(points (N, 3), t, values) of output `index` of field `name` in an XDMF
     file: dolfinx's own, or the temporal collection anodex writes over the
-    pieces of a restarted or adaptive run (solver/output.py)."""
+    pieces of a restarted or adaptive run (anodex/output.py)."""
     import xml.etree.ElementTree as ET
     domain = ET.parse(path).getroot().find("Domain")
     grids = domain.findall("Grid")

@@ -40,7 +40,7 @@ _PATTERNS = (
 # [output] format = "vtx": fields[.r<N>][.m<k>].bp, a directory of ADIOS2's files
 _VTX_DIR = re.compile(r"fields(\.r[0-9]+)?(\.m[0-9]+)?\.bp")
 _VTX_FILE = re.compile(r"(data|md|mmd)\.[0-9]+|md\.idx|profiling\.json")
-# solver/checkpoint.py: checkpoint.parts/<token>.<rank>.npz
+# anodex/checkpoint.py: checkpoint.parts/<token>.<rank>.npz
 _PARTS, _PART_FILE = "checkpoint.parts", re.compile(r"[0-9a-f]{12}\.[0-9]+\.npz")
 _PICTURES = "paraview"  # postprocess/paraview_view.py: <run>/paraview/*.png
 STATES = ("starting", "running", "completed", "stopped", "failed")

@@ -14,7 +14,7 @@ A checkpoint is a manifest and one part per writing rank:
   the two BDF history levels of every unknown (``values``: nodes x 2 x
   unknowns), keyed by the node's quantised coordinates (``keys``,
   noise.lattice) rather than by a partition-dependent index.  An adapted
-  mesh (solver/adapt.py) adds the nodes' coordinates (``mesh_x``) and the
+  mesh (anodex/adapt.py) adds the nodes' coordinates (``mesh_x``) and the
   rank's cells as global node numbers (``mesh_cells``): node i of part p is
   number i + the nodes of the parts before p.
 

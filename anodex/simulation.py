@@ -136,7 +136,7 @@ class Run:
         return pb
 
     def adapt(self):
-        """A new mesh for the current state (solver/adapt.py): the problem,
+        """A new mesh for the current state (anodex/adapt.py): the problem,
         solver and stepper rebuilt on it, the blocks' and stepper's state
         carried over with both history levels, new field files."""
         t0 = time.perf_counter()

@@ -124,7 +124,7 @@ PARAMS = {
     "nucleation": {
         "enabled": Param("bool", False, "stochastic nucleation of metal, each nucleus paid for "
                          "by the circuit (two-potential model, rectangle or box; see "
-                         "solver/models/metal_nucleation.py)"),
+                         "anodex/models/metal_nucleation.py)"),
         "sites": Param("choice", "collector", "where nuclei form: on the bare collector "
                        "(heterogeneous, contact_angle), inside the electrolyte (homogeneous, "
                        "fed by its electronic conductivity) or both",
