@@ -32,6 +32,14 @@ def run_fields(run: Path) -> dict:
     return dict(sorted(fields.items(), key=lambda item: item[0] != "eta"))
 
 
+# The published single-potential model (block `potential`) has one potential:
+# the reaction is a sink of the electrolyte's current at the front and no
+# electronic current is modelled, so its electrode face carries about none.
+SINGLE_POTENTIAL_NOTE = ("single-potential model (published): the reservoir's current ends\n"
+                         "in the reaction at the front; no electronic current is modelled,\n"
+                         "so the electrode face carries ~0 (docs/two-potential.md)")
+
+
 def current_columns(series) -> list:
     """The time series' currents (A/m^2): through the electrode or collector
     face and the reservoir face, whichever the model records."""
@@ -93,6 +101,10 @@ def _series_panels(run: Path, ts) -> list:
                        linestyle=("-", "--", ":")[k % 3])
             a.set(xlabel="t (s)", ylabel="current (mA/cm^2)",
                   title="currents (see docs/case-reference.md for signs)")
+            if "electrode_current_A_m2" in ts and "charge_C_m2" in ts:
+                # (between the reservoir's current and the electrode's ~0)
+                a.text(0.02, 0.3, SINGLE_POTENTIAL_NOTE, transform=a.transAxes, fontsize=7,
+                       va="center", bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
             a.legend()
         panels.append(("currents", currents))
     if "cycle" in ts and np.nanmax(ts["cycle"]) > 0:

@@ -78,3 +78,25 @@ def test_a_3d_field_is_drawn_as_its_mid_depth_slice():
     assert sorted(drawn) == sorted(v[mid])
     assert "slice z = 2 um" in a.get_title()
     plt.close(fig)
+
+
+def test_the_published_models_currents_panel_says_why_the_electrode_carries_none(tmp_path):
+    """The single-potential model's columns (electrode_current_A_m2 and
+    charge_C_m2) get the note on the currents panel; the two-potential
+    model's collector current does not."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from postprocess.plot_run import SINGLE_POTENTIAL_NOTE, _series_panels
+    t = np.linspace(0.0, 1.0, 5)
+    published = {"t_s": t, "electrode_current_A_m2": 0 * t, "reservoir_current_A_m2": 2e4 + t,
+                 "charge_C_m2": 2e4 * t}
+    two_potential = {"t_s": t, "collector_current_A_m2": -10 + 0 * t,
+                     "collector_charge_C_m2": -10 * t}
+    for ts, noted in ((published, True), (two_potential, False)):
+        draw = dict(_series_panels(tmp_path, ts))["currents"]
+        fig, a = plt.subplots()
+        draw(a)
+        assert (SINGLE_POTENTIAL_NOTE in [x.get_text() for x in a.texts]) == noted
+        plt.close(fig)
