@@ -31,10 +31,14 @@ def clamp01(eta):
     return ufl.min_value(ufl.max_value(eta, 0.0), 1.0)
 
 
-def h(eta):
-    """Interpolation h = eta^3 (6 eta^2 - 15 eta + 10)."""
-    e = clamp01(eta)
+def interpolation(e):
+    """e^3 (6 e^2 - 15 e + 10) of e in [0, 1] (UFL or numpy)."""
     return e ** 3 * (6 * e ** 2 - 15 * e + 10)
+
+
+def h(eta):
+    """Interpolation h = eta^3 (6 eta^2 - 15 eta + 10), eta clamped to [0, 1]."""
+    return interpolation(clamp01(eta))
 
 
 def dh(eta):

@@ -70,6 +70,7 @@ import ufl
 from ..blocks import Block, Field, Unknown, register
 from ..schema import Param, nonnegative, positive, q
 from .charge_transfer import interface_weight, reaction_source
+from .grand_potential import interpolation
 from .phase_field import interface_length
 from .metal_nucleation import decide
 from .metal_vacancies import EPS
@@ -117,7 +118,7 @@ def coverage_ceiling(ell: float, void_height: float) -> float:
     across the equilibrium profile eta = (1 - tanh(x/l))/2 (g = 2 h w)."""
     x = np.linspace(-12.0, 12.0, 24001) * ell
     e = 0.5 * (1 - np.tanh(x / ell))
-    h = sites_of(e)
+    h = interpolation(e)
     g = 2 * h * 2 * e * (1 - e) / ell
     return float(np.sum(np.minimum(g, h / void_height)) * (x[1] - x[0]))
 
@@ -294,6 +295,8 @@ class VoidSites:
         self.site = np.minimum(np.floor(coords / p["void_spacing"] + 1e-6), last)
         self.site[:, 0] = 0.0
         self.centres = (self.site + 0.5) * p["void_spacing"]
+        # one integer per site (its cell's index in the lattice), for lookups
+        self.key = np.ravel_multi_index(self.site.astype(np.int64).T, (last + 1).astype(np.int64))
         self.on = pb.scalar_function()
 
     @staticmethod
@@ -302,18 +305,18 @@ class VoidSites:
         the psi of a nucleus there (THETA_SEED delta_v g)."""
         p, eta = pb.p, pb.field_values("eta", f)
         e = np.clip(eta, 0.0, 1.0)
-        h = sites_of(e)
+        h = interpolation(e)
         seed = THETA_SEED * p["void_height"] * 2 * h * 2 * e * (1 - e) / p["ell"]
         return (h, pb.field_values("vacancy_excess", f), pb.field_values("void_fraction", f),
                 eta * (1 - eta) > SEED_BAND, seed)
 
     def _sites_where(self, pb, mask):
         """The sites (over all ranks) that hold a node where mask is true."""
-        local = {tuple(x) for x in self.site[mask]}
+        local = set(np.unique(self.key[mask]).tolist())
         return set().union(*pb.comm.allgather(local))
 
     def _nodes_of(self, sites):
-        return np.array([tuple(x) in sites for x in self.site], dtype=bool)
+        return np.isin(self.key, np.fromiter(sites, dtype=np.int64, count=len(sites)))
 
     def switch_on(self, pb):
         """on = 1 at the sites holding a void in the last accepted state."""
@@ -345,7 +348,3 @@ class VoidSites:
             pb.u.x.scatter_forward()
         return len(born)
 
-
-def sites_of(eta):
-    """h(eta) = eta^3 (6 eta^2 - 15 eta + 10) at nodes (numpy; grand_potential.h)."""
-    return eta ** 3 * (6 * eta ** 2 - 15 * eta + 10)
