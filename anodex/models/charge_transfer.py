@@ -67,6 +67,7 @@ import math
 
 import numpy as np
 import ufl
+from mpi4py import MPI
 
 from .. import compat
 from ..schema import Param, open_unit, positive, q
@@ -214,7 +215,7 @@ class ChargeTransfer(Block):
                 "interface_charge", "exchange_current_log_shift", "interface_velocity",
                 "nucleus_volume_current")
     form_keys = (("reaction", "kinetics"), ("reaction", "gibbs_thomson"))
-    columns = ("interface_overpotential_V",)
+    columns = ("interface_overpotential_V", "current_focusing")
 
     @classmethod
     def check(cls, si, given):
@@ -314,6 +315,7 @@ class ChargeTransfer(Block):
 
     def setup(self, pb):
         self.pb = pb
+        self.local_current = None  # i_F at the nodes (current_focusing; made on first use)
 
     def stop(self, row):
         """Stripping has run out of metal (metal_depleted) while the
@@ -329,9 +331,29 @@ class ChargeTransfer(Block):
         s = pb.state
         weight = interface_weight(s.u("eta"), s.p["ell"])
         return {"interface_weight": weight * pb.dxl,
-                "weighted_overpotential": s.u("charge_transfer_overpotential") * weight * pb.dxl}
+                "weighted_overpotential": s.u("charge_transfer_overpotential") * weight * pb.dxl,
+                "weighted_current_magnitude": abs(s.u("faradaic_current")) * weight * pb.dxl}
 
     def record(self, pb, integrals, t, dt):
         w = integrals["interface_weight"]
         eta_ct = integrals["weighted_overpotential"] / w if w > 0 else math.nan
-        return {"interface_overpotential_V": pb.scales.to_si(eta_ct, "V")}
+        return {"interface_overpotential_V": pb.scales.to_si(eta_ct, "V"),
+                "current_focusing": self.current_focusing(pb, integrals)}
+
+    def current_focusing(self, pb, integrals):
+        """max |i_F| over the interface's middle (0.28 < eta < 0.72) over its
+        mean |i_F| (weighted by the interface's delta function): 1 on a
+        uniform front; where voids or a dendrite's tip take the current, how
+        much more the hottest spot carries.  NaN with no current."""
+        mean = integrals["weighted_current_magnitude"] / integrals["interface_weight"] \
+            if integrals["interface_weight"] > 0 else 0.0
+        if self.local_current is None:
+            self.local_current = pb.scalar_function()
+            self.local_current_expr = compat.compiled_expression(pb.state.u("faradaic_current"),
+                                                                 pb.Q)
+        self.local_current.interpolate(self.local_current_expr)
+        eta = pb.field_values("eta")
+        middle = eta * (1 - eta) > 0.2
+        local = np.abs(self.local_current.x.array[middle]).max(initial=0.0)
+        peak = pb.comm.allreduce(local, op=MPI.MAX)
+        return peak / mean if mean > 0 else math.nan
