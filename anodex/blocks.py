@@ -415,9 +415,39 @@ def unregister(name: str):
 def load():
     """Import every module of anodex/models/ and every entry point of the group
     anodex.blocks (a module, or a block class, registered here if its module
-    did not): their @register decorators fill the registry.  Once."""
+    did not): their @register decorators fill the registry.  Once.  Under
+    MPI the ranks agree: a module one rank cannot import (a node that lacks
+    it, a file being rewritten) stops every rank with its reason; before,
+    the others waited in their first collective until mpirun was killed."""
     if _LOADED:
         return
+    try:
+        _load_modules()
+        failure = ""
+    except BlockError as e:
+        failure = str(e)
+    failure = next((f for f in _every_rank(failure) if f), "")
+    if failure:
+        raise BlockError(failure)
+    _LOADED.append(True)
+
+
+def _every_rank(message: str) -> list:
+    """`message` of every rank where MPI runs on several; else [message]
+    (the sweep driver and the checks start no MPI: nothing to agree)."""
+    import sys
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is None or not mpi.Is_initialized() or mpi.Is_finalized() \
+            or mpi.COMM_WORLD.size == 1:
+        return [message]
+    # PETSc's initialisation is collective (it duplicates COMM_WORLD): a rank
+    # whose import failed early may not have done it yet; the others did,
+    # importing dolfinx
+    from petsc4py import PETSc  # noqa: F401
+    return mpi.COMM_WORLD.allgather(message)
+
+
+def _load_modules():
     package = importlib.import_module(BLOCK_PACKAGE)
     for module in pkgutil.iter_modules(package.__path__):
         _unregistered(_import(f"{BLOCK_PACKAGE}.{module.name}"))
@@ -432,7 +462,6 @@ def load():
             register(loaded)
         elif isinstance(loaded, types.ModuleType):
             _unregistered(loaded)
-    _LOADED.append(True)
 
 
 def _import(module: str):

@@ -144,8 +144,10 @@ def main(argv=None):
     from .blocks import BlockError, load
     try:
         load()  # every block module and entry point, before anything reads a case
-    except BlockError as e:
-        print(f"anodex: {e}", file=sys.stderr)
+    except BlockError as e:  # (the ranks agree on it: blocks.load)
+        mpi = sys.modules.get("mpi4py.MPI")
+        if mpi is None or not mpi.Is_initialized() or mpi.COMM_WORLD.rank == 0:
+            print(f"anodex: {e}", file=sys.stderr)
         return 2
     args = _parser().parse_args(argv)
     commands = {"sweep": _sweep, "summarize": _summarize, "materials": _materials,

@@ -36,7 +36,7 @@ def closed_form():
 def _run(pythonpath, out, *extra, ranks=1):
     cmd = ["mpirun", "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m", "anodex.cli",
            "run", str(EXAMPLE / "heat.toml"), "-o", str(out), *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=out.parent,
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=out.parent,
                           env={**ENV, "PYTHONPATH": os.pathsep.join(map(str, pythonpath))})
 
 
@@ -85,6 +85,16 @@ def test_the_heat_block_dropped_into_the_package_runs_its_case(tmp_path):
     assert res.returncode != 0 and "Traceback" not in res.stderr
     assert ("anodex: cannot load the block module anodex.models.broken: "
             "ModuleNotFoundError: No module named 'no_such_module'") in res.stderr
+    # one that only one rank cannot import (a node without it) stops both
+    # ranks with its reason (before, the other rank waited until killed)
+    (package / "anodex" / "models" / "broken.py").write_text(
+        "from mpi4py import MPI\n"
+        "if MPI.COMM_WORLD.rank == 1:\n    raise ImportError('not on this node')\n")
+    res = _run([package], tmp_path / "broken2", ranks=2)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert ("anodex: cannot load the block module anodex.models.broken: "
+            "ImportError: not on this node") in res.stderr
+    assert not (tmp_path / "broken2").exists()
     # and without the block the section is unknown
     res = _run([ROOT], tmp_path / "none")
     assert res.returncode != 0 and "unknown section [heat]" in res.stderr
