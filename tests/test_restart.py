@@ -263,3 +263,26 @@ def test_a_one_file_checkpoint_restarts_and_reproduces(uninterrupted, tmp_path):
         a, b = (np.array([r[col] for r in rows]) for rows in (whole, restarted))
         assert np.abs(a - b).max() <= 1e-6 * np.abs(a).max(), col
     assert len(parts(run_dir)[0]) == 2  # the next checkpoint has parts
+
+
+@pytest.mark.serial
+def test_a_1d_restart_appends_to_the_same_series(tmp_path):
+    """An interval's field files hold points as (x, 0) (XDMF has no 1-D
+    geometry): a restart on as many ranks appends to eta.xdmf, and one that
+    changes nothing adds no file.  (The saved points' second column once
+    made every 1-D restart start new pieces eta.r0/.r1/.r2.)"""
+    run_dir, case = tmp_path / "line", tmp_path / "line.toml"
+    case.write_text('[geometry]\nkind = "interval"\nlength = "20 um"\ncells = [60]\n\n'
+                    '[initial]\ninterface_position = "5 um"\n\n'
+                    '[time]\nend = "0.08 s"\ndt_initial = "0.01 s"\ndt_max = "0.01 s"\n\n'
+                    '[output]\nfield_interval = "0.04 s"\n')
+    anodex("run", case, "-o", run_dir)
+    files = sorted(p.name for p in run_dir.iterdir())
+    anodex("run", "--restart", run_dir, "--set", 'time.end="0.12 s"')
+    anodex("run", "--restart", run_dir)
+    added = sorted(set(p.name for p in run_dir.iterdir()) - set(files))
+    assert added == ["case.r1-before.toml"], added
+    meta = json.loads((run_dir / "metadata.json").read_text())
+    assert [r["fields"] for r in meta["restarts"]] == ["appended", "appended"]
+    from anodex.api import load
+    assert load(run_dir).field_times("eta") == pytest.approx([0.0, 0.04, 0.08, 0.12])
