@@ -153,6 +153,10 @@ def main(argv=None):
     commands = {"sweep": _sweep, "summarize": _summarize, "materials": _materials,
                 "check": _check, "info": _info, "mesh": _mesh}
     if args.cmd in commands:
+        # a reader that closes the pipe early (`anodex materials | head`) ends
+        # the listing quietly, as for any Unix tool; PETSc's handler, which
+        # importing the blocks installed, printed an error and MPI_ABORT
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         return commands[args.cmd](args)
     return _run(args, argv)
 

@@ -212,3 +212,13 @@ def test_a_run_that_gives_up_says_why(tmp_path):
     assert "Newton failed" in status["reason"] and "dt_min" in status["reason"]
     log = (out / "run.log").read_text()
     assert "cutting dt" in log and "DIVERGED_MAX_IT" in log
+
+
+def test_a_listing_into_a_closed_pipe_ends_quietly():
+    """`anodex materials | head`: the reader closes the pipe early; the
+    listing ends as any Unix tool's does (SIGPIPE, no message).  Before,
+    PETSc's signal handler printed 'Caught signal number 13 Broken Pipe'
+    and MPI_ABORT (exit 59)."""
+    res = subprocess.run(f"{sys.executable} -m anodex.cli materials | true", shell=True,
+                         capture_output=True, text=True, env=ENV, cwd=HERE.parent, timeout=300)
+    assert "PETSC ERROR" not in res.stderr and "MPI_ABORT" not in res.stderr, res.stderr[-2000:]
