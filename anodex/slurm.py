@@ -119,6 +119,9 @@ def read_site_file(path) -> dict:
     import tomllib
     try:
         data = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise SlurmError(f"--site {path}: no such file (a TOML file of the cluster's settings, "
+                         "e.g. account = \"proj42\")") from None
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise SlurmError(f"--site {path}: {e}") from None
     if "time" in data:
@@ -205,7 +208,9 @@ def write_scripts(sweep, ranks=1, site: Site | None = None, max_parallel=None) -
     q = shlex.quote
     memory = site.mem_per_cpu or memory_per_cpu(d, rows, ranks)
     image, local_scratch = site.image, site.local_scratch
-    binds = [str(d), *sorted(set(site.binds) | files_read(d, rows))]
+    # the pre-warm job reads the sweep file and its base case where they lie
+    inputs = {str(Path(f).resolve().parent) for f in (sweep.source, sweep.base)}
+    binds = [str(d), *sorted((set(site.binds) | files_read(d, rows) | inputs) - {str(d)})]
     anodex = (f"apptainer exec {' '.join(f'--bind {q(b)}' for b in binds)} "
               f"--bind \"{local_scratch}\" {q(str(Path(image).resolve()))} anodex"
               if image else "anodex")

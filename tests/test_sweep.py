@@ -269,7 +269,7 @@ def test_slurm_scripts_carry_what_a_cluster_asks(tmp_path):
                             (["--time", "99:99:99"], "99 is out of range"),
                             (["--time", "1-24:00:00"], "24 is out of range"),
                             (["--bind", str(tmp_path / "nowhere")], "no such directory"),
-                            (["--site", str(tmp_path / "none.toml")], "--site"),
+                            (["--site", str(tmp_path / "none.toml")], "none.toml: no such file"),
                             (["--image", str(tmp_path / "no.sif")], "no such file"),
                             (["--mem-per-cpu", "lots"], "a size such as 4000M"),
                             (["--sbatch=constraint=x"], "an sbatch option such as")):
@@ -280,6 +280,11 @@ def test_slurm_scripts_carry_what_a_cluster_asks(tmp_path):
     anodex("sweep", "slurm", path, "--image", image, "--bind", tmp_path)
     assert (f"apptainer exec --bind {tmp_path / 'runs' / 'site'} --bind {tmp_path} "
             f"--bind \"${{TMPDIR:-/tmp}}\" {image} anodex") in (slurm / "array.sbatch").read_text()
+    # the pre-warm job reads the sweep file and its base case: their directory
+    # is bound without being asked for
+    anodex("sweep", "slurm", path, "--image", image)
+    prewarm = (slurm / "prewarm.sbatch").read_text()
+    assert f"--bind {tmp_path} " in prewarm and f"sweep prewarm {path}" in prewarm, prewarm
     # a site file carries the cluster's settings; options override it
     site = tmp_path / "cluster-site.toml"
     site.write_text('account = "proj7"\nqos = "short"\ntime = "0-02:00:00"\n'
