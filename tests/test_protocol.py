@@ -134,6 +134,24 @@ def test_a_protocol_sets_the_end_of_a_run_that_gives_none():
     assert end_of(["Rest for 1 h"], end="2 h")[0] == 7200.0
 
 
+def test_a_protocol_writes_fields_about_ten_times_per_step():
+    """Without [output] field_interval a protocol writes fields every tenth
+    of its shortest timed step (1 h and 2 h steps: 360 s), never more often
+    than the 10 s default; a given interval is kept.  (The 10 s default
+    wrote 4233 snapshots of a 12 h protocol, each step landing on them.)"""
+    def interval(steps, **output):
+        raw = cycling_case(steps, 1).raw
+        raw["output"] = {k: v for k, v in raw.get("output", {}).items()
+                         if k != "field_interval"} | output
+        case = validate(raw, "<test>")
+        return case.si["output"]["field_interval"], case.provenance.get("output.field_interval", "")
+    value, how = interval(["Plate at 1 mA/cm2 for 1 h", "Strip at 1 mA/cm2 for 2 h or until 0.5 V"])
+    assert value == pytest.approx(360.0) and "shortest timed step" in how
+    assert interval(["Plate at 1 mA/cm2 for 1 min"])[0] == 10.0
+    assert interval(["Strip at 1 mA/cm2 until 0.5 V"])[0] == 10.0
+    assert interval(["Plate at 1 mA/cm2 for 1 h"], field_interval="1 min")[0] == 60.0
+
+
 def _expected_step(t, ends):
     """The protocol step (0-based, over all cycles) a time step ending at t
     belongs to, from the step end times."""
