@@ -140,7 +140,9 @@ def run_sweep(sweep, jobs: int, ranks: int, resume: bool, log=print) -> dict:
     durations, t_start = [], time.time()
 
     def progress():
-        n = {s: sum(r["status"] == s for r in rows) for s in ("DONE", "FAILED")}
+        # (a failed case waiting to run again under --resume counts as waiting)
+        n = {s: sum(r["status"] == s and r["id"] not in todo for r in rows)
+             for s in ("DONE", "FAILED")}
         left = len(todo) + len(running)
         remaining = ""
         if durations and left:

@@ -156,6 +156,12 @@ def test_six_cases_one_failing_then_summary(tmp_path):
     # without --resume a started sweep is not rerun
     again = anodex("sweep", "run", path, check=False)
     assert again.returncode == 2 and "--resume" in again.stderr
+    # with it the failed case runs again, counted as waiting/running, not
+    # also as failed (the counts once summed to 3 of 2 cases)
+    again = anodex("sweep", "run", path, "--resume", "-n", "1", check=False)
+    lines = [line for line in again.stdout.splitlines() if " done, " in line]
+    assert lines[0].startswith("[sweep] 5/6 done, 0 failed, 1 running, 0 waiting"), lines
+    assert lines[-1].startswith("[sweep] 5/6 done, 1 failed, 0 running, 0 waiting"), lines
     out = anodex("summarize", tmp_path / "runs" / "s").stdout
     assert "summary.csv (6 runs)" in out
     with open(tmp_path / "runs" / "s" / "summary.csv", newline="") as f:
