@@ -251,3 +251,13 @@ def test_progress_line_is_asked_for_where_output_is_a_pipe(tmp_path):
                              capture_output=True, env=ENV)
         assert res.returncode == 0, res.stderr[-2000:]
         assert (b"\r\x1b[K" in res.stderr) == in_place, mode
+
+
+def test_the_progress_names_a_missing_front_instead_of_an_infinite_tip():
+    """A stripped-out film (or a bare collector) has no eta = 1/2 contour:
+    its tip is -inf in the time series, and the progress line says so in
+    words ("tip = -inf um" before)."""
+    from anodex.models.phase_field import PhaseField
+    block = PhaseField.__new__(PhaseField)
+    assert block.progress({"tip_position_m": float("-inf")}) == "no metal front"
+    assert block.progress({"tip_position_m": 2.5e-6}) == "tip = 2.500 um"

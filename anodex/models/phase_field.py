@@ -414,4 +414,6 @@ class PhaseField(Block):
         return None
 
     def progress(self, row):
+        if not math.isfinite(row["tip_position_m"]):  # (no metal left, or none yet)
+            return "no metal front"
         return f"tip = {row['tip_position_m'] * 1e6:.3f} um"
