@@ -125,20 +125,35 @@ def _series_panels(run: Path, ts) -> list:
         _against_time(panels, "potential", t, ts)
     _against_time(panels, "sei", t, ts)
     if "nuclei" in ts:
-        def nuclei(a):
-            a.step(t, ts["nuclei"], where="post")
-            a.set(xlabel="t (s)", ylabel="nuclei", title="nuclei born (count)")
-        panels.append(("nuclei", nuclei))
         events = _read_rows(run / "nucleation.csv")
+
+        def nuclei(a):
+            # births at their own times (nucleation.csv); the column counts the
+            # nuclei alive in the state each row solved, so a birth at the end
+            # of a step shows from the next row on
+            born = sorted(float(e["t_s"]) for e in events if e["event"] == "born")
+            if born:
+                a.step([0.0, *born, t[-1]], [0, *range(1, len(born) + 1), len(born)],
+                       where="post", label="born (nucleation.csv)")
+            a.step(t, ts["nuclei"], where="post", linestyle="--", label="alive (time series)")
+            a.set(xlabel="t (s)", ylabel="nuclei", title="nuclei")
+            a.legend(fontsize="small")
+        panels.append(("nuclei", nuclei))
         if any(e["event"] in ("born", "inserted") and e["radius_m"] for e in events):
             def radii(a):
+                every = []
                 for kind, marker in (("born", "."), ("inserted", "o")):
                     pts = [(float(e["t_s"]), float(e["radius_m"]) * 1e9) for e in events
                            if e["event"] == kind and e["radius_m"]]
                     if pts:
                         a.plot(*zip(*pts), marker, label=kind, linestyle="none")
-                a.set(xlabel="t (s)", ylabel="radius (nm)", yscale="log",
+                        every += [r for _, r in pts]
+                # (log only over a decade or more: equal radii read 1.0506x10^0 on every tick)
+                wide = max(every) > 10 * min(every)
+                a.set(xlabel="t (s)", ylabel="radius (nm)", yscale="log" if wide else "linear",
                       title="nucleus radii (nucleation.csv)")
+                if not wide:
+                    _widen_flat(a, 0.05)
                 a.legend(fontsize="small")
             panels.append(("nucleus radii", radii))
     profile = _read_rows(run / "space_charge_profile.csv")
@@ -162,9 +177,10 @@ AGAINST_TIME = {
 
 
 def _against_time(panels, name, t, ts):
-    """Add the panel `name` of AGAINST_TIME if the run records its column."""
+    """Add the panel `name` of AGAINST_TIME if the run records its column
+    with a finite value (a bare collector's tip is -inf throughout)."""
     column, scale, ylabel, title = AGAINST_TIME[name]
-    if column in ts:
+    if column in ts and np.isfinite(ts[column]).any():
         def draw(a):
             a.plot(t, ts[column] * scale)
             a.set(xlabel="t (s)", ylabel=ylabel, title=title)
@@ -291,7 +307,7 @@ def plot_run(run: Path, out: Path | None = None) -> Path:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("run", type=Path)
     ap.add_argument("-o", "--output", type=Path)
     args = ap.parse_args(argv)
