@@ -443,7 +443,7 @@ def _every_rank(message: str) -> list:
     # PETSc's initialisation is collective (it duplicates COMM_WORLD): a rank
     # whose import failed early may not have done it yet; the others did,
     # importing dolfinx
-    from petsc4py import PETSc  # noqa: F401
+    importlib.import_module("petsc4py.PETSc")
     return mpi.COMM_WORLD.allgather(message)
 
 
