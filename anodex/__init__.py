@@ -28,6 +28,6 @@ os.environ.setdefault("SCOTCH_PTHREAD_NUMBER", "1")
 
 
 def __getattr__(name):
-    if name in ("Case", "CaseError", "Result", "RunError", "load", "run"):
+    if name in __all__:  # (__version__ is bound above, so never asked for here)
         return getattr(importlib.import_module(".api", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
