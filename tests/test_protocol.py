@@ -424,3 +424,22 @@ def test_the_progress_counts_the_running_step_by_its_time():
     assert block.fraction_done() == pytest.approx(0.25, abs=1e-9)
     block.steps_done, block.step_start, block.t_seen = 1, 200.0 * internal, 300.0 * internal
     assert block.fraction_done() == pytest.approx(0.75, abs=1e-9)
+
+
+def test_the_progress_counts_a_cut_off_step_by_its_last_cycle():
+    """A step that ends by a potential cut-off has no length beforehand: it
+    counts as 0 in the first cycle, and by its first cycle's length after
+    (plate 200 s, strip until 0.5 V which took 150 s, twice: 3/4 + 1/4 x
+    75/150 once the second strip has run 75 s)."""
+    from helpers import Simulation
+    sim = Simulation(cycling_case(["Plate at 0.1 mA/cm2 for 200 s",
+                                   "Strip at 0.1 mA/cm2 until 0.5 V"], repeat=2))
+    block = next(b for b in sim.pb.blocks if b.name == "electronic_conduction")
+    internal = 1.0 / sim.pb.scales.time
+    block.steps_done, block.step_start, block.t_seen = 1, 200.0 * internal, 300.0 * internal
+    assert block.fraction_done() == pytest.approx(0.25, abs=1e-9)  # (no estimate yet)
+    row = {"cell_potential_V": 0.6, "collector_current_A_m2": -1.0, "step_index": 2,
+           "cycle": 1}
+    assert block.after_step(sim.pb, 10, 350.0 * internal, 1.0, row)  # (the cut-off)
+    block.steps_done, block.step_start, block.t_seen = 3, 550.0 * internal, 625.0 * internal
+    assert block.fraction_done() == pytest.approx(0.75 + 0.25 * 75.0 / 150.0, abs=1e-9)

@@ -318,6 +318,9 @@ class ElectronicConduction(Block):
         # protocol steps finished, the start of the present one (internal
         # time) and the charge passed before it (C/m^2)
         self.steps_done, self.step_start, self.step_charge = 0, 0.0, 0.0
+        # {step's place in the protocol: its last run's length, s}: the
+        # progress line's estimate for a step that ends by a cut-off only
+        self.last_lengths = {}
         self.t_seen = 0.0  # the last accepted step's end (internal time)
         self.log_rows = []
         # the collector is held at a potential at some time of the run: the
@@ -389,6 +392,8 @@ class ElectronicConduction(Block):
         logging.getLogger("anodex").info(
             f"protocol step {row['step_index']}/{len(self.steps)} of cycle {row['cycle']} "
             f"(\"{step_.text}\") ended at t = {pb.scales.to_si(t, 's'):.6g} s: {why}")
+        self.last_lengths[int(self.steps_done) % len(self.steps)] = \
+            pb.scales.to_si(t - self.step_start, "s")
         self.steps_done = int(self.steps_done) + 1
         self.step_start, self.step_charge = t, self.charge
         self.control_jumped = True
@@ -502,12 +507,16 @@ class ElectronicConduction(Block):
 
     def fraction_done(self):
         """Steps finished, plus the running step's share of its time limit
-        where it has one (a `for` time, or a capacity at a fixed current)."""
+        where it has one (a `for` time, or a capacity at a fixed current),
+        else of its length in the last cycle (a step that ends by a
+        potential or current cut-off: an estimate, from the second cycle)."""
         if not self.steps:
             return None
         total = len(self.steps) * self.repeat
         done = int(self.steps_done)
-        limit = self._step().time_limit if done < total else None
+        limit = None
+        if done < total:
+            limit = self._step().time_limit or self.last_lengths.get(done % len(self.steps))
         if limit:
             elapsed = self.pb.scales.to_si(self.t_seen - self.step_start, "s")
             done += min(max(elapsed / limit, 0.0), 1.0)
