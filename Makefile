@@ -24,7 +24,7 @@ export OPENBLAS_NUM_THREADS = 1
 
 # pytest workers of the serial leg (pytest-xdist): one per core
 WORKERS ?= auto
-# a pytest -m expression that narrows both legs (test-compat: "not slow")
+# a pytest -m expression that narrows both legs (test-compat: "not slow and not serial")
 MARK ?=
 
 .PHONY: setup demo test test-compat test-serial test-mpi test-versions bench clean
@@ -60,8 +60,7 @@ test-versions:
 # 1-vs-3-rank comparisons start their own MPI jobs, so MPI is exercised.
 test-compat: setup
 	@$(PY) -c "import dolfinx; print('[test] dolfinx', dolfinx.__version__)"
-	$(MAKE) --no-print-directory test-serial MARK="not slow" \
-		SELECT="not test_hostile_input_is_refused_cleanly"
+	$(MAKE) --no-print-directory test-serial MARK="not slow and not serial"
 
 test-serial:
 	$(PY) -m pytest -q -p no:cacheprovider -n $(WORKERS) $(if $(MARK),-m "$(MARK)") \

@@ -19,6 +19,8 @@ __all__ = ["Case", "CaseError", "Result", "RunError", "__version__", "load", "ru
 # the checkpoint file of a run directory (anodex/checkpoint.py); here so that
 # code that must not start MPI (the sweep driver) can name it
 CHECKPOINT_FILE = "checkpoint.npz"
+# a larger sweep needs --max-cases (it is validated case by case)
+MAX_CASES = 1000
 # PT-Scotch (dolfinx's mesh partitioner) partitions differently from run to run
 # when it uses several threads: the same 2-rank run then took other Krylov
 # and Newton paths (measured: 2501/2499 then 2500/2500 cells of a 50 x 50

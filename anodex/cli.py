@@ -88,7 +88,7 @@ def _parser():
 
 
 def _sweep_parser(sub):
-    from .sweep import MAX_CASES
+    from . import MAX_CASES
     sw = sub.add_parser("sweep", help="parameter sweeps: expand, run (J cases at a time), "
                         "status, SLURM job-array scripts")
     ssub = sw.add_subparsers(dest="action", required=True)
@@ -141,6 +141,9 @@ def _sweep_parser(sub):
 
 
 def main(argv=None):
+    # (--version and --help answer before the physics loads: they work where
+    # the FEniCSx stack is broken)
+    args = _parser().parse_args(argv)
     from .blocks import BlockError, load
     try:
         load()  # every block module and entry point, before anything reads a case
@@ -149,7 +152,6 @@ def main(argv=None):
         if mpi is None or not mpi.Is_initialized() or mpi.COMM_WORLD.rank == 0:
             print(f"anodex: {e}", file=sys.stderr)
         return 2
-    args = _parser().parse_args(argv)
     commands = {"sweep": _sweep, "summarize": _summarize, "materials": _materials,
                 "check": _check, "info": _info, "mesh": _mesh}
     if args.cmd in commands:
@@ -386,6 +388,7 @@ def _prepare_run(args, comm):
             raise CaseError(f"{short(str(run_dir), 200)}: not a run directory"
                             f"{' with a checkpoint' * bool(args.restart)}"
                             f" (needs {' and '.join(needs)})")
+        _on_rank0(comm, lambda: rundir.refuse_if_running(run_dir, which))
         case = load_case(run_dir / "case.toml", overrides)
         _preflight(case, comm.size, args.ignore_memory_limit)
         if args.restart:
@@ -394,8 +397,9 @@ def _prepare_run(args, comm):
                 checkpoint.check_parts(run_dir, case, comm)
             except checkpoint.CheckpointError as e:
                 raise CaseError(str(e)) from None
+            _on_rank0(comm, lambda: rundir.claim(run_dir, which))  # (until the run ends)
         else:
-            _on_rank0(comm, lambda: rundir.clear(rundir.rerun_plan(run_dir)))
+            _on_rank0(comm, lambda: rundir.clear(rundir.rerun_plan(run_dir, hold=True)))
         return case, run_dir
     case = load_case(args.case, overrides)
     outdir = args.output if args.output is not None else f"runs/{case.si['case']['name']}"

@@ -14,16 +14,23 @@ The rules (README, "What anodex guarantees"):
   never anything else: a directory with other files in it is refused, and
   so are ``/``, ``$HOME``, the current directory and its parents, and the
   directory holding the case file (or any parent of it);
-* a path that is a file, not a directory, is refused, never deleted.
+* a path that is a file, not a directory, is refused, never deleted;
+* a run directory a running anodex holds (its lock file, below) is never
+  restarted, rerun or replaced: the lock is an flock(2) on ``.anodex.lock``,
+  which the kernel releases when the run's process ends however it ends (on
+  a file system without flock the directory is not locked).
 
 Nothing here uses MPI: the run decides on rank 0 and broadcasts, the sweep
 driver (which never starts MPI) calls it directly.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import socket
+import time
 from pathlib import Path
 
 from . import CHECKPOINT_FILE
@@ -31,8 +38,9 @@ from .case import listing, name_too_long, short
 
 # what `anodex run` and the postprocessing tools write into a run directory
 # (besides the blocks' field and log files: block_files())
+LOCK_FILE = ".anodex.lock"  # held by the running process (never removed: see claim)
 _FIXED = {"case.toml", "metadata.json", "status.json", "timeseries.csv", "run.log",
-          CHECKPOINT_FILE, "summary.png"}
+          CHECKPOINT_FILE, "summary.png", LOCK_FILE}
 _PATTERNS = (
     re.compile(r"(status\.json|timeseries\.csv|metadata\.json|%s)\.tmp" % re.escape(CHECKPOINT_FILE)),
     re.compile(r"case\.r[0-9]+-before\.toml"),
@@ -172,7 +180,7 @@ def _plan(path, overwrite, case_source, names):
             raise OutputDirError(f"{name}: cannot create the output directory: "
                                  f"{short(str(above), 200)} is {why}")
         return []
-    entries = list(path.iterdir())
+    entries = [e for e in path.iterdir() if e.name != LOCK_FILE]
     if not entries:
         return []
     if (case_source is not None and [e.name for e in entries] == ["case.toml"]
@@ -189,6 +197,7 @@ def _plan(path, overwrite, case_source, names):
     if not is_run_directory(path):
         raise OutputDirError(f"{name}: {again} refused: it does not hold an anodex run (no "
                              "anodex status.json or metadata.json); nothing was deleted")
+    refuse_if_running(path, again)
     fields = run_fields(path)
     foreign = [e.name for e in entries if not is_anodex_file(e, fields)]
     if foreign:
@@ -215,19 +224,26 @@ def prepare(path, overwrite=False, case_source=None) -> Path:
     path = Path(path)
     doomed = plan(path, overwrite, case_source)
     try:
+        if path.is_dir():
+            claim(path, "--overwrite")  # (before anything is removed)
         clear(doomed)
         path.mkdir(parents=True, exist_ok=True)
+        claim(path, "--overwrite")
     except OSError as e:
         raise OutputDirError(f"{short(str(path), 200)}: cannot create the output directory: "
                              f"{e.strerror or e}") from None
     return path
 
 
-def rerun_plan(path) -> list[Path]:
+def rerun_plan(path, hold=False) -> list[Path]:
     """Entries to remove so that the run in `path` can start again from its
-    own case.toml (`anodex run --rerun`): every anodex file but the case."""
+    own case.toml (`anodex run --rerun`): every anodex file but the case
+    (hold: and hold the directory's lock once it passed the checks)."""
     try:
-        return _rerun_plan(Path(path))
+        entries = _rerun_plan(Path(path))
+        if hold:
+            claim(path, "--rerun")
+        return entries
     except OSError as e:
         raise OutputDirError(f"{short(str(path), 200)}: cannot be rerun: "
                              f"{e.strerror or type(e).__name__}") from None
@@ -237,7 +253,7 @@ def _rerun_plan(path):
     name = short(str(path), 200)
     if not (path / "case.toml").is_file():
         raise OutputDirError(f"{name}: --rerun needs a run directory with its case.toml")
-    entries = [e for e in path.iterdir() if e.name != "case.toml"]
+    entries = [e for e in path.iterdir() if e.name not in ("case.toml", LOCK_FILE)]
     if entries and not is_run_directory(path):
         raise OutputDirError(f"{name}: --rerun refused: it does not hold an anodex run")
     fields = run_fields(path)
@@ -246,3 +262,74 @@ def _rerun_plan(path):
         raise OutputDirError(f"{name}: --rerun refused: it holds {listing(sorted(foreign))}, which anodex "
                              "did not write; nothing was deleted")
     return entries
+
+
+# {resolved run directory: the open lock file this process holds}
+_held: dict = {}
+
+
+def _try_lock(path: Path, create=True):
+    """The lock file of `path` opened and flock'ed, None if another process
+    holds it, or "unlocked" where the file system has no flock (or, with
+    create False, where there is no lock file: no run has held it)."""
+    try:
+        fd = os.open(path / LOCK_FILE, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
+    except OSError:  # (a read-only directory: the run itself will say)
+        return "unlocked"
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except OSError:  # (no flock here, e.g. a Lustre mount without -o flock)
+        os.close(fd)
+        return "unlocked"
+
+
+def _busy(path: Path, what: str) -> OutputDirError:
+    try:
+        holder = (path / LOCK_FILE).read_text().strip() or "another process"
+    except OSError:
+        holder = "another process"
+    return OutputDirError(f"{short(str(path), 200)}: {what} refused: a running anodex writes "
+                          f"into it ({holder}); wait for it to end or stop it first (nothing "
+                          "was changed)")
+
+
+def refuse_if_running(path: Path, what: str):
+    """OutputDirError when a running anodex holds `path` (the lock is only
+    tried: claim takes it)."""
+    if path.resolve() in _held:
+        return
+    fd = _try_lock(path, create=False)  # (a check changes nothing on disk)
+    if fd is None:
+        raise _busy(path, what)
+    if fd != "unlocked":
+        os.close(fd)  # (closing releases it)
+
+
+def claim(path, what: str):
+    """Hold `path`'s lock for this process until release(path) or its end;
+    OutputDirError (saying `what` is refused) while another process holds it."""
+    path = Path(path)
+    key = path.resolve()
+    if key in _held:
+        return
+    fd = _try_lock(path)
+    if fd is None:
+        raise _busy(path, what)
+    if fd == "unlocked":
+        return
+    os.ftruncate(fd, 0)
+    os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}, since "
+                 f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+    _held[key] = fd
+
+
+def release(path):
+    """Let go of `path`'s lock (the file stays: removing it would let a
+    second process lock a new file while a third still holds the old one)."""
+    fd = _held.pop(Path(path).resolve(), None)
+    if fd is not None:
+        os.close(fd)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from . import checkpoint, observables, output
+from . import checkpoint, observables, output, rundir
 from .adapt import Adaptor, transfer
 from .blocks import Note
 from .nonlinear import NewtonSolver
@@ -39,21 +39,27 @@ def describe(error: BaseException) -> str:
 def run_case(case, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_line=None,
              restart=False):
     """Run `case` into `outdir`; returns the final status dict.  restart: continue
-    the run in `outdir` from its checkpoint (any number of ranks)."""
+    the run in `outdir` from its checkpoint (any number of ranks; the caller
+    claims its lock, as `anodex run --restart` does).  Rank 0 releases the
+    directory's lock (anodex/rundir.py) when the run ends."""
     zero_d = case.model.without_space_block
-    if zero_d is not None:
-        if restart:
-            raise ValueError(f"a run of {zero_d.without_space} (geometry kind = \"point\") has "
-                             "no checkpoint: run it again with a later [time] end")
-        return zero_d.run_without_space(case, outdir, overwrite, comm, command_line)
-    run = Run(case, outdir, overwrite, comm, restart)
-    run.build(command_line)
     try:
-        return run.loop()
+        if zero_d is not None:
+            if restart:
+                raise ValueError(f"a run of {zero_d.without_space} (geometry kind = \"point\") "
+                                 "has no checkpoint: run it again with a later [time] end")
+            return zero_d.run_without_space(case, outdir, overwrite, comm, command_line)
+        run = Run(case, outdir, overwrite, comm, restart)
+        run.build(command_line)
+        try:
+            return run.loop()
+        finally:
+            # (the solver's PETSc objects freed now: a script may run many cases)
+            if getattr(run, "ns", None) is not None:
+                run.ns.destroy()
     finally:
-        # (the solver's PETSc objects freed now: a script may run many cases)
-        if getattr(run, "ns", None) is not None:
-            run.ns.destroy()
+        if comm.rank == 0:
+            rundir.release(outdir)
 
 
 def _clock(seconds) -> str:

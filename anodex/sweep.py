@@ -39,6 +39,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import MAX_CASES
 from .case import CaseError, dump_toml, read_toml, short, shown, validate
 from .schema import SCHEMA, plain_name
 
@@ -63,7 +64,6 @@ class Sweep:
     no_effect: dict = field(default_factory=dict)
 
 
-MAX_CASES = 1000  # a larger sweep needs --max-cases (it is validated case by case)
 _MAX_ID_BYTES = 200  # ids name directories (and <id>.driver.log): below NAME_MAX = 255
 
 

@@ -144,6 +144,43 @@ def _run_then_signal(tmp_path, signal_number):
     return code, proc.stderr.read().decode(), json.loads((tmp_path / "run" / "status.json").read_text())
 
 
+def test_a_running_run_is_never_restarted_rerun_or_replaced(tmp_path):
+    """While a run writes into its directory, --restart, --rerun and
+    --overwrite are refused (exit 2, one line naming the running process),
+    and the run goes on undisturbed; once it has ended (here by SIGTERM, so
+    the kernel released its lock) --restart continues it."""
+    import signal
+    import time
+    (tmp_path / "case.toml").write_text(case_text(
+        time={"end": '"1000 s"', "stop_tip_fraction": "1"},
+        checkpoint={"every_steps": "2"}, output={"field_interval": '"1000 s"'}))
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "anodex.cli", "run", tmp_path / "case.toml",
+                             "-o", run], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=ENV)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (
+            (run / "checkpoint.npz").exists()
+            and len((run / "timeseries.csv").read_text().splitlines()) > 4):
+        time.sleep(0.1)
+    assert proc.poll() is None, f"the run ended too early: {proc.stderr.read()}"
+    for argv in (["--restart", run], ["--rerun", run],
+                 [tmp_path / "case.toml", "-o", run, "--overwrite"]):
+        res = anodex("run", *argv)
+        assert res.returncode == 2, (argv, res.stdout, res.stderr)
+        assert "a running anodex writes into it (pid " in res.stderr, res.stderr
+        assert "Traceback" not in res.stderr and len(res.stderr.splitlines()) == 1
+        assert proc.poll() is None  # (the run goes on)
+    rows_before = len((run / "timeseries.csv").read_text().splitlines())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 1
+    steps = [int(r["step"]) for r in csv.DictReader((run / "timeseries.csv").open())]
+    assert steps == list(range(len(steps))) and len(steps) + 1 >= rows_before
+    st = json.loads((run / "status.json").read_text())
+    res = anodex("run", "--restart", run, "--set", f"time.max_steps={st['steps'] + 2}")
+    assert res.returncode == 0, res.stderr
+
+
 def _checkpoint_is_the_last_row(run):
     """The checkpoint written on the signal holds the last accepted step: its
     step and time are the time series' last row (read independently)."""
@@ -188,11 +225,22 @@ def test_ctrl_c_ends_the_run_with_one_line_and_a_checkpoint(tmp_path):
     _checkpoint_is_the_last_row(run)
 
 
-def test_version():
+def test_version(tmp_path):
+    """--version answers without loading the physics: also where the
+    FEniCSx stack is broken (here a dolfinx that fails to import)."""
     from anodex import __version__
     res = subprocess.run([sys.executable, "-m", "anodex.cli", "--version"], cwd=ROOT,
                          capture_output=True, text=True, env=ENV)
     assert res.returncode == 0 and res.stdout.strip() == f"anodex {__version__}"
+    (tmp_path / "dolfinx").mkdir()
+    (tmp_path / "dolfinx" / "__init__.py").write_text("raise ImportError('broken stack')\n")
+    broken = {**ENV, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    res = subprocess.run([sys.executable, "-m", "anodex.cli", "--version"], cwd=ROOT,
+                         capture_output=True, text=True, env=broken)
+    assert res.returncode == 0 and res.stdout.strip() == f"anodex {__version__}", res.stderr
+    res = subprocess.run([sys.executable, "-m", "anodex.cli", "info"], cwd=ROOT,
+                         capture_output=True, text=True, env=broken)
+    assert res.returncode != 0 and "broken stack" in res.stdout + res.stderr  # (it was used)
 
 
 def test_console_levels_and_the_progress_line(tmp_path):
