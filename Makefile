@@ -51,16 +51,17 @@ test: setup
 test-versions:
 	bash tools/test-versions.sh
 
-# The older dolfinx generations in the chroots of `make test-versions`: the
-# serial leg without the long verification runs (`slow`, each a repeat of a
-# faster test's code path on a finer or longer problem) and without the
-# hostile-input corpus (321 command lines refused before any compute by the
-# case validation, pure Python the same on every dolfinx: 4 of the native
-# leg's 17 minutes; the native leg runs it whole).  Its 1-vs-2 and
-# 1-vs-3-rank comparisons start their own MPI jobs, so MPI is exercised.
+# The other dolfinx generations in the chroots of `make test-versions`: the
+# tests that run in one process, without the long verification runs (`slow`,
+# each a repeat of a faster test's code path on a finer or longer problem),
+# plus the `compat` few of the `serial` tests (1-vs-2-rank comparisons of
+# each model, restarts across rank counts, mesh files and 3-D), which start
+# their own MPI jobs.  The other serial tests (the hostile corpus, sweeps,
+# the command line, ParaView) exercise anodex's own Python, the same on every
+# dolfinx; the native leg runs everything.
 test-compat: setup
 	@$(PY) -c "import dolfinx; print('[test] dolfinx', dolfinx.__version__)"
-	$(MAKE) --no-print-directory test-serial MARK="not slow and not serial"
+	$(MAKE) --no-print-directory test-serial MARK="not slow and (not serial or compat)"
 
 test-serial:
 	$(PY) -m pytest -q -p no:cacheprovider -n $(WORKERS) $(if $(MARK),-m "$(MARK)") \

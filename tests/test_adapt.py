@@ -237,6 +237,7 @@ def test_a_damaged_adapted_checkpoint_is_refused(tmp_path):
 
 
 @pytest.mark.serial
+@pytest.mark.compat
 def test_adaptive_run_restarts_on_another_rank_count(tmp_path):
     """An adaptive run on 2 ranks stopped at 0.15 s, continued with --restart
     on 3 ranks to 0.22 s (3 ranks read 2 parts) and on 1 rank to 0.3 s (1

@@ -68,6 +68,7 @@ def test_tracer_steady_state_matches_the_analytic_answer(tracer, mpi_tmp_path):
 
 
 @pytest.mark.serial
+@pytest.mark.compat
 def test_tracer_on_two_ranks_gives_the_serial_series(tracer, tmp_path):
     """The block in its own script under mpirun (no edit of solver/)."""
     case = tmp_path / "tracer.toml"

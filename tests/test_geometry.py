@@ -179,6 +179,7 @@ def test_xdmf_mesh_groups_are_named_by_number(mpi_tmp_path):
 
 
 @pytest.mark.serial
+@pytest.mark.compat
 @pytest.mark.parametrize("case,steps", [(POLY, 5), (BOX, 4)])
 def test_mesh_file_and_3d_cases_run_alike_on_one_and_two_ranks(tmp_path, case, steps):
     """The polycrystal mesh and the 3-D box: the same series on 1 and 2 ranks."""

@@ -200,6 +200,7 @@ def test_a_bare_collector_charges_its_double_layer_at_i_over_c(mpi_tmp_path):
 
 
 @pytest.mark.serial
+@pytest.mark.compat
 def test_stripping_results_are_the_same_on_1_and_2_ranks(tmp_path):
     """A 1 um Li film stripped at -100 A/m^2 to "metal depleted" (the
     multiplier, the double layers, the stop) through the command line on 1

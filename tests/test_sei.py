@@ -387,6 +387,7 @@ def test_a_growing_disc_stretches_its_sei_and_keeps_l_times_r(tmp_path):
 
 
 @pytest.mark.serial
+@pytest.mark.compat
 def test_sei_results_are_the_same_on_1_and_2_ranks(tmp_path):
     """A random SEI on a 2-D front through the command line on 1 and 2
     ranks: every SEI and deposition column agrees to 1e-8 relative."""

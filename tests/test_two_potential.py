@@ -369,6 +369,7 @@ def test_galvanostatic_collector_is_an_equipotential_foil():
 
 
 @pytest.mark.serial
+@pytest.mark.compat
 def test_two_potential_results_are_the_same_on_1_and_2_ranks(tmp_path):
     """The 2-D disc case through the command line on 1 and 2 ranks: every
     integral column agrees to 1e-8 relative (the partition changes only the

@@ -109,6 +109,7 @@ def test_the_run_stops_when_the_interface_supersaturates():
 
 
 @pytest.mark.serial
+@pytest.mark.compat
 def test_one_and_two_ranks_agree(tmp_path):
     """(At the generic Newton tolerance, 1e-6, the ranks differ by 5e-7 in the
     amount: Newton stops at different iterates; at 1e-9 they agree to 1e-8.)"""

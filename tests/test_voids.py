@@ -144,6 +144,7 @@ def test_the_contact_is_the_stripped_volume_over_the_void_height_whatever_the_wi
 
 
 @pytest.mark.serial
+@pytest.mark.compat
 def test_one_and_two_ranks_agree(tmp_path):
     case = voids_case(2e6, -10.0, end=20.0, cells=100, solver={"newton_tolerance": 1e-9})
     assert_same_on_1_and_2_ranks(case, tmp_path, ["contact_fraction", "void_volume_m3_m2",

@@ -2,9 +2,9 @@
 # The test suite on every dolfinx generation anodex supports: Debian 12
 # natively (0.5.2) runs all of it (`make test`: serial, then 2 ranks);
 # Debian 13 (0.9) and Debian unstable (newest packaged), in chroots
-# (tools/debian-chroot.sh), run `make test-compat`: the serial leg without
-# the `slow` verification runs (its own 1-vs-2/3-rank comparisons start MPI
-# jobs).  That keeps CI within ~25 minutes on 2 cores.
+# (tools/debian-chroot.sh), run `make test-compat` (Makefile: the tests
+# that run in one process without the `slow` verification runs, plus the
+# `compat` 1-vs-2-rank comparisons).
 # A chroot that cannot be built prints SKIPPED with the reason; every leg
 # that was built must pass.  Ends with one summary line per leg.
 set -uo pipefail
