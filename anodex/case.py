@@ -470,7 +470,8 @@ def _cross_checks(si, given=frozenset(), from_cli=SetKeys()) -> list[str]:
     selected = blocks.block_classes(si)
     for block in selected:
         errors += block.check(si, given)
-    errors += _model_checks(si) + _adaptivity_checks(si) + _output_checks(si)
+    errors += (_model_checks(si) + _adaptivity_checks(si) + _output_checks(si)
+               + _program_checks(si, selected, from_cli))
     if errors or si["geometry"]["kind"] == "point":
         return errors
     errors += _boundary_checks(si, selected)
@@ -480,6 +481,18 @@ def _cross_checks(si, given=frozenset(), from_cli=SetKeys()) -> list[str]:
     for block in selected:
         errors += block.resolution_checks(si, info)[0]
     return errors
+
+
+def _program_checks(si, selected, from_cli) -> list[str]:
+    """A [protocol] the model cannot run is an error, not the warning of an
+    unused key: the run would go on under the case's own control, not the
+    cycling asked for."""
+    if not si["protocol"]["steps"] or any("protocol" in b.params for b in selected):
+        return []
+    runner = next(b for b in blocks.registered() if "protocol" in b.params)
+    return [f"{_where('protocol', 'steps', from_cli)}: this model cannot run a protocol "
+            f"({runner.unselected(si)}); the two-potential model can "
+            "(cases/li_llzo_cycling.toml): use it, or remove [protocol]"]
 
 
 def _boundary_checks(si, selected) -> list[str]:
@@ -640,14 +653,35 @@ def apply_overrides(data: dict, overrides: dict, source: str, way="--set {}") ->
 SET_KEY = re.compile(r"[a-z_]+\.[a-z_0-9]+")
 
 
-def load_case(path: str | Path | None = None, overrides: dict | None = None) -> Case:
-    """Read and validate a case file (None: the embedded default case)."""
+def load_case(path: str | Path | None = None, overrides: dict | None = None,
+              rederive=False) -> Case:
+    """Read and validate a case file (None: the embedded default case).
+    rederive: a run's resolved case.toml, whose derived keys are derived again
+    (from the overrides too: a restart that adds protocol cycles gets the
+    later end)."""
     if path is None:
         text = resources.files(__package__).joinpath("data/default_case.toml").read_text()
         written = tomllib.loads(text)
     else:
         written = read_toml(path)
+        if rederive:
+            for section, key in derived_keys(Path(path).read_text()):
+                written.get(section, {}).pop(key, None)
     return _validated(None if path is None else str(path), written, overrides or {})
+
+
+def derived_keys(text: str) -> set:
+    """(section, key) of the lines dump_toml marked `# derived: ...`."""
+    out, section = set(), None
+    for line in text.splitlines():
+        head = re.fullmatch(r"\[(\w+)\]", line.strip())
+        if head:
+            section = head.group(1)
+            continue
+        assignment, sep, comment = line.rpartition("  # ")
+        if section and sep and comment.startswith("derived: "):
+            out.add((section, assignment.split("=", 1)[0].strip()))
+    return out
 
 
 def _validated(path, written, overrides, way="--set {}") -> Case:
@@ -703,7 +737,8 @@ def reference_markdown() -> str:
              "Defaults are the published Hong & Viswanathan (2018) input in SI units. "
              "Every number must be finite and inside its range (SI units, closed "
              "interval); a case that gives a key with no effect in its configuration "
-             "gets a warning (an error for `height` on an interval). The block column "
+             "gets a warning (an error for `height` on an interval, and for a `[protocol]` "
+             "the model cannot run). The block column "
              "names the physics block that declares a key (blank: generic).", ""]
     for section, params in SCHEMA.items():
         lines += [f"## [{section}]", "",

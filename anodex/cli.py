@@ -389,7 +389,7 @@ def _prepare_run(args, comm):
                             f"{' with a checkpoint' * bool(args.restart)}"
                             f" (needs {' and '.join(needs)})")
         _on_rank0(comm, lambda: rundir.refuse_if_running(run_dir, which))
-        case = load_case(run_dir / "case.toml", overrides)
+        case = load_case(run_dir / "case.toml", overrides, rederive=True)
         _preflight(case, comm.size, args.ignore_memory_limit)
         if args.restart:
             _on_rank0(comm, lambda: checkpoint.check(run_dir, case))

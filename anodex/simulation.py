@@ -286,7 +286,7 @@ class Run:
         every 10 s, and at the end (run.log's per-step DEBUG lines are
         written by step)."""
         t, now = self.stepper.t, time.perf_counter()
-        end = t >= self.t_end * (1 - 1e-12)
+        end = t >= self.t_end * (1 - 1e-12) or self.done() is not None
         to_file = now - self.last_report > 10 or end
         if not (to_file or (output.CONSOLE_IS_TERMINAL and now - self.last_shown > 1)):
             return
@@ -294,11 +294,13 @@ class Run:
         if to_file:
             self.last_report = now
         extra = "".join(f", {p}" for p in (b.progress(row) for b in self.pb.blocks) if p)
-        # how far: the time's fraction, or a block's program's when further
-        # (a protocol that ends by cut-offs, whose [time] end is a bound)
+        # how far: the time's fraction, or a block's program's when further or
+        # when the program set [time] end (a protocol that ends by cut-offs,
+        # whose end is only a bound: its time fraction says nothing)
         programs = [f for f in (b.fraction_done() for b in self.pb.blocks) if f is not None]
         program = max(programs, default=0.0)
-        if programs and program >= t / self.t_end:  # (a block's steps: a protocol's)
+        end_derived = self.case.provenance.get("time.end", "").startswith("derived")
+        if programs and (end_derived or program >= t / self.t_end):  # (a protocol's steps)
             where, pace = f" ({100 * program:.1f} % of the steps)", program
         else:  # (the pace of this run, which may be a restart: from t_start)
             where = f" of {self.seconds(self.t_end):.4g} s ({100 * t / self.t_end:.1f} %)"

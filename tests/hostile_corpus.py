@@ -258,6 +258,10 @@ for cid, lines, frag in (
         ("protocol-repeat-zero", 'steps = ["Rest for 1 s"]\nrepeat = 0', "[protocol] repeat"),
         ("protocol-longer-than-the-run", 'steps = ["Rest for 2 h"]', "[time] end")):
     bad_case(cid, PROTOCOL_CASE + lines + "\n", frag)
+# (the published single-potential model has no collector circuit to cycle)
+bad_case("protocol-on-a-model-without-a-circuit",
+         case_text() + '[protocol]\nsteps = ["Rest for 1 s"]\n', "[protocol] steps",
+         "cannot run a protocol")
 
 # ---- case files: PETSc options ------------------------------------------------------
 for cid, opts, frag in (

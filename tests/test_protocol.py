@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from mpi4py import MPI
 
 from conftest import read_timeseries
 from helpers import assert_same_on_1_and_2_ranks
@@ -37,7 +38,7 @@ def cycling_case(steps, repeat=1, metal="Li", film="4 um", control=None, end="1 
         "reaction": {"exchange_current_density": "10 A/m^2"},
         "collector": {"control": control} if control else {},
         "protocol": {"steps": steps, "repeat": repeat} if steps else {},
-        "time": {"end": end, "dt_max": "1 s"},
+        "time": {"dt_max": "1 s", **({"end": end} if end else {})},
         "solver": {"newton_tolerance": 1e-8},
         "output": {"field_interval": "10000 s"},
     }
@@ -336,6 +337,41 @@ def test_running_out_of_metal_ends_the_strip_and_the_protocol_goes_on(mpi_tmp_pa
     alone, status = run(cycling_case(None, film="1 um", end="2 h", collector={
         "control": "galvanostatic", "current_density": "-2 mA/cm2"}), mpi_tmp_path / "alone")
     assert status["status"] == "stopped" and "metal depleted" in status["reason"], status
+
+
+def test_the_progress_of_a_protocol_that_ends_by_cut_offs_counts_steps(mpi_tmp_path):
+    """Its [time] end is a bound (1e10 s), not a length: the progress line
+    counts the protocol's steps instead, and is printed when the protocol
+    ends (before: "t = 930 s of 1e+10 s (0.0 %) ... ETA ~6932:10:39")."""
+    path = mpi_tmp_path / "cut"
+    _, status = run(cycling_case(["Strip at 2 mA/cm2 until 0.5 V"], film="1 um", end=None),
+                    path)
+    assert "protocol finished" in status["reason"], status
+    if MPI.COMM_WORLD.rank == 0:
+        lines = [line for line in (path / "run.log").read_text().splitlines()
+                 if " INFO t = " in line]
+        assert lines and all("of the steps" in line and "1e+10" not in line for line in lines)
+        assert "(100.0 % of the steps)" in lines[-1]
+
+
+def test_a_finished_protocol_restarted_with_more_cycles_runs_them(mpi_tmp_path):
+    """The run's end was derived from its protocol (1 cycle of 10 s); a
+    restart with repeat = 3 derives it again (30 s) and runs cycles 2 and 3
+    (before, the resolved case.toml's end held it at the first cycle's)."""
+    from anodex.case import load_case
+    path = mpi_tmp_path / "more"
+    case = cycling_case(["Plate at 10 mA/cm2 for 5 s", "Rest for 5 s"], end=None)
+    assert case.si["time"]["end"] == pytest.approx(10.0)
+    ts, status = run(case, path)
+    assert "protocol finished" in status["reason"] and max(ts["cycle"]) == 1
+    again = load_case(path / "case.toml", {"protocol.repeat": 3}, rederive=True)
+    assert again.si["time"]["end"] == pytest.approx(30.0)
+    run_case(again, path, restart=True)
+    rows = read_timeseries(path)
+    assert max(r["cycle"] for r in rows) == 3
+    assert rows[-1]["t_s"] == pytest.approx(30.0, rel=1e-9)
+    assert "protocol finished: 2 step(s) x 3" in json.loads(
+        (path / "status.json").read_text())["reason"]
 
 
 def test_a_finished_protocol_extended_in_time_takes_no_step(mpi_tmp_path):
