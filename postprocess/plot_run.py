@@ -124,6 +124,16 @@ def _series_panels(run: Path, ts) -> list:
     elif "cell_potential_V" in ts:
         _against_time(panels, "potential", t, ts)
     _against_time(panels, "sei", t, ts)
+    if "contact_fraction" in ts:
+        def contact(a):
+            a.plot(t, ts["contact_fraction"], label="contact (metal touching electrolyte)")
+            if "void_fraction" in ts:
+                a.plot(t, ts["void_fraction"], linestyle="--", label="voids (of the interface)")
+            a.set(xlabel="t (s)", ylabel="fraction of the interface", ylim=(-0.02, 1.02),
+                  title="contact and voids")
+            a.legend(fontsize="small")
+        panels.append(("contact", contact))
+    _against_time(panels, "interface resistance", t, ts)
     if "nuclei" in ts:
         events = _read_rows(run / "nucleation.csv")
 
@@ -172,7 +182,9 @@ AGAINST_TIME = {
     "deposit": ("deposit_thickness_m", 1e6, "deposit thickness (um)", "metal deposited"),
     "tip": ("tip_position_m", 1e6, "tip x (um)", "eta = 1/2 tip position"),
     "potential": ("cell_potential_V", 1.0, "cell potential (V)", "collector potential"),
-    "sei": ("sei_thickness_m", 1e9, "mean SEI thickness (nm)", "SEI growth"),
+    "sei": ("sei_thickness_m", 1e9, "mean SEI thickness (nm)", "SEI: mean thickness"),
+    "interface resistance": ("interface_resistance_ohm_cm2", 1.0,
+                             "interface resistance (Ohm cm^2)", "interface resistance"),
 }
 
 

@@ -39,6 +39,8 @@ PANEL_CASES = [
     ("tests/data/nucleation_tiny_two_potential.toml",
      {"time.end": "30 s", "collector.control": "galvanostatic",
       "collector.current_density": "20 A/m^2"}, {"nuclei", "nucleus radii"}),
+    ("cases/li_argyrodite_stripping.toml", {"geometry.cells": [100], "time.end": "60 s"},
+     {"contact", "interface resistance", "potential"}),
 ]
 
 
@@ -47,8 +49,8 @@ PANEL_CASES = [
                          ids=lambda v: Path(v).stem if isinstance(v, str) else "")
 def test_plot_run_draws_a_panel_for_every_model(path, overrides, expected, tmp_path):
     """Cycling (potential against capacity), a 3-D run (its mid-depth slice),
-    SEI, a space-charge layer and nucleation each get their panels, and the
-    figure is written."""
+    SEI, a space-charge layer, nucleation and stripping with voids (contact,
+    interface resistance) each get their panels, and the figure is written."""
     from mpi4py import MPI
     from postprocess.plot_run import panels, plot_run
     run_case(load_case(ROOT / path, overrides), tmp_path / "run", comm=MPI.COMM_SELF)
