@@ -4,9 +4,9 @@ Each case runs as `mpirun -n N python -m mpi4py -m anodex.cli run ...` in a
 child process (one case per process: a crash or a kill of one case never
 touches the others or the driver).  The truth about a case is its own
 status.json; the manifest is refreshed from it.  So a killed driver loses
-nothing: `--resume` marks finished cases DONE without rerunning them,
-continues interrupted ones from their checkpoint (`anodex run --restart`)
-and reruns failed or never-started ones.
+nothing: `--resume` marks finished cases DONE without rerunning them and
+runs every other one again: from its checkpoint where it has one (an
+interrupted or failed run: `anodex run --restart`), else from the start.
 
 The children get SIGKILL when the driver dies (Linux PR_SET_PDEATHSIG), so
 a killed driver leaves no case running unattended.  The driver itself never

@@ -278,7 +278,7 @@ def to_si(value, dimension: str) -> float:
     factor, dim = parse_unit(unit)
     if dim != want:
         hint = ("; degrees Celsius are written \"degC\" (\"25 degC\")"
-                if unit == "C" and want == _dim(K=1) else "")
+                if want == _dim(K=1) and unit.rstrip(".").endswith("C") else "")
         raise UnitError(f"unit '{unit}' is {format_dimension(dim)}, "
                         f"but this key needs {_needed(dimension, want)}{hint}")
     if not math.isfinite(number * factor) or (number != 0 and number * factor == 0):

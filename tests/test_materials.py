@@ -212,3 +212,12 @@ def test_every_source_names_a_reference():
         assert "seed" not in text, source
         cited.update(keys)
     assert cited <= set(refs) and {"seed 000", "seed 002", "seed 003", "seed 004"} <= cited
+
+
+def test_a_misspelt_material_name_gets_a_suggestion():
+    """`anodex materials llzo`: the names are case-sensitive, the error says
+    which one was meant (and lists them all)."""
+    with pytest.raises(materials.MaterialError, match="did you mean 'LLZO'"):
+        materials.describe("llzo")
+    with pytest.raises(materials.MaterialError, match="did you mean 'Li'"):
+        materials.describe("li")

@@ -58,6 +58,7 @@ def test_dimensionless_may_be_bare_number():
     ("8.3 J/degC", "J/K", "inside a unit write K"),
     ("-300 degC", "K", "below absolute zero"),
     ("25 C", "K", 'degrees Celsius are written "degC"'),
+    ("25 deg C", "K", 'degrees Celsius are written "degC"'),
     ("1 cm 2", "m^2", "unexpected '2'"),
     ("3 mAh", "A/m^2", "needs A/m^2"),
     # what each side is, by name where it has one

@@ -21,6 +21,8 @@ or more points, Ea is the least-squares fit of ln(sigma T) against 1/T
 """
 from __future__ import annotations
 
+import difflib
+
 import math
 import re
 import tomllib
@@ -326,5 +328,9 @@ def describe(name: str) -> str:
             add(f"  notes: {e.notes}", e.notes)
         return _with_references(lines, sources)
     shown = (name if name.isprintable() else repr(name)[1:-1])[:60] + ("..." if len(name) > 60 else "")
-    raise MaterialError(f"unknown material '{shown}'; metals: {', '.join(metals())}; "
+    known = [*metals(), *electrolytes()]
+    near = ([k for k in known if k.lower() == name.lower()]
+            or difflib.get_close_matches(name, known, n=1))
+    guess = f" (did you mean '{near[0]}'? names are case-sensitive)" if near else ""
+    raise MaterialError(f"unknown material '{shown}'{guess}; metals: {', '.join(metals())}; "
                         f"electrolytes: {', '.join(electrolytes())}")
