@@ -57,6 +57,12 @@ def _time_problem(limit: str) -> str | None:
         if top is not None and value >= top:
             return f"{value} is out of range (hours < 24 after a day count, minutes and " \
                    "seconds < 60)"
+    units = (3600, 60, 1) if days else {1: (60,), 2: (60, 1), 3: (3600, 60, 1)}[len(parts)]
+    seconds = int(days or 0) * 86400 + sum(v * u for v, u in zip(parts, units))
+    if seconds <= SIGNAL_LEAD_S:
+        return (f"{seconds} s, not more than the {SIGNAL_LEAD_S} s before the limit at which "
+                "the job is told to checkpoint and stop (--signal=TERM@"
+                f"{SIGNAL_LEAD_S}): the run would have no time")
     return None
 
 

@@ -274,6 +274,8 @@ def test_slurm_scripts_carry_what_a_cluster_asks(tmp_path):
     for option, message in ((["--time", "2h"], "--time '2h': not a SLURM time limit"),
                             (["--time", "99:99:99"], "99 is out of range"),
                             (["--time", "1-24:00:00"], "24 is out of range"),
+                            (["--time", "00:00:30"], "30 s, not more than the 120 s"),
+                            (["--time", "2"], "120 s, not more than the 120 s"),
                             (["--bind", str(tmp_path / "nowhere")], "no such directory"),
                             (["--site", str(tmp_path / "none.toml")], "none.toml: no such file"),
                             (["--image", str(tmp_path / "no.sif")], "no such file"),

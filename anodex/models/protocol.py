@@ -75,7 +75,10 @@ class Step:
         if "capacity" in cutoffs and abs(capacity) >= cutoffs["capacity"] * (1 - 1e-9):
             return f"capacity {abs(capacity) / 3.6e4:.4g} mAh/cm2 reached"
         if self.time_limit is not None and elapsed >= self.time_limit * (1 - 1e-9):
-            return "capacity reached" if self.duration is None else "time reached"
+            if self.duration is None or self.time_limit < self.duration:
+                # (its time at the fixed current: worded as the capacity branch)
+                return f"capacity {cutoffs['capacity'] / 3.6e4:.4g} mAh/cm2 reached"
+            return "time reached"
         if "current" in cutoffs and abs(current) <= cutoffs["current"]:
             return f"current {abs(current) / 10:.4g} mA/cm2 below the cut-off"
         limit = cutoffs.get("potential")
