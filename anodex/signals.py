@@ -1,5 +1,6 @@
-"""Signals that end a run: SIGTERM (a batch system's time limit, `kill`) and
-SIGINT (Ctrl-C).  A signal raises Terminated at a safe point; inside a
+"""Signals that end a run: SIGTERM (a batch system's time limit, `kill`),
+SIGUSR1 and SIGUSR2 (a batch system's warning before its limit, e.g. SLURM's
+`--signal=USR1@120`; mpirun passes them on to the ranks) and SIGINT (Ctrl-C).  A signal raises Terminated at a safe point; inside a
 critical section (``deferred``: a step's outputs, the stepper's history
 shift) it is only remembered and raised at the section's end, so a run
 always ends on a consistent state that a checkpoint can hold."""
@@ -16,7 +17,8 @@ class Terminated(BaseException):
 
 
 # what a signal that ends a run is called in status.json
-SIGNAL_REASONS = {signal.SIGTERM: "terminated by SIGTERM", signal.SIGINT: "interrupted (SIGINT)"}
+SIGNAL_REASONS = {signal.SIGTERM: "terminated by SIGTERM", signal.SIGINT: "interrupted (SIGINT)",
+                  signal.SIGUSR1: "terminated by SIGUSR1", signal.SIGUSR2: "terminated by SIGUSR2"}
 _signalled = []  # signals received (the handler's exception may reach us wrapped)
 _writing = []  # inside deferred(): the signal waits for its end
 # raise at once (one rank); several ranks only remember the signal and stop
@@ -35,7 +37,7 @@ def interrupted() -> bool:
 
 
 def terminate_on_signals(ranks=1) -> dict:
-    """Raise Terminated on SIGTERM and SIGINT.  Raised inside a PETSc callback
+    """Raise Terminated on SIGTERM, SIGUSR1/2 and SIGINT.  Raised inside a PETSc callback
     it comes back as a PETSc error (petsc4py 3.25), or as a failed Newton
     solve that the stepper would retry with a smaller step (a KeyboardInterrupt
     did so, measured), so the signal is also remembered: describe() reports

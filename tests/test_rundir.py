@@ -211,6 +211,17 @@ def test_sigterm_ends_the_run_with_its_reason_and_a_checkpoint(tmp_path):
     assert steps == list(range(st["steps"] + 3))  # no gap, no duplicate
 
 
+def test_sigusr1_ends_the_run_as_sigterm_does(tmp_path):
+    """A batch system's warning before its limit (SLURM --signal=USR1@T):
+    status.json says why, and the checkpoint of the last step is written
+    (before, the process died of it with status.json still "running")."""
+    import signal
+    code, err, st = _run_then_signal(tmp_path, signal.SIGUSR1)
+    assert code == 1 and "Traceback" not in err
+    assert st["status"] == "failed" and st["reason"] == "terminated by SIGUSR1"
+    _checkpoint_is_the_last_row(tmp_path / "run")
+
+
 def test_ctrl_c_ends_the_run_with_one_line_and_a_checkpoint(tmp_path):
     """Ctrl-C (SIGINT): exit status 130, one line naming status.json and the
     restart that continues from the checkpoint written then, no traceback."""
