@@ -155,6 +155,10 @@ class Block:
     standalone_section: str | None = None
     result_files: tuple = ()  # the files final_results() writes
     reads_keys_of: tuple = ()  # blocks whose case keys this one reads too
+    # (section, key) that ask for this block: a case that sets one in a model
+    # without the block is refused (its other unused keys only get a warning),
+    # e.g. a [protocol] that nothing would run
+    required_by: tuple = ()
     # part of the default model ([model] blocks unset): the grand-potential
     # electrodeposition model of Hong & Viswanathan (2018)
     in_default_model: bool = False

@@ -471,7 +471,7 @@ def _cross_checks(si, given=frozenset(), from_cli=SetKeys()) -> list[str]:
     for block in selected:
         errors += block.check(si, given)
     errors += (_model_checks(si) + _adaptivity_checks(si) + _output_checks(si)
-               + _program_checks(si, selected, from_cli))
+               + _required_block_checks(si, selected, given, from_cli))
     if errors or si["geometry"]["kind"] == "point":
         return errors
     errors += _boundary_checks(si, selected)
@@ -483,16 +483,15 @@ def _cross_checks(si, given=frozenset(), from_cli=SetKeys()) -> list[str]:
     return errors
 
 
-def _program_checks(si, selected, from_cli) -> list[str]:
-    """A [protocol] the model cannot run is an error, not the warning of an
-    unused key: the run would go on under the case's own control, not the
-    cycling asked for."""
-    if not si["protocol"]["steps"] or any("protocol" in b.params for b in selected):
-        return []
-    runner = next(b for b in blocks.registered() if "protocol" in b.params)
-    return [f"{_where('protocol', 'steps', from_cli)}: this model cannot run a protocol "
-            f"({runner.unselected(si)}); the two-potential model can "
-            "(cases/li_llzo_cycling.toml): use it, or remove [protocol]"]
+def _required_block_checks(si, selected, given, from_cli) -> list[str]:
+    """A key that asks for a block the model lacks (Block.required_by) is
+    an error, not the warning of an unused key: the run would go on without
+    what the key asks for (a [protocol] that nothing runs)."""
+    return [f"{_where(section, key, from_cli)}: this model cannot act on it "
+            f"({block.unselected(si)}); add the block, or remove the key"
+            for block in blocks.registered() if block not in selected
+            for section, key in block.required_by
+            if _set_differently(si, given, section, key)]
 
 
 def _boundary_checks(si, selected) -> list[str]:
@@ -737,8 +736,8 @@ def reference_markdown() -> str:
              "Defaults are the published Hong & Viswanathan (2018) input in SI units. "
              "Every number must be finite and inside its range (SI units, closed "
              "interval); a case that gives a key with no effect in its configuration "
-             "gets a warning (an error for `height` on an interval, and for a `[protocol]` "
-             "the model cannot run). The block column "
+             "gets a warning (an error for `height` on an interval, and for a key that "
+             "asks for a block the model lacks, such as `[protocol] steps`). The block column "
              "names the physics block that declares a key (blank: generic).", ""]
     for section, params in SCHEMA.items():
         lines += [f"## [{section}]", "",

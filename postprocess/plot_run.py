@@ -124,6 +124,14 @@ def _series_panels(run: Path, ts) -> list:
     elif "cell_potential_V" in ts:
         _against_time(panels, "potential", t, ts)
     _against_time(panels, "sei", t, ts)
+    along = _sei_along_the_interface(run)
+    if along is not None:
+        def sei_profile(a):
+            y, thickness, tf = along
+            a.plot(y * 1e6, thickness * 1e9, marker=".")
+            a.set(xlabel="y along the interface (um)", ylabel="SEI thickness (nm)",
+                  title=f"SEI along the interface (eta = 1/2) at t = {tf:.6g} s")
+        panels.append(("sei profile", sei_profile))
     if "contact_fraction" in ts:
         def contact(a):
             a.plot(t, ts["contact_fraction"], label="contact (metal touching electrolyte)")
@@ -186,6 +194,22 @@ AGAINST_TIME = {
     "interface resistance": ("interface_resistance_ohm_cm2", 1.0,
                              "interface resistance (Ohm cm^2)", "interface resistance"),
 }
+
+
+def _sei_along_the_interface(run: Path, bins=60):
+    """(y, SEI thickness, t) at the front of a 2-D or 3-D run's last output:
+    in each of `bins` strips across y, the node whose eta is nearest 1/2."""
+    if not (run / "sei_thickness.xdmf").exists():
+        return None
+    points, fields = read_last_fields(run, ["eta", "sei_thickness"])
+    if len(fields) < 2 or points.shape[1] < 2 or np.ptp(points[:, 1]) == 0:
+        return None
+    (tf, eta), (_, thickness) = fields["eta"], fields["sei_thickness"]
+    y = points[:, 1]
+    strip = np.minimum(((y - y.min()) / np.ptp(y) * bins).astype(int), bins - 1)
+    picked = [np.flatnonzero(strip == k)[np.argmin(np.abs(eta[strip == k] - 0.5))]
+              for k in range(bins) if np.any(strip == k)]
+    return y[picked], thickness[picked], tf
 
 
 def _against_time(panels, name, t, ts):

@@ -261,7 +261,7 @@ for cid, lines, frag in (
 # (the published single-potential model has no collector circuit to cycle)
 bad_case("protocol-on-a-model-without-a-circuit",
          case_text() + '[protocol]\nsteps = ["Rest for 1 s"]\n', "[protocol] steps",
-         "cannot run a protocol")
+         "cannot act on it")
 
 # ---- case files: PETSc options ------------------------------------------------------
 for cid, opts, frag in (

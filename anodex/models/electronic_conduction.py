@@ -180,6 +180,8 @@ class ElectronicConduction(Block):
     requires = ("metal_fraction",)
     columns = ("cell_potential_V", "collector_current_A_m2", "collector_charge_C_m2",
                "capacity_mAh_cm2", "step_index", "cycle")
+    # (a [protocol] in a model without this block would go unrun)
+    required_by = (("protocol", "steps"),)
     checkpoint_state = ("charge", "charge_previous", "reference", "steps_done", "step_start",
                         "step_charge")
     # (checkpoints from before the protocol: no step done)
