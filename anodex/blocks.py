@@ -159,6 +159,10 @@ class Block:
     # without the block is refused (its other unused keys only get a warning),
     # e.g. a [protocol] that nothing would run
     required_by: tuple = ()
+    # its forms hold in [geometry] axisymmetric: scalar unknowns (the r weight
+    # of the measures makes their weak forms cylindrical), or vector ones with
+    # the hoop terms written out; a block with point sites does not
+    axisymmetric: bool = False
     # part of the default model ([model] blocks unset): the grand-potential
     # electrodeposition model of Hong & Viswanathan (2018)
     in_default_model: bool = False

@@ -126,6 +126,7 @@ def coverage_ceiling(ell: float, void_height: float) -> float:
 @register
 class InterfaceVoids(Block):
     name = "interface_voids"
+    axisymmetric = True
     order = 175
     params = PARAMS
     unknowns = (Unknown("void_fraction", "1"),)
