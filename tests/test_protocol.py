@@ -2,6 +2,7 @@
 battery tester writes them, their checks, and runs whose schedule, currents,
 capacities and metal are compared with closed forms written out here."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -372,6 +373,27 @@ def test_a_finished_protocol_restarted_with_more_cycles_runs_them(mpi_tmp_path):
     assert rows[-1]["t_s"] == pytest.approx(30.0, rel=1e-9)
     assert "protocol finished: 2 step(s) x 3" in json.loads(
         (path / "status.json").read_text())["reason"]
+
+
+def test_a_restart_keeps_the_protocol_and_the_geometry(mpi_tmp_path):
+    """The checkpoint counts protocol steps on its mesh: a restart with other
+    steps, fewer cycles than were run, or another geometry with as many
+    nodes (which took the fields over, metal from nothing) is refused
+    before anything is built; more cycles are fine."""
+    from anodex.case import load_case
+    from anodex.checkpoint import CheckpointError, check
+    path = mpi_tmp_path / "kept"
+    run(cycling_case(["Plate at 10 mA/cm2 for 5 s", "Rest for 5 s"], repeat=3, end=None),
+        path)
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    for change, message in (
+            ({"protocol.steps": ["Plate at 10 mA/cm2 for 5 s"]}, "keeps [protocol] steps"),
+            ({"protocol.repeat": 2}, "a restart can only add cycles"),
+            ({"geometry.length": "20 um"}, "keeps [geometry] length")):
+        with pytest.raises(CheckpointError, match=re.escape(message)):
+            check(path, load_case(path / "case.toml", change, rederive=True))
+    check(path, load_case(path / "case.toml", {"protocol.repeat": 4}, rederive=True))
 
 
 def test_a_finished_protocol_extended_in_time_takes_no_step(mpi_tmp_path):
