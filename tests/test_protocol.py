@@ -459,6 +459,20 @@ def test_a_mixed_protocol_in_2d_runs_alike_on_1_and_2_ranks(tmp_path):
         pytest.approx(100.0 * 5.0, rel=1e-6)
 
 
+@pytest.mark.parametrize("text, message", [
+    ("Hold at -0.05 V until 0.01 mA/cm2 or until 2 min", 'a time is given with `for` ("for 2 min")'),
+    ("Plate at 1 mA/cm2 for 10 s, Rest for 5 s", "one step per entry of the list"),
+])
+def test_a_misread_step_says_how_to_write_it(text, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_step(text)
+
+
+def test_a_step_may_last_seconds_spelt_out():
+    assert parse_step("Rest for 30 seconds").duration == 30.0
+    assert parse_step("Rest for 1 second").duration == 1.0
+
+
 def test_the_first_of_several_cut_offs_ends_the_step():
     """'until 0.5 V or until 0.1 mAh/cm2' at 1 mA/cm^2: the capacity is
     known beforehand (360 s), the potential ends it earlier when reached."""
