@@ -287,3 +287,14 @@ def to_si(value, dimension: str) -> float:
         raise UnitError(f"'{value}' is {'0' if math.isfinite(number * factor) else 'infinite'} "
                         "in SI units (the number overflows or underflows)")
     return number * factor
+
+
+def readable_time(seconds: float) -> str:
+    """`seconds` as a reason or a title says it: "100 s", and beyond a day
+    also in days or years ("3.15576e+07 s (1 year)")."""
+    text = f"{seconds:g} s"
+    for size, name in ((3.15576e7, "year"), (86400.0, "day")):
+        if abs(seconds) >= size:
+            n = seconds / size
+            return f"{text} ({n:.3g} {name}{'' if f'{n:.3g}' == '1' else 's'})"
+    return text
