@@ -159,6 +159,9 @@ class Block:
     # without the block is refused (its other unused keys only get a warning),
     # e.g. a [protocol] that nothing would run
     required_by: tuple = ()
+    # (section, key) a restart must keep: the checkpoint's state means nothing
+    # under another value (a protocol's steps: the state counts them)
+    kept_on_restart: tuple = ()
     # its forms hold in [geometry] axisymmetric: scalar unknowns (the r weight
     # of the measures makes their weak forms cylindrical), or vector ones with
     # the hoop terms written out; a block with point sites does not
@@ -362,6 +365,12 @@ class Block:
     # state attributes added after checkpoints were first written, with the
     # value an older checkpoint implies, so that its run can still restart
     checkpoint_defaults: dict = {}
+
+    @classmethod
+    def restart_problems(cls, si, saved: dict) -> list[str]:
+        """Why this case cannot continue from a checkpoint whose state of
+        this block is `saved` ({name in checkpoint_state: value}), or []."""
+        return []
 
     def required_state_keys(self) -> list:
         """The checkpoint names a checkpoint must hold (not the later ones)."""

@@ -344,6 +344,11 @@ def _case_checks(raw, si, given, provenance, from_cli) -> tuple:
     the case's Model or None)."""
     from .materials.resolve import resolve
     model = None
+    t = si["time"]
+    if ("time", "dt_initial") not in given and t["dt_initial"] > t["dt_max"]:
+        # (a case that sets only dt_max below the default first step)
+        t["dt_initial"], raw["time"]["dt_initial"] = t["dt_max"], f"{t['dt_max']!r} s"
+        provenance["time.dt_initial"] = "derived: the default, capped at [time] dt_max"
     try:
         errors = resolve(raw, si, given, provenance)
         if not errors:

@@ -334,12 +334,42 @@ def check(run_dir, case):
         raise CheckpointError(f"{path}: the checkpoint's arrays do not fit this case's mesh "
                               f"({mesh_info(case.si['geometry']).nodes} nodes, the checkpoint "
                               f"has {nodes})")
+    _check_kept(run_dir, case, {k: data[k] for k in data if "." in k})
     lost = [name for name, _, _ in parts if not (run_dir / name).is_file()]
     if lost:
         raise CheckpointError(f"{bad}: {len(lost)} of its {len(parts)} parts are missing "
                               f"({run_dir / lost[0]}, ...); the run cannot continue from it; "
                               f"`anodex run --rerun {run_dir}` starts it again from the beginning")
     _check_run_files(run_dir)
+
+
+def _check_kept(run_dir, case, block_state):
+    """What a restart may not change: the geometry (a mesh with as many
+    nodes but other coordinates took the fields over as they were: metal
+    appeared from nothing, measured) and the blocks' kept_on_restart keys,
+    against the run's own case.toml; and each block's restart_problems with
+    its saved state."""
+    from .case import CaseError, load_case, shown
+    try:
+        before = load_case(run_dir / "case.toml", rederive=True).si
+    except CaseError as e:
+        raise CheckpointError(f"{run_dir / 'case.toml'}: the run's own case is not valid "
+                              f"({str(e)[:300]})") from None
+    kept = [("geometry", k) for k in case.si["geometry"]]
+    kept += [key for b in case.model.blocks for key in b.kept_on_restart]
+    for section, key in kept:
+        if before[section].get(key) != case.si[section].get(key):
+            raise CheckpointError(
+                f"{run_dir}: a restart keeps [{section}] {key}: the run has "
+                f"{shown(before[section].get(key))}, this case {shown(case.si[section].get(key))}; "
+                f"a run with another one starts anew (a new -o, or edit {run_dir}/case.toml "
+                f"and `anodex run --rerun {run_dir}`)")
+    for b in case.model.blocks:
+        saved = {k.split(".", 1)[1]: v.item() if v.ndim == 0 else v
+                 for k, v in block_state.items() if k.startswith(f"{b.name}.")}
+        problems = b.restart_problems(case.si, saved)
+        if problems:
+            raise CheckpointError(f"{run_dir}: cannot continue: {problems[0]}")
 
 
 def _check_run_files(run_dir):

@@ -144,6 +144,9 @@ def main(argv=None):
     # (--version and --help answer before the physics loads: they work where
     # the FEniCSx stack is broken)
     args = _parser().parse_args(argv)
+    if args.cmd in ("info", "materials"):  # (no physics: they work on a broken stack)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        return {"info": _info, "materials": _materials}[args.cmd](args)
     from .blocks import BlockError, load
     try:
         load()  # every block module and entry point, before anything reads a case
@@ -233,9 +236,25 @@ def _check(args):
 
 
 def _info(args):
-    from . import __version__, compat
+    """The versions, or which part of the stack cannot be imported and why
+    (exit 1): the command to run when nothing else works."""
+    from . import __version__
     print(f"anodex {__version__}")
-    for k, v in compat.versions().items():
+    try:
+        from . import compat
+        stack = compat.versions()
+    except Exception as e:  # (ImportError, or a binary mismatch raised as another error)
+        import importlib
+        for name in ("numpy", "mpi4py", "petsc4py", "ufl", "basix", "ffcx", "dolfinx"):
+            try:
+                module = importlib.import_module(name)
+                print(f"{name:12s} {getattr(module, '__version__', 'unknown')}")
+            except Exception as why:
+                print(f"{name:12s} cannot be imported: {type(why).__name__}: {why}")
+        print(f"anodex: the FEniCSx stack does not load ({type(e).__name__}: {e}); "
+              "see the README's installation section", file=sys.stderr)
+        return 1
+    for k, v in stack.items():
         print(f"{k:12s} {v}")
     print(f"{'jit cache':12s} {compat.jit_cache_dir()}")
     return 0

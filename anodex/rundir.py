@@ -272,9 +272,16 @@ def _try_lock(path: Path, create=True):
     """The lock file of `path` opened and flock'ed, None if another process
     holds it, or "unlocked" where the file system has no flock (or, with
     create False, where there is no lock file: no run has held it)."""
+    lock = path / LOCK_FILE
+    if lock.is_symlink() or lock.is_dir():  # (never followed, never written through)
+        raise OutputDirError(f"{short(str(lock), 200)}: not the lock file anodex writes (a "
+                             f"{'link' if lock.is_symlink() else 'directory'}); remove it")
     try:
-        fd = os.open(path / LOCK_FILE, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
-    except OSError:  # (a read-only directory: the run itself will say)
+        fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW | (os.O_CREAT if create else 0), 0o644)
+    except FileNotFoundError:
+        return "unlocked"  # (create False: no run has held it)
+    except OSError as e:  # (a read-only directory: the run itself will say)
+        _unlocked(path, e)
         return "unlocked"
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -282,9 +289,17 @@ def _try_lock(path: Path, create=True):
     except BlockingIOError:
         os.close(fd)
         return None
-    except OSError:  # (no flock here, e.g. a Lustre mount without -o flock)
+    except OSError as e:  # (no flock here, e.g. a Lustre mount without -o flock)
         os.close(fd)
+        _unlocked(path, e)
         return "unlocked"
+
+
+def _unlocked(path, error):
+    import logging
+    logging.getLogger("anodex").warning(
+        f"{short(str(path), 200)}: cannot lock the run directory ({error.strerror or error}): "
+        "nothing stops a second anodex from writing into it while this one runs")
 
 
 def _busy(path: Path, what: str) -> OutputDirError:

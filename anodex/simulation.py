@@ -19,6 +19,7 @@ from .output import RunOutput, prepare_directory, run_logger, write_status
 from .problem import Problem
 from .signals import Terminated, agreed, deferred, signal_reason
 from .stepping import GiveUp, Stepper
+from .units import readable_time
 
 
 def describe(error: BaseException) -> str:
@@ -325,7 +326,7 @@ class Run:
             self.out.append({**observables.record(self.pb, 0, 0.0, 0.0, 0, 0, self.pb.integrals()),
                              "wall_s": time.perf_counter() - self.wall0})
             self.out.write_fields(0.0)
-        state, reason = "completed", f"reached end time {self.case.si['time']['end']:g} s"
+        state, reason = "completed", f"reached end time {readable_time(self.case.si['time']['end'])}"
         # (a restarted run whose blocks have nothing left, e.g. a finished
         # protocol, takes no step)
         done, stop = self.done(), None

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from . import CHECKPOINT_FILE as CHECKPOINT
+from . import rundir
 from .sweep import SweepError, expand, read_manifest, write_manifest
 
 POLL_S = 0.2
@@ -127,6 +128,10 @@ def run_sweep(sweep, jobs: int, ranks: int, resume: bool, log=print) -> dict:
     d = sweep.directory
     for line in expand(sweep):
         log(f"[sweep] {line}")
+    try:  # (one driver per sweep, for its life: a second one's cases were refused as running)
+        rundir.claim(d, "a second `sweep run`")
+    except rundir.OutputDirError as e:
+        raise SweepError(str(e)) from None
     rows = refresh(d)
     started = [r for r in rows if r["status"] != "PENDING"]
     if started and not resume:

@@ -41,6 +41,8 @@ _UNITS = {
     "h": (3600.0, _dim(s=1)),
     "d": (86400.0, _dim(s=1)),
     "sec": (1.0, _dim(s=1)),
+    "second": (1.0, _dim(s=1)),
+    "seconds": (1.0, _dim(s=1)),
     "minute": (60.0, _dim(s=1)),
     "minutes": (60.0, _dim(s=1)),
     "hour": (3600.0, _dim(s=1)),
@@ -78,7 +80,7 @@ _UNITS = {
 _PREFIXES = {"G": 1e9, "M": 1e6, "k": 1e3, "c": 1e-2, "m": 1e-3, "u": 1e-6,
              "\u00b5": 1e-6, "\u03bc": 1e-6, "n": 1e-9, "p": 1e-12}  # (micro sign, Greek mu)
 # Units that take no prefix (so "min" is minutes, not milli-inches).
-_NO_PREFIX = {"min", "h", "d", "sec", "minute", "minutes", "hour", "hours", "day", "days", "year",
+_NO_PREFIX = {"min", "h", "d", "sec", "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "year",
               "years", "yr", "yrs", "hr", "hrs", "mins", "secs", "1", "M", "deg"}
 # degrees Celsius: an offset unit, so only a whole temperature ("25 degC")
 _CELSIUS = {"degC", "\u00b0C", "\u2103"}
@@ -285,3 +287,14 @@ def to_si(value, dimension: str) -> float:
         raise UnitError(f"'{value}' is {'0' if math.isfinite(number * factor) else 'infinite'} "
                         "in SI units (the number overflows or underflows)")
     return number * factor
+
+
+def readable_time(seconds: float) -> str:
+    """`seconds` as a reason or a title says it: "100 s", and beyond a day
+    also in days or years ("3.15576e+07 s (1 year)")."""
+    text = f"{seconds:g} s"
+    for size, name in ((3.15576e7, "year"), (86400.0, "day")):
+        if abs(seconds) >= size:
+            n = seconds / size
+            return f"{text} ({n:.3g} {name}{'' if f'{n:.3g}' == '1' else 's'})"
+    return text

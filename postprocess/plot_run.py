@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -118,6 +119,7 @@ def _series_panels(run: Path, ts) -> list:
                        label=f"cycle {int(c)}")
             a.set(xlabel="capacity passed in the cycle (mAh/cm^2, plating +)",
                   ylabel="cell potential (V)", title="cycling: potential against capacity")
+            a.xaxis.set_major_locator(MaxNLocator(5))  # (long tick labels ran together)
             if len(np.unique(ts["cycle"][1:])) <= 10:
                 a.legend(fontsize="small")
         panels.append(("cycling", cycling))
@@ -261,6 +263,8 @@ def _readable(v, unit: str) -> tuple:
     uniform field as its variation about its mean, and values of magnitude
     below 1e-3 or above 1e4 scaled by a power of ten named in the label."""
     label = unit
+    if np.size(v) and np.ptp(v) <= 1e-12 * np.max(np.abs(v)):  # (round-off: no profile)
+        return np.zeros_like(v) + float(np.mean(v)), f"{unit}, uniform"
     if np.size(v) and np.ptp(v) < 1e-6 * np.max(np.abs(v)):
         shift = float(np.mean(v))
         v, label = v - shift, f"{unit} about {shift:.6g}"

@@ -115,3 +115,17 @@ def test_a_key_shared_by_blocks_warns_only_when_no_reader_is_selected():
     no_effect = [w for w in case.warnings if "no effect" in w]
     assert no_effect == ["[electrolyte] salt_concentration: no effect (the model has no block "
                          "'salt_transport', which reads it ([model] blocks))"]
+
+
+def test_a_small_dt_max_caps_the_default_first_step():
+    """Only [time] dt_max set below the default first step (0.02 s): the
+    first step is dt_max, not an error about dt_initial, which the case
+    never set; given both out of order, it is still an error."""
+    from anodex.case import validate
+    film = {"geometry": {"kind": "interval", "length": "20 um", "cells": [40]},
+            "initial": {"interface_position": "8 um"}}
+    case = validate({**film, "time": {"dt_max": "0.01 s"}}, "<test>")
+    assert case.si["time"]["dt_initial"] == pytest.approx(0.01)
+    assert "capped at [time] dt_max" in case.provenance["time.dt_initial"]
+    with pytest.raises(CaseError, match="dt_initial: must satisfy"):
+        validate({**film, "time": {"dt_max": "0.01 s", "dt_initial": "0.02 s"}}, "<test>")

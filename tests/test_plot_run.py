@@ -103,3 +103,17 @@ def test_the_published_models_currents_panel_says_why_the_electrode_carries_none
         draw(a)
         assert (SINGLE_POTENTIAL_NOTE in [x.get_text() for x in a.texts]) == noted
         plt.close(fig)
+
+
+def test_a_field_uniform_to_round_off_is_drawn_flat():
+    """phi at rest varies by 1e-17 V about 0.01 V: round-off, drawn as a
+    uniform value, not as a profile; a real 1e-11 V ohmic drop about 6 mV
+    (2e-9 of it) is still drawn about its mean."""
+    import numpy as np
+    from postprocess.plot_run import _readable
+    noise = 0.01 + 1e-17 * np.sin(np.arange(20.0))
+    values, label = _readable(noise, "V")
+    assert label == "V, uniform" and np.ptp(values) == 0.0
+    drop = 0.0063 + 1e-11 * np.linspace(0, 1, 20)
+    values, label = _readable(drop, "V")
+    assert "about 0.0063" in label and np.ptp(values) > 0

@@ -2,6 +2,7 @@
 battery tester writes them, their checks, and runs whose schedule, currents,
 capacities and metal are compared with closed forms written out here."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -374,6 +375,27 @@ def test_a_finished_protocol_restarted_with_more_cycles_runs_them(mpi_tmp_path):
         (path / "status.json").read_text())["reason"]
 
 
+def test_a_restart_keeps_the_protocol_and_the_geometry(mpi_tmp_path):
+    """The checkpoint counts protocol steps on its mesh: a restart with other
+    steps, fewer cycles than were run, or another geometry with as many
+    nodes (which took the fields over, metal from nothing) is refused
+    before anything is built; more cycles are fine."""
+    from anodex.case import load_case
+    from anodex.checkpoint import CheckpointError, check
+    path = mpi_tmp_path / "kept"
+    run(cycling_case(["Plate at 10 mA/cm2 for 5 s", "Rest for 5 s"], repeat=3, end=None),
+        path)
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    for change, message in (
+            ({"protocol.steps": ["Plate at 10 mA/cm2 for 5 s"]}, "keeps [protocol] steps"),
+            ({"protocol.repeat": 2}, "a restart can only add cycles"),
+            ({"geometry.length": "20 um"}, "keeps [geometry] length")):
+        with pytest.raises(CheckpointError, match=re.escape(message)):
+            check(path, load_case(path / "case.toml", change, rederive=True))
+    check(path, load_case(path / "case.toml", {"protocol.repeat": 4}, rederive=True))
+
+
 def test_a_finished_protocol_extended_in_time_takes_no_step(mpi_tmp_path):
     """--restart of a finished protocol with a later [time] end: nothing is
     left, so the run stops "protocol finished" without a step (before, it
@@ -435,6 +457,20 @@ def test_a_mixed_protocol_in_2d_runs_alike_on_1_and_2_ranks(tmp_path):
     plate = np.flatnonzero(k == 1)[-1] + 1  # (rows after the t = 0 row)
     assert (metal[plate] - metal[0]) * Z["Li"] * FARADAY + layers[plate] - layers[0] == \
         pytest.approx(100.0 * 5.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("Hold at -0.05 V until 0.01 mA/cm2 or until 2 min", 'a time is given with `for` ("for 2 min")'),
+    ("Plate at 1 mA/cm2 for 10 s, Rest for 5 s", "one step per entry of the list"),
+])
+def test_a_misread_step_says_how_to_write_it(text, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_step(text)
+
+
+def test_a_step_may_last_seconds_spelt_out():
+    assert parse_step("Rest for 30 seconds").duration == 30.0
+    assert parse_step("Rest for 1 second").duration == 1.0
 
 
 def test_the_first_of_several_cut_offs_ends_the_step():

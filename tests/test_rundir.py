@@ -181,6 +181,23 @@ def test_a_running_run_is_never_restarted_rerun_or_replaced(tmp_path):
     assert res.returncode == 0, res.stderr
 
 
+def test_a_lock_file_that_is_a_link_is_refused_not_followed(finished_run):
+    """A .anodex.lock that is a symbolic link (or a directory) is not the
+    lock anodex writes: a restart or rerun is refused, the link's target is
+    left as it was."""
+    victim = finished_run.parent / "victim.txt"
+    victim.write_text("mine")
+    lock = finished_run / rundir.LOCK_FILE
+    lock.unlink()
+    lock.symlink_to(victim)
+    for argv in (["--restart", finished_run, "--set", "time.max_steps=100000"],
+                 ["--rerun", finished_run]):
+        res = anodex("run", *argv)
+        assert res.returncode == 2 and "not the lock file anodex writes (a link)" in res.stderr, \
+            res.stderr
+    assert victim.read_text() == "mine" and lock.is_symlink()
+
+
 def _checkpoint_is_the_last_row(run):
     """The checkpoint written on the signal holds the last accepted step: its
     step and time are the time series' last row (read independently)."""
@@ -251,7 +268,13 @@ def test_version(tmp_path):
     assert res.returncode == 0 and res.stdout.strip() == f"anodex {__version__}", res.stderr
     res = subprocess.run([sys.executable, "-m", "anodex.cli", "info"], cwd=ROOT,
                          capture_output=True, text=True, env=broken)
-    assert res.returncode != 0 and "broken stack" in res.stdout + res.stderr  # (it was used)
+    # (info names the part that does not load; materials needs none of it)
+    assert res.returncode == 1 and "dolfinx      cannot be imported: ImportError: broken stack" \
+        in res.stdout, res.stdout + res.stderr
+    assert res.stdout.startswith(f"anodex {__version__}\nnumpy ")
+    res = subprocess.run([sys.executable, "-m", "anodex.cli", "materials", "Li"], cwd=ROOT,
+                         capture_output=True, text=True, env=broken)
+    assert res.returncode == 0 and res.stdout.startswith("Li: lithium (metal)"), res.stderr
 
 
 def test_console_levels_and_the_progress_line(tmp_path):

@@ -200,6 +200,11 @@ def test_resume_after_kill_9_of_driver_and_case(tmp_path):
             if series.exists() and len(series.read_text().splitlines()) > 4:
                 victim = running[0]["id"]
     assert victim, "the sweep never reached a killable state"
+    # a second driver on the same sweep is refused (its attempts at the cases
+    # the first one runs were refused and counted as failures before)
+    second = anodex("sweep", "run", path, "--resume", "-n", "1", check=False)
+    assert second.returncode == 2 and "a second `sweep run` refused" in second.stderr, \
+        second.stderr
     finished = {r["id"]: (d / r["id"] / "timeseries.csv").stat().st_mtime_ns
                 for r in read_manifest(d) if r["status"] == "DONE"}
     os.killpg(driver.pid, signal.SIGKILL)  # the driver and the case it runs

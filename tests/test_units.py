@@ -106,3 +106,10 @@ def test_internal_units_follow_the_dimension():
     ("5 mins", "s", 300.0), ("1 mol\u00b7m\u207b\u00b3", "mol/m^3", 1.0)])
 def test_superscripts_middle_dots_and_short_time_names(text, dim, si):
     assert to_si(text, dim) == pytest.approx(si, rel=1e-12)
+
+
+def test_a_long_time_reads_in_days_or_years():
+    from anodex.units import readable_time
+    assert readable_time(100.0) == "100 s"
+    assert readable_time(3 * 86400.0) == "259200 s (3 days)"
+    assert readable_time(365.25 * 86400.0) == "3.15576e+07 s (1 year)"

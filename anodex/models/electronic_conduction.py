@@ -183,6 +183,8 @@ class ElectronicConduction(Block):
                "capacity_mAh_cm2", "step_index", "cycle")
     # (a [protocol] in a model without this block would go unrun)
     required_by = (("protocol", "steps"),)
+    # (the checkpoint counts the steps done: another list would misread it)
+    kept_on_restart = (("protocol", "steps"),)
     checkpoint_state = ("charge", "charge_previous", "reference", "steps_done", "step_start",
                         "step_charge")
     # (checkpoints from before the protocol: no step done)
@@ -501,6 +503,18 @@ class ElectronicConduction(Block):
             # 1 mAh/cm^2 = 3.6 C / 1e-4 m^2
             "capacity_mAh_cm2": self.charge / 3.6e4,
             "step_index": running % n + 1 if n else 0, "cycle": running // n + 1 if n else 0}
+
+    @classmethod
+    def restart_problems(cls, si, saved):
+        """A repeat below the cycles the run has begun (more is fine: a
+        finished protocol goes on with the cycles added)."""
+        steps = protocol.parse(si["protocol"]["steps"] or [])[0]
+        done = int(saved.get("steps_done", 0))
+        if steps and done > len(steps) * si["protocol"]["repeat"]:
+            return [f"[protocol] repeat = {si['protocol']['repeat']}: the run has done {done} "
+                    f"steps ({done // len(steps)} whole cycles of {len(steps)}); a restart can "
+                    "only add cycles"]
+        return []
 
     def progress(self, row):
         if not self.steps:

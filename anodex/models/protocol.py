@@ -29,6 +29,7 @@ known beforehand: the time steps land on it.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 
@@ -114,7 +115,9 @@ def parse_step(text: str) -> Step:
             raise ValueError("`for` a positive time")
         until = _cutoffs(m["until"], verb) if m["until"] else ()
     except (UnitError, ValueError) as e:
-        raise ValueError(f"{text!r}: {e}") from None
+        several = ("; one step per entry of the list (steps = [\"Plate at ...\", \"Rest for "
+                   "...\"])" if "," in text else "")
+        raise ValueError(f"{text!r}: {e}{several}") from None
     if duration is None and not until:
         raise ValueError(f"{text!r}: give when the step ends: `for` a time and/or `until` a "
                          "cut-off")
@@ -151,8 +154,12 @@ def _cutoff(text, verb):
                              f"metal's own reference), so a cut-off at {value:g} V would end the "
                              f"step at once; give one {drives} 0 V")
         return what, value
+    hint = ""
+    with contextlib.suppress(UnitError):
+        to_si(text, "s")
+        hint = f"; a time is given with `for` (\"for {text.strip()}\")"
     raise ValueError(f"`until {text}`: a potential (\"0.5 V\"), a capacity (\"1 mAh/cm2\") "
-                     "or a current (\"0.1 mA/cm2\")")
+                     f"or a current (\"0.1 mA/cm2\"){hint}")
 
 
 def parse(steps) -> tuple[list, list]:

@@ -22,6 +22,7 @@ import time
 from mpi4py import MPI
 
 from ..constants import FARADAY
+from ..units import readable_time
 from .sei_laws import coefficients, current_density, growth_rate
 
 COLUMNS = ("step", "t_s", "dt_s", "sei_thickness_m", "sei_charge_C_m2", "sei_current_A_m2",
@@ -127,8 +128,8 @@ def run_point(case, p, outdir, overwrite=False, comm=MPI.COMM_WORLD, command_lin
                 "result": summary, "wall_time_s": wall,
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         (path / "metadata.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
-        write_status(path, "completed", f"reached end time {t_end:g} s", **summary)
+        write_status(path, "completed", f"reached end time {readable_time(t_end)}", **summary)
     comm.barrier()  # the files are complete when any rank returns
     log.info(f"completed: L = {L_end:.6g} m after {t_end:g} s ({len(rows) - 1} steps, "
              f"SEI charge {Q_end:.6g} C/m^2, wall {wall:.2f} s)")
-    return {"status": "completed", "reason": f"reached end time {t_end:g} s", **summary}
+    return {"status": "completed", "reason": f"reached end time {readable_time(t_end)}", **summary}
