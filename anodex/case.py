@@ -498,9 +498,9 @@ def _axisymmetric_checks(si, selected) -> list[str]:
         return [f"[geometry] axisymmetric: needs kind = \"rectangle\" (x along the axis, y the "
                 f"radius), got kind = \"{si['geometry']['kind']}\""]
     unfit = [b.name for b in selected if not b.axisymmetric]
-    return [f"[geometry] axisymmetric: the block(s) {', '.join(unfit)} do not hold in an "
-            "axisymmetric geometry (point sites, or terms written for a flat one); use a "
-            "rectangle or a box"] if unfit else []
+    return [f"[geometry] axisymmetric: the block(s) {', '.join(unfit)} do not run in an "
+            "axisymmetric geometry (point sites, or not verified there: docs/mechanics.md); "
+            "use a rectangle or a box"] if unfit else []
 
 
 def _required_block_checks(si, selected, given, from_cli) -> list[str]:

@@ -100,6 +100,12 @@ bad_case("many-bad-values", case_text(noise={"amplitude": "-1", "seed": "-1"},
          "[noise] amplitude", "[noise] seed", "[time] end", "[time] dt_initial")
 
 # ---- case files: numbers ------------------------------------------------------------
+value("axisymmetric-interval", "geometry", "axisymmetric", "true", 'needs kind = "rectangle"')
+value("axisymmetric-not-a-flag", "geometry", "axisymmetric", '"yes"', "true or false")
+bad_case("axisymmetric-published-model",
+         case_text(geometry={"kind": '"rectangle"', "length": '"20 um"', "height": '"4 um"',
+                             "cells": "[20, 4]", "axisymmetric": "true"}),
+         "[geometry] axisymmetric", "do not run in an axisymmetric geometry")
 value("overflow-conductivity", "electrolyte", "conductivity", '"1e400 S/m"', "overflows")
 value("overflow-end-time", "time", "end", '"1e999 s"', "overflows")
 value("overflow-potential", "boundary", "applied_potential", '"1e400 V"', "overflows")

@@ -41,7 +41,6 @@ def reaction_rate_from_exchange_current(i0, z, molar_volume, ell):
 @register
 class ButlerVolmer(Block):
     name = "butler_volmer"
-    axisymmetric = True
     order = 30
     in_default_model = True
     params = PARAMS

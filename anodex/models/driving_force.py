@@ -26,7 +26,6 @@ PARAMS = {
 @register
 class DrivingForce(Block):
     name = "driving_force"
-    axisymmetric = True
     order = 50
     params = PARAMS
     requires = ("eta",)

@@ -35,7 +35,6 @@ REGULARIZATION = 1e-4  # delta l
 @register
 class InterfaceCurvature(Block):
     name = "interface_curvature"
-    axisymmetric = True
     order = 110
     unknowns = (Unknown("curvature", "1/m", quasi_static=True),)
     requires = ("eta",)

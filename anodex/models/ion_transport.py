@@ -80,7 +80,6 @@ def model_ion_concentration(si) -> float:
 @register
 class IonTransport(Block):
     name = "ion_transport"
-    axisymmetric = True
     order = 10
     in_default_model = True
     params = PARAMS

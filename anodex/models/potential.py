@@ -33,7 +33,6 @@ PARAMS = {
 @register
 class Potential(Block):
     name = "potential"
-    axisymmetric = True
     order = 40
     in_default_model = True
     params = PARAMS

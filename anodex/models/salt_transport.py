@@ -68,7 +68,6 @@ DEPLETED = 1e-3
 @register
 class SaltTransport(Block):
     name = "salt_transport"
-    axisymmetric = True
     order = 100
     params = PARAMS
     unknowns = (Unknown("salt", "1", update_limit="max_salt_update"),)
