@@ -264,6 +264,27 @@ for cid, lines, frag in (
         ("protocol-repeat-zero", 'steps = ["Rest for 1 s"]\nrepeat = 0', "[protocol] repeat"),
         ("protocol-longer-than-the-run", 'steps = ["Rest for 2 h"]', "[time] end")):
     bad_case(cid, PROTOCOL_CASE + lines + "\n", frag)
+bad_case("axisymmetric-axis-pressed", """[model]
+blocks = ["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction",
+          "metal_mechanics"]
+[material]
+metal = "Li"
+electrolyte = "LLZO"
+[geometry]
+kind = "rectangle"
+length = "20 um"
+height = "4 um"
+cells = [20, 4]
+axisymmetric = true
+[electrolyte]
+poisson_ratio = 0.26
+[metal]
+creep_reference_rate = "1e-3 1/s"
+creep_reference_stress = "1 MPa"
+creep_stress_exponent = 6.6
+[mechanics]
+pressure_face = "bottom"
+""", "[mechanics]", "the bottom face is the axis")
 # (the published single-potential model has no collector circuit to cycle)
 bad_case("protocol-on-a-model-without-a-circuit",
          case_text() + '[protocol]\nsteps = ["Rest for 1 s"]\n', "[protocol] steps",

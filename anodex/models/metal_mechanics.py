@@ -191,6 +191,10 @@ class MetalMechanics(Block):
         if pressed in rollers:
             return [f"[mechanics] roller_faces: holds {pressed!r}, the pressure_face, still: the "
                     "stack pressure would do nothing; leave it out"]
+        if si["geometry"]["axisymmetric"] and "bottom" not in rollers:
+            return ["[mechanics] roller_faces / pressure_face: in an axisymmetric geometry the "
+                    "bottom face is the axis, where u_r = 0: keep 'bottom' a roller (and press "
+                    "another face)"]
         free = [AXES[axis] for axis in range(dimension(si))
                 if not any(FACE_AXIS[f] == axis for f in rollers)]
         if free:
