@@ -497,6 +497,9 @@ def _axisymmetric_checks(si, selected) -> list[str]:
     if si["geometry"]["kind"] != "rectangle":
         return [f"[geometry] axisymmetric: needs kind = \"rectangle\" (x along the axis, y the "
                 f"radius), got kind = \"{si['geometry']['kind']}\""]
+    if si["mesh_adaptivity"]["enabled"]:
+        return ["[geometry] axisymmetric: not with [mesh_adaptivity] enabled yet (its "
+                "triangles are not verified about the axis); use a uniform or graded rectangle"]
     unfit = [b.name for b in selected if not b.axisymmetric]
     return [f"[geometry] axisymmetric: the block(s) {', '.join(unfit)} do not run in an "
             "axisymmetric geometry (point sites, or not verified there: docs/mechanics.md); "

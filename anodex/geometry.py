@@ -385,15 +385,16 @@ def axisymmetric_measures(mesh, dx, dxl, ds: dict):
 
 
 def axis_cells(mesh):
-    """A DG0 indicator of the cells of an axisymmetric mesh that touch its
-    axis (y = 0): the row whose centroids are nearest it."""
+    """A DG0 indicator of the cells of an axisymmetric mesh that have a
+    vertex on its axis (y = 0)."""
     from dolfinx import fem
-    from mpi4py import MPI
+    from dolfinx import mesh as dmesh
 
     from . import compat
     indicator = fem.Function(compat.dg0_space(mesh))
-    indicator.interpolate(lambda x: x[1])
-    values = indicator.x.array
-    lowest = mesh.comm.allreduce(values.min(initial=np.inf), op=MPI.MIN)
-    values[:] = values < 1.5 * lowest  # (the next row's centroids are at 3 x the lowest)
+    on_axis = dmesh.locate_entities(mesh, 0, lambda x: np.abs(x[1]) < 1e-10)
+    dofmap = indicator.function_space.dofmap
+    for cell in compat.cells_of_vertices(mesh, on_axis):
+        indicator.x.array[dofmap.cell_dofs(cell)] = 1.0
+    indicator.x.scatter_forward()
     return indicator

@@ -106,6 +106,11 @@ bad_case("axisymmetric-published-model",
          case_text(geometry={"kind": '"rectangle"', "length": '"20 um"', "height": '"4 um"',
                              "cells": "[20, 4]", "axisymmetric": "true"}),
          "[geometry] axisymmetric", "do not run in an axisymmetric geometry")
+bad_case("axisymmetric-adaptive",
+         case_text(geometry={"kind": '"rectangle"', "length": '"20 um"', "height": '"4 um"',
+                             "cells": "[20, 4]", "axisymmetric": "true"},
+                   mesh_adaptivity={"enabled": "true"}),
+         "[geometry] axisymmetric", "[mesh_adaptivity]")
 value("overflow-conductivity", "electrolyte", "conductivity", '"1e400 S/m"', "overflows")
 value("overflow-end-time", "time", "end", '"1e999 s"', "overflows")
 value("overflow-potential", "boundary", "applied_potential", '"1e400 V"', "overflows")
