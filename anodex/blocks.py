@@ -162,6 +162,10 @@ class Block:
     # (section, key) a restart must keep: the checkpoint's state means nothing
     # under another value (a protocol's steps: the state counts them)
     kept_on_restart: tuple = ()
+    # its forms hold in [geometry] axisymmetric: scalar unknowns (the r weight
+    # of the measures makes their weak forms cylindrical), or vector ones with
+    # the hoop terms written out; a block with point sites does not
+    axisymmetric: bool = False
     # part of the default model ([model] blocks unset): the grand-potential
     # electrodeposition model of Hong & Viswanathan (2018)
     in_default_model: bool = False

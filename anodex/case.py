@@ -476,7 +476,8 @@ def _cross_checks(si, given=frozenset(), from_cli=SetKeys()) -> list[str]:
     for block in selected:
         errors += block.check(si, given)
     errors += (_model_checks(si) + _adaptivity_checks(si) + _output_checks(si)
-               + _required_block_checks(si, selected, given, from_cli))
+               + _required_block_checks(si, selected, given, from_cli)
+               + _axisymmetric_checks(si, selected))
     if errors or si["geometry"]["kind"] == "point":
         return errors
     errors += _boundary_checks(si, selected)
@@ -486,6 +487,23 @@ def _cross_checks(si, given=frozenset(), from_cli=SetKeys()) -> list[str]:
     for block in selected:
         errors += block.resolution_checks(si, info)[0]
     return errors
+
+
+def _axisymmetric_checks(si, selected) -> list[str]:
+    """[geometry] axisymmetric: a rectangle, and blocks whose forms hold in it
+    (Block.axisymmetric)."""
+    if not si["geometry"]["axisymmetric"]:
+        return []
+    if si["geometry"]["kind"] != "rectangle":
+        return [f"[geometry] axisymmetric: needs kind = \"rectangle\" (x along the axis, y the "
+                f"radius), got kind = \"{si['geometry']['kind']}\""]
+    if si["mesh_adaptivity"]["enabled"]:
+        return ["[geometry] axisymmetric: not with [mesh_adaptivity] enabled yet (its "
+                "triangles are not verified about the axis); use a uniform or graded rectangle"]
+    unfit = [b.name for b in selected if not b.axisymmetric]
+    return [f"[geometry] axisymmetric: the block(s) {', '.join(unfit)} do not run in an "
+            "axisymmetric geometry (point sites, or not verified there: docs/mechanics.md); "
+            "use a rectangle or a box"] if unfit else []
 
 
 def _required_block_checks(si, selected, given, from_cli) -> list[str]:

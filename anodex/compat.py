@@ -172,6 +172,14 @@ def refine(mesh, cells):
 _TOPOLOGY_FIRST = "topology" in str(inspect.signature(dolfinx.mesh.compute_incident_entities))
 
 
+def cells_of_vertices(mesh, vertices):
+    """The local cells that have one of the local `vertices`."""
+    tdim = mesh.topology.dim
+    mesh.topology.create_connectivity(0, tdim)
+    return dolfinx.mesh.compute_incident_entities(
+        mesh.topology if _TOPOLOGY_FIRST else mesh, np.asarray(vertices, dtype=np.int32), 0, tdim)
+
+
 def interpolate_nonmatching(f, V):
     """f, a function on another mesh of the same domain, interpolated into V
     (a new Function), or None where dolfinx has no interpolation between

@@ -348,3 +348,53 @@ def boundary_measures(mesh, facets: dict) -> dict:
     tags = dmesh.meshtags(mesh, fdim, entities, values[first])
     ds = ufl.Measure("ds", domain=mesh, subdomain_data=tags)
     return {name: ds(i) for name, i in ids.items()}
+
+
+class RadialMeasure:
+    """A measure that weights every integrand by r (an axisymmetric geometry:
+    the volume and surface elements are 2 pi r dx and 2 pi r ds; the 2 pi
+    cancels from every balance and every per-area result).  `f * m` is
+    `f * r * measure`; m(...) restricts as the measure does."""
+
+    def __init__(self, measure, r):
+        self.measure, self.r = measure, r
+
+    def __rmul__(self, integrand):
+        return (integrand * self.r) * self.measure
+
+    def __call__(self, *args, **kwargs):
+        return RadialMeasure(self.measure(*args, **kwargs), self.r)
+
+    def ufl_domain(self):
+        return self.measure.ufl_domain()
+
+
+def axisymmetric_measures(mesh, dx, dxl, ds: dict):
+    """(dx, dxl, {name: ds}) weighted by the radius r = y.  The lumped
+    (vertex) measure takes each cell's centroid radius: at a vertex on the
+    axis r = 0 would leave its node without mass."""
+    import ufl
+    from dolfinx import fem
+
+    from . import compat
+    r = ufl.SpatialCoordinate(mesh)[1]
+    centroid = fem.Function(compat.dg0_space(mesh))
+    centroid.interpolate(lambda x: x[1])
+    return (RadialMeasure(dx, r), RadialMeasure(dxl, centroid),
+            {name: RadialMeasure(m, r) for name, m in ds.items()})
+
+
+def axis_cells(mesh):
+    """A DG0 indicator of the cells of an axisymmetric mesh that have a
+    vertex on its axis (y = 0)."""
+    from dolfinx import fem
+    from dolfinx import mesh as dmesh
+
+    from . import compat
+    indicator = fem.Function(compat.dg0_space(mesh))
+    on_axis = dmesh.locate_entities(mesh, 0, lambda x: np.abs(x[1]) < 1e-10)
+    dofmap = indicator.function_space.dofmap
+    for cell in compat.cells_of_vertices(mesh, on_axis):
+        indicator.x.array[dofmap.cell_dofs(cell)] = 1.0
+    indicator.x.scatter_forward()
+    return indicator

@@ -16,7 +16,8 @@ from dolfinx import fem
 from mpi4py import MPI
 
 from . import compat
-from .geometry import boundary_measures, build_mesh, named_facets, named_regions
+from .geometry import (axis_cells, axisymmetric_measures, boundary_measures, build_mesh,
+                       named_facets, named_regions)
 from .blocks import State
 
 QUADRATURE_DEGREE = 2  # explicit: UFL's estimate for the exponential terms explodes
@@ -51,7 +52,7 @@ class Problem:
         self.ndim = self.mesh.topology.dim
         self.facets = named_facets(self.mesh, g, x0)  # {name: local facets}
         self.regions = named_regions(self.mesh, g, x0)  # {name: local cells}
-        self.ds = boundary_measures(self.mesh, self.facets)
+        self._measures(g["kind"] == "rectangle" and g["axisymmetric"])
         # electrode area in internal units (1 in 1-D: a point)
         self.area = comm.allreduce(fem.assemble_scalar(fem.form(
             fem.Constant(self.mesh, compat.scalar_type(1.0)) * self.ds["electrode"])), op=MPI.SUM)
@@ -65,8 +66,6 @@ class Problem:
                                  for v in (1.0, -1.0, 0.0, 1.0))
         self.extrapolation_weights = tuple(fem.Constant(self.mesh, compat.scalar_type(v))
                                            for v in (1.0, 0.0))
-        self.dx = ufl.Measure("dx", domain=self.mesh, metadata={"quadrature_degree": QUADRATURE_DEGREE})
-        self.dxl = compat.lumped_measure(self.mesh)
         for b in self.blocks:
             b.setup(self)
         self.v = ufl.TestFunction(self.V)
@@ -85,6 +84,19 @@ class Problem:
         self.integral_forms = {k: fem.form(f) for b in self.blocks
                                for k, f in b.integrals(self).items()}
         self._contour_setup()
+
+    def _measures(self, axisymmetric):
+        """ds (by boundary name), dx and the lumped dxl, weighted by r in an
+        axisymmetric geometry, whose radius (internal units) and cells on
+        the axis (a DG0 indicator) are kept (None otherwise)."""
+        self.ds = boundary_measures(self.mesh, self.facets)
+        self.dx = ufl.Measure("dx", domain=self.mesh, metadata={"quadrature_degree": QUADRATURE_DEGREE})
+        self.dxl = compat.lumped_measure(self.mesh)
+        self.radius = ufl.SpatialCoordinate(self.mesh)[1] if axisymmetric else None
+        self.axis_cells = axis_cells(self.mesh) if axisymmetric else None
+        if axisymmetric:
+            self.dx, self.dxl, self.ds = axisymmetric_measures(self.mesh, self.dx, self.dxl,
+                                                               self.ds)
 
     def _spaces(self):
         """V: the unknowns; Q: the scalar P1 space of one component."""

@@ -95,6 +95,10 @@ GENERIC: dict[str, dict[str, Param]] = {
         "height": q("200 um", "m", "extent in y (rectangle, box); a mesh: from the file",
                     positive),
         "depth": q("200 um", "m", "extent in z (box); a mesh: from the file", positive),
+        "axisymmetric": Param("bool", False, "rectangle: a cylinder about the x axis (the "
+                              "bottom face y = 0 is the axis, y the radius r, height the "
+                              "cylinder's radius); every form and integral carries r, "
+                              "the mechanics its hoop strain; only blocks that hold in it"),
         "cells": Param("int_list", [200, 200], "number of cells in x, y and z, as many as the "
                        "kind has dimensions (not for a mesh file)"),
         "first_cell": q(None, "m", "interval, rectangle, box: grade the cells in x "

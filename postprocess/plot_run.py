@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import tomllib
 from pathlib import Path
 
 import matplotlib
@@ -198,6 +199,14 @@ AGAINST_TIME = {
 }
 
 
+def _axisymmetric(run: Path) -> bool:
+    """The run's geometry turns about its axis (y is the radius r)."""
+    try:
+        return bool(tomllib.loads((run / "case.toml").read_text())["geometry"].get("axisymmetric"))
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return False
+
+
 def _sei_along_the_interface(run: Path, bins=60):
     """(y, SEI thickness, t) at the front of a 2-D or 3-D run's last output:
     in each of `bins` strips across y, the node whose eta is nearest 1/2."""
@@ -275,7 +284,7 @@ def _readable(v, unit: str) -> tuple:
     return v, label
 
 
-def _draw_field(fig, a, points, name, unit, tf, v):
+def _draw_field(fig, a, points, name, unit, tf, v, radial=False):
     """The last output of a field: a line in 1-D, a map in 2-D, the middle
     z slice in 3-D; colour bars carry the unit."""
     label = "eta (metal = 1)" if name == "eta" else f"{name} ({unit})"
@@ -305,7 +314,7 @@ def _draw_field(fig, a, points, name, unit, tf, v):
     if name == "eta" and v.min() < 0.5 < v.max():
         a.tricontour(x, y, v, levels=[0.5], colors="w")
     a.set_aspect("equal")
-    a.set(xlabel=f"x ({length})", ylabel=f"y ({length})")
+    a.set(xlabel=f"x ({length})", ylabel=f"{'r' if radial else 'y'} ({length})")
     bar = fig.colorbar(im, ax=a, shrink=0.8)
     bar.set_label("eta" if name == "eta" else unit)
     # (the values are scaled in _readable: no offset or x 10^n text above the
@@ -336,7 +345,7 @@ def plot_run(run: Path, out: Path | None = None) -> Path:
             a.ticklabel_format(axis="y", useOffset=False)
             _widen_flat(a)
     for a, (name, (tf, v)) in zip(axes[len(series):], fields.items()):
-        _draw_field(fig, a, points, name, units[name], tf, v)
+        _draw_field(fig, a, points, name, units[name], tf, v, _axisymmetric(run))
     for a in axes[len(series) + len(fields):]:
         a.set_axis_off()
     fig.suptitle(f"{run.name}: {status['status']} ({status['reason']})")

@@ -100,6 +100,17 @@ bad_case("many-bad-values", case_text(noise={"amplitude": "-1", "seed": "-1"},
          "[noise] amplitude", "[noise] seed", "[time] end", "[time] dt_initial")
 
 # ---- case files: numbers ------------------------------------------------------------
+value("axisymmetric-interval", "geometry", "axisymmetric", "true", 'needs kind = "rectangle"')
+value("axisymmetric-not-a-flag", "geometry", "axisymmetric", '"yes"', "true or false")
+bad_case("axisymmetric-published-model",
+         case_text(geometry={"kind": '"rectangle"', "length": '"20 um"', "height": '"4 um"',
+                             "cells": "[20, 4]", "axisymmetric": "true"}),
+         "[geometry] axisymmetric", "do not run in an axisymmetric geometry")
+bad_case("axisymmetric-adaptive",
+         case_text(geometry={"kind": '"rectangle"', "length": '"20 um"', "height": '"4 um"',
+                             "cells": "[20, 4]", "axisymmetric": "true"},
+                   mesh_adaptivity={"enabled": "true"}),
+         "[geometry] axisymmetric", "[mesh_adaptivity]")
 value("overflow-conductivity", "electrolyte", "conductivity", '"1e400 S/m"', "overflows")
 value("overflow-end-time", "time", "end", '"1e999 s"', "overflows")
 value("overflow-potential", "boundary", "applied_potential", '"1e400 V"', "overflows")
@@ -258,6 +269,27 @@ for cid, lines, frag in (
         ("protocol-repeat-zero", 'steps = ["Rest for 1 s"]\nrepeat = 0', "[protocol] repeat"),
         ("protocol-longer-than-the-run", 'steps = ["Rest for 2 h"]', "[time] end")):
     bad_case(cid, PROTOCOL_CASE + lines + "\n", frag)
+bad_case("axisymmetric-axis-pressed", """[model]
+blocks = ["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction",
+          "metal_mechanics"]
+[material]
+metal = "Li"
+electrolyte = "LLZO"
+[geometry]
+kind = "rectangle"
+length = "20 um"
+height = "4 um"
+cells = [20, 4]
+axisymmetric = true
+[electrolyte]
+poisson_ratio = 0.26
+[metal]
+creep_reference_rate = "1e-3 1/s"
+creep_reference_stress = "1 MPa"
+creep_stress_exponent = 6.6
+[mechanics]
+pressure_face = "bottom"
+""", "[mechanics]", "the bottom face is the axis")
 # (the published single-potential model has no collector circuit to cycle)
 bad_case("protocol-on-a-model-without-a-circuit",
          case_text() + '[protocol]\nsteps = ["Rest for 1 s"]\n', "[protocol] steps",

@@ -106,6 +106,54 @@ def test_confined_metal_relaxes_to_hydrostatic(kind, cells, extent):
     assert pressure == pytest.approx(p, rel=1e-4)
 
 
+def test_an_axisymmetric_cylinder_pressed_on_its_side_is_lames():
+    """A solid Li cylinder ([geometry] axisymmetric: x along the axis, y the
+    radius to R) pressed by p on its side (r = R, the "top" face), its ends
+    and its axis between rollers.  Lame's solid cylinder in plane strain:
+    sigma_rr = sigma_tt = -p, eps_xx = 0, so u_r = -p r / (2 (lambda + mu))
+    and the mean pressure is p (2 + lambda/(lambda + mu)) / 3.  A flat
+    rectangle (no hoop strain) gives -p R/(lambda + 2 mu) instead."""
+    p, L, R = 2e6, 6e-6, 4e-6
+    lam = E_LI * NU_LI / ((1 + NU_LI) * (1 - 2 * NU_LI))
+    mu = E_LI / (2 * (1 + NU_LI))
+    mech = {"stack_pressure": f"{p} Pa", "pressure_face": "top",
+            "creep_reference_rate": "0 1/s"}
+    moved = {}
+    for axisymmetric in (True, False):
+        case = mechanics_case("rectangle", [6, 8], (L, R), mech)
+        case = validate({**{s: dict(v) for s, v in case.raw.items()},
+                         "geometry": {**case.raw["geometry"], "axisymmetric": axisymmetric}},
+                        "<mechanics>")
+        sim = Simulation(case)
+        sim.run_to(0.1)
+        moved[axisymmetric], pressure = pressed(sim)
+        if axisymmetric:
+            assert pressure == pytest.approx(p * (2 + lam / (lam + mu)) / 3, rel=1e-8)
+    assert abs(moved[True]) == pytest.approx(p * R / (2 * (lam + mu)), rel=1e-8)
+    assert abs(moved[False]) == pytest.approx(p * R / (lam + 2 * mu), rel=1e-8)
+
+
+def test_an_axisymmetric_cylinder_creeps_to_hydrostatic():
+    """The cylinder above, creeping (Norton, n = 3): the shear relaxes until
+    the stress is -p I.  Then the elastic strain is -p/(3K) I; eps_xx = 0, so
+    the creep strain is p/(3K) along the axis and, trace-free and the same
+    in r and theta, -p/(6K) across: eps_rr = -p/(3K) - p/(6K) = -p/(2K), and
+    the side has moved in by p R/(2K)."""
+    p, L, R = 2e6, 6e-6, 4e-6
+    K = E_LI / (3 * (1 - 2 * NU_LI))
+    case = mechanics_case("rectangle", [6, 8], (L, R), {
+        "stack_pressure": f"{p} Pa", "pressure_face": "top", "creep_stress_exponent": 3.0,
+        "creep_reference_rate": "10 1/s", "creep_reference_stress": "1 MPa"},
+        {"end": "2000 s", "dt_initial": "0.01 s"})
+    case = validate({**{s: dict(v) for s, v in case.raw.items()},
+                     "geometry": {**case.raw["geometry"], "axisymmetric": True}}, "<mechanics>")
+    sim = Simulation(case)
+    sim.run_to(2000.0)
+    moved, pressure = pressed(sim)
+    assert abs(moved) == pytest.approx(p * R / (2 * K), rel=1e-4)
+    assert pressure == pytest.approx(p, rel=1e-4)
+
+
 E0 = Scales(1e-6, 1.0, 300.0, 1, 1.3e-5).energy_density  # the internal stress unit here
 
 

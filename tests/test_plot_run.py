@@ -42,6 +42,9 @@ PANEL_CASES = [
       "collector.current_density": "20 A/m^2"}, {"nuclei", "nucleus radii"}),
     ("cases/li_argyrodite_stripping.toml", {"geometry.cells": [100], "time.end": "60 s"},
      {"contact", "interface resistance", "potential"}),
+    ("cases/li_argyrodite_stripping_cylinder.toml",
+     {"geometry.cells": [40, 8], "time.end": "10 s", "output.field_interval": "10 s"},
+     {"contact", "field eta"}),
 ]
 
 

@@ -207,6 +207,7 @@ def metal_depleted(row, si) -> str | None:
 @register
 class ChargeTransfer(Block):
     name = "charge_transfer"
+    axisymmetric = True
     order = 70
     params = PARAMS
     unknowns = (Unknown("metal_multiplier", "m/s", multiplier=True),)

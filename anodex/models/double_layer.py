@@ -44,6 +44,7 @@ PARAMS = {
 @register
 class DoubleLayer(Block):
     name = "double_layer"
+    axisymmetric = True
     order = 160
     params = PARAMS
     requires = ("electrode_potential", "phi_e", "metal_fraction", "eta",

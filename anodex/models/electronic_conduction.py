@@ -172,6 +172,7 @@ def tangential_gradient(f):
 @register
 class ElectronicConduction(Block):
     name = "electronic_conduction"
+    axisymmetric = True
     order = 80
     params = PARAMS
     unknowns = (Unknown("phi_s", "V", update_limit="max_potential_update", elliptic=True,

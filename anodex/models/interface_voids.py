@@ -126,6 +126,7 @@ def coverage_ceiling(ell: float, void_height: float) -> float:
 @register
 class InterfaceVoids(Block):
     name = "interface_voids"
+    axisymmetric = True
     order = 175
     params = PARAMS
     unknowns = (Unknown("void_fraction", "1"),)
@@ -144,6 +145,12 @@ class InterfaceVoids(Block):
             return ["[metal] creep_reference_rate: 0 (an elastic metal) closes no void; the "
                     "interface_voids block needs the metal's creep law"]
         v, ell = si["voids"], interface_length(si["phase_field"])
+        if v["nucleation_rate"] > 0 and si["geometry"]["axisymmetric"]:
+            # (a site would be a ring whose chance to nucleate grows with r)
+            return ["[voids] nucleation_rate: stochastic void sites are patches of a flat "
+                    "interface; in [geometry] axisymmetric they would be rings: use a "
+                    "rectangle or a box, or nucleation_rate = 0 (voids condense everywhere "
+                    "above the excess)"]
         most = coverage_ceiling(ell, v["void_height"])
         if v["contact_loss_fraction"] > 0 and 1 - v["contact_loss_fraction"] > 0.95 * most:
             return [f"[voids] contact_loss_fraction: {v['contact_loss_fraction']:g} asks voids "

@@ -63,6 +63,7 @@ def crack_profile(y, center, width):
 @register
 class IonicConduction(Block):
     name = "ionic_conduction"
+    axisymmetric = True
     order = 90
     params = PARAMS
     form_keys = (("electrolyte", "crack_conductivity_ratio"),)

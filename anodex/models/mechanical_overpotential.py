@@ -19,6 +19,7 @@ from ..blocks import Block, register
 @register
 class MechanicalOverpotential(Block):
     name = "mechanical_overpotential"
+    axisymmetric = True
     order = 160
     requires = ("hydrostatic_pressure", "charge_transfer_overpotential")
 

@@ -118,10 +118,11 @@ def dimension(si) -> int:
     return DIMENSION.get(si["geometry"]["kind"], 2)
 
 
-def strain_3d(grad_u, d):
+def strain_3d(grad_u, d, hoop=0):
     """The small strain (3 x 3) of a displacement gradient (d x d), the
-    missing directions held (uniaxial strain in 1-D, plane strain in 2-D)."""
-    e = [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
+    missing directions held (uniaxial strain in 1-D, plane strain in 2-D),
+    or, axisymmetric, the hoop strain u_r/r in the third."""
+    e = [[0, 0, 0], [0, 0, 0], [0, 0, hoop]]
     for i in range(d):
         for j in range(d):
             e[i][j] = 0.5 * (grad_u[i, j] + grad_u[j, i])
@@ -144,6 +145,7 @@ def deviator(t):
 @register
 class MetalMechanics(Block):
     name = "metal_mechanics"
+    axisymmetric = True  # (the hoop strain u_r/r: strains())
     order = 150
     params = PARAMS
     columns = ("pressed_face_displacement_m", "metal_mean_pressure_Pa")
@@ -189,6 +191,10 @@ class MetalMechanics(Block):
         if pressed in rollers:
             return [f"[mechanics] roller_faces: holds {pressed!r}, the pressure_face, still: the "
                     "stack pressure would do nothing; leave it out"]
+        if si["geometry"]["axisymmetric"] and "bottom" not in rollers:
+            return ["[mechanics] roller_faces / pressure_face: in an axisymmetric geometry the "
+                    "bottom face is the axis, where u_r = 0: keep 'bottom' a roller (and press "
+                    "another face)"]
         free = [AXES[axis] for axis in range(dimension(si))
                 if not any(FACE_AXIS[f] == axis for f in rollers)]
         if free:
@@ -224,6 +230,7 @@ class MetalMechanics(Block):
         self.pressure = fem.Constant(pb.mesh, compat.scalar_type(
             0.0 if self.ramp > 0 else float(pb.p["mech_p"])))
         self.d = pb.ndim
+        self.radius, self.axis_cells = pb.radius, pb.axis_cells  # (axisymmetric: _hoop)
         self.nodal_forms = {}  # (compiled once per stress measure: nodal)
         self.pressure_face = pb.case.si["mechanics"]["pressure_face"]
         self.roller_faces = self.rollers(pb.case.si)
@@ -233,7 +240,19 @@ class MetalMechanics(Block):
         d = self.d
         u = ufl.as_vector([lev[f"u_{a}"] for a in AXES[:d]])
         grad_u = ufl.grad(u) if d > 1 else ufl.as_matrix([[ufl.grad(lev["u_x"])[0]]])
-        return strain_3d(grad_u, d), creep_3d({c: lev[f"creep_{c}"] for c in CREEP[d]}, d)
+        return (strain_3d(grad_u, d, self._hoop(lev["u_y"] if d > 1 else 0)),
+                creep_3d({c: lev[f"creep_{c}"] for c in CREEP[d]}, d))
+
+    def _hoop(self, u_r):
+        """u_r/r axisymmetric, else 0.  In the cells on the axis du_r/dr,
+        which is u_r/r there exactly (u_r = 0 on the axis, so a bilinear u_r
+        is r times a function of x) and finite at the vertices r = 0 that
+        the lumped quadrature evaluates (an indicator, not a conditional:
+        FFCx cannot factor a test function inside one)."""
+        if self.radius is None:
+            return 0
+        on_axis = self.axis_cells
+        return on_axis * ufl.grad(u_r)[1] + (1 - on_axis) * u_r / (self.radius + on_axis)
 
     @staticmethod
     def lame(E, nu):
@@ -319,7 +338,7 @@ class MetalMechanics(Block):
         sigma = self.stress(s, lev)
         v = ufl.as_vector([s.test(f"u_{a}") for a in AXES[:d]])
         grad_v = ufl.grad(v) if d > 1 else ufl.as_matrix([[ufl.grad(s.test("u_x"))[0]]])
-        F = ufl.inner(sigma, strain_3d(grad_v, d)) * s.dx
+        F = ufl.inner(sigma, strain_3d(grad_v, d, self._hoop(v[1] if d > 1 else 0))) * s.dx
         n = ufl.FacetNormal(s.dx.ufl_domain())
         F += self.pressure * ufl.dot(n, v) * s.ds[self.pressure_face]
         rate = self.creep_rate(s, lev)

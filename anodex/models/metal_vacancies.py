@@ -76,6 +76,7 @@ PARAMS = {
 @register
 class MetalVacancies(Block):
     name = "metal_vacancies"
+    axisymmetric = True
     order = 170
     params = PARAMS
     unknowns = (Unknown("vacancy_excess", "1", tolerance=1e-3),)

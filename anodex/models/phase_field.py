@@ -194,6 +194,7 @@ PARAMS = {
 @register
 class PhaseField(Block):
     name = "phase_field"
+    axisymmetric = True
     order = 20
     in_default_model = True
     params = PARAMS
