@@ -228,3 +228,42 @@ def test_the_docker_image_holds_every_file_a_case_names():
         if file:
             needed.add(Path(file).resolve().relative_to(ROOT).parts[0])
     assert needed == {"meshes"} and needed <= copied and "cases" in copied
+
+
+def test_axisymmetric_measures_weigh_by_the_radius():
+    """Over a rectangle L x R turned about y = 0: the volume is L R^2/2 per
+    radian (the weight r, integrated exactly), the integral of r^2 is
+    L R^4/4, the lumped measure (each cell's centroid radius) gives the
+    volume too, the electrode disc R^2/2, the rim L R and the axis 0; the
+    cells with a vertex on the axis are one row."""
+    import ufl
+    from dolfinx import fem
+    from mpi4py import MPI
+    from anodex import compat
+    from anodex.case import validate
+    from anodex.problem import Problem
+    L, R = 3.0, 2.0  # um
+    case = validate({"model": {"blocks": ["phase_field", "charge_transfer",
+                                          "electronic_conduction", "ionic_conduction"]},
+                     "material": {"metal": "Li", "electrolyte": "LLZO"},
+                     "geometry": {"kind": "rectangle", "length": f"{L} um", "height": f"{R} um",
+                                  "cells": [6, 5], "axisymmetric": True},
+                     "reaction": {"gibbs_thomson": False},
+                     "initial": {"interface_position": "1 um"}}, "<axisymmetric>")
+    pb = Problem(case, MPI.COMM_WORLD)
+    x0 = pb.scales.unit("m") * 1e6  # (internal length unit in um)
+    one = fem.Constant(pb.mesh, compat.scalar_type(1.0))
+    r = ufl.SpatialCoordinate(pb.mesh)[1]
+
+    def total(form):
+        return pb.comm.allreduce(fem.assemble_scalar(fem.form(form)), op=MPI.SUM)
+    assert total(one * pb.dx) * x0 ** 3 == pytest.approx(L * R ** 2 / 2, rel=1e-12)
+    assert total(r * r * pb.dx) * x0 ** 5 == pytest.approx(L * R ** 4 / 4, rel=1e-12)
+    assert total(one * pb.dxl) * x0 ** 3 == pytest.approx(L * R ** 2 / 2, rel=1e-12)
+    assert total(one * pb.ds["electrode"]) * x0 ** 2 == pytest.approx(R ** 2 / 2, rel=1e-12)
+    assert total(one * pb.ds["top"]) * x0 ** 2 == pytest.approx(L * R, rel=1e-12)
+    assert abs(total(one * pb.ds["bottom"])) < 1e-14
+    assert pb.area * x0 ** 2 == pytest.approx(R ** 2 / 2, rel=1e-12)
+    cells = pb.mesh.topology.index_map(2).size_local
+    on_axis = pb.comm.allreduce(float(pb.axis_cells.x.array[:cells].sum()), op=MPI.SUM)
+    assert on_axis == 6

@@ -61,7 +61,6 @@ def times_length(unit: str, power: int) -> str:
 @register
 class DerivedQuantities(Block):
     name = "derived_quantities"
-    axisymmetric = True
     order = 100000  # last: its columns follow the physics blocks'
     params = {"output": {"derived": Param(
         "tables", {}, "columns of timeseries.csv defined here: name = { quantity = "
