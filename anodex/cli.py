@@ -155,8 +155,7 @@ def main(argv=None):
         if mpi is None or not mpi.Is_initialized() or mpi.COMM_WORLD.rank == 0:
             print(f"anodex: {e}", file=sys.stderr)
         return 2
-    commands = {"sweep": _sweep, "summarize": _summarize, "materials": _materials,
-                "check": _check, "info": _info, "mesh": _mesh}
+    commands = {"sweep": _sweep, "summarize": _summarize, "check": _check, "mesh": _mesh}
     if args.cmd in commands:
         # a reader that closes the pipe early (`anodex materials | head`) ends
         # the listing quietly, as for any Unix tool; PETSc's handler, which

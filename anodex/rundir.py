@@ -224,11 +224,9 @@ def prepare(path, overwrite=False, case_source=None) -> Path:
     path = Path(path)
     doomed = plan(path, overwrite, case_source)
     try:
-        if path.is_dir():
-            claim(path, "--overwrite")  # (before anything is removed)
-        clear(doomed)
         path.mkdir(parents=True, exist_ok=True)
-        claim(path, "--overwrite")
+        claim(path, "--overwrite")  # (before anything is removed)
+        clear(doomed)
     except OSError as e:
         raise OutputDirError(f"{short(str(path), 200)}: cannot create the output directory: "
                              f"{e.strerror or e}") from None

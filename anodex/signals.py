@@ -1,6 +1,7 @@
 """Signals that end a run: SIGTERM (a batch system's time limit, `kill`),
 SIGUSR1 and SIGUSR2 (a batch system's warning before its limit, e.g. SLURM's
-`--signal=USR1@120`; mpirun passes them on to the ranks) and SIGINT (Ctrl-C).  A signal raises Terminated at a safe point; inside a
+`--signal=USR1@120`; mpirun passes them on to the ranks) and SIGINT
+(Ctrl-C).  A signal raises Terminated at a safe point; inside a
 critical section (``deferred``: a step's outputs, the stepper's history
 shift) it is only remembered and raised at the section's end, so a run
 always ends on a consistent state that a checkpoint can hold."""
@@ -37,8 +38,8 @@ def interrupted() -> bool:
 
 
 def terminate_on_signals(ranks=1) -> dict:
-    """Raise Terminated on SIGTERM, SIGUSR1/2 and SIGINT.  Raised inside a PETSc callback
-    it comes back as a PETSc error (petsc4py 3.25), or as a failed Newton
+    """Raise Terminated on SIGTERM, SIGUSR1/2 and SIGINT.  Raised inside a
+    PETSc callback it comes back as a PETSc error (petsc4py 3.25), or as a failed Newton
     solve that the stepper would retry with a smaller step (a KeyboardInterrupt
     did so, measured), so the signal is also remembered: describe() reports
     it whatever exception carried it, and a step's deferred() outputs raise

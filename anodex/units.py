@@ -80,8 +80,8 @@ _UNITS = {
 _PREFIXES = {"G": 1e9, "M": 1e6, "k": 1e3, "c": 1e-2, "m": 1e-3, "u": 1e-6,
              "\u00b5": 1e-6, "\u03bc": 1e-6, "n": 1e-9, "p": 1e-12}  # (micro sign, Greek mu)
 # Units that take no prefix (so "min" is minutes, not milli-inches).
-_NO_PREFIX = {"min", "h", "d", "sec", "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "year",
-              "years", "yr", "yrs", "hr", "hrs", "mins", "secs", "1", "M", "deg"}
+_NO_PREFIX = {"min", "h", "d", "sec", "second", "seconds", "minute", "minutes", "hour", "hours",
+              "day", "days", "year", "years", "yr", "yrs", "hr", "hrs", "mins", "secs", "1", "M", "deg"}
 # degrees Celsius: an offset unit, so only a whole temperature ("25 degC")
 _CELSIUS = {"degC", "\u00b0C", "\u2103"}
 _ZERO_CELSIUS = 273.15

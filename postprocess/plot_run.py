@@ -344,8 +344,9 @@ def plot_run(run: Path, out: Path | None = None) -> Path:
         if a.get_yscale() == "linear":
             a.ticklabel_format(axis="y", useOffset=False)
             _widen_flat(a)
+    radial = _axisymmetric(run)
     for a, (name, (tf, v)) in zip(axes[len(series):], fields.items()):
-        _draw_field(fig, a, points, name, units[name], tf, v, _axisymmetric(run))
+        _draw_field(fig, a, points, name, units[name], tf, v, radial)
     for a in axes[len(series) + len(fields):]:
         a.set_axis_off()
     fig.suptitle(f"{run.name}: {status['status']} ({status['reason']})")

@@ -22,7 +22,6 @@ or more points, Ea is the least-squares fit of ln(sigma T) against 1/T
 from __future__ import annotations
 
 import difflib
-
 import math
 import re
 import tomllib
