@@ -197,6 +197,48 @@ def test_manufactured_solution_rates():
         assert np.log2(l2[:-1] / l2[1:]).min() > 0.9, (name, l2)
 
 
+def harmonic_gradient_fields(x, t):
+    """u = -grad phi/100 with phi = x^4 - 3 x^2 r^2 + 3 r^4/8, harmonic about
+    the x axis (y = r): div u = 0 and lap u = 0, so it solves Navier's
+    equations with no load, in a cylinder, for any lambda and mu.  Its
+    u_r = (6 x^2 r - 3 r^3/2)/100 varies with r: the hoop strain u_r/r =
+    (6 x^2 - 3 r^2/2)/100 differs from du_r/dr = (6 x^2 - 9 r^2/2)/100.
+    The creep strain stays zero (an elastic metal)."""
+    X, r = x[0], x[1]
+    zero = X - X  # (a zero that keeps its mesh: UFL drops 0 * X to a bare Zero)
+    return {"u_x": -(4 * X ** 3 - 6 * X * r ** 2) / 100,
+            "u_y": (6 * X ** 2 * r - 1.5 * r ** 3) / 100,
+            "creep_xx": zero, "creep_yy": zero, "creep_xy": zero}
+
+
+def elastic_cylinder_case(n, axisymmetric=True):
+    """An elastic Li block 1 x 1 um, about the x axis (y = r) or flat."""
+    case = mms_mechanics_case(n)
+    raw = {s: dict(v) for s, v in case.raw.items()}
+    raw["geometry"]["axisymmetric"] = axisymmetric
+    raw["metal"]["creep_reference_rate"] = "0 1/s"
+    return validate(raw, "<elastic cylinder>")
+
+
+def test_a_cylinder_solves_navier_with_a_hoop_strain_that_varies_with_r():
+    """The closed form above, its values on the boundary the only data, no
+    source: the displacement converges to it at h^2 in L2 and h in H1 only
+    if the weak form is cylindrical elasticity, hoop strain u_r/r included.
+    (Lame's u_r = A r above cannot tell u_r/r from du_r/dr; this field can.)
+    The flat rectangle, solved with the same boundary data, stays away from
+    it: the test sees the hoop term."""
+    errs = [solve_mms(n, elastic_cylinder_case, harmonic_gradient_fields, forced=False)
+            for n in (8, 16, 32)]
+    for name in ("u_x", "u_y"):
+        l2 = np.array([e[name][0] for e in errs])
+        h1 = np.array([e[name][1] for e in errs])
+        assert np.log2(l2[:-1] / l2[1:]).min() > 1.85, (name, l2)
+        assert np.log2(h1[:-1] / h1[1:]).min() > 0.9, (name, h1)
+    flat = solve_mms(32, lambda n: elastic_cylinder_case(n, axisymmetric=False),
+                     harmonic_gradient_fields, forced=False)
+    assert flat["u_y"][0] > 20 * errs[-1]["u_y"][0], (flat["u_y"], errs[-1]["u_y"])
+
+
 @pytest.mark.serial
 def test_one_and_two_ranks_agree(tmp_path):
     case = mechanics_case("rectangle", [12, 6], (8e-6, 4e-6), {
