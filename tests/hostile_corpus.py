@@ -726,6 +726,10 @@ mechanics("mechanics-body-free-to-slide", {"mechanics": {"roller_faces": '["rese
           "[mechanics] roller_faces", "nothing holds the body along y", kind='"rectangle"')
 mechanics("mechanics-negative-ramp", {"mechanics": {"pressure_ramp_time": '"-1 s"'}},
           "[mechanics] pressure_ramp_time")
+mechanics("mechanics-small-strain-limit-zero", {"mechanics": {"small_strain_limit": "0"}},
+          "[mechanics] small_strain_limit")
+mechanics("mechanics-small-strain-limit-text", {"mechanics": {"small_strain_limit": '"10 %"'}},
+          "[mechanics] small_strain_limit")
 
 
 # ---- the metal_vacancies block's keys (issue 38) -------------------------------

@@ -77,6 +77,31 @@ def test_uniaxial_stress_creeps_as_nortons_law(n, rate0, sigma0):
         assert top == pytest.approx(H * (NU_LI * p / E_LI + creep_rate * t / 2), rel=1e-7)
 
 
+def test_a_metal_that_flows_out_stops_at_the_small_strain_limit(mpi_tmp_path):
+    """The box above, pressed at x = 0 with free sides, creeps uniaxially at
+    rate0 (p/sigma0)^n everywhere: its equivalent creep strain is that rate
+    times t (a closed form, not the block's column).  The run records it as
+    max_creep_strain and stops, with its reason, at the first step past
+    [mechanics] small_strain_limit, not later."""
+    from anodex.simulation import run_case
+    from conftest import read_timeseries
+    p, n, rate0, sigma0, limit = 3e6, 5.0, 1e-4, 1e6, 0.05
+    case = mechanics_case("box", [4, 2, 2], (10e-6, 4e-6, 4e-6), {
+        "stack_pressure": f"{p} Pa", "roller_faces": ["reservoir", "bottom", "front"],
+        "creep_stress_exponent": n, "creep_reference_rate": f"{rate0} 1/s",
+        "creep_reference_stress": f"{sigma0} Pa", "small_strain_limit": limit},
+        {"end": "100 s", "dt_initial": "0.5 s", "dt_max": "0.5 s"})
+    rate = rate0 * (p / sigma0) ** n
+    result = run_case(case, mpi_tmp_path / "run")
+    assert result["status"] == "stopped", result
+    assert "small strain exceeded" in result["reason"] and "small_strain_limit" in result["reason"]
+    rows = read_timeseries(mpi_tmp_path / "run")
+    for row in rows[1:]:
+        assert row["max_creep_strain"] == pytest.approx(rate * row["t_s"], rel=1e-5)
+    assert rows[-2]["max_creep_strain"] <= limit < rows[-1]["max_creep_strain"]
+    assert rows[-1]["t_s"] == pytest.approx(limit / rate, abs=0.5)
+
+
 @pytest.mark.parametrize("kind, cells, extent", [("interval", [20], (8e-6,)),
                                                  ("rectangle", [8, 4], (8e-6, 4e-6))])
 def test_confined_metal_relaxes_to_hydrostatic(kind, cells, extent):

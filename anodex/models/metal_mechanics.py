@@ -40,7 +40,8 @@ Provides hydrostatic_pressure, the metal's -tr(sigma_m)/3 (compressive
 positive), which
 the mechanical_overpotential block adds to the reaction's driving force.
 Results: the pressed face's mean normal displacement (into the body
-positive) and the metal's mean hydrostatic pressure; the fields
+positive), the metal's mean hydrostatic pressure and its largest
+equivalent creep strain, past [mechanics] small_strain_limit a stop; the fields
 displacement_x (, _y, _z), von_mises_stress and pressure.
 """
 from __future__ import annotations
@@ -85,6 +86,10 @@ PARAMS = {
                                 "solve in one step)", bounds=(0.0, 1e10)),
         "roller_faces": Param("str_list", None, "faces whose normal displacement is zero "
                               "(built-in shapes only); default: every face but pressure_face"),
+        "small_strain_limit": Param("number", 0.1, "the run stops when the metal's equivalent "
+                                    "creep strain exceeds it anywhere: past it the block's "
+                                    "small-strain kinematics does not hold (a free face lets "
+                                    "the metal flow out)", bounds=(1e-6, 10.0)),
     },
     # (the library's values for a named metal or electrolyte, where measured)
     "metal": {
@@ -148,7 +153,7 @@ class MetalMechanics(Block):
     axisymmetric = True  # (the hoop strain u_r/r: strains())
     order = 150
     params = PARAMS
-    columns = ("pressed_face_displacement_m", "metal_mean_pressure_Pa")
+    columns = ("pressed_face_displacement_m", "metal_mean_pressure_Pa", "max_creep_strain")
     provides = ("hydrostatic_pressure",)
 
     @classmethod
@@ -234,6 +239,7 @@ class MetalMechanics(Block):
         self.nodal_forms = {}  # (compiled once per stress measure: nodal)
         self.pressure_face = pb.case.si["mechanics"]["pressure_face"]
         self.roller_faces = self.rollers(pb.case.si)
+        self.small_strain_limit = pb.case.si["mechanics"]["small_strain_limit"]
 
     def strains(self, lev):
         """(total strain, creep strain), 3 x 3, on a level dict."""
@@ -391,7 +397,30 @@ class MetalMechanics(Block):
         return {"pressed_face_displacement_m":
                 sc.to_si(integrals["mech_face_u"] / integrals["mech_face_area"], "m"),
                 "metal_mean_pressure_Pa": sc.to_si(integrals["mech_metal_pressure"] / volume, "Pa")
-                if volume > 0 else float("nan")}
+                if volume > 0 else float("nan"),
+                "max_creep_strain": self.max_creep_strain(pb)}
+
+    def max_creep_strain(self, pb) -> float:
+        """The largest equivalent creep strain sqrt(2/3 eps_cr : eps_cr) at a
+        node (the uniaxial strain of a uniaxial creep)."""
+        from mpi4py import MPI
+        c = {name: pb.field_values(f"creep_{name}") for name in CREEP[self.d]}
+        if self.d == 1:
+            squared = 1.5 * c["xx"] ** 2
+        else:
+            squared = (c["xx"] ** 2 + c["yy"] ** 2 + (c["xx"] + c["yy"]) ** 2
+                       + 2 * sum(c[k] ** 2 for k in ("xy", "xz", "yz") if k in c))
+        local = float(np.sqrt(2 / 3 * squared).max(initial=0.0))
+        return pb.comm.allreduce(local, op=MPI.MAX)
+
+    def stop(self, row):
+        if row["max_creep_strain"] > self.small_strain_limit:
+            return (f"small strain exceeded: the metal's creep strain reached "
+                    f"{row['max_creep_strain']:.3g} (> [mechanics] small_strain_limit "
+                    f"{self.small_strain_limit:g}), which small-strain mechanics cannot follow; "
+                    f"a free face lets the metal flow out: hold it (roller_faces), or lower the "
+                    f"pressure or the time")
+        return None
 
     def fields(self):
         axes = [u.name[2:] for u in self.unknowns if u.name.startswith("u_")]
