@@ -102,6 +102,24 @@ def test_a_metal_that_flows_out_stops_at_the_small_strain_limit(mpi_tmp_path):
     assert rows[-1]["t_s"] == pytest.approx(limit / rate, abs=0.5)
 
 
+def test_check_warns_of_a_free_face_on_a_creeping_metal_with_an_interface():
+    """A face neither pressed nor a roller: no warning for the metal alone
+    (it creeps uniaxially, tested above), a warning with a phase field."""
+    from test_voids import voids_case
+    free = {"kind": "rectangle", "length": "20 um", "height": "4 um", "cells": [20, 4]}
+    alone = mechanics_case("rectangle", [4, 2], (8e-6, 4e-6),
+                           {"roller_faces": ["reservoir", "bottom"],
+                            "creep_reference_rate": "1e-3 1/s",
+                            "creep_reference_stress": "1 MPa", "creep_stress_exponent": 6.6})
+    assert not [w for w in alone.warnings if "are free" in w]
+    case = voids_case(2e6, -10.0, geometry=free)
+    raw = {s: dict(v) for s, v in case.raw.items()}
+    assert not [w for w in case.warnings if "are free" in w]
+    raw["mechanics"]["roller_faces"] = ["reservoir", "bottom"]
+    warned = [w for w in validate(raw, "<voids>").warnings if "are free" in w]
+    assert len(warned) == 1 and "top" in warned[0] and "roller_faces" in warned[0], warned
+
+
 @pytest.mark.parametrize("kind, cells, extent", [("interval", [20], (8e-6,)),
                                                  ("rectangle", [8, 4], (8e-6, 4e-6))])
 def test_confined_metal_relaxes_to_hydrostatic(kind, cells, extent):
