@@ -290,6 +290,29 @@ creep_stress_exponent = 6.6
 [mechanics]
 pressure_face = "bottom"
 """, "[mechanics]", "the bottom face is the axis")
+AXISYMMETRIC_STRIP = """[model]
+blocks = ["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction"]
+[material]
+metal = "Li"
+electrolyte = "LLZO"
+[geometry]
+kind = "rectangle"
+length = "20 um"
+height = "4 um"
+cells = [40, 8]
+axisymmetric = true
+[reaction]
+gibbs_thomson = false
+"""
+FRONT = '[initial]\ninterface_position = "10 um"\n'
+for cid, lines, frags in (
+        ("axisymmetric-seeds", '[initial]\nkind = "seeds"\nseed_radius = "1 um"\n',
+         ('[initial] kind = "seeds"', "torus")),
+        ("axisymmetric-noise", FRONT + '[noise]\namplitude = "0.04 1/s"\n',
+         ("[noise] amplitude", "2 pi r")),
+        ("axisymmetric-crack", FRONT + "[electrolyte]\ncrack_conductivity_ratio = 10\n",
+         ("[electrolyte] crack_conductivity_ratio", "tube"))):
+    bad_case(cid, AXISYMMETRIC_STRIP + lines, *frags)
 # (the published single-potential model has no collector circuit to cycle)
 bad_case("protocol-on-a-model-without-a-circuit",
          case_text() + '[protocol]\nsteps = ["Rest for 1 s"]\n', "[protocol] steps",

@@ -77,6 +77,10 @@ class IonicConduction(Block):
         if si["electrolyte"]["crack_conductivity_ratio"] != 1 and si["geometry"]["kind"] == "interval":
             return ["[electrolyte] crack_conductivity_ratio: a crack is a strip across y; it "
                     "needs a 2-D or 3-D geometry (kind = \"interval\" is 1-D)"]
+        if si["electrolyte"]["crack_conductivity_ratio"] != 1 and si["geometry"]["axisymmetric"]:
+            return ["[electrolyte] crack_conductivity_ratio: in [geometry] axisymmetric the strip "
+                    "at y = crack_center would be a tube about the axis, not a crack; use a "
+                    "flat rectangle or a box (or ratio 1)"]
         return []
 
     @classmethod

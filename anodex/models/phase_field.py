@@ -247,6 +247,22 @@ class PhaseField(Block):
                           f"{t['dt_max']:g} s average over more than {MAX_NOISE_WINDOWS} noise "
                           f"windows; use at least {t['dt_max'] / MAX_NOISE_WINDOWS:g} s or lower "
                           "[time] dt_max")
+        return errors + cls._axisymmetric_problems(si)
+
+    @staticmethod
+    def _axisymmetric_problems(si) -> list[str]:
+        """Seeds and noise in [geometry] axisymmetric, where a point is a ring."""
+        if not si["geometry"]["axisymmetric"]:
+            return []
+        errors = []
+        if si["initial"]["kind"] == "seeds":
+            errors.append("[initial] kind = \"seeds\": in [geometry] axisymmetric a seed off the "
+                          "axis would be a torus, and the seeds are not verified there; use kind "
+                          "= \"front\" (or a flat rectangle)")
+        if si["noise"]["amplitude"] > 0:
+            errors.append("[noise] amplitude: its lattice ignores the ring volume 2 pi r of "
+                          "[geometry] axisymmetric (the noise would be stronger near the axis); "
+                          "set it to \"0 1/s\" or use a flat rectangle")
         return errors
 
     @classmethod
