@@ -371,8 +371,14 @@ class RadialMeasure:
 
 def axisymmetric_measures(mesh, dx, dxl, ds: dict):
     """(dx, dxl, {name: ds}) weighted by the radius r = y.  The lumped
-    (vertex) measure takes each cell's centroid radius: at a vertex on the
-    axis r = 0 would leave its node without mass."""
+    (vertex) measure gives each node of a cell its share of the exact
+    r-weighted mass, the integral of r phi_i over the cell (row-sum
+    lumping): at the vertex, r/3 + 2 r_c/3 on a rectangle's cells (r_c the
+    cell's centroid radius; bilinear phi_i, r linear).  Vertex quadrature
+    with r itself would leave a node on the axis without mass; the centroid
+    radius alone (before) gave it 3/2 of its share, and the row of nodes on
+    the axis drifted from the rest (a flat front's vacancy excess 0.808
+    there against 0.716, measured)."""
     import ufl
     from dolfinx import fem
 
@@ -380,7 +386,7 @@ def axisymmetric_measures(mesh, dx, dxl, ds: dict):
     r = ufl.SpatialCoordinate(mesh)[1]
     centroid = fem.Function(compat.dg0_space(mesh))
     centroid.interpolate(lambda x: x[1])
-    return (RadialMeasure(dx, r), RadialMeasure(dxl, centroid),
+    return (RadialMeasure(dx, r), RadialMeasure(dxl, (r + 2 * centroid) / 3),
             {name: RadialMeasure(m, r) for name, m in ds.items()})
 
 

@@ -239,6 +239,7 @@ def test_axisymmetric_measures_weigh_by_the_radius():
     import ufl
     from dolfinx import fem
     from mpi4py import MPI
+    from petsc4py import PETSc
     from anodex import compat
     from anodex.case import validate
     from anodex.problem import Problem
@@ -267,3 +268,13 @@ def test_axisymmetric_measures_weigh_by_the_radius():
     cells = pb.mesh.topology.index_map(2).size_local
     on_axis = pb.comm.allreduce(float(pb.axis_cells.x.array[:cells].sum()), op=MPI.SUM)
     assert on_axis == 6
+    # node by node, the lumped mass is the row sum of the exact r-weighted
+    # mass, the integral of r phi_i (the axis's nodes included)
+    from dolfinx.fem import petsc
+    phi = ufl.TestFunction(pb.Q)
+    exact = petsc.assemble_vector(fem.form(phi * r * ufl.dx(domain=pb.mesh)))
+    lumped = petsc.assemble_vector(fem.form(phi * pb.dxl))
+    for vec in (exact, lumped):
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    assert exact.array.min() > 0
+    assert np.abs(lumped.array / exact.array - 1).max() < 1e-12
