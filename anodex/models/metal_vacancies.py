@@ -50,7 +50,8 @@ from mpi4py import MPI
 
 from ..blocks import Block, Field, Unknown, register
 from ..schema import Param, nonnegative, positive, q
-from .charge_transfer import interface_weight, metal_depleted, reaction_source
+from .charge_transfer import DEPLETED, interface_weight, metal_depleted, reaction_source
+from .phase_field import interface_length
 
 EPS = 1e-6  # the storage and mobility floor outside the metal, relative
 INTERFACE_BAND = 0.1  # eta (1 - eta) above this: the interface's nodes (the excess there)
@@ -146,6 +147,7 @@ class MetalVacancies(Block):
         local = pb.field_values("vacancy_excess")[at_interface].max(initial=-np.inf)
         excess = pb.comm.allreduce(local, op=MPI.MAX)
         sc = pb.scales
+        self.atoms_before = self.atoms(pb, integrals.__getitem__)
         return {"vacancies_mol_m2": integrals["vac_amount"] / pb.area * sc.site_density
                 * sc.length,
                 "interface_vacancy_excess": excess if np.isfinite(excess) else 0.0}
@@ -154,14 +156,43 @@ class MetalVacancies(Block):
         self.si = pb.case.si
         self.critical = self.si["vacancies"]["critical_excess"]
         self.molar_volume = 1.0 / pb.scales.site_density
+        # the atoms (internal volume) of the last accepted step, and where a
+        # strip's last step should land: half the depletion threshold
+        self.atoms_before = None
+        self.last_step_target = (0.5 * DEPLETED * interface_length(self.si["phase_field"])
+                                 / pb.scales.length * pb.area)
+
+    @staticmethod
+    def atoms(pb, integral) -> float:
+        """The metal's atoms (internal volume): its sites less the vacancies
+        and the voids, each from its own field."""
+        voids = integral("void_volume") if "void_volume" in pb.integral_forms else 0.0
+        return integral("metal_volume") - integral("vac_amount") - voids
+
+    def shorter_step(self, pb, dt):
+        """A strip must not take more atoms than are left within a step (its
+        stop would come after the metal had gone below zero: -27 nm, 1 % of a
+        2 um film, measured): the dt that lands at half the depletion
+        threshold, from the step's own rate."""
+        before, target = self.atoms_before, self.last_step_target
+        if before is None or before <= 2 * target:
+            return None
+        after = self.atoms(pb, pb.integral)
+        if after >= target:
+            return None
+        return dt * (before - target) / (before - after)
 
     def stop(self, row):
         # the metal's atoms, not its sites (which keep the vacancies and voids)
         atoms = (row["metal_mol_m2"] - row["vacancies_mol_m2"]
                  - row.get("void_volume_m3_m2", 0.0) / self.molar_volume)
-        depleted = metal_depleted({"deposit_thickness_m": max(atoms * self.molar_volume, 1e-30)},
-                                  self.si)
-        if depleted and row.get("collector_current_A_m2", 0.0) < 0:
+        stripping = row.get("collector_current_A_m2", 0.0) < 0
+        if stripping and atoms <= 0:
+            return (f"metal depleted (its atoms): the last step stripped "
+                    f"{-atoms * self.molar_volume * 1e9:.3g} nm per electrode area more than "
+                    "was left")
+        depleted = metal_depleted({"deposit_thickness_m": atoms * self.molar_volume}, self.si)
+        if depleted and stripping:
             return depleted.replace("metal depleted:", "metal depleted (its atoms):")
         if self.critical > 0 and row["interface_vacancy_excess"] >= self.critical:
             return (f"vacancies supersaturated at the interface (excess site fraction "
