@@ -184,6 +184,9 @@ def test_a_bare_collector_charges_its_double_layer_at_i_over_c(mpi_tmp_path):
     raw = case.raw
     raw["initial"] = {"kind": "bare"}
     raw["time"].update({"dt_initial": "1e-4 s", "dt_max": "0.005 s"})
+    # (check says so before the run: nothing can plate without nucleation)
+    assert any("without the metal_nucleation block" in str(w)
+               for w in validate(raw, "<test>").warnings)
     ts, status = run(validate(raw, "<test>"), mpi_tmp_path / "galvanostatic")
     assert status["status"] == "stopped" and "cutoff potential" in status["reason"], status
     assert ts["cell_potential_V"][-1] < -1.0

@@ -121,6 +121,9 @@ def test_contact_is_lost_at_low_pressure_and_kept_at_high():
     block = next(b for b in low.pb.blocks if b.name == "interface_voids")
     block.contact_loss = 0.95
     assert "contact lost" in block.stop(row)
+    rest = Simulation(voids_case(0.0, 0.0))  # (no current: no resistance to read)
+    rest.run_to(1.0, data=True)
+    assert math.isnan(rows(rest)["interface_voids"]["interface_resistance_ohm_cm2"])
 
 
 def test_the_contact_is_the_stripped_volume_over_the_void_height_whatever_the_width():

@@ -56,7 +56,8 @@ the interface still touches, and the cell potential rises as contact is
 lost.  Results: contact_fraction, 1 minus the interface-weighted mean of
 theta; void_fraction, that mean; the void volume per electrode area;
 interface_resistance_ohm_cm2, the interface's mean charge-transfer
-overpotential over the reaction's current per electrode area.  The run
+overpotential over the reaction's current per electrode area (NaN at
+rest, a reaction below 1e-6 of the exchange current).  The run
 stops "contact lost" below [voids] contact_loss_fraction.  The field
 void_fraction (psi).
 """
@@ -81,6 +82,7 @@ WEIGHT_FLOOR = 1e-3  # g in theta = psi/(delta_v g) floored at 1e-3/l (g peaks n
 THETA_SEED = 1e-2  # the coverage a void nucleus starts with
 THETA_ON = 1e-3  # below this coverage no void is there (condensation off, a site can nucleate)
 SEED_BAND = 1e-3  # a site's interface nodes: eta (1 - eta) above this
+REST_CURRENT = 1e-6  # a reaction below this share of i0: at rest, no interface resistance (NaN)
 
 PARAMS = {
     "voids": {
@@ -263,7 +265,9 @@ class InterfaceVoids(Block):
         # the interface's mean overpotential over the reaction's current per area
         eta_ct = sc.to_si(integrals["weighted_overpotential"] / w, "V") if w > 0 else math.nan
         current = sc.to_si(integrals["void_reaction"] / pb.area, "A/m^2")
-        resistance = abs(eta_ct / current) * 1e4 if current else math.nan
+        # (at rest, a reaction below 1e-6 of the exchange current: no resistance to read)
+        at_rest = abs(current) < REST_CURRENT * sc.to_si(float(pb.p["i0"]), "A/m^2")
+        resistance = math.nan if at_rest else abs(eta_ct / current) * 1e4
         return {"contact_fraction": 1.0 - mean, "void_fraction": mean,
                 "void_volume_m3_m2": integrals["void_volume"] / pb.area * sc.length,
                 "interface_resistance_ohm_cm2": resistance, "void_nuclei": self.nuclei}

@@ -24,7 +24,7 @@ import ufl
 
 from ..noise import step_average
 from ..schema import Param, nonnegative, open_unit_closed, positive, q
-from ..blocks import Block, Field, Note, Unknown, register
+from ..blocks import Block, Field, Note, Unknown, block_classes, register
 from .grand_potential import E_HONG, dg, h
 
 # max of g'' = 2 - 12 eta + 12 eta^2 on [0, 1]
@@ -268,9 +268,16 @@ class PhaseField(Block):
     @classmethod
     def resolution_checks(cls, si, mesh):
         """(errors, warnings) of the mesh against the interface width, where
-        the interface starts (a front: the cells within 5 l of it)."""
+        the interface starts (a front: the cells within 5 l of it); and a
+        bare collector with nothing to nucleate on it."""
         ell = interface_length(si["phase_field"])
         ini, g = si["initial"], si["geometry"]
+        notes = []
+        if (ini["kind"] == "bare" and not si["phase_field"]["boundary_values"]
+                and "metal_nucleation" not in [b.name for b in block_classes(si)]):
+            notes = ['[initial] kind = "bare" without the metal_nucleation block: nothing can '
+                     "plate, the collector blocks the ions and only its double layer charges "
+                     "(add metal_nucleation to grow metal on it)"]
         if ini["kind"] == "front":
             x0 = ini["interface_position"]
             cell_size = mesh.max_cell_size(x0 - 5 * ell, x0 + 5 * ell)
@@ -284,13 +291,13 @@ class PhaseField(Block):
                    else "refine the mesh there")
             return [f"[geometry] cells: cell size {cell_size * 1e6:.3g} um is larger than the "
                     f"10-90 % interface width {width * 1e6:.3g} um (from [phase_field] "
-                    f"gradient_coefficient and barrier_height): {fix}"], []
+                    f"gradient_coefficient and barrier_height): {fix}"], notes
         if cell_size > ell / 2 * (1 + 1e-3):  # the published kappa, W give ell = 0.49999 um
-            return [], [Note(f"cell size {cell_size * 1e6:.3g} um exceeds half the interface "
-                             f"length ({ell * 5e5:.3g} um of {ell * 1e6:.3g} um): the front "
-                             "moves in jumps of a cell, as at the published resolution; refine "
-                             "for grid-converged results")]
-        return [], []
+            notes.append(Note(f"cell size {cell_size * 1e6:.3g} um exceeds half the interface "
+                              f"length ({ell * 5e5:.3g} um of {ell * 1e6:.3g} um): the front "
+                              "moves in jumps of a cell, as at the published resolution; "
+                              "refine for grid-converged results"))
+        return [], notes
 
     @classmethod
     def inactive_keys(cls, si):
