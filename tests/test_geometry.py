@@ -233,7 +233,7 @@ def test_the_docker_image_holds_every_file_a_case_names():
 def test_axisymmetric_measures_weigh_by_the_radius():
     """Over a rectangle L x R turned about y = 0: the volume is L R^2/2 per
     radian (the weight r, integrated exactly), the integral of r^2 is
-    L R^4/4, the lumped measure (each cell's centroid radius) gives the
+    L R^4/4, the lumped measure (row-sum lumping) gives the
     volume too, the electrode disc R^2/2, the rim L R and the axis 0; the
     cells with a vertex on the axis are one row."""
     import ufl

@@ -221,8 +221,9 @@ class MetalMechanics(Block):
             return [], []
         return [], [f"[mechanics] roller_faces: the face(s) {', '.join(free)} are free: the "
                     "creeping metal bonded to the electrolyte flows out there and shears the "
-                    "diffuse interface; Li at 2 MPa stopped the Newton solver within 0.9 s in "
-                    "2-D and in a cylinder (measured, docs/mechanics.md \"A free face\"); "
+                    "diffuse interface; Li at 2 MPa (with an assumed creep law) stopped the Newton "
+                    "solver within 0.9 s in 2-D and in a cylinder (measured, docs/mechanics.md "
+                    "\"A free face\"); "
                     "hold them (roller_faces) unless you study that flow"]
 
     @classmethod

@@ -44,6 +44,8 @@ vacancy_excess.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import ufl
 from mpi4py import MPI
@@ -156,9 +158,10 @@ class MetalVacancies(Block):
         self.si = pb.case.si
         self.critical = self.si["vacancies"]["critical_excess"]
         self.molar_volume = 1.0 / pb.scales.site_density
-        # the atoms (internal volume) of the last accepted step, and where a
-        # strip's last step should land: half the depletion threshold
-        self.atoms_before = None
+        # the atoms (internal volume) of the last accepted step (NaN: not
+        # known yet), and where a strip's last step should land: half the
+        # depletion threshold
+        self.atoms_before = math.nan
         self.last_step_target = (0.5 * DEPLETED * interface_length(self.si["phase_field"])
                                  / pb.scales.length * pb.area)
 
@@ -169,16 +172,21 @@ class MetalVacancies(Block):
         voids = integral("void_volume") if "void_volume" in pb.integral_forms else 0.0
         return integral("metal_volume") - integral("vac_amount") - voids
 
+    # (kept across restarts and mesh adaptation: the first step after them is
+    # guarded too)
+    checkpoint_state = ("atoms_before",)
+    checkpoint_defaults = {"atoms_before": math.nan}
+
     def shorter_step(self, pb, dt):
         """A strip must not take more atoms than are left within a step (its
         stop would come after the metal had gone below zero: -27 nm, 1 % of a
         2 um film, measured): the dt that lands at half the depletion
         threshold, from the step's own rate."""
         before, target = self.atoms_before, self.last_step_target
-        if before is None or before <= 2 * target:
+        if not before > 2 * target:  # (NaN included)
             return None
         after = self.atoms(pb, pb.integral)
-        if after >= target:
+        if after > 0:  # (a landing below 2 target stops the run: no knife edge)
             return None
         return dt * (before - target) / (before - after)
 
@@ -187,7 +195,7 @@ class MetalVacancies(Block):
         atoms = (row["metal_mol_m2"] - row["vacancies_mol_m2"]
                  - row.get("void_volume_m3_m2", 0.0) / self.molar_volume)
         stripping = row.get("collector_current_A_m2", 0.0) < 0
-        if stripping and atoms <= 0:
+        if stripping and atoms < 0:
             return (f"metal depleted (its atoms): the last step stripped "
                     f"{-atoms * self.molar_volume * 1e9:.3g} nm per electrode area more than "
                     "was left")
