@@ -49,16 +49,18 @@ def flux_injection(d, t, J):
 
 def test_stripping_injects_one_vacancy_per_atom_that_diffuses_in():
     """The vacancies counted from the field equal the atoms stripped, I t /
-    (zF) (the imposed current integrated exactly), to 2e-3: the injection,
+    (zF) (the imposed current integrated exactly), to 3e-3: the injection,
     weighted 2h onto the metal's side of the interface, integrates to 0.9984
     of the reaction's (on 200, 400 and 800 cells alike: the regularised
-    interface weight's tails, not the mesh).  Their profile is the
+    interface weight's tails, not the mesh), and its factor (1 - c), a
+    stripped site already vacant leaving none, takes 0.1 % more (0.9974,
+    measured; c is of order 1e-3 where it is injected).  Their profile is the
     constant-flux solution with J = I V_m/(zF), 1 to 10 um behind the front
     (0.3 %)."""
     case = stripping_case()
     sim = Simulation(case)
     sim.run_to(100.0)
-    assert record(sim)["vacancies_mol_m2"] == pytest.approx(I * 100.0 / FARADAY, rel=2e-3)
+    assert record(sim)["vacancies_mol_m2"] == pytest.approx(I * 100.0 / FARADAY, rel=3e-3)
     m = case.si["metal"]
     J = I * (m["molar_mass"] / m["density"]) / FARADAY
     comm = sim.pb.comm  # (every rank's nodes: the front may lie on another rank)

@@ -7,7 +7,7 @@ at sinks; where vacancies supersaturate at the interface, voids nucleate).
 The unknown c is the vacancies' excess site fraction over equilibrium in the
 metal (h the metal fraction, eps = 1e-6 keeps c defined outside it):
 
-    d((h + eps) c)/dt = div(h (h + eps) D grad c) - h c / tau + f max(-S_F, 0) 2h
+    d((h + eps) c)/dt = div(h (h + eps) D grad c) - h c / tau + f max(-S_F, 0) 2h (1 - c)+
 
 D = D_b + D_i w(eta) l: the bulk diffusivity, plus an interface (surface or
 interface-boundary) diffusivity in the interface band (w: the phase field's
@@ -114,12 +114,16 @@ class MetalVacancies(Block):
 
     @staticmethod
     def injection(s):
-        """f max(-S_F, 0) 2h: the stripped atoms' vacancies, on the metal's side
-        of the interface (2h: the injection's integral across it is kept; at
-        the profile's electrolyte side, where h is small, the injection over
-        the storage h + eps inflated c, measured)."""
-        h = s.u("metal_fraction")
-        return s.p["vac_f"] * ufl.max_value(-reaction_source(s), 0.0) * 2 * h
+        """f max(-S_F, 0) 2h (1 - c)+: the stripped atoms' vacancies, on the
+        metal's side of the interface (2h: the injection's integral across it
+        is kept; at the profile's electrolyte side, where h is small, the
+        injection over the storage h + eps inflated c, measured), and only
+        while the sites hold atoms to leave: a site already vacant (c -> 1)
+        takes no more, its stripped atoms take their sites (the front
+        recedes).  Unbounded, a film stripped to the end reached c = 1.48."""
+        h, c = s.u("metal_fraction"), s.u("vacancy_excess")
+        return (s.p["vac_f"] * ufl.max_value(-reaction_source(s), 0.0) * 2 * h
+                * ufl.max_value(1 - c, 0.0))
 
     def residual(self, s):
         p, c, w = s.p, s.u("vacancy_excess"), s.test("vacancy_excess")
