@@ -245,12 +245,14 @@ value("unknown-metal", "material", "metal", '"Unobtainium"', "Unobtainium")
 value("unknown-electrolyte", "material", "electrolyte", '"XYZ"', "XYZ")
 
 # ---- case files: protocols (the two-potential model, galvanostatic) ----------------------
-PROTOCOL_CASE = """[model]
+# the two-potential model's blocks for Li on LLZO, the head of the cases below
+TWO_POTENTIAL_LI = """[model]
 blocks = ["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction"]
 [material]
 metal = "Li"
 electrolyte = "LLZO"
-[geometry]
+"""
+PROTOCOL_CASE = TWO_POTENTIAL_LI + """[geometry]
 kind = "interval"
 length = "30 um"
 cells = [120]
@@ -290,12 +292,7 @@ creep_stress_exponent = 6.6
 [mechanics]
 pressure_face = "bottom"
 """, "[mechanics]", "the bottom face is the axis")
-AXISYMMETRIC_STRIP = """[model]
-blocks = ["phase_field", "charge_transfer", "electronic_conduction", "ionic_conduction"]
-[material]
-metal = "Li"
-electrolyte = "LLZO"
-[geometry]
+AXISYMMETRIC_STRIP = TWO_POTENTIAL_LI + """[geometry]
 kind = "rectangle"
 length = "20 um"
 height = "4 um"
