@@ -204,6 +204,12 @@ class Block:
         return [], []
 
     @classmethod
+    def warnings(cls, si) -> list[str]:
+        """Warning texts for a valid case that will not do what it seems to
+        (a configuration measured to fail, or one where nothing can happen)."""
+        return []
+
+    @classmethod
     def inactive_keys(cls, si) -> list:
         """[(section, keys, why)]: keys with no effect in this configuration."""
         return []

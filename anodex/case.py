@@ -606,7 +606,8 @@ def _inactive_key_warnings(si, given) -> list[str]:
 
 def _resolution_warnings(si) -> list[str]:
     info = _mesh_info(si)
-    return [text for b in blocks.block_classes(si) for text in b.resolution_checks(si, info)[1]]
+    return [text for b in blocks.block_classes(si)
+            for text in b.resolution_checks(si, info)[1] + b.warnings(si)]
 
 
 MAX_CASE_BYTES = 1 << 20  # a case file is a page of settings, not data

@@ -209,7 +209,7 @@ class MetalMechanics(Block):
         return []
 
     @classmethod
-    def resolution_checks(cls, si, mesh):
+    def warnings(cls, si):
         """A face neither pressed nor a roller, with a creeping metal and a
         phase-field interface: measured to stop the Newton solver
         (docs/mechanics.md, "A free face")."""
@@ -218,13 +218,12 @@ class MetalMechanics(Block):
                 if f != m["pressure_face"] and f not in cls.rollers(si)]
         if not (free and si["metal"]["creep_reference_rate"]
                 and "phase_field" in si["model"]["blocks"]):
-            return [], []
-        return [], [f"[mechanics] roller_faces: the face(s) {', '.join(free)} are free: the "
-                    "creeping metal bonded to the electrolyte flows out there and shears the "
-                    "diffuse interface; Li at 2 MPa (with an assumed creep law) stopped the Newton "
-                    "solver within 0.9 s in 2-D and in a cylinder (measured, docs/mechanics.md "
-                    "\"A free face\"); "
-                    "hold them (roller_faces) unless you study that flow"]
+            return []
+        return [f"[mechanics] roller_faces: the face(s) {', '.join(free)} are free: the "
+                "creeping metal bonded to the electrolyte flows out there and shears the "
+                "diffuse interface; Li at 2 MPa (with an assumed creep law) stopped the Newton "
+                "solver within 0.9 s in 2-D and in a cylinder (measured, docs/mechanics.md "
+                "\"A free face\"); hold them (roller_faces) unless you study that flow"]
 
     @classmethod
     def internal(cls, si, s):

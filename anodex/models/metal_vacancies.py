@@ -84,6 +84,10 @@ class MetalVacancies(Block):
     params = PARAMS
     unknowns = (Unknown("vacancy_excess", "1", tolerance=1e-3),)
     provides = ("site_creation",)
+    # the atoms of the last accepted step (shorter_step), kept across
+    # restarts and mesh adaptation: the first step after them is guarded too
+    checkpoint_state = ("atoms_before",)
+    checkpoint_defaults = {"atoms_before": math.nan}
     requires = ("eta", "metal_fraction", "faradaic_current")
     columns = ("vacancies_mol_m2", "interface_vacancy_excess")
 
@@ -175,11 +179,6 @@ class MetalVacancies(Block):
         and the voids, each from its own field."""
         voids = integral("void_volume") if "void_volume" in pb.integral_forms else 0.0
         return integral("metal_volume") - integral("vac_amount") - voids
-
-    # (kept across restarts and mesh adaptation: the first step after them is
-    # guarded too)
-    checkpoint_state = ("atoms_before",)
-    checkpoint_defaults = {"atoms_before": math.nan}
 
     def shorter_step(self, pb, dt):
         """A strip must not take more atoms than are left within a step (its

@@ -268,16 +268,9 @@ class PhaseField(Block):
     @classmethod
     def resolution_checks(cls, si, mesh):
         """(errors, warnings) of the mesh against the interface width, where
-        the interface starts (a front: the cells within 5 l of it); and a
-        bare collector with nothing to nucleate on it."""
+        the interface starts (a front: the cells within 5 l of it)."""
         ell = interface_length(si["phase_field"])
         ini, g = si["initial"], si["geometry"]
-        notes = []
-        if (ini["kind"] == "bare" and not si["phase_field"]["boundary_values"]
-                and "metal_nucleation" not in [b.name for b in block_classes(si)]):
-            notes = ['[initial] kind = "bare" without the metal_nucleation block: nothing can '
-                     "plate, the collector blocks the ions and only its double layer charges "
-                     "(add metal_nucleation to grow metal on it)"]
         if ini["kind"] == "front":
             x0 = ini["interface_position"]
             cell_size = mesh.max_cell_size(x0 - 5 * ell, x0 + 5 * ell)
@@ -291,13 +284,23 @@ class PhaseField(Block):
                    else "refine the mesh there")
             return [f"[geometry] cells: cell size {cell_size * 1e6:.3g} um is larger than the "
                     f"10-90 % interface width {width * 1e6:.3g} um (from [phase_field] "
-                    f"gradient_coefficient and barrier_height): {fix}"], notes
+                    f"gradient_coefficient and barrier_height): {fix}"], []
         if cell_size > ell / 2 * (1 + 1e-3):  # the published kappa, W give ell = 0.49999 um
-            notes.append(Note(f"cell size {cell_size * 1e6:.3g} um exceeds half the interface "
-                              f"length ({ell * 5e5:.3g} um of {ell * 1e6:.3g} um): the front "
-                              "moves in jumps of a cell, as at the published resolution; "
-                              "refine for grid-converged results"))
-        return [], notes
+            return [], [Note(f"cell size {cell_size * 1e6:.3g} um exceeds half the interface "
+                             f"length ({ell * 5e5:.3g} um of {ell * 1e6:.3g} um): the front "
+                             "moves in jumps of a cell, as at the published resolution; refine "
+                             "for grid-converged results")]
+        return [], []
+
+    @classmethod
+    def warnings(cls, si):
+        """A bare collector with nothing to nucleate on it."""
+        if (si["initial"]["kind"] == "bare" and not si["phase_field"]["boundary_values"]
+                and "metal_nucleation" not in [b.name for b in block_classes(si)]):
+            return ['[initial] kind = "bare" without the metal_nucleation block: nothing can '
+                    "plate, the collector blocks the ions and only its double layer charges "
+                    "(add metal_nucleation to grow metal on it)"]
+        return []
 
     @classmethod
     def inactive_keys(cls, si):
