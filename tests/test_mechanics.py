@@ -316,36 +316,37 @@ def rest_under_pressure(metal, electrolyte, cells, p=5e6, nu=0.38, extra=None):
 
 
 REST_CASES = {
-    # metal, electrolyte, extra keys, the metal's bulk hydrostatic pressure / p
-    "Li elastic, nu_e != nu_m": ("Li", "LLZO", {"electrolyte_poisson_ratio": 0.26},
-                                 (1 + NU_LI) / (3 * (1 - NU_LI))),
+    # metal, electrolyte, extra keys
+    "Li elastic, nu_e != nu_m": ("Li", "LLZO", {"electrolyte_poisson_ratio": 0.26}),
     "Na crept to hydrostatic": ("Na", "Na3PS4", {"creep_reference_rate": "1e-3 1/s",
                                                  "creep_reference_stress": "1 MPa",
-                                                 "creep_stress_exponent": 1.0}, 1.0),
+                                                 "creep_stress_exponent": 1.0}),
     "Mg (z = 2) elastic": ("Mg", "MgSc2Se4", {"metal_youngs_modulus": "45 GPa",
-                                               "metal_poisson_ratio": 0.29}, 1.29 / (3 * 0.71)),
+                                               "metal_poisson_ratio": 0.29}),
 }
 
 
 @pytest.mark.parametrize("name", REST_CASES)
-def test_pressure_lowers_the_rest_potential_by_vm_ph_over_zf(name):
+def test_pressure_lowers_the_rest_potential_by_vm_p_over_zf(name):
     """At rest the pressed metal's potential against the unstressed
-    reference at the reservoir is -V_m p_h / (zF), p_h the metal's own
-    hydrostatic pressure (V_m = M / rho and z of the metal, from the case).
-    In 1-D uniaxial strain p_h is p (1 + nu_m) / (3 (1 - nu_m)) elastic, p
-    once creep has relaxed the metal's shear.  The electrolyte differs in
-    its moduli (20-fold) and Poisson ratio: the interface's laminate must
-    give the metal its own stress.  (With equal strains, the Voigt mixture,
-    the potential came out at 0.80 of this, 0.63 crept, measured.)  The
-    error falls as h^2 and is below 0.2 % on 1/32 um cells."""
+    reference at the reservoir is -V_m p / (zF), p the normal traction on
+    the interface, which in 1-D is the stack pressure whether the metal is
+    elastic (its hydrostatic pressure then p (1 + nu_m) / (3 (1 - nu_m)),
+    0.74 p for Li) or crept (V_m = M / rho and z of the metal, from the
+    case).  The electrolyte differs in its moduli (20-fold) and Poisson
+    ratio.  (Driven by the metal's hydrostatic pressure, as before, the
+    elastic Li came out at 0.74 of this, and with the Voigt mixture in
+    the interface at 0.80 of that, measured.)  The error falls towards h^2
+    (measured rates 1.65-1.71, then 1.87-1.90) and is below 1e-3 on 1/32 um
+    cells (Li 0.43, 0.14, 0.037 %)."""
     from anodex.constants import FARADAY
-    metal, electrolyte, extra, pressure = REST_CASES[name]
+    metal, electrolyte, extra = REST_CASES[name]
     p, errors = 5e6, []
     for cells in (80, 160, 320):
         case = rest_under_pressure(metal, electrolyte, cells, p, NU_LI, extra)
         case = validate({**case.raw, "time": {"end": "100 s"}}, f"<rest: {name}>")
         m = case.si["metal"]
-        expected = -(m["molar_mass"] / m["density"]) * p * pressure / (
+        expected = -(m["molar_mass"] / m["density"]) * p / (
             case.si["material"]["charge_number"] * FARADAY)
         sim = Simulation(case)
         sim.run_to(100.0)
@@ -354,7 +355,7 @@ def test_pressure_lowers_the_rest_potential_by_vm_ph_over_zf(name):
         assert abs(row["collector_current_A_m2"]) < 1e-9
         errors.append(row["cell_potential_V"] / expected - 1)
     rates = np.log2(np.abs(errors[:-1]) / np.abs(errors[1:]))
-    assert rates.min() > 1.8 and abs(errors[-1]) < 2e-3, errors
+    assert rates.min() > 1.5 and rates[-1] > 1.8 and abs(errors[-1]) < 1e-3, errors
 
 
 def test_creep_relaxation_does_not_overshoot():

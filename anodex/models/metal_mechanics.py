@@ -37,8 +37,9 @@ normal displacement is zero (a built-in shape's faces: electrode and
 reservoir are normal to x, bottom and top to y, front and back to z);
 every other face is free of traction.
 Provides hydrostatic_pressure, the metal's -tr(sigma_m)/3 (compressive
-positive), which
-the mechanical_overpotential block adds to the reaction's driving force.
+positive; what closes voids by creep), and interface_normal_pressure,
+-n.sigma.n on the interface, which the mechanical_overpotential block adds
+to the reaction's driving force.
 Results: the pressed face's mean normal displacement (into the body
 positive), the metal's mean hydrostatic pressure and its largest
 equivalent creep strain, past [mechanics] small_strain_limit a stop; the fields
@@ -154,7 +155,7 @@ class MetalMechanics(Block):
     order = 150
     params = PARAMS
     columns = ("pressed_face_displacement_m", "metal_mean_pressure_Pa", "max_creep_strain")
-    provides = ("hydrostatic_pressure",)
+    provides = ("hydrostatic_pressure", "interface_normal_pressure")
 
     @classmethod
     def case_unknowns(cls, si):
@@ -312,9 +313,7 @@ class MetalMechanics(Block):
         h = optional(s, "metal_fraction", lev, None)
         if h is None:  # (no phase field: metal everywhere)
             return 1.0, self.phase_stress(p["mech_E_m"], p["mech_nu_m"], strain, creep), None
-        g = ufl.grad(h)
-        g3 = ufl.as_vector([g[i] if i < self.d else 0 for i in range(3)])
-        n = g3 / ufl.sqrt(ufl.dot(g3, g3) + NORMAL_FLOOR ** 2)
+        n = self.interface_normal(h)
         lam_m, mu_m = self.lame(p["mech_E_m"], p["mech_nu_m"])
         lam_e, mu_e = self.lame(p["mech_E_e"], p["mech_nu_e"])
         a1 = (1 - h) * mu_m + h * mu_e
@@ -327,6 +326,25 @@ class MetalMechanics(Block):
                                   creep)
         electrolyte = self.phase_stress(p["mech_E_e"], p["mech_nu_e"], strain - h * rank_one)
         return h, metal, electrolyte
+
+    def interface_normal(self, h):
+        """n = grad h/|grad h| (3 components), faded out where |grad h| is
+        below NORMAL_FLOOR (the bulk phases, where no interface is)."""
+        g = ufl.grad(h)
+        g3 = ufl.as_vector([g[i] if i < self.d else 0 for i in range(3)])
+        return g3 / ufl.sqrt(ufl.dot(g3, g3) + NORMAL_FLOOR ** 2)
+
+    def normal_pressure(self, s, lev):
+        """-n.sigma_m.n, the normal traction on the interface (compressive
+        positive; internal units E0), going over to the metal's
+        -tr(sigma_m)/3 where the normal fades (|n| < 1, the bulk phases).
+        The laminate keeps the traction equal in both phases, so it is
+        continuous through the diffuse interface, unlike the metal's own
+        hydrostatic pressure, whose in-plane stresses depend on how far the
+        metal has crept there."""
+        h, metal, _ = self.phase_stresses(s, lev)
+        n = self.interface_normal(h)
+        return -ufl.dot(n, ufl.dot(metal, n)) - (1 - ufl.dot(n, n)) * ufl.tr(metal) / 3
 
     def stress(self, s, lev):
         """sigma = h sigma_m + (1 - h) sigma_e on a level dict.  The creep
@@ -353,7 +371,8 @@ class MetalMechanics(Block):
     def quantities(self):
         # the metal's own -tr(sigma_m)/3, compressive positive (internal: E0 = RT/V_m)
         return {"hydrostatic_pressure":
-                lambda s, lev: -ufl.tr(self.phase_stresses(s, lev)[1]) / 3}
+                lambda s, lev: -ufl.tr(self.phase_stresses(s, lev)[1]) / 3,
+                "interface_normal_pressure": self.normal_pressure}
 
     def residual(self, s):
         d = self.d
