@@ -72,6 +72,15 @@ def model_blocks(si) -> list:
     return classes
 
 
+def _providers(names) -> str:
+    """'; add ...' naming the registered blocks that provide each of names
+    (their unknowns or quantities), or '' if none does."""
+    found = {n: [b.name for b in registered()
+                 if n in b.provides or n in [u.name for u in b.unknowns]] for n in names}
+    hints = [f"{n} comes from {' or '.join(found[n])}" for n in names if found[n]]
+    return f" ({'; '.join(hints)}: add it to [model] blocks)" if hints else ""
+
+
 def _check(classes, si):
     """No unknown owned twice, no quantity defined twice, no time-series
     column written twice, every name a block requires or adds to provided."""
@@ -93,7 +102,8 @@ def _check(classes, si):
         missing = [r for r in b.requires if r not in owner]
         if missing:
             raise BlockError(f"model block '{b.name}' needs unknown(s) or quantities "
-                             f"{missing}, which no selected block provides")
+                             f"{missing}, which no selected block provides"
+                             f"{_providers(missing)}")
         stray = [n for n in b().contributions() if n not in owner]
         if stray:
             raise BlockError(f"model block '{b.name}' adds to {stray}, which no selected "

@@ -61,7 +61,9 @@ def test_hong_case_maps_onto_published_numbers():
     ("[geometry]\ncells = [40, 40]\n", ["[geometry] cells", "larger than the 10-90 % interface width",
                                         "at least 183 cells"]),
     ("[model]\nblocks = [\"phase_field\", \"plasticity\"]\n", ["[model] blocks", "unknown model block"]),
-    ("[model]\nblocks = [\"butler_volmer\", \"phase_field\"]\n", ["[model] blocks", "needs unknown"]),
+    ("[model]\nblocks = [\"butler_volmer\", \"phase_field\"]\n",
+     ["[model] blocks", "needs unknown", "overpotential comes from potential",
+      "concentration_ratio comes from ion_transport: add it to [model] blocks"]),
     ("[electrolyte\n", ["not valid TOML"]),
 ])
 def test_bad_input_is_reported_with_file_and_key(tmp_path, text, fragments):

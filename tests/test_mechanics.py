@@ -295,8 +295,8 @@ def test_one_and_two_ranks_agree(tmp_path):
 
 def rest_under_pressure(metal, electrolyte, cells, p=5e6, nu=0.38, extra=None):
     """A metal film on a solid electrolyte (1-D), galvanostatic at zero
-    current, pressed at the collector; both solids with Poisson's ratio nu,
-    so that the hydrostatic pressure is p (1 + nu) / (3 (1 - nu)) in both."""
+    current, pressed at the collector; both solids with Poisson's ratio nu
+    unless extra says otherwise."""
     data = {
         "model": {"blocks": ["phase_field", "charge_transfer", "electronic_conduction",
                              "ionic_conduction", "metal_mechanics", "mechanical_overpotential"]},

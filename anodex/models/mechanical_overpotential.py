@@ -40,9 +40,15 @@ vacancies it injects in 10 min are 6.5e-7, 3.5e-7 and 1.1e-7 mol/m^2 on
 0.2, 0.1 and 0.05 um cells (driven by p_h at the reaction's point,
 3.5e-5, 2.1e-5 and 1.3e-5; measured).  Outside the interface, where
 its normal fades, p_n goes over to the metal's hydrostatic pressure (the
-reaction is not there).  Only the metal's side of
-Monroe & Newman's term (J. Electrochem. Soc. 152 (2005) A396) is taken:
-the cation's partial molar volume in the electrolyte is not included.
+reaction is not there).
+
+Not Monroe & Newman's form (J. Electrochem. Soc. 152 (2005) A396, not read
+here; as quoted in seed 004, eq. 12, it weighs both sides' deviatoric
+normal stresses and pressures by (V_m +- V_+)/2, V_+ the cation's partial
+molar volume in the electrolyte): with traction continuity and V_+ = 0 that
+quote reduces to V_m times one side's pressure, which differs from V_m p_n
+by that side's deviatoric normal stress.  Which applies to a metal on a
+solid electrolyte was not settled here; the cation's volume is left out.
 """
 import numpy as np
 import ufl

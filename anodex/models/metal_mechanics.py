@@ -335,16 +335,17 @@ class MetalMechanics(Block):
         return g3 / ufl.sqrt(ufl.dot(g3, g3) + NORMAL_FLOOR ** 2)
 
     def normal_pressure(self, s, lev):
-        """-n.sigma_m.n, the normal traction on the interface (compressive
-        positive; internal units E0), going over to the metal's
-        -tr(sigma_m)/3 where the normal fades (|n| < 1, the bulk phases).
-        The laminate keeps the traction equal in both phases, so it is
-        continuous through the diffuse interface, unlike the metal's own
-        hydrostatic pressure, whose in-plane stresses depend on how far the
-        metal has crept there."""
-        h, metal, _ = self.phase_stresses(s, lev)
-        n = self.interface_normal(h)
-        return -ufl.dot(n, ufl.dot(metal, n)) - (1 - ufl.dot(n, n)) * ufl.tr(metal) / 3
+        """-n.sigma.n, the normal traction on the interface (compressive
+        positive; internal units E0), going over to the pressure
+        -tr(sigma)/3 where the normal fades (|n| < 1, the bulk phases).
+        The laminate keeps the traction equal in both phases (n.sigma_m.n
+        = n.sigma_e.n = n.sigma.n), so it is continuous through the
+        diffuse interface, unlike the metal's own hydrostatic pressure,
+        whose in-plane stresses depend on how far the metal has crept
+        there."""
+        sigma = self.stress(s, lev)
+        n = self.interface_normal(s.at("metal_fraction", lev))
+        return -ufl.dot(n, ufl.dot(sigma, n)) - (1 - ufl.dot(n, n)) * ufl.tr(sigma) / 3
 
     def stress(self, s, lev):
         """sigma = h sigma_m + (1 - h) sigma_e on a level dict.  The creep
