@@ -28,7 +28,7 @@ one number across it.
 p_n is a nodal unknown, the traction projected with a filter at the cell
 size h, as the interface_curvature block does for K:
 
-    (p_n, q)_lumped + h^2 (grad p_n, grad q) = (-n.sigma_m.n, q)
+    (p_n, q)_lumped + h^2 (grad p_n, grad q) = (-n.sigma.n, q)
 
 The traction at a point is not smooth: the strain of P1 displacements is
 constant in a cell while the laminate's stiffness changes 20-fold with h
@@ -39,8 +39,8 @@ stripped and plated inside each cell.  Projected, a 1-D film at rest under
 vacancies it injects in 10 min are 6.5e-7, 3.5e-7 and 1.1e-7 mol/m^2 on
 0.2, 0.1 and 0.05 um cells (driven by p_h at the reaction's point,
 3.5e-5, 2.1e-5 and 1.3e-5; measured).  Outside the interface, where
-its normal fades, p_n goes over to the metal's hydrostatic pressure (the
-reaction is not there).
+its normal fades, p_n goes over to the pressure -tr(sigma)/3 (the reaction
+is not there).
 
 Not Monroe & Newman's form (J. Electrochem. Soc. 152 (2005) A396, not read
 here; as quoted in seed 004, eq. 12, it weighs both sides' deviatoric
