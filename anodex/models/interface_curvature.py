@@ -32,6 +32,14 @@ from ..blocks import Block, Unknown, register
 REGULARIZATION = 1e-4  # delta l
 
 
+def filtered(u, q, s):
+    """(u, q)_lumped + h^2 (grad u, grad q): the left side of a projection
+    filtered at the cell size h (this block's K, mechanical_overpotential's
+    normal traction)."""
+    h = compat.cell_size(u)
+    return u * q * s.dxl + h * h * ufl.inner(ufl.grad(u), ufl.grad(q)) * s.dx
+
+
 @register
 class InterfaceCurvature(Block):
     name = "interface_curvature"
@@ -50,10 +58,7 @@ class InterfaceCurvature(Block):
         delta = REGULARIZATION / s.p["ell"]
         grad = ufl.grad(eta)
         normal = grad / ufl.sqrt(ufl.inner(grad, grad) + delta * delta)
-        curvature = s.u("curvature")
-        h = compat.cell_size(curvature)
-        return (curvature * q * s.dxl + h * h * ufl.inner(ufl.grad(curvature), ufl.grad(q)) * s.dx
-                - ufl.inner(normal, ufl.grad(q)) * s.dx)
+        return filtered(s.u("curvature"), q, s) - ufl.inner(normal, ufl.grad(q)) * s.dx
 
     def initial(self, p):
         return {"curvature": lambda x: np.zeros(x.shape[1])}

@@ -51,10 +51,9 @@ by that side's deviatoric normal stress.  Which applies to a metal on a
 solid electrolyte was not settled here; the cation's volume is left out.
 """
 import numpy as np
-import ufl
 
-from .. import compat
 from ..blocks import Block, Field, Unknown, register
+from .interface_curvature import filtered
 
 
 @register
@@ -67,9 +66,8 @@ class MechanicalOverpotential(Block):
                 "charge_transfer_overpotential")
 
     def residual(self, s):
-        q, pn = s.test("normal_pressure"), s.u("normal_pressure")
-        h = compat.cell_size(pn)
-        return (pn * q * s.dxl + h * h * ufl.inner(ufl.grad(pn), ufl.grad(q)) * s.dx
+        q = s.test("normal_pressure")
+        return (filtered(s.u("normal_pressure"), q, s)
                 - s.at("interface_normal_pressure", s.levels[0]) * q * s.dx)
 
     def initial(self, p):
