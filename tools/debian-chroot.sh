@@ -65,6 +65,15 @@ bind() {  # bind a host directory into the chroot, private to it
   mounted+=("$root$1")
 }
 
+# One run per chroot at a time: two builds of one suite into the same
+# directory broke each other (seen: CI's preparation beside one started by
+# hand), and every run replaces the tree in /anodex.  A second run waits.
+if [ -z "$sudo_" ] && command -v flock >/dev/null; then
+  mkdir -p "$(dirname "$root")"
+  exec 9>"$root.lock"
+  flock 9 || { echo "[chroot] $suite: cannot lock $root.lock" >&2; exit 3; }
+fi
+
 [ -f "$root/.anodex-built" ] || build || exit 3
 bind /proc; bind /sys; bind /dev
 $sudo_ cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
