@@ -551,6 +551,7 @@ def sharp_secondary_distribution(case, rows, cells=(200, 160)):
     from mpi4py import MPI
     from petsc4py import PETSc
     from dolfinx import fem
+    from dolfinx import mesh as dmesh
     from anodex import compat
     from anodex.constants import GAS_CONSTANT
     si = case.si
@@ -563,7 +564,6 @@ def sharp_secondary_distribution(case, rows, cells=(200, 160)):
                                    list(cells))
     V = compat.p1_space(mesh)
     phi, v, x = ufl.TrialFunction(V), ufl.TestFunction(V), ufl.SpatialCoordinate(mesh)
-    from dolfinx import mesh as dmesh
     face_facets = dmesh.locate_entities_boundary(mesh, 1, lambda p: np.isclose(p[0], xi))
     tags = dmesh.meshtags(mesh, 1, face_facets, np.full(len(face_facets), 1, dtype=np.int32))
     ds = ufl.Measure("ds", domain=mesh, subdomain_data=tags)(1)
