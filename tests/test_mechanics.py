@@ -395,6 +395,57 @@ def test_a_film_free_to_expand_sideways_sits_at_its_normal_traction_not_its_pres
     assert abs(errors[-1]) < 1e-3 and abs(errors[-1]) < abs(errors[0]), errors
 
 
+def test_the_traction_on_a_curved_interface_is_n_sigma_n():
+    """2-D, plane strain: a Li film on an electrolyte given Li's elastic
+    constants (7.82 GPa, 0.38), both elastic, pressed by 3 MPa at the
+    collector, rollers on the other faces; the front is a cosine, x = 10 um
+    + A cos(k (y - 4 um)), A = 1 um, wavelength 8 um (slopes up to 0.79),
+    held in place (relaxation 1e-6 1/s, no current, no Gibbs-Thomson).  With
+    one set of constants the exact state is uniform whatever the front:
+    sigma_xx = -p, sigma_yy = -p nu/(1 - nu) (epsilon_yy = epsilon_zz = 0),
+    so on the front, with normal n ~ (1, s), s = dx/dy = -A k sin(k (y -
+    4 um)), the traction is p_n = p (1 + s^2 nu/(1 - nu))/(1 + s^2): from 3
+    down to 2.56 MPa.  The projected unknown normal_pressure at the nodes
+    with 0.4 < eta < 0.6, against it: measured rms 0.93, 0.57, 0.16 % and
+    largest 1.4, 1.1, 0.31 % on 0.4, 0.2 and 0.1 um cells.  (The pressure
+    -tr(sigma)/3 would read 2.23 MPa everywhere; a normal along x only,
+    3 MPa: up to 17 % off.)"""
+    p, nu, amplitude, k = 3e6, NU_LI, 1e-6, 2 * math.pi / 8e-6
+    errors = []
+    for ny in (20, 40, 80):
+        sim = Simulation(validate({
+            "model": {"blocks": ["phase_field", "charge_transfer", "electronic_conduction",
+                                 "ionic_conduction", "metal_mechanics",
+                                 "mechanical_overpotential"]},
+            "material": {"metal": "Li", "electrolyte": "LLZO"},
+            "geometry": {"kind": "rectangle", "length": "20 um", "height": "8 um",
+                         "cells": [ny * 5 // 2, ny]},
+            "phase_field": {"interface_relaxation_rate": "1e-6 1/s", "boundary_values": False},
+            "reaction": {"gibbs_thomson": False},
+            "initial": {"interface_position": "10 um", "perturbation_amplitude": "1 um",
+                        "perturbation_wavelength": "8 um"},
+            "collector": {"control": "galvanostatic", "current_density": "0 A/m^2"},
+            "electrolyte": {"electronic_conductivity": "0 S/m", "youngs_modulus": f"{E_LI} Pa",
+                            "poisson_ratio": nu},
+            "metal": {"creep_reference_rate": "0 1/s"},
+            "mechanics": {"stack_pressure": f"{p} Pa", "pressure_ramp_time": "0.1 s"},
+            "time": {"end": "1 s", "dt_max": "0.1 s"},
+        }, "<a curved front>"))
+        sim.run_to(0.2, data=True)
+        pb = sim.pb
+        y = pb.Q.tabulate_dof_coordinates()[:, 1] * sim.x0
+        eta = pb.field_values("eta")
+        traction = pb.field_values("normal_pressure") * pb.scales.unit("Pa")
+        slope = -amplitude * k * np.sin(k * (y - 4e-6))
+        exact = p * (1 + slope ** 2 * nu / (1 - nu)) / (1 + slope ** 2)
+        on_front = (eta > 0.4) & (eta < 0.6)
+        relative = traction[on_front] / exact[on_front] - 1
+        errors.append((np.sqrt(np.mean(relative ** 2)), np.abs(relative).max()))
+        assert exact[on_front].min() < 0.9 * p  # (the nodes reach the steep flanks)
+    rms, largest = np.array(errors).T
+    assert np.all(np.diff(rms) < 0) and rms[-1] < 4e-3 and largest[-1] < 1e-2, errors
+
+
 @pytest.mark.serial
 def test_the_traction_in_the_reaction_is_the_same_on_1_and_2_ranks(tmp_path):
     """A crept Li film stripped at 1 A/m^2 under 5 MPa (the stripping
