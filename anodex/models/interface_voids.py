@@ -164,6 +164,19 @@ class InterfaceVoids(Block):
         return []
 
     @classmethod
+    def warnings(cls, si):
+        """Voids higher than the interface is long cannot cover its middle:
+        the reaction leaks past them (docs/mechanics.md)."""
+        v, ell = si["voids"], interface_length(si["phase_field"])
+        if ell >= v["void_height"]:
+            return []
+        return [f"[voids] void_height: voids {v['void_height'] * 1e6:.3g} um high on an "
+                f"interface of length {ell * 1e6:.3g} um fit in the metal's sites over at most "
+                f"{coverage_ceiling(ell, v['void_height']):.3g} of it, so the reaction goes on "
+                "past a void's middle; set [phase_field] interface_length to at least "
+                "void_height for voids that block the interface"]
+
+    @classmethod
     def inactive_keys(cls, si):
         if si["voids"]["nucleation_rate"] == 0:
             return [("voids", ("site_spacing", "seed"), "[voids] nucleation_rate = 0")]

@@ -212,8 +212,8 @@ class MetalMechanics(Block):
     @classmethod
     def warnings(cls, si):
         """A face neither pressed nor a roller, with a creeping metal and a
-        phase-field interface: measured to stop the Newton solver
-        (docs/mechanics.md, "A free face")."""
+        phase-field interface: measured to end the run, the creep strain
+        blowing up at the bonded edge (docs/mechanics.md, "A free face")."""
         m = si["mechanics"]
         free = [f for f in FACES[:2 * dimension(si)]
                 if f != m["pressure_face"] and f not in cls.rollers(si)]
@@ -222,9 +222,10 @@ class MetalMechanics(Block):
             return []
         return [f"[mechanics] roller_faces: the face(s) {', '.join(free)} are free: the "
                 "creeping metal bonded to the electrolyte flows out there and shears the "
-                "diffuse interface; Li at 2 MPa (with an assumed creep law) stopped the Newton "
-                "solver within 0.9 s in 2-D and in a cylinder (measured, docs/mechanics.md "
-                "\"A free face\"); hold them (roller_faces) unless you study that flow"]
+                "diffuse interface; Li at 2 MPa (with an assumed creep law) stopped \"small "
+                "strain exceeded\" within 0.9 s in 2-D and in a cylinder, its creep strain "
+                "blowing up at the bonded edge (measured, docs/mechanics.md \"A free face\"); "
+                "hold them (roller_faces) unless you study that flow"]
 
     @classmethod
     def internal(cls, si, s):
