@@ -148,6 +148,19 @@ def test_the_contact_is_the_stripped_volume_over_the_void_height_whatever_the_wi
 
 @pytest.mark.serial
 @pytest.mark.compat
+def test_check_warns_of_voids_higher_than_the_interface_is_long():
+    """void_height above the interface length: the voids fit in the metal's
+    sites over only part of the interface (0.734 at l = delta_v/2, from
+    coverage_ceiling's integral) and the reaction leaks past them: a
+    warning naming both keys; none at l = delta_v."""
+    def warned(ell):
+        case = voids_case(2e6, -1.0, interface_length=ell, voids={"void_height": "1 um"})
+        return [w for w in case.warnings if "[voids] void_height" in w]
+    assert warned("1 um") == []
+    text, = warned("0.5 um")
+    assert "interface_length" in text and "0.734" in text
+
+
 def test_one_and_two_ranks_agree(tmp_path):
     case = voids_case(2e6, -10.0, end=20.0, cells=100, solver={"newton_tolerance": 1e-9})
     assert_same_on_1_and_2_ranks(case, tmp_path, ["contact_fraction", "void_volume_m3_m2",
