@@ -401,9 +401,12 @@ def test_the_traction_on_a_curved_interface_is_n_sigma_n():
     collector, rollers on the other faces; the front is a cosine, x = 10 um
     + A cos(k (y - 4 um)), A = 1 um, wavelength 8 um (slopes up to 0.79),
     held in place (relaxation 1e-6 1/s, no current, no Gibbs-Thomson).  With
-    one set of constants the exact state is uniform whatever the front:
+    one set of constants the exact state is uniform whatever the front (so
+    this checks the contraction n.sigma.n, the normal and the filter, not
+    the laminate's split between the phases, which the sideways test above
+    does on a flat front):
     sigma_xx = -p, sigma_yy = -p nu/(1 - nu) (epsilon_yy = epsilon_zz = 0),
-    so on the front, with normal n ~ (1, s), s = dx/dy = -A k sin(k (y -
+    so on the front, with normal n ~ (1, -s), s = dx/dy = -A k sin(k (y -
     4 um)), the traction is p_n = p (1 + s^2 nu/(1 - nu))/(1 + s^2): from 3
     down to 2.56 MPa.  The projected unknown normal_pressure at the nodes
     with 0.4 < eta < 0.6, against it: measured rms 0.93, 0.57, 0.16 % and
