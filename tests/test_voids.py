@@ -146,8 +146,6 @@ def test_the_contact_is_the_stripped_volume_over_the_void_height_whatever_the_wi
     assert contacts[0] == pytest.approx(contacts[1], abs=0.01)
 
 
-@pytest.mark.serial
-@pytest.mark.compat
 def test_check_warns_of_voids_higher_than_the_interface_is_long():
     """void_height above the interface length: the voids fit in the metal's
     sites over only part of the interface (0.734 at l = delta_v/2, from
@@ -161,6 +159,8 @@ def test_check_warns_of_voids_higher_than_the_interface_is_long():
     assert "interface_length" in text and "0.734" in text
 
 
+@pytest.mark.serial
+@pytest.mark.compat
 def test_one_and_two_ranks_agree(tmp_path):
     case = voids_case(2e6, -10.0, end=20.0, cells=100, solver={"newton_tolerance": 1e-9})
     assert_same_on_1_and_2_ranks(case, tmp_path, ["contact_fraction", "void_volume_m3_m2",
